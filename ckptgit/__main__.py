@@ -1,0 +1,3 @@
+from ckptgit.main import entry
+
+entry()

@@ -1,0 +1,168 @@
+"""The Python API behind ``ckptgit.save``, ``ckptgit.load`` and ``ckptgit.Tracker``."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Literal, overload
+
+from ckptgit.model import Checkpoint
+
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def _background() -> ThreadPoolExecutor:
+    """One worker per process: background saves land in the order they were asked for."""
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(1, thread_name_prefix="ckptgit-save")
+            atexit.register(_executor.shutdown, wait=True)
+        return _executor
+
+
+@overload
+def save(path: str | os.PathLike[str], name: str, *, background: Literal[False] = ...,
+         **kwargs: Any) -> Checkpoint: ...
+
+
+@overload
+def save(path: str | os.PathLike[str], name: str, *, background: Literal[True],
+         **kwargs: Any) -> Future[Checkpoint]: ...
+
+
+def save(
+    path: str | os.PathLike[str],
+    name: str,
+    *,
+    metrics: Mapping[str, Any] | str | os.PathLike[str] | None = None,
+    params: Mapping[str, Any] | str | os.PathLike[str] | None = None,
+    seeds: Mapping[str, Any] | None = None,
+    data: Sequence[str] = (),
+    step: int | None = None,
+    epoch: float | None = None,
+    parent: str | None = None,
+    note: str | None = None,
+    labels: Sequence[str] = (),
+    push: bool = False,
+    strict: bool = False,
+    repo: str | os.PathLike[str] = ".",
+    background: bool = False,
+) -> Checkpoint | Future[Checkpoint]:
+    """Save ``path`` as checkpoint ``name``: one atomic commit, like ``git ckpt save``.
+
+    ``metrics`` and ``params`` are mappings or paths to JSON/YAML files. With
+    ``background=True`` a ``Future`` comes back at once and the bytes are hashed and stored
+    on a worker thread; don't rewrite ``path`` until it resolves (a change mid-read fails the
+    save instead of recording a mix of two models).
+    """
+    from ckptgit.capture import environment
+    from ckptgit.ops.save import SaveRequest
+
+    cwd = Path.cwd()
+    req = SaveRequest(
+        path=path, name=name,
+        metrics=None if _is_path(metrics) else metrics,  # type: ignore[arg-type]
+        metrics_file=metrics if _is_path(metrics) else None,  # type: ignore[arg-type]
+        params=None if _is_path(params) else params,  # type: ignore[arg-type]
+        params_file=params if _is_path(params) else None,  # type: ignore[arg-type]
+        seeds=seeds, data=list(data), step=step, epoch=epoch, parent=parent, note=note,
+        labels=list(labels), push=push, strict=strict, command=environment.command_line(),
+        cwd=cwd,
+    )
+    repo_path = Path(repo) if Path(repo).is_absolute() else cwd / repo
+    if background:
+        return _background().submit(_run_save, repo_path, req)
+    return _run_save(repo_path, req)
+
+
+def _is_path(value: object) -> bool:
+    return isinstance(value, (str, os.PathLike))
+
+
+def _run_save(repo_path: Path, req: Any) -> Checkpoint:
+    from ckptgit.ops.save import save as do_save
+    from ckptgit.repo import Repo
+
+    return do_save(Repo.open(repo_path), req)
+
+
+def load(ref: str, repo: str | os.PathLike[str] = ".") -> dict[str, Any]:
+    """The sidecar of checkpoint ``ref`` (any REF the CLI takes), plus its ``commit``."""
+    from ckptgit.ops.show import full
+    from ckptgit.repo import Repo
+
+    return full(Repo.open(repo), ref)
+
+
+class Tracker:
+    """Saves of one training run: fills ``parent`` and ``step`` and repeats params and seeds.
+
+    >>> run = Tracker("clf", params={"lr": 3e-4}, seeds={"torch": 42})
+    >>> run.save("models/clf.safetensors", metrics={"loss": 0.4})        # step 0
+    >>> run.save("models/clf.safetensors", metrics={"loss": 0.3})        # step 1, parent = first
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        seeds: Mapping[str, Any] | None = None,
+        data: Sequence[str] = (),
+        labels: Sequence[str] = (),
+        repo: str | os.PathLike[str] = ".",
+        parent: str | None = None,
+        start_step: int = 0,
+    ) -> None:
+        self.name = name
+        self.params = dict(params or {})
+        self.seeds = dict(seeds or {})
+        self.data = list(data)
+        self.labels = list(labels)
+        self.repo = repo
+        self.step = start_step
+        self._last: str | Future[Checkpoint] | None = parent
+        self.checkpoints: list[Checkpoint | Future[Checkpoint]] = []
+
+    def save(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        metrics: Mapping[str, Any] | None = None,
+        step: int | None = None,
+        note: str | None = None,
+        background: bool = False,
+        **kwargs: Any,
+    ) -> Checkpoint | Future[Checkpoint]:
+        step = self.step if step is None else step
+        previous = self._last
+        options = dict(metrics=metrics, params=self.params, seeds=self.seeds, data=self.data,
+                       labels=self.labels, step=step, note=note, repo=self.repo, **kwargs)
+        result: Checkpoint | Future[Checkpoint]
+        if background:
+            # The parent is known only once the previous save lands; the single worker runs
+            # saves in order, so resolving it there never blocks the training loop.
+            result = _background().submit(self._save_after, path, previous, options)
+        else:
+            result = save(path, self.name, parent=_id_of(previous), **options)
+        self._last = result if isinstance(result, Future) else result.id
+        self.step = step + 1
+        self.checkpoints.append(result)
+        return result
+
+    def _save_after(self, path: str | os.PathLike[str],
+                    previous: str | Future[Checkpoint] | None,
+                    options: dict[str, Any]) -> Checkpoint:
+        return save(path, self.name, parent=_id_of(previous), **options)
+
+
+def _id_of(previous: str | Future[Checkpoint] | None) -> str | None:
+    if isinstance(previous, Future):
+        return previous.result().id
+    return previous

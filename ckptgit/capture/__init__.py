@@ -1,0 +1,1 @@
+"""What a save records about its context: code, environment, values (metrics/params/seeds), data."""

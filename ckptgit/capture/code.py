@@ -1,0 +1,17 @@
+"""The code a checkpoint came from: commit, branch, and whether the tree was dirty."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ckptgit.git import Git
+
+
+def capture(git: Git, exclude: Iterable[str] = ()) -> dict[str, Any]:
+    """Dirty means tracked files differ from HEAD (staged or not); the digest pins the diff."""
+    dirty, digest = git.dirty_state(exclude)
+    state: dict[str, Any] = {"commit": git.head(), "branch": git.branch(), "dirty": dirty}
+    if digest:
+        state["diff_sha256"] = digest
+    return state

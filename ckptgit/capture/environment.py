@@ -1,0 +1,85 @@
+"""The machine and software a checkpoint was produced on."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from ckptgit import proc
+
+
+def capture(env_vars: Iterable[str], record_packages: bool = True) -> dict[str, Any]:
+    env: dict[str, Any] = {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "accelerators": _accelerators(),
+        "container": _container(),
+        "packages": _packages() if record_packages else {},
+        "env": {k: os.environ[k] for k in env_vars if k in os.environ},
+    }
+    return env
+
+
+@cache
+def _cpu_model() -> str | None:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
+@cache
+def _accelerators() -> list[dict[str, Any]]:
+    """GPUs as the driver reports them; none when no NVIDIA driver is present."""
+    out = proc.output_or_none(
+        ["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"]
+    )
+    gpus = []
+    for line in (out or "").splitlines():
+        parts = [p.strip() for p in line.split(",")]
+        if len(parts) == 3:
+            gpus.append({"vendor": "nvidia", "name": parts[0], "memory": parts[1],
+                         "driver": parts[2]})
+    return gpus
+
+
+def _container() -> dict[str, Any] | None:
+    runtime = None
+    if Path("/.dockerenv").exists():
+        runtime = "docker"
+    elif Path("/run/.containerenv").exists():
+        runtime = "podman"
+    elif os.environ.get("KUBERNETES_SERVICE_HOST"):
+        runtime = "kubernetes"
+    image = os.environ.get("CKPT_CONTAINER_IMAGE") or os.environ.get("CONTAINER_IMAGE")
+    if runtime is None and image is None:
+        return None
+    return {"runtime": runtime, "image": image}
+
+
+@cache
+def _packages() -> dict[str, str]:
+    from importlib import metadata
+
+    found: dict[str, str] = {}
+    for dist in metadata.distributions():
+        name = dist.metadata["Name"] if dist.metadata else None
+        if name:
+            found.setdefault(name.lower(), dist.version)
+    return dict(sorted(found.items()))
+
+
+def command_line() -> list[str]:
+    return [os.path.basename(sys.argv[0]) if sys.argv else "python", *sys.argv[1:]]

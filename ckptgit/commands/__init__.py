@@ -1,0 +1,1 @@
+"""One module per verb: parse arguments, call ``ckptgit.ops``, format the answer."""

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import click
+
+from ckptgit.commands._common import emit_json, json_option
+
+
+@click.command("init")
+@click.option("--remote", metavar="URL",
+              help="DVC remote for checkpoint bytes (default: a local one under .git/ckpt/).")
+@click.option("--force-hooks", is_flag=True, help="Replace existing hooks with ckptgit's.")
+@json_option
+def command(remote: str | None, force_hooks: bool, as_json: bool) -> None:
+    """Set up checkpoint tracking in this git repository.
+
+    Runs 'dvc init' when needed, configures a copy-or-reflink cache (never links into the
+    work tree), a default DVC remote, writes .ckpt/config.yaml and .ckpt/allowed_signers,
+    installs the hooks, and commits the shared files in one commit. Safe to run again.
+
+    \b
+    Examples:
+      git ckpt init
+      git ckpt init --remote s3://bucket/ckpts
+    """
+    from ckptgit.ops.init import init
+
+    result = init(".", remote=remote, force_hooks=force_hooks)
+    if as_json:
+        emit_json({"root": str(result.root), "remote": result.remote, "commit": result.commit,
+                   "created": result.created, "hooks": result.hooks})
+        return
+    click.echo(f"checkpoint tracking ready in {result.root}")
+    click.echo(f"  DVC remote: {result.remote}")
+    if result.hooks:
+        click.echo(f"  hooks: {', '.join(result.hooks)}")
+    click.echo(f"  commit: {result.commit[:12]}" if result.commit else "  nothing new to commit")

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ckptgit.commands._common import emit_json, json_option, progress
+
+
+@click.command("save")
+@click.argument("path", type=click.Path(path_type=str))
+@click.option("-n", "--name", required=True, help="Checkpoint name, e.g. 'clf'.")
+@click.option("--metrics", "metrics_file", metavar="FILE", help="Metrics file (JSON or YAML).")
+@click.option("--metric", "metric_pairs", multiple=True, metavar="K=V", help="One metric.")
+@click.option("--params", "params_file", metavar="FILE", help="Params file (JSON or YAML).")
+@click.option("--param", "param_pairs", multiple=True, metavar="K=V", help="One param.")
+@click.option("--seed", "seed_pairs", multiple=True, metavar="K=V", help="A seed, e.g. torch=42.")
+@click.option("--data", multiple=True, metavar="PATH",
+              help="A DVC-tracked input it was trained on.")
+@click.option("--step", type=click.IntRange(min=0), help="Training step.")
+@click.option("--epoch", type=click.FloatRange(min=0), help="Training epoch.")
+@click.option("--parent", metavar="REF",
+              help="Checkpoint this one continues (default: latest of NAME).")
+@click.option("--note", metavar="TEXT", help="What changed and why.")
+@click.option("--label", "labels", multiple=True, metavar="L", help="A label; repeat for more.")
+@click.option("--push", is_flag=True, help="Push the bytes to the DVC remote after saving.")
+@click.option("--strict", is_flag=True, help="Refuse unreadable safetensors headers.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@json_option
+def command(path: str, name: str, metrics_file: str | None, metric_pairs: tuple[str, ...],
+            params_file: str | None, param_pairs: tuple[str, ...], seed_pairs: tuple[str, ...],
+            data: tuple[str, ...], step: int | None, epoch: float | None, parent: str | None,
+            note: str | None, labels: tuple[str, ...], push: bool, strict: bool, quiet: bool,
+            as_json: bool) -> None:
+    """Save PATH (a file or directory) as checkpoint NAME, in one atomic commit.
+
+    The commit holds only PATH.dvc, the sidecar PATH.ckpt.yaml (and dvc.yaml/.gitignore
+    entries on the first save); your other staged and unstaged changes stay as they were.
+    Without --metrics/--params, dvclive's dvclive/metrics.json and params.yaml are read.
+
+    \b
+    Examples:
+      git ckpt save models/clf.safetensors -n clf --metrics metrics.json --params params.yaml
+      git ckpt save models/clf.safetensors -n clf --metric acc=0.91 --param lr=3e-4 --seed torch=42
+      git ckpt save out/tokenizer -n tok --data data/train.csv --push
+    """
+    from ckptgit.capture import values
+    from ckptgit.ops.save import SaveRequest, save
+    from ckptgit.repo import Repo
+
+    repo = Repo.open(".")
+    req = SaveRequest(
+        path=path, name=name, metrics_file=metrics_file, params_file=params_file,
+        metrics=values.parse_pairs(metric_pairs, "metric"),
+        params=values.parse_pairs(param_pairs, "param"),
+        seeds=values.parse_pairs(seed_pairs, "seed"),
+        data=data, step=step, epoch=epoch, parent=parent, note=note, labels=labels,
+        push=push, strict=strict, command=["git", "ckpt", "save", *sys.argv[2:]],
+        cwd=Path.cwd(),
+    )
+    size = _size(Path(path))
+    with progress(f"saving {name}", size, quiet or as_json) as bar:
+        ckpt = save(repo, req, progress=bar)
+    if as_json:
+        emit_json({"id": ckpt.id, "name": ckpt.name, "commit": ckpt.commit,
+                   "created_at": ckpt.created_at, "step": ckpt.step, "parent": ckpt.parent,
+                   "artifact": {"path": ckpt.path, "md5": ckpt.md5, "sha256": ckpt.sha256,
+                                "size": ckpt.size}})
+        return
+    click.echo(f"saved {ckpt.name} {ckpt.short_id} ({_human(ckpt.size)}) in commit "
+               f"{ckpt.commit[:12]}" + (" and pushed" if push else ""))
+
+
+def _size(path: Path) -> int:
+    try:
+        if path.is_dir():
+            return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _human(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"

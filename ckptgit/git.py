@@ -1,0 +1,261 @@
+"""The git adapter: the only module that runs git.
+
+Everything is plumbing run as subprocesses: it honours the user's git configuration (signing,
+identity, hooks path) exactly as their own git would, and reads are batched (one ``log``, one
+``for-each-ref``, one ``cat-file --batch``) so cost does not grow with a process per object.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ckptgit.errors import ExternalError, NotARepoError
+
+RECORD = "\x1e"
+FIELD = "\x1f"
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One commit as ``log_saves`` reports it."""
+
+    commit: str
+    committed_at: int
+    trailers: dict[str, str]
+    files: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RefEntry:
+    name: str
+    object: str
+    target: str
+    created_at: int
+
+
+def _git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("GIT_TERMINAL_PROMPT", "0")
+    env["LC_ALL"] = "C"
+    if extra:
+        env.update(extra)
+    return env
+
+
+class Git:
+    """A work tree and its repository."""
+
+    def __init__(self, root: Path, git_dir: Path, common_dir: Path) -> None:
+        self.root = root
+        self.git_dir = git_dir
+        self.common_dir = common_dir
+
+    # -- construction ---------------------------------------------------------------------
+    @classmethod
+    def discover(cls, start: str | os.PathLike[str] = ".") -> Git:
+        done = subprocess.run(  # noqa: S603
+            ["git", "rev-parse", "--show-toplevel", "--absolute-git-dir", "--git-common-dir"],
+            cwd=start, capture_output=True, text=True, env=_git_env(), check=False,
+        )
+        if done.returncode != 0:
+            raise NotARepoError(
+                f"not a git repository: {Path(start).resolve()} (run 'git init' first)"
+            )
+        lines = done.stdout.splitlines()
+        if len(lines) < 3 or not lines[0]:
+            raise NotARepoError("not inside a git work tree (a bare repository holds no "
+                                "checkpoints)")
+        root = Path(lines[0]).resolve()
+        git_dir = Path(lines[1]).resolve()
+        common = Path(lines[2])
+        common = (common if common.is_absolute() else (Path(start) / common)).resolve()
+        return cls(root, git_dir, common)
+
+    @property
+    def ckpt_dir(self) -> Path:
+        """Local-only state (index, locks); rebuildable from git, never shared."""
+        return self.common_dir / "ckpt"
+
+    # -- running --------------------------------------------------------------------------
+    def run(
+        self,
+        args: Sequence[str],
+        *,
+        input: bytes | None = None,
+        env: Mapping[str, str] | None = None,
+        check: bool = True,
+    ) -> subprocess.CompletedProcess[bytes]:
+        done = subprocess.run(  # noqa: S603
+            ["git", *args], cwd=self.root, input=input, capture_output=True,
+            env=_git_env(env), check=False,
+        )
+        if check and done.returncode != 0:
+            raise ExternalError(f"git {args[0]} failed: {_first_line(done.stderr)}")
+        return done
+
+    def out(self, args: Sequence[str], **kw: object) -> str:
+        return self.run(args, **kw).stdout.decode("utf-8", "surrogateescape")  # type: ignore[arg-type]
+
+    # -- reading --------------------------------------------------------------------------
+    def rev_parse(self, rev: str) -> str | None:
+        done = self.run(["rev-parse", "--verify", "--quiet", "--end-of-options", rev], check=False)
+        return done.stdout.decode().strip() or None if done.returncode == 0 else None
+
+    def head(self) -> str | None:
+        return self.rev_parse("HEAD^{commit}")
+
+    def branch(self) -> str | None:
+        done = self.run(["symbolic-ref", "--quiet", "--short", "HEAD"], check=False)
+        return done.stdout.decode().strip() or None if done.returncode == 0 else None
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        done = self.run(["merge-base", "--is-ancestor", ancestor, descendant], check=False)
+        return done.returncode == 0
+
+    def is_tracked(self, path: str) -> bool:
+        done = self.run(["ls-files", "--error-unmatch", "--", path], check=False)
+        return done.returncode == 0
+
+    def tracked_under(self, path: str) -> list[str]:
+        return [p for p in self.out(["ls-files", "-z", "--", path]).split("\0") if p]
+
+    def config(self, key: str) -> str | None:
+        done = self.run(["config", "--get", key], check=False)
+        return done.stdout.decode().strip() if done.returncode == 0 else None
+
+    def identity(self) -> str | None:
+        done = self.run(["var", "GIT_COMMITTER_IDENT"], check=False)
+        if done.returncode != 0:
+            return None
+        ident = done.stdout.decode().strip()
+        return ident.rsplit(">", 1)[0] + ">" if ">" in ident else ident
+
+    def dirty_state(self, exclude: Iterable[str] = ()) -> tuple[bool, str | None]:
+        """Whether tracked files differ from HEAD, and the bytes of that diff (for a digest)."""
+        excludes = [f":(exclude){p}" for p in exclude]
+        if self.head() is None:
+            return False, None
+        diff = self.run(["diff", "HEAD", "--binary", "--no-ext-diff", "--", ".", *excludes]).stdout
+        if not diff:
+            return False, None
+        import hashlib
+
+        return True, hashlib.sha256(diff).hexdigest()
+
+    def cat_files(self, specs: Sequence[str]) -> dict[str, bytes | None]:
+        """Contents of many ``<rev>:<path>`` (or object ids) in one ``cat-file --batch``."""
+        if not specs:
+            return {}
+        data = "".join(f"{s}\n" for s in specs).encode()
+        raw = self.run(["cat-file", "--batch"], input=data).stdout
+        result: dict[str, bytes | None] = {}
+        pos = 0
+        for spec in specs:
+            nl = raw.index(b"\n", pos)
+            header = raw[pos:nl].decode("utf-8", "surrogateescape")
+            pos = nl + 1
+            if header.endswith(" missing") or header.endswith(" ambiguous"):
+                result[spec] = None
+                continue
+            size = int(header.rsplit(" ", 1)[1])
+            result[spec] = raw[pos:pos + size]
+            pos += size + 1
+        return result
+
+    def show_file(self, rev: str, path: str) -> bytes | None:
+        return self.cat_files([f"{rev}:{path}"])[f"{rev}:{path}"]
+
+    def files_in_commit(self, rev: str, suffix: str) -> list[str]:
+        names = self.out(["ls-tree", "-r", "-z", "--name-only", rev]).split("\0")
+        return [n for n in names if n.endswith(suffix)]
+
+    def log_saves(self, revs: Sequence[str], trailer_keys: Sequence[str]) -> list[LogEntry]:
+        """Save commits reachable from ``revs`` (newest first), with trailers and changed files.
+
+        One ``git log`` whatever the history length; ``--grep`` lets git skip other commits.
+        """
+        fmt = RECORD + FIELD.join(
+            ["%H", "%ct"] + [f"%(trailers:key={k},valueonly,separator=%x2c)" for k in trailer_keys]
+        ) + FIELD
+        args = ["log", f"--format={fmt}", "--name-only", "-z", "--no-renames",
+                f"--grep=^{trailer_keys[0]}: ", *revs, "--"]
+        text = self.out(args)
+        entries: list[LogEntry] = []
+        for rec in text.split(RECORD)[1:]:
+            parts = rec.split(FIELD)
+            commit, when = parts[0], int(parts[1])
+            values = parts[2:2 + len(trailer_keys)]
+            files = tuple(f.strip("\n") for f in parts[-1].split("\0") if f.strip("\n"))
+            trailers = {k: v.strip() for k, v in zip(trailer_keys, values, strict=True)}
+            entries.append(LogEntry(commit, when, trailers, files))
+        return entries
+
+    def for_each_ref(self, pattern: str) -> list[RefEntry]:
+        fmt = "%(refname)%00%(objectname)%00%(*objectname)%00%(creatordate:unix)"
+        rows = []
+        for line in self.out(["for-each-ref", f"--format={fmt}", pattern]).splitlines():
+            name, obj, peeled, when = line.split("\0")
+            rows.append(RefEntry(name, obj, peeled or obj, int(when or 0)))
+        return rows
+
+    # -- writing --------------------------------------------------------------------------
+    def write_blob(self, data: bytes) -> str:
+        return self.out(["hash-object", "-w", "--stdin"], input=data).strip()
+
+    def commit_files(
+        self, parent: str | None, files: Mapping[str, bytes], message: str
+    ) -> tuple[str, dict[str, str]]:
+        """A commit of ``parent``'s tree plus ``files``, built in a private index.
+
+        The user's index and work tree are not touched, so their staged work never leaks into
+        the commit. Returns the commit id and the blob id of each file.
+        """
+        blobs = {path: self.write_blob(data) for path, data in files.items()}
+        self.ckpt_dir.mkdir(parents=True, exist_ok=True)
+        tmp_index = self.ckpt_dir / f"index.{os.getpid()}.{id(files)}"
+        env = {"GIT_INDEX_FILE": str(tmp_index)}
+        try:
+            self.run(["read-tree", parent] if parent else ["read-tree", "--empty"], env=env)
+            self.run(["update-index", "--add", "--index-info"], input=_index_info(blobs), env=env)
+            tree = self.out(["write-tree"], env=env).strip()
+        finally:
+            tmp_index.unlink(missing_ok=True)
+        args = ["commit-tree", tree] + (["-p", parent] if parent else [])
+        commit = self.out([*args, "-F", "-"], input=message.encode()).strip()
+        return commit, blobs
+
+    def update_ref(self, ref: str, new: str, old: str | None, reason: str) -> bool:
+        """Move ``ref`` from ``old`` to ``new`` atomically; False when someone moved it first."""
+        old_arg = old if old else "0" * 40
+        done = self.run(["update-ref", "-m", reason, ref, new, old_arg], check=False)
+        return done.returncode == 0
+
+    def head_ref(self) -> str:
+        done = self.run(["symbolic-ref", "--quiet", "HEAD"], check=False)
+        return done.stdout.decode().strip() if done.returncode == 0 else "HEAD"
+
+    def stage_blobs(self, blobs: Mapping[str, str]) -> None:
+        """Record our files in the user's index so they show as committed, not as deleted."""
+        self.run(["update-index", "--add", "--index-info"], input=_index_info(blobs))
+
+
+def _index_info(blobs: Mapping[str, str]) -> bytes:
+    return "".join(f"100644 {sha}\t{path}\n" for path, sha in blobs.items()).encode()
+
+
+def _first_line(stderr: bytes) -> str:
+    text = stderr.decode("utf-8", "replace").strip()
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    for ln in lines:
+        if ln.startswith(("fatal:", "error:")):
+            return ln.split(":", 1)[1].strip()
+    return lines[0] if lines else "no message"
+
+
+def last_commit_touching(git: Git, rev: str, path: str) -> str | None:
+    """The commit that last changed ``path`` in the history of ``rev``."""
+    return git.out(["log", "-1", "--format=%H", rev, "--", path]).strip() or None

@@ -1,0 +1,120 @@
+"""The ``git ckpt`` command line: a lazy click group and the one error boundary.
+
+Subcommands are imported only when invoked, so ``git ckpt --help`` never pays for DVC,
+numpy or deepdiff.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import sys
+from typing import Any
+
+import click
+
+from ckptgit.errors import CkptError
+
+COMMANDS = {
+    "init": ("ckptgit.commands.init", "Set up DVC storage, .ckpt/ config and hooks."),
+    "save": ("ckptgit.commands.save", "Save a checkpoint as one atomic commit."),
+    "list": ("ckptgit.commands.list", "List checkpoints, newest first."),
+    "show": ("ckptgit.commands.show", "Show everything recorded about a checkpoint."),
+    "restore": ("ckptgit.commands.restore", "Write a checkpoint's bytes back, verified."),
+    "hooks": ("ckptgit.commands.hooks", "Install the client hooks."),
+    "hook": ("ckptgit.commands.hook", "Run one hook (called by the hook shims)."),
+}
+HIDDEN = {"hook"}
+
+EPILOG = """\b
+Examples:
+  git ckpt init
+  git ckpt save models/clf.safetensors --name clf --metrics metrics.json --param lr=3e-4
+  git ckpt list --name clf
+  git ckpt show clf~1
+  git ckpt restore clf~2
+
+A REF is an id or id prefix, NAME (latest), NAME@latest, NAME~N, NAME#STAGE, or a commit.
+Use 'git ckpt -h' or 'git-ckpt --help': git turns 'git ckpt --help' into a man page lookup.
+"""
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [c for c in COMMANDS if c not in HIDDEN]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module = importlib.import_module(COMMANDS[cmd_name][0])
+        command: click.Command = module.command
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="ckptgit", prog_name="git ckpt")
+@click.option("--traceback", is_flag=True, hidden=True, help="Show Python tracebacks.")
+@click.option("-C", "directory", metavar="PATH", help="Run as if started in PATH.")
+def cli(traceback: bool, directory: str | None) -> None:
+    """Accountable ML checkpoints: save, compare, promote and revert with git and DVC."""
+    if directory:
+        try:
+            os.chdir(directory)
+        except OSError as exc:
+            raise CkptError(f"cannot change to {directory}: {exc.strerror}") from exc
+
+
+class _WarningHandler(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"warning: {record.getMessage()}", err=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    show_traceback = "--traceback" in args or os.environ.get("CKPT_TRACEBACK") == "1"
+    logger = logging.getLogger("ckptgit")
+    logger.addHandler(_WarningHandler())
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False
+    try:
+        result: Any = cli.main(args=args, prog_name="git ckpt", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return 2 if isinstance(exc, click.UsageError) else int(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("error: aborted", err=True)
+        return 130
+    except KeyboardInterrupt:
+        click.echo("error: interrupted", err=True)
+        return 130
+    except CkptError as exc:
+        if show_traceback:
+            raise
+        click.echo(f"error: {exc}", err=True)
+        return exc.exit_code
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # noqa: BLE001 - the one boundary that turns crashes into a line
+        if show_traceback:
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        click.echo(f"error: unexpected {type(exc).__name__}: {first} "
+                   "(rerun with --traceback and report it)", err=True)
+        return 1
+    return int(result) if isinstance(result, int) else 0
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,65 @@
+"""``git ckpt restore``: bytes of any checkpoint back into the work tree, sealed and checked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ckptgit import hashing, paths, sidecar, storage
+from ckptgit.errors import IntegrityError, MissingDataError, UsageError
+from ckptgit.model import Checkpoint
+from ckptgit.repo import Repo
+
+
+def restore(
+    repo: Repo,
+    ref: str,
+    to: str | Path | None = None,
+    *,
+    force: bool = False,
+    progress: hashing.Progress | None = None,
+) -> tuple[Checkpoint, Path]:
+    """Write checkpoint ``ref`` to its artifact path (or into directory ``to``).
+
+    Bytes come from the cache, else from the DVC remote as of the checkpoint's commit; the
+    seal recorded in the sidecar is checked before anything at the destination is replaced.
+    """
+    ckpt = repo.resolve(ref)
+    git, root = repo.git, repo.root
+    raw_pointer = git.show_file(ckpt.commit, ckpt.dvcfile)
+    raw_sidecar = git.show_file(ckpt.commit, ckpt.sidecar_path)
+    if raw_pointer is None or raw_sidecar is None:
+        raise IntegrityError(f"commit {ckpt.commit[:12]} lacks {ckpt.dvcfile} or its sidecar")
+    pointer = storage.parse_pointer(raw_pointer)
+    seal = sidecar.load(raw_sidecar, ckpt.sidecar_path)["artifact"]["sha256"]
+    dest = _destination(root, ckpt, to)
+    if not force and dest.exists() and not dest.is_dir():
+        _refuse_unsaved(repo, dest)
+    if storage.missing_objects(root, pointer):
+        storage.fetch(root, ckpt.dvcfile, ckpt.commit)
+        missing = storage.missing_objects(root, pointer)
+        if missing:
+            raise MissingDataError(
+                f"bytes of {ckpt.name} ({ckpt.short_id}) are in neither the cache nor the "
+                f"DVC remote ({len(missing)} object(s) missing, e.g. {missing[0]}); "
+                "push them from the machine that saved it: 'dvc push'"
+            )
+    storage.materialize(root, pointer, dest, seal, progress)
+    return ckpt, dest
+
+
+def _destination(root: Path, ckpt: Checkpoint, to: str | Path | None) -> Path:
+    if to is None:
+        return paths.in_repo(root, ckpt.path)
+    target = Path(to)
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"--to {to} is a file; give a directory to restore into")
+    return target.resolve() / Path(ckpt.path).name
+
+
+def _refuse_unsaved(repo: Repo, dest: Path) -> None:
+    """Never overwrite work-tree bytes that no checkpoint holds: they would be lost."""
+    current = hashing.stream(dest, md5=False).sha256
+    if any(c.sha256 == current for c in repo.checkpoints()):
+        return
+    raise UsageError(f"{dest} holds bytes that no checkpoint has saved; save them first, "
+                     "restore elsewhere with --to DIR, or pass --force to overwrite")

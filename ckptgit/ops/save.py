@@ -1,0 +1,260 @@
+"""``git ckpt save``: one checkpoint, one atomic commit.
+
+Order matters for crash safety: bytes go into the cache first (content-addressed, renamed into
+place), then the commit is built in a private index and published by a compare-and-swap of the
+branch ref. A save killed before the ref moves leaves only an unreferenced cache object; after
+it, the whole checkpoint. The user's index and work tree are updated last, for our paths only.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import secrets
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ckptgit import hashing, index, names, paths, sidecar, storage, tensors
+from ckptgit.capture import code as code_capture
+from ckptgit.capture import data as data_capture
+from ckptgit.capture import environment, values
+from ckptgit.errors import CkptError, ExternalError, UsageError
+from ckptgit.model import Checkpoint
+from ckptgit.repo import Repo
+
+_FORMATS = {".safetensors": "safetensors", ".pt": "pytorch", ".pth": "pytorch",
+            ".bin": "binary", ".ckpt": "lightning", ".gguf": "gguf", ".onnx": "onnx",
+            ".npz": "numpy", ".pkl": "pickle", ".joblib": "joblib", ".h5": "hdf5",
+            ".keras": "keras"}
+
+
+@dataclass
+class SaveRequest:
+    path: str | os.PathLike[str]
+    name: str
+    metrics: Mapping[str, Any] | None = None
+    metrics_file: str | os.PathLike[str] | None = None
+    params: Mapping[str, Any] | None = None
+    params_file: str | os.PathLike[str] | None = None
+    seeds: Mapping[str, Any] | None = None
+    data: Sequence[str] = ()
+    step: int | None = None
+    epoch: float | None = None
+    parent: str | None = None
+    note: str | None = None
+    labels: Sequence[str] = ()
+    push: bool = False
+    strict: bool = False
+    command: list[str] | None = None
+    cwd: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None = None) -> Checkpoint:
+    _check_request(req)
+    git, root = repo.git, repo.root
+    rel = paths.artifact_path(root, req.path, req.cwd)
+    if git.is_tracked(rel) or git.tracked_under(rel):
+        raise UsageError(f"{rel} is tracked by git; checkpoints keep bytes in DVC: "
+                         f"run 'git rm --cached -r {rel}' and commit first")
+    existing = repo.checkpoints()
+    _check_name_path(existing, req.name, rel)
+    parent = _parent_id(repo, existing, req)
+    doc = _describe(repo, req, rel, parent)
+    stored = storage.store(root, root / rel, progress)
+    doc["artifact"].update(size=stored.size, md5=stored.md5, sha256=stored.sha256)
+    if stored.nfiles is not None:
+        doc["artifact"]["nfiles"] = stored.nfiles
+    elif doc["artifact"]["format"] == "safetensors":
+        summary = tensors.summarize_for_save(root / rel, repo.config.max_header_bytes, req.strict)
+        if summary is not None:
+            doc["tensors"] = summary
+    sidecar.validate(doc, f"sidecar for {rel}")
+    ckpt = _commit(repo, doc, rel, stored)
+    if req.push:
+        _push(root, ckpt)
+    return ckpt
+
+
+def _check_request(req: SaveRequest) -> None:
+    names.check_name(req.name)
+    for label in req.labels:
+        names.check_text(label, "--label")
+        if not label.strip():
+            raise UsageError("--label must not be empty")
+    if req.note is not None:
+        names.check_text(req.note.replace("\n", " "), "--note")
+    if req.step is not None and req.step < 0:
+        raise UsageError(f"--step must be 0 or more, not {req.step}")
+
+
+def _check_name_path(existing: list[Checkpoint], name: str, rel: str) -> None:
+    for ckpt in existing:
+        if ckpt.name == name and ckpt.path != rel:
+            raise UsageError(f"checkpoint {name!r} lives at {ckpt.path}; save that path, "
+                             f"or pick a new name for {rel}")
+        if ckpt.path == rel and ckpt.name != name:
+            raise UsageError(f"{rel} already holds checkpoint {ckpt.name!r}; save it under "
+                             f"that name")
+
+
+def _parent_id(repo: Repo, existing: list[Checkpoint], req: SaveRequest) -> str | None:
+    if req.parent:
+        return repo.resolve(req.parent).id
+    same = [c for c in existing if c.name == req.name]
+    return max(same, key=lambda c: c.created_at).id if same else None
+
+
+def _describe(repo: Repo, req: SaveRequest, rel: str, parent: str | None) -> dict[str, Any]:
+    root, cfg = repo.root, repo.config
+    file_metrics, file_params = {}, {}
+    if req.metrics_file is None and req.params_file is None and not req.metrics:
+        file_metrics, file_params = values.defaults_from_dvclive(root)
+    if req.metrics_file is not None:
+        file_metrics = values.read_file(_user_path(req.metrics_file, req.cwd), "metrics")
+    if req.params_file is not None:
+        file_params = values.read_file(_user_path(req.params_file, req.cwd), "params")
+    created = datetime.now(UTC)
+    doc: dict[str, Any] = {
+        "schema_version": sidecar.CURRENT_VERSION,
+        "id": _new_id(created),
+        "name": req.name,
+        "created_at": created.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "artifact": {"path": rel, "kind": "directory" if (root / rel).is_dir() else "file",
+                     "format": _format_of(root / rel), "size": 0, "md5": "", "sha256": ""},
+        "code": code_capture.capture(repo.git, exclude=[rel, rel + ".dvc",
+                                                       sidecar.path_for(rel)]),
+        "environment": environment.capture(cfg.env_vars, cfg.record_packages),
+        "seeds": values.finite(dict(req.seeds or {}), "seed"),
+        "params": values.finite(values.merge(file_params, req.params), "param"),
+        "metrics": values.finite(values.merge(file_metrics, req.metrics), "metric"),
+        "parent": parent,
+        "step": req.step,
+    }
+    if req.epoch is not None:
+        doc["epoch"] = req.epoch
+    if req.data:
+        doc["data"] = data_capture.capture(root, req.data, req.cwd)
+    doc["labels"] = list(req.labels)
+    doc["notes"] = req.note
+    doc["owner"] = repo.git.identity()
+    doc["command"] = req.command
+    doc.update(req.extra)
+    return doc
+
+
+def _user_path(given: str | os.PathLike[str], cwd: Path | None) -> Path:
+    p = Path(given)
+    return p if p.is_absolute() else (cwd or Path.cwd()) / p
+
+
+def _new_id(created: datetime) -> str:
+    """16 hex digits: milliseconds since the epoch, then randomness; sorts by creation time."""
+    millis = int(created.timestamp() * 1000)
+    return f"{millis:011x}"[-11:] + secrets.token_hex(3)[:5]
+
+
+def _format_of(path: Path) -> str:
+    if path.is_dir():
+        return "directory"
+    return _FORMATS.get(path.suffix.lower(), path.suffix.lower().lstrip(".") or "unknown")
+
+
+@contextmanager
+def _save_lock(lock_path: Path) -> Iterator[None]:
+    """Serialize the commit step of concurrent saves in one repository (blocks, briefly)."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _commit(repo: Repo, doc: dict[str, Any], rel: str, stored: storage.Stored) -> Checkpoint:
+    git, name = repo.git, doc["name"]
+    own = {rel + ".dvc": storage.pointer_text(stored, Path(rel).name).encode(),
+           sidecar.path_for(rel): sidecar.dump(doc).encode()}
+    parent_dir = str(Path(rel).parent)
+    ignore = ".gitignore" if parent_dir == "." else f"{parent_dir}/.gitignore"
+    edits: dict[str, Callable[[bytes | None], bytes | None]] = {
+        ignore: lambda text: storage.with_ignore(text, Path(rel).name),
+        "dvc.yaml": lambda text: storage.with_artifact(text, name, rel),
+    }
+    message = _message(doc)
+    with _save_lock(git.ckpt_dir / "save.lock"):
+        head = git.head()
+        files = dict(own)
+        for path, edit in edits.items():
+            new = edit(git.show_file(head, path) if head else None)
+            if new is not None:
+                files[path] = new
+        commit, blobs = git.commit_files(head, files, message)
+        if not git.update_ref(git.head_ref(), commit, head, f"ckpt: save {name}"):
+            raise ExternalError("the branch moved during the save; nothing was recorded, "
+                                "save again")
+        ckpt = Checkpoint.from_sidecar(doc, commit)
+        index.record(git, head, commit, ckpt)
+        _sync_user_view(repo, own, {p: e for p, e in edits.items() if p in files}, blobs)
+    return ckpt
+
+
+def _sync_user_view(
+    repo: Repo,
+    own: dict[str, bytes],
+    edits: dict[str, Callable[[bytes | None], bytes | None]],
+    blobs: dict[str, str],
+) -> None:
+    """Make index and work tree agree with the new commit for our paths, keep the rest.
+
+    For shared files (``dvc.yaml``, ``.gitignore``) the same edit is applied to what the user
+    has staged and to the work-tree copy, so their own pending changes there survive.
+    """
+    git, root = repo.git, repo.root
+    staged = {p: blobs[p] for p in own}
+    for path, edit in edits.items():
+        index_text = git.show_file("", path)  # ":path" is the staged version
+        if index_text is None:
+            staged[path] = blobs[path]
+        elif (new := edit(index_text)) is not None:
+            staged[path] = git.write_blob(new)
+    try:
+        git.stage_blobs(staged)
+    except CkptError as exc:
+        raise ExternalError(f"checkpoint saved, but the index could not be updated ({exc}); "
+                            f"run 'git reset -q -- {' '.join(staged)}'") from exc
+    for path, data in own.items():
+        _write_atomic(root / path, data)
+    for path, edit in edits.items():
+        current = root / path
+        new = edit(current.read_bytes() if current.exists() else None)
+        if new is not None:
+            _write_atomic(current, new)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _message(doc: dict[str, Any]) -> str:
+    step = f" step {doc['step']}" if doc.get("step") is not None else ""
+    subject = f"ckpt: save {doc['name']}{step} ({doc['id'][:8]})"
+    body = (doc.get("notes") or "").strip()
+    trailers = f"Ckpt-Id: {doc['id']}\nCkpt-Name: {doc['name']}\n"
+    return f"{subject}\n\n{body}\n\n{trailers}" if body else f"{subject}\n\n{trailers}"
+
+
+def _push(root: Path, ckpt: Checkpoint) -> None:
+    try:
+        storage.push(root, [ckpt.dvcfile])
+    except CkptError as exc:
+        raise ExternalError(f"checkpoint {ckpt.short_id} saved locally, but {exc}; "
+                            f"retry with 'dvc push {ckpt.dvcfile}'") from exc

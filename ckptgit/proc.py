@@ -1,0 +1,42 @@
+"""Running programs other than git (hardware probes now; gates later).
+
+Kept apart so that the ban on ``subprocess`` elsewhere holds: every process the product starts
+goes through here or through ``git.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+
+
+def which(program: str) -> str | None:
+    return shutil.which(program)
+
+
+def output_or_none(argv: Sequence[str], timeout: float = 5.0) -> str | None:
+    """Stdout of a probe, or None when it is missing, fails or hangs: probes are best-effort."""
+    if which(argv[0]) is None:
+        return None
+    try:
+        done = subprocess.run(  # noqa: S603
+            list(argv), capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def run(
+    argv: Sequence[str],
+    cwd: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run a command and capture its output as text; the caller judges the exit code."""
+    return subprocess.run(  # noqa: S603
+        list(argv), cwd=cwd, env=dict(env) if env is not None else None,
+        capture_output=True, text=True, timeout=timeout, check=False,
+    )

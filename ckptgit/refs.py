@@ -1,0 +1,97 @@
+"""Turning what users type (ids, names, ``NAME~N``, ``NAME#STAGE``, commits) into checkpoints."""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+from ckptgit import sidecar, stages
+from ckptgit.errors import RefError
+from ckptgit.git import Git, last_commit_touching
+from ckptgit.model import Checkpoint
+
+_HEX = re.compile(r"^[0-9a-f]{4,40}$")
+_TILDE = re.compile(r"^(?P<name>.+)~(?P<n>\d+)$")
+
+
+def resolve(git: Git, ref: str, entries: list[Checkpoint]) -> Checkpoint:
+    """The one checkpoint ``ref`` names, or a ``RefError`` listing candidates."""
+    ref = ref.strip()
+    if not ref:
+        raise RefError("empty checkpoint reference")
+    by_name = _by_name(entries)
+    if "#" in ref:
+        return _stage_holder(git, ref, entries)
+    if ref.endswith("@latest"):
+        return _nth(by_name, ref[: -len("@latest")], 0, ref)
+    tilde = _TILDE.match(ref)
+    if tilde and tilde["name"] in by_name:
+        return _nth(by_name, tilde["name"], int(tilde["n"]), ref)
+    if ref in by_name:
+        return by_name[ref][0]
+    if "@v" in ref:
+        return _via_commit(git, f"refs/tags/{ref}", ref, entries)
+    if _HEX.match(ref):
+        matches = [e for e in entries if e.id.startswith(ref)]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise RefError(f"checkpoint id prefix {ref!r} is ambiguous",
+                           [f"{e.id} ({e.name})" for e in matches])
+    return _via_commit(git, ref, ref, entries)
+
+
+def _by_name(entries: list[Checkpoint]) -> dict[str, list[Checkpoint]]:
+    """Saves per name, newest first (ids are time-ordered, history order breaks ties)."""
+    out: dict[str, list[Checkpoint]] = {}
+    for e in entries:
+        out.setdefault(e.name, []).append(e)
+    for saves in out.values():
+        saves.sort(key=lambda c: c.created_at, reverse=True)
+    return out
+
+
+def _nth(by_name: dict[str, list[Checkpoint]], name: str, n: int, ref: str) -> Checkpoint:
+    saves = by_name.get(name)
+    if not saves:
+        raise RefError(f"no checkpoint named {name!r}", _suggest(name, list(by_name)))
+    if n >= len(saves):
+        raise RefError(f"{ref}: {name} has only {len(saves)} saves (use {name}~0 … "
+                       f"{name}~{len(saves) - 1})")
+    return saves[n]
+
+
+def _stage_holder(git: Git, ref: str, entries: list[Checkpoint]) -> Checkpoint:
+    name, _, stage = ref.partition("#")
+    held = stages.holders(git, name).get((name, stage))
+    if held is None:
+        known = sorted({s for (n, s) in stages.holders(git, name) if n == name})
+        raise RefError(f"stage {stage!r} of {name!r} holds no checkpoint",
+                       [f"{name}#{s}" for s in known])
+    return _via_commit(git, held.commit, ref, entries)
+
+
+def _via_commit(git: Git, rev: str, ref: str, entries: list[Checkpoint]) -> Checkpoint:
+    commit = git.rev_parse(f"{rev}^{{commit}}")
+    if commit is None:
+        names = sorted({e.name for e in entries})
+        raise RefError(f"unknown checkpoint reference {ref!r}", _suggest(ref, names) or names)
+    saved_here = [e for e in entries if e.commit == commit]
+    if len(saved_here) == 1:
+        return saved_here[0]
+    sidecars = git.files_in_commit(commit, sidecar.SUFFIX)
+    if len(sidecars) != 1:
+        found = [p.removesuffix(sidecar.SUFFIX) for p in sidecars]
+        what = "no checkpoint" if not found else f"{len(found)} checkpoints"
+        raise RefError(f"commit {commit[:12]} ({ref}) holds {what}; name one", found)
+    raw = git.show_file(commit, sidecars[0])
+    doc = sidecar.load(raw or b"", f"{commit[:12]}:{sidecars[0]}")
+    for e in entries:
+        if e.id == doc.get("id"):
+            return e
+    save_commit = last_commit_touching(git, commit, sidecars[0]) or commit
+    return Checkpoint.from_sidecar(doc, save_commit)
+
+
+def _suggest(word: str, options: list[str]) -> list[str]:
+    return difflib.get_close_matches(word, options, n=5, cutoff=0.5)

@@ -1,0 +1,39 @@
+"""A repository as ckptgit sees it: git, its root, the config, the checkpoint index."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from ckptgit import config, index, refs, storage
+from ckptgit.errors import UsageError
+from ckptgit.git import Git
+from ckptgit.model import Checkpoint
+
+
+@dataclass
+class Repo:
+    git: Git
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str] = ".", *, initialized: bool = True) -> Repo:
+        repo = cls(Git.discover(path))
+        if initialized and not storage.is_initialized(repo.root):
+            raise UsageError(f"{repo.root} is not set up for checkpoints: run 'git ckpt init'")
+        return repo
+
+    @property
+    def root(self) -> Path:
+        return self.git.root
+
+    @cached_property
+    def config(self) -> config.Config:
+        return config.load(self.root)
+
+    def checkpoints(self) -> list[Checkpoint]:
+        return index.load(self.git)
+
+    def resolve(self, ref: str) -> Checkpoint:
+        return refs.resolve(self.git, ref, self.checkpoints())

@@ -1,0 +1,97 @@
+"""Sidecar YAML: safe C loading, dumping, JSON Schema validation and migration of old versions."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from ckptgit.errors import IntegrityError, UsageError
+
+CURRENT_VERSION = 1
+SUFFIX = ".ckpt.yaml"
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+# version N -> function turning a version-N document into version N+1. Old sidecars are
+# migrated on read and never rejected; `schema_version` says which step to start from.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def path_for(artifact_path: str) -> str:
+    return artifact_path + SUFFIX
+
+
+def parse_yaml(text: bytes | str, what: str) -> Any:
+    """YAML through the safe C loader only; a broken document is one clear error."""
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - CSafeLoader is the safe loader
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", exc)
+        raise UsageError(f"{what} is not valid YAML{where}: {problem}") from exc
+
+
+def load(text: bytes | str, what: str = "sidecar") -> dict[str, Any]:
+    try:
+        data = parse_yaml(text, what)
+    except UsageError as exc:
+        raise IntegrityError(str(exc)) from exc
+    if not isinstance(data, dict):
+        raise IntegrityError(f"{what} is not a mapping")
+    return migrate(data, what)
+
+
+def migrate(data: dict[str, Any], what: str = "sidecar") -> dict[str, Any]:
+    version = data.get("schema_version", 0)
+    if not isinstance(version, int):
+        raise IntegrityError(f"{what}: schema_version {version!r} is not a number")
+    if version > CURRENT_VERSION:
+        raise UsageError(
+            f"{what} uses schema version {version}, newer than this ckptgit understands "
+            f"({CURRENT_VERSION}): upgrade ckptgit"
+        )
+    while version < CURRENT_VERSION:
+        step = MIGRATIONS.get(version)
+        if step is None:
+            raise IntegrityError(f"{what}: no migration from schema version {version}")
+        data = step(data)
+        version += 1
+        data["schema_version"] = version
+    return data
+
+
+def dump(data: dict[str, Any]) -> str:
+    text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
+                     allow_unicode=True, width=100)
+    return str(text)
+
+
+@functools.cache
+def _validator() -> Any:
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads(
+        resources.files("ckptgit").joinpath(f"schemas/sidecar-v{CURRENT_VERSION}.json").read_text()
+    )
+    return Draft202012Validator(schema)
+
+
+def schema_errors(data: dict[str, Any]) -> list[str]:
+    """Every way ``data`` breaks the schema, as ``field.path: message`` lines."""
+    errors = sorted(_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
+    return [f"{'.'.join(str(p) for p in e.absolute_path) or '<root>'}: {e.message}"
+            for e in errors]
+
+
+def validate(data: dict[str, Any], what: str = "sidecar") -> None:
+    problems = schema_errors(data)
+    if problems:
+        more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise IntegrityError(f"{what} does not match the sidecar schema: {problems[0]}{more}")

@@ -1,0 +1,322 @@
+"""The DVC adapter: the only module that imports dvc.
+
+Checkpoint bytes live in DVC's content-addressed cache and remote, in DVC's own layout, so
+plain ``dvc pull`` / ``dvc checkout`` rehydrate any checkpoint without ckptgit. We hash and
+copy in one pass ourselves (``hashing.stream``) and hand DVC's object database the result,
+instead of ``dvc add``, which reads the file twice and starts the whole DVC repo machinery.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ckptgit import hashing
+from ckptgit.errors import ExternalError, IntegrityError, MissingDataError, UsageError
+
+log = logging.getLogger(__name__)
+
+DVC_DIR = ".dvc"
+DEFAULT_REMOTE = "ckpt"
+
+
+@dataclass(frozen=True)
+class Stored:
+    """An artifact as it now sits in the DVC cache."""
+
+    md5: str  # as DVC records it: ``<md5>`` for a file, ``<md5>.dir`` for a directory
+    sha256: str
+    size: int
+    nfiles: int | None  # directories only
+
+
+@dataclass(frozen=True)
+class Pointer:
+    """What a ``.dvc`` file says."""
+
+    md5: str
+    size: int | None
+    path: str
+    nfiles: int | None = None
+
+    @property
+    def is_dir(self) -> bool:
+        return self.md5.endswith(".dir")
+
+
+# -- repository set-up ----------------------------------------------------------------------
+def is_initialized(root: Path) -> bool:
+    return (root / DVC_DIR).is_dir()
+
+
+def init(root: Path) -> None:
+    from dvc.repo import Repo
+
+    Repo.init(os.fspath(root))
+
+
+def configure(root: Path, remote_url: str | None, default_remote: Path) -> str:
+    """Cache that never hardlinks into the workspace, and a default remote. Returns its URL.
+
+    Hardlinks and symlinks would let an in-place rewrite of the workspace file (safetensors
+    truncates and rewrites) corrupt the saved checkpoint, even with read-only cache files when
+    the writer is root.
+    """
+    from dvc.config import Config
+
+    config = Config(os.fspath(root / DVC_DIR))
+    with config.edit("repo") as conf:
+        conf.setdefault("cache", {})["type"] = "reflink,copy"
+        remotes = conf.setdefault("remote", {})
+        core = conf.setdefault("core", {})
+        if remote_url is None and core.get("remote"):
+            return str(remotes.get(core["remote"], {}).get("url", ""))
+        if remote_url is None:
+            default_remote.mkdir(parents=True, exist_ok=True)
+            remote_url = os.fspath(default_remote)
+        remotes[DEFAULT_REMOTE] = {**remotes.get(DEFAULT_REMOTE, {}), "url": remote_url}
+        core["remote"] = DEFAULT_REMOTE
+    return remote_url
+
+
+def cache_root(root: Path) -> Path:
+    """DVC's object directory for md5 objects, honouring a configured ``cache.dir``."""
+    from dvc.config import Config
+
+    cache_dir = Config(os.fspath(root / DVC_DIR)).get("cache", {}).get("dir")
+    base = Path(cache_dir) if cache_dir else root / DVC_DIR / "cache"
+    if not base.is_absolute():
+        base = (root / DVC_DIR / base).resolve()
+    return base / "files" / "md5"
+
+
+def _odb(root: Path) -> Any:
+    from dvc_data.hashfile.db.local import LocalHashFileDB
+    from dvc_objects.fs.local import LocalFileSystem
+
+    return LocalHashFileDB(LocalFileSystem(), os.fspath(cache_root(root)))
+
+
+# -- ingest -----------------------------------------------------------------------------------
+def store(root: Path, artifact: Path, progress: hashing.Progress | None = None) -> Stored:
+    """Put ``artifact`` (a file or a directory) into the DVC cache in one read pass."""
+    odb = _odb(root)
+    if artifact.is_dir():
+        return _store_dir(odb, artifact, progress)
+    digests = _store_file(odb, artifact, progress)
+    return Stored(md5=digests.md5, sha256=digests.sha256, size=digests.size, nfiles=None)
+
+
+def _store_file(odb: Any, src: Path, progress: hashing.Progress | None) -> hashing.Digests:
+    tmp_dir = Path(odb.path) / "tmp"  # same filesystem as the cache: the final rename is atomic
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="ckpt-")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        digests = hashing.stream(src, tmp, md5=True, progress=progress)
+        final = Path(odb.oid_to_path(digests.md5))
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, final)
+        odb.protect(os.fspath(final))
+    finally:
+        tmp.unlink(missing_ok=True)
+    return digests
+
+
+def _store_dir(odb: Any, src: Path, progress: hashing.Progress | None) -> Stored:
+    from dvc_data.hashfile.hash_info import HashInfo
+    from dvc_data.hashfile.meta import Meta
+    from dvc_data.hashfile.tree import Tree
+
+    tree, seals, total = Tree(), [], 0
+    for path in sorted(p for p in src.rglob("*") if p.is_file()):
+        rel = path.relative_to(src).as_posix()
+        digests = _store_file(odb, path, progress)
+        tree.add(tuple(rel.split("/")), Meta(size=digests.size), HashInfo("md5", digests.md5))
+        seals.append((rel, digests.sha256))
+        total += digests.size
+    if not seals:
+        raise UsageError(f"{src} is an empty directory: nothing to save")
+    tree.digest()
+    final = Path(odb.oid_to_path(tree.oid))
+    if not final.exists():
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = final.with_name(final.name + f".{os.getpid()}.tmp")
+        tmp.write_bytes(tree.as_bytes())
+        os.replace(tmp, final)
+        odb.protect(os.fspath(final))
+    return Stored(tree.oid, hashing.directory_seal(seals), total, len(seals))
+
+
+# -- DVC's small files ------------------------------------------------------------------------
+def pointer_text(stored: Stored, name: str) -> str:
+    """The ``.dvc`` file DVC itself would write for this output (DVC 3 format)."""
+    import yaml
+
+    out: dict[str, Any] = {"md5": stored.md5, "size": stored.size}
+    if stored.nfiles is not None:
+        out["nfiles"] = stored.nfiles
+    out.update({"hash": "md5", "path": name})
+    return yaml.safe_dump({"outs": [out]}, sort_keys=False)
+
+
+def parse_pointer(text: bytes | str) -> Pointer:
+    import yaml
+
+    try:
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+        out = data["outs"][0]
+        return Pointer(str(out["md5"]), out.get("size"), str(out["path"]), out.get("nfiles"))
+    except (yaml.YAMLError, KeyError, IndexError, TypeError) as exc:
+        raise IntegrityError(f"unreadable .dvc file: {exc}") from exc
+
+
+def with_artifact(dvc_yaml: bytes | None, name: str, path: str) -> bytes | None:
+    """``dvc.yaml`` with ``artifacts.NAME`` declared (comments kept); None when unchanged."""
+    from dvc.utils.serialize import dumps_yaml, parse_yaml_for_update
+
+    text = dvc_yaml.decode() if dvc_yaml else ""
+    data = parse_yaml_for_update(text, "dvc.yaml") if text.strip() else {}
+    artifacts = data.setdefault("artifacts", {}) if isinstance(data, dict) else None
+    if artifacts is None:
+        raise UsageError("dvc.yaml is not a mapping; fix it before saving checkpoints")
+    entry = {"path": path, "type": "model"}
+    if all(artifacts.get(name, {}).get(k) == v for k, v in entry.items()):
+        return None
+    artifacts[name] = {**artifacts.get(name, {}), **entry}
+    return str(dumps_yaml(data)).encode()
+
+
+def with_ignore(gitignore: bytes | None, filename: str) -> bytes | None:
+    """The ``.gitignore`` beside an artifact with the entry ``dvc add`` would write."""
+    line = f"/{filename}"
+    text = gitignore.decode() if gitignore else ""
+    if line in text.splitlines():
+        return None
+    if text and not text.endswith("\n"):
+        text += "\n"
+    return (text + line + "\n").encode()
+
+
+# -- reading bytes back -----------------------------------------------------------------------
+def object_path(root: Path, md5: str) -> Path:
+    return Path(_odb(root).oid_to_path(md5))
+
+
+def _dir_entries(root: Path, md5: str) -> list[tuple[str, str]]:
+    import json
+
+    raw = object_path(root, md5).read_bytes()
+    return [(e["relpath"], e["md5"]) for e in json.loads(raw)]
+
+
+def missing_objects(root: Path, pointer: Pointer) -> list[str]:
+    """Object ids of ``pointer`` that are not in the local cache."""
+    if not object_path(root, pointer.md5).exists():
+        return [pointer.md5]
+    if not pointer.is_dir:
+        return []
+    return [m for _, m in _dir_entries(root, pointer.md5) if not object_path(root, m).exists()]
+
+
+def fetch(root: Path, dvcfile: str, rev: str) -> None:
+    """Bring a pointer's objects from the default remote into the cache, as of commit ``rev``.
+
+    DVC reads the ``.dvc`` file from that commit itself; the work tree is not checked out.
+    """
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    try:
+        with Repo(os.fspath(root)) as repo:
+            repo.fetch(targets=[dvcfile], revs=[rev])
+    except DvcException as exc:
+        raise MissingDataError(
+            f"could not fetch {dvcfile} at {rev[:12]} from the DVC remote: {_one_line(exc)}"
+        ) from exc
+
+
+def push(root: Path, dvcfiles: Sequence[str]) -> None:
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    try:
+        with Repo(os.fspath(root)) as repo:
+            repo.push(targets=list(dvcfiles))
+    except DvcException as exc:
+        raise ExternalError(f"dvc push failed: {_one_line(exc)}") from exc
+
+
+def materialize(
+    root: Path,
+    pointer: Pointer,
+    dest: Path,
+    expected_sha256: str,
+    progress: hashing.Progress | None = None,
+) -> None:
+    """Write the artifact to ``dest`` from the cache; the seal is checked before it appears.
+
+    Written beside ``dest`` then renamed, so a failed or tampered restore leaves whatever was
+    at ``dest`` untouched.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    try:
+        target = staging / dest.name
+        if pointer.is_dir:
+            seal = _materialize_dir(root, pointer, target, progress)
+        else:
+            seal = hashing.stream(object_path(root, pointer.md5), target, md5=False,
+                                  progress=progress).sha256
+        if seal != expected_sha256:
+            raise IntegrityError(
+                f"bytes of {pointer.path} do not match the recorded seal "
+                f"(sha256 {seal[:16]}… != {expected_sha256[:16]}…): the cache object is corrupt"
+            )
+        _replace(target, dest)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _materialize_dir(
+    root: Path, pointer: Pointer, target: Path, progress: hashing.Progress | None
+) -> str:
+    seals = []
+    for rel, md5 in _dir_entries(root, pointer.md5):
+        out = target / rel
+        out.parent.mkdir(parents=True, exist_ok=True)
+        seals.append((rel, hashing.stream(object_path(root, md5), out, md5=False,
+                                          progress=progress).sha256))
+    return hashing.directory_seal(seals)
+
+
+def _replace(target: Path, dest: Path) -> None:
+    if dest.is_dir() and not dest.is_symlink():
+        old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
+        os.replace(dest, old)
+        os.replace(target, dest)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(target, dest)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def configure_local(root: Path, site_cache: Path) -> None:
+    """Keep DVC's machine-local state (its site cache) inside this clone's ``.git/``."""
+    from dvc.config import Config
+
+    site_cache.mkdir(parents=True, exist_ok=True)
+    config = Config(os.fspath(root / DVC_DIR))
+    with config.edit("local") as conf:
+        conf.setdefault("core", {}).setdefault("site_cache_dir", os.fspath(site_cache))

@@ -1,0 +1,50 @@
+"""Tag names in GTO's grammar, as a pure format/parse pair.
+
+``NAME#STAGE#N`` assigns STAGE, ``NAME#STAGE!#N`` unassigns it, ``NAME@vX.Y.Z`` registers a
+version, ``NAME!#N`` deprecates NAME. N is a counter per artifact name, shared by all stages.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_NAME = r"[a-z0-9][a-z0-9._-]*"
+_STAGE = r"[a-z0-9][a-z0-9_-]*"
+TAG_RE = re.compile(
+    rf"^(?P<name>{_NAME})(?:"
+    rf"#(?P<stage>{_STAGE})(?P<unassign>!?)#(?P<number>\d+)"
+    rf"|@(?P<version>v\d+\.\d+\.\d+)(?P<deregister>!?)"
+    rf"|(?P<deprecate>!)#(?P<dep_number>\d+)"
+    rf")$"
+)
+
+
+@dataclass(frozen=True)
+class TagName:
+    name: str
+    kind: str  # assign | unassign | register | deregister | deprecate
+    stage: str | None = None
+    number: int | None = None
+    version: str | None = None
+
+
+def parse(tag: str) -> TagName | None:
+    m = TAG_RE.match(tag)
+    if not m:
+        return None
+    if m["stage"]:
+        kind = "unassign" if m["unassign"] else "assign"
+        return TagName(m["name"], kind, stage=m["stage"], number=int(m["number"]))
+    if m["version"]:
+        kind = "deregister" if m["deregister"] else "register"
+        return TagName(m["name"], kind, version=m["version"])
+    return TagName(m["name"], "deprecate", number=int(m["dep_number"]))
+
+
+def assignment(name: str, stage: str, number: int) -> str:
+    return f"{name}#{stage}#{number}"
+
+
+def is_stage_name(stage: str) -> bool:
+    return re.fullmatch(_STAGE, stage) is not None

@@ -1,0 +1,143 @@
+"""Shared fixtures: a hermetic environment, real git repos with real DVC, model files.
+
+Nothing is mocked: every test gets its own HOME, git and DVC configuration, a real repository
+set up by ``git ckpt init`` and a real local DVC remote beside it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from safetensors.numpy import save_file
+
+BIN = str(Path(sys.executable).parent)
+
+
+@pytest.fixture(autouse=True)
+def hermetic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Own HOME and config dirs, fixed identity, no system git config, no DVC analytics."""
+    home = tmp_path / "home"
+    home.mkdir()
+    for key in list(os.environ):
+        if key.startswith(("GIT_", "DVC_", "CKPT_")):
+            monkeypatch.delenv(key)
+    env = {
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "Ada Trainer",
+        "GIT_AUTHOR_EMAIL": "ada@example.com",
+        "GIT_COMMITTER_NAME": "Ada Trainer",
+        "GIT_COMMITTER_EMAIL": "ada@example.com",
+        "GIT_EDITOR": "false",
+        "DVC_NO_ANALYTICS": "1",
+        "DVC_SITE_CACHE_DIR": str(tmp_path / "dvc-site"),
+        "DVC_GLOBAL_CONFIG_DIR": str(home / ".config" / "dvc"),
+        "DVC_SYSTEM_CONFIG_DIR": str(tmp_path / "dvc-system"),
+        "PATH": BIN + os.pathsep + os.environ.get("PATH", ""),
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n")
+
+
+def git(cwd: Path, *args: str, check: bool = True) -> str:
+    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    if check and done.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed: {done.stderr}")
+    return done.stdout
+
+
+def write_model(path: Path, seed: int = 0, tensors: Mapping[str, Any] | None = None,
+                metadata: dict[str, str] | None = None) -> Path:
+    """A small real safetensors file; ``tensors`` overrides the default two-layer model."""
+    rng = np.random.default_rng(seed)
+    data = dict(tensors) if tensors is not None else {
+        "encoder.weight": rng.standard_normal((16, 8)).astype(np.float32),
+        "encoder.bias": rng.standard_normal(16).astype(np.float32),
+        "head.weight": rng.standard_normal((4, 16)).astype(np.float32),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(data, str(path), metadata=metadata or {"format": "pt"})
+    return path
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+@dataclass
+class Repo:
+    path: Path
+    remote: Path
+
+    def git(self, *args: str, check: bool = True) -> str:
+        return git(self.path, *args, check=check)
+
+    def ckpt(self, *args: str, cwd: Path | None = None) -> Result:
+        """``git ckpt ARGS`` in-process, through the same boundary as the real command."""
+        from ckptgit.main import main
+
+        out, err = io.StringIO(), io.StringIO()
+        old = Path.cwd()
+        os.chdir(cwd or self.path)
+        try:
+            with redirect_stdout(out), redirect_stderr(err):
+                code = main(list(args))
+        finally:
+            os.chdir(old)
+        return Result(code, out.getvalue(), err.getvalue())
+
+    def ckpt_ok(self, *args: str, cwd: Path | None = None) -> Result:
+        res = self.ckpt(*args, cwd=cwd)
+        assert res.code == 0, f"git ckpt {' '.join(args)} exited {res.code}: {res.err}"
+        return res
+
+    def run_git_ckpt(self, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+        """The real ``git ckpt`` executable, found by git on PATH, as users run it."""
+        return subprocess.run(["git", "ckpt", *args], cwd=cwd or self.path,
+                              capture_output=True, text=True, check=False)
+
+    def model(self, rel: str = "models/clf.safetensors", seed: int = 0, **kw: Any) -> Path:
+        return write_model(self.path / rel, seed=seed, **kw)
+
+    def save(self, rel: str = "models/clf.safetensors", name: str = "clf", *extra: str) -> Any:
+        return self.ckpt_ok("save", rel, "--name", name, "--json", *extra).json()
+
+
+def make_repo(base: Path, name: str = "repo") -> Repo:
+    from ckptgit.ops.init import init
+
+    path = base / name
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main")
+    (path / "README.md").write_text("# project\n")
+    (path / "train.py").write_text("print('training')\n")
+    git(path, "add", "README.md", "train.py")
+    git(path, "commit", "-q", "-m", "initial")
+    remote = base / f"{name}-dvc-remote"
+    init(str(path), remote=str(remote))
+    return Repo(path, remote)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Iterator[Repo]:
+    yield make_repo(tmp_path)
