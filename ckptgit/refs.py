@@ -42,7 +42,7 @@ def resolve(git: Git, ref: str, entries: list[Checkpoint]) -> Checkpoint:
 
 
 def _by_name(entries: list[Checkpoint]) -> dict[str, list[Checkpoint]]:
-    """Saves per name, newest first (ids are time-ordered, history order breaks ties)."""
+    """Saves per name, newest first by creation time (history order breaks ties)."""
     out: dict[str, list[Checkpoint]] = {}
     for e in entries:
         out.setdefault(e.name, []).append(e)

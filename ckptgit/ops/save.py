@@ -153,9 +153,8 @@ def _user_path(given: str | os.PathLike[str], cwd: Path | None) -> Path:
 
 
 def _new_id(created: datetime) -> str:
-    """16 hex digits: milliseconds since the epoch, then randomness; sorts by creation time."""
-    millis = int(created.timestamp() * 1000)
-    return f"{millis:011x}"[-11:] + secrets.token_hex(3)[:5]
+    """16 random hex digits: short prefixes stay unique; ``created_at`` carries the order."""
+    return secrets.token_hex(8)
 
 
 def _format_of(path: Path) -> str:

@@ -23,7 +23,7 @@ def full(repo: Repo, ref: str) -> dict[str, Any]:
 
 
 def listing(repo: Repo, name: str | None = None, limit: int | None = None) -> list[Checkpoint]:
-    """Newest first; ids are time-ordered so creation time decides, history order breaks ties."""
+    """Newest first by creation time; history order breaks ties."""
     entries = [c for c in repo.checkpoints() if name is None or c.name == name]
     entries.sort(key=lambda c: c.created_at, reverse=True)
     return entries[:limit] if limit is not None else entries
