@@ -21,9 +21,10 @@ from ckptgit.errors import CkptError, IntegrityError, PolicyError, RefError, Usa
 if TYPE_CHECKING:
     from ckptgit.api import Tracker, load, save
     from ckptgit.model import Checkpoint
+    from ckptgit.ops.compare import diff
 
 __all__ = ["Checkpoint", "CkptError", "IntegrityError", "PolicyError", "RefError", "Tracker",
-           "UsageError", "load", "save"]
+           "UsageError", "diff", "load", "save"]
 __version__ = "0.1.0"
 
 
@@ -32,6 +33,10 @@ def __getattr__(name: str) -> object:
         from ckptgit import api
 
         return getattr(api, name)
+    if name == "diff":
+        from ckptgit.ops.compare import diff
+
+        return diff
     if name == "Checkpoint":
         from ckptgit.model import Checkpoint
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import atexit
+import copy
 import os
+import sys
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -61,34 +63,40 @@ def save(
     on a worker thread; don't rewrite ``path`` until it resolves (a change mid-read fails the
     save instead of recording a mix of two models).
     """
-    from ckptgit.capture import environment
-    from ckptgit.ops.save import SaveRequest
+    from ckptgit.names import check_name
 
+    # Only cheap work happens here, on the caller's thread: the heavy imports and everything
+    # else run in _run_save. Mappings are copied now, so a training loop that keeps updating
+    # its metrics dict does not change what a pending background save records.
+    check_name(name)  # a typo fails in the training loop, not later on a worker thread
     cwd = Path.cwd()
-    req = SaveRequest(
+    fields: dict[str, Any] = dict(
         path=path, name=name,
-        metrics=None if _is_path(metrics) else metrics,  # type: ignore[arg-type]
-        metrics_file=metrics if _is_path(metrics) else None,  # type: ignore[arg-type]
-        params=None if _is_path(params) else params,  # type: ignore[arg-type]
-        params_file=params if _is_path(params) else None,  # type: ignore[arg-type]
-        seeds=seeds, data=list(data), step=step, epoch=epoch, parent=parent, note=note,
-        labels=list(labels), push=push, strict=strict, command=environment.command_line(),
-        cwd=cwd,
+        metrics=None if _is_path(metrics) else copy.deepcopy(metrics),
+        metrics_file=metrics if _is_path(metrics) else None,
+        params=None if _is_path(params) else copy.deepcopy(params),
+        params_file=params if _is_path(params) else None,
+        seeds=copy.deepcopy(seeds), data=list(data), step=step, epoch=epoch, parent=parent,
+        note=note, labels=list(labels), push=push, strict=strict, cwd=cwd,
     )
+    argv = list(sys.argv)
     repo_path = Path(repo) if Path(repo).is_absolute() else cwd / repo
     if background:
-        return _background().submit(_run_save, repo_path, req)
-    return _run_save(repo_path, req)
+        return _background().submit(_run_save, repo_path, fields, argv)
+    return _run_save(repo_path, fields, argv)
 
 
 def _is_path(value: object) -> bool:
     return isinstance(value, (str, os.PathLike))
 
 
-def _run_save(repo_path: Path, req: Any) -> Checkpoint:
+def _run_save(repo_path: Path, fields: dict[str, Any], argv: list[str]) -> Checkpoint:
+    from ckptgit.capture import environment
+    from ckptgit.ops.save import SaveRequest
     from ckptgit.ops.save import save as do_save
     from ckptgit.repo import Repo
 
+    req = SaveRequest(**fields, command=environment.command_line(argv))
     return do_save(Repo.open(repo_path), req)
 
 
@@ -120,7 +128,9 @@ class Tracker:
         parent: str | None = None,
         start_step: int = 0,
     ) -> None:
-        self.name = name
+        from ckptgit.names import check_name
+
+        self.name = check_name(name)
         self.params = dict(params or {})
         self.seeds = dict(seeds or {})
         self.data = list(data)
@@ -142,8 +152,14 @@ class Tracker:
     ) -> Checkpoint | Future[Checkpoint]:
         step = self.step if step is None else step
         previous = self._last
-        options = dict(metrics=metrics, params=self.params, seeds=self.seeds, data=self.data,
-                       labels=self.labels, step=step, note=note, repo=self.repo, **kwargs)
+        # Pinned now: a background save must record this call's values and paths, even if the
+        # loop later updates its dicts or changes directory before the worker gets to it.
+        cwd = Path.cwd()
+        path = cwd / path
+        options = copy.deepcopy(dict(metrics=metrics, params=self.params, seeds=self.seeds,
+                                     data=[str(cwd / d) for d in self.data],
+                                     labels=self.labels, step=step, note=note,
+                                     repo=cwd / self.repo, **kwargs))
         result: Checkpoint | Future[Checkpoint]
         if background:
             # The parent is known only once the previous save lands; the single worker runs
@@ -159,7 +175,8 @@ class Tracker:
     def _save_after(self, path: str | os.PathLike[str],
                     previous: str | Future[Checkpoint] | None,
                     options: dict[str, Any]) -> Checkpoint:
-        return save(path, self.name, parent=_id_of(previous), **options)
+        ckpt: Checkpoint = save(path, self.name, parent=_id_of(previous), **options)
+        return ckpt
 
 
 def _id_of(previous: str | Future[Checkpoint] | None) -> str | None:

@@ -1,7 +1,17 @@
-"""The repository's ``.ckpt/config.yaml``, with defaults for anything it leaves out."""
+"""The repository's ``.ckpt/config.yaml``, with defaults for anything it leaves out.
+
+Stages are an ordered list; each may carry rules (docs/governance.md):
+
+    stages:
+      - dev
+      - staging: {approvals: 1, gates: [{metric: "metrics.accuracy >= 0.8"}]}
+      - production: {approvals: 2, signers: [alice@example.com], requires_previous: true,
+                     protected: true, gates: [{command: "pytest tests/model_gates -q"}]}
+"""
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,6 +21,38 @@ from ckptgit.errors import UsageError
 
 CONFIG_PATH = ".ckpt/config.yaml"
 DEFAULT_ENV_VARS = ("CUDA_VISIBLE_DEVICES", "PYTHONHASHSEED", "CUBLAS_WORKSPACE_CONFIG")
+DEFAULT_STAGES = ("dev", "staging", "production")
+_RULE_KEYS = {"approvals", "signers", "gates", "requires_previous", "protected"}
+
+
+@dataclass(frozen=True)
+class Gate:
+    """A check a checkpoint must pass to enter a stage: a command, or a CEL metric threshold."""
+
+    kind: str  # "command" | "metric"
+    value: str
+    timeout: float = 600.0
+
+    def describe(self) -> str:
+        return f"{self.kind}: {self.value}"
+
+
+@dataclass(frozen=True)
+class StageRule:
+    name: str
+    approvals: int = 0
+    signers: tuple[str, ...] = ()  # principals from allowed_signers; empty: any of them
+    gates: tuple[Gate, ...] = ()
+    requires_previous: bool = False
+    protected: bool = False  # reverts run in a sandbox unless --no-sandbox
+
+
+@dataclass(frozen=True)
+class Governance:
+    manifest_dir: str = "deploy"
+    max_weight_bytes: int = 1 << 20
+    tag_date_window: int = 600  # seconds a pushed tag's tagger date may differ from server time
+    protected_branches: tuple[str, ...] = ("main", "master")
 
 
 @dataclass(frozen=True)
@@ -21,25 +63,42 @@ class Config:
     metric_goals: dict[str, str] = field(default_factory=dict)
     max_header_bytes: int = 100_000_000
     push: str = "auto"
-    stages: tuple[str, ...] = ("dev", "staging", "production")
+    stages: tuple[str, ...] = DEFAULT_STAGES
+    stage_rules: dict[str, StageRule] = field(default_factory=dict)
+    governance: Governance = field(default_factory=Governance)
     raw: dict[str, Any] = field(default_factory=dict)
+
+    def rule(self, stage: str) -> StageRule:
+        """The rules of ``stage``, or a clear refusal naming the configured stages."""
+        if stage not in self.stages:
+            raise UsageError(f"stage {stage!r} is not in {CONFIG_PATH} (stages: "
+                             f"{', '.join(self.stages)})")
+        return self.stage_rules.get(stage) or StageRule(stage)
+
+    def previous_stage(self, stage: str) -> str | None:
+        pos = self.stages.index(stage)
+        return self.stages[pos - 1] if pos > 0 else None
 
 
 def load(root: Path) -> Config:
     path = root / CONFIG_PATH
     if not path.exists():
         return Config()
-    data = sidecar.parse_yaml(path.read_bytes(), CONFIG_PATH) or {}
+    return parse(path.read_bytes(), CONFIG_PATH)
+
+
+def parse(text: bytes | str, what: str = CONFIG_PATH) -> Config:
+    """A config from YAML text: the work tree's, or a server's trusted copy."""
+    data = sidecar.parse_yaml(text, what) or {}
     if not isinstance(data, dict):
-        raise UsageError(f"{CONFIG_PATH} must be a mapping")
+        raise UsageError(f"{what} must be a mapping")
     env = data.get("environment") or {}
     metrics = data.get("metrics") or {}
     tensors = data.get("tensors") or {}
     push = str(data.get("push", "auto"))
     if push not in ("auto", "check", "never"):
-        raise UsageError(f"{CONFIG_PATH}: push must be auto, check or never, not {push!r}")
-    stages = data.get("stages") or ["dev", "staging", "production"]
-    stage_names = [s if isinstance(s, str) else next(iter(s)) for s in stages]
+        raise UsageError(f"{what}: push must be auto, check or never, not {push!r}")
+    rules = _stage_rules(data.get("stages") or list(DEFAULT_STAGES), what)
     return Config(
         env_vars=tuple(str(v) for v in env.get("env_vars", DEFAULT_ENV_VARS)),
         record_packages=bool(env.get("packages", True)),
@@ -47,6 +106,84 @@ def load(root: Path) -> Config:
         metric_goals={str(k): str(v) for k, v in (metrics.get("goals") or {}).items()},
         max_header_bytes=int(tensors.get("max_header_bytes", 100_000_000)),
         push=push,
-        stages=tuple(stage_names),
+        stages=tuple(r.name for r in rules),
+        stage_rules={r.name: r for r in rules},
+        governance=_governance(data.get("governance") or {}, what),
         raw=data,
     )
+
+
+def _stage_rules(stages: Any, what: str) -> list[StageRule]:
+    if not isinstance(stages, list):
+        raise UsageError(f"{what}: stages must be a list, in promotion order")
+    from ckptgit import tags
+
+    rules: list[StageRule] = []
+    for item in stages:
+        name, body = (item, {}) if isinstance(item, str) else _single(item, what)
+        if not tags.is_stage_name(name):
+            raise UsageError(f"{what}: invalid stage name {name!r} (lowercase letters, digits, "
+                             "'_' or '-')")
+        if any(r.name == name for r in rules):
+            raise UsageError(f"{what}: stage {name!r} is listed twice")
+        rules.append(_rule(name, body, what))
+    return rules
+
+
+def _single(item: Any, what: str) -> tuple[str, dict[str, Any]]:
+    if not isinstance(item, dict) or len(item) != 1:
+        raise UsageError(f"{what}: each stage is a name or {{name: {{rules}}}}, not {item!r}")
+    name, body = next(iter(item.items()))
+    if not isinstance(body, dict | None):
+        raise UsageError(f"{what}: rules of stage {name!r} must be a mapping")
+    return str(name), body or {}
+
+
+def _rule(name: str, body: dict[str, Any], what: str) -> StageRule:
+    unknown = set(body) - _RULE_KEYS
+    if unknown:
+        raise UsageError(f"{what}: stage {name!r} has unknown rule(s) {sorted(unknown)} "
+                         f"(known: {', '.join(sorted(_RULE_KEYS))})")
+    approvals = body.get("approvals", 0)
+    if not isinstance(approvals, int) or approvals < 0:
+        raise UsageError(f"{what}: stages.{name}.approvals must be a whole number >= 0")
+    signers = body.get("signers") or []
+    if not isinstance(signers, list) or not all(isinstance(s, str) for s in signers):
+        raise UsageError(f"{what}: stages.{name}.signers must be a list of principals")
+    gates = tuple(_gate(g, f"{what}: stages.{name}.gates") for g in body.get("gates") or [])
+    return StageRule(name, approvals, tuple(signers), gates,
+                     bool(body.get("requires_previous", False)), bool(body.get("protected",
+                                                                              False)))
+
+
+def _gate(item: Any, where: str) -> Gate:
+    if isinstance(item, dict) and len(set(item) & {"command", "metric"}) == 1:
+        kind = "command" if "command" in item else "metric"
+        value = str(item[kind]).strip()
+        timeout = float(item.get("timeout", 600))
+        if kind == "command":
+            try:
+                if not shlex.split(value):
+                    raise ValueError("empty command")
+            except ValueError as exc:
+                raise UsageError(f"{where}: command {value!r} does not parse: {exc}") from exc
+        # metric expressions are compiled when a gate runs: celpy is too slow to import on
+        # every command that reads the config
+        return Gate(kind, value, timeout)
+    raise UsageError(f"{where}: each gate is {{command: ...}} or {{metric: ...}}, not {item!r}")
+
+
+def _governance(data: Any, what: str) -> Governance:
+    if not isinstance(data, dict):
+        raise UsageError(f"{what}: governance must be a mapping")
+    default = Governance()
+    try:
+        return Governance(
+            manifest_dir=str(data.get("manifest_dir", default.manifest_dir)).strip("/"),
+            max_weight_bytes=int(data.get("max_weight_bytes", default.max_weight_bytes)),
+            tag_date_window=int(data.get("tag_date_window", default.tag_date_window)),
+            protected_branches=tuple(str(b) for b in data.get("protected_branches",
+                                                              default.protected_branches)),
+        )
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"{what}: governance: {exc}") from exc

@@ -37,6 +37,19 @@ class RefEntry:
     created_at: int
 
 
+@dataclass(frozen=True)
+class TagRecord:
+    """A tag with its message body, as one ``for-each-ref`` reports it."""
+
+    name: str  # short name, without refs/tags/
+    object: str  # the tag object (or the commit, for a lightweight tag)
+    target: str  # the peeled commit
+    annotated: bool
+    created_at: int
+    tagger: str  # "Name <email>", empty for a lightweight tag
+    body: str  # message after the subject; the signature is not part of it
+
+
 def _git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("GIT_TERMINAL_PROMPT", "0")
@@ -74,6 +87,18 @@ class Git:
         common = Path(lines[2])
         common = (common if common.is_absolute() else (Path(start) / common)).resolve()
         return cls(root, git_dir, common)
+
+    @classmethod
+    def bare(cls, path: str | os.PathLike[str] = ".") -> Git:
+        """A repository without a work tree (a server's, for ``pre-receive``)."""
+        done = subprocess.run(  # noqa: S603
+            ["git", "rev-parse", "--absolute-git-dir"],
+            cwd=path, capture_output=True, text=True, env=_git_env(), check=False,
+        )
+        if done.returncode != 0:
+            raise NotARepoError(f"not a git repository: {Path(path).resolve()}")
+        git_dir = Path(done.stdout.strip()).resolve()
+        return cls(git_dir, git_dir, git_dir)
 
     @property
     def ckpt_dir(self) -> Path:
@@ -173,6 +198,34 @@ class Git:
         names = self.out(["ls-tree", "-r", "-z", "--name-only", rev]).split("\0")
         return [n for n in names if n.endswith(suffix)]
 
+    def diff_numstat(self, old: str, new: str) -> list[tuple[str, int | None, int | None]]:
+        """``git diff --numstat`` of two commits: (path, lines added, lines deleted); None for
+        binary files."""
+        text = self.out(["diff", "--numstat", "-z", "--no-renames", old, new, "--"])
+        rows = []
+        for rec in text.split("\0"):
+            if rec.count("\t") >= 2:
+                added, deleted, path = rec.split("\t", 2)
+                rows.append((path, int(added) if added.isdigit() else None,
+                             int(deleted) if deleted.isdigit() else None))
+        return rows
+
+    def paths_changed(self, old: str, new: str, skip_grep: str | None = None) -> set[str]:
+        """Paths touched by the commits of ``old...new``, skipping commits whose message
+        matches ``skip_grep``."""
+        args = ["log", "--format=", "--name-only", "-z", "--no-renames", f"{old}...{new}"]
+        if skip_grep:
+            args += ["--invert-grep", f"--grep={skip_grep}"]
+        return {p.strip("\n") for p in self.out([*args, "--"]).split("\0") if p.strip("\n")}
+
+    def count_between(self, old: str, new: str, skip_grep: str | None = None) -> tuple[int, int]:
+        """Commits in ``new`` not in ``old`` and the reverse, skipping some by message."""
+        args = ["rev-list", "--left-right", "--count", f"{old}...{new}"]
+        if skip_grep:
+            args += ["--invert-grep", f"--grep={skip_grep}"]
+        behind, ahead = self.out(args).split()
+        return int(ahead), int(behind)
+
     def log_saves(self, revs: Sequence[str], trailer_keys: Sequence[str]) -> list[LogEntry]:
         """Save commits reachable from ``revs`` (newest first), with trailers and changed files.
 
@@ -202,7 +255,68 @@ class Git:
             rows.append(RefEntry(name, obj, peeled or obj, int(when or 0)))
         return rows
 
+    def tag_records(self, patterns: Sequence[str]) -> list[TagRecord]:
+        """Every tag under ``patterns`` with its body, in ONE ``for-each-ref`` (no process per tag).
+
+        ``%(contents:body)`` rather than ``%(contents:trailers)``: the latter is empty on
+        signed tags in git 2.39.
+        """
+        fmt = FIELD.join(["%(refname:strip=2)", "%(objectname)", "%(objecttype)",
+                          "%(*objectname)", "%(creatordate:unix)",
+                          "%(taggername) %(taggeremail)", "%(contents:body)"]) + RECORD
+        text = self.out(["for-each-ref", f"--format={fmt}", *patterns])
+        rows = []
+        for rec in text.split(RECORD + "\n"):
+            parts = rec.split(FIELD)
+            if len(parts) != 7:
+                continue
+            name, obj, kind, peeled, when, tagger, body = parts
+            rows.append(TagRecord(name, obj, peeled or obj, kind == "tag", int(when or 0),
+                                  tagger.strip() if kind == "tag" else "", body))
+        return rows
+
+    def verify_tags(
+        self, tags: Sequence[str], signers: Path, revoked: Path | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
+        """``git verify-tag`` of many tags in one call, trusting only the ``signers`` file.
+
+        Judge the exit code, never the text: "Good signature ... No principal matched" exits 1.
+        """
+        opts = ["-c", f"gpg.ssh.allowedSignersFile={signers}"]
+        if revoked is not None:
+            opts += ["-c", f"gpg.ssh.revocationFile={revoked}"]
+        return self.run([*opts, "verify-tag", *tags], check=False)
+
     # -- writing --------------------------------------------------------------------------
+    def create_signed_tag(
+        self, tag: str, commit: str, message: str, date: int | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
+        """``git tag -s``; the caller must verify it, since git may write it UNSIGNED and exit 0.
+
+        ``date`` (unix seconds) overrides the tagger date.
+        """
+        env = {"GIT_COMMITTER_DATE": f"{date} +0000"} if date is not None else None
+        return self.run(["tag", "-s", "-F", "-", tag, commit], input=message.encode(), env=env,
+                        check=False)
+
+    def committer_time(self) -> int | None:
+        """The date git would stamp on a commit or tag now (honours GIT_COMMITTER_DATE)."""
+        done = self.run(["var", "GIT_COMMITTER_IDENT"], check=False)
+        parts = done.stdout.decode().split()
+        return int(parts[-2]) if done.returncode == 0 and len(parts) >= 2 and \
+            parts[-2].isdigit() else None
+
+    def delete_tag(self, tag: str, expected: str) -> None:
+        """Remove a tag we just made and found invalid, only if it still is ours."""
+        self.run(["update-ref", "-d", f"refs/tags/{tag}", expected], check=False)
+
+    def worktree_add(self, path: Path, commit: str) -> None:
+        self.run(["worktree", "add", "--detach", "--quiet", str(path), commit])
+
+    def worktree_remove(self, path: Path) -> None:
+        self.run(["worktree", "remove", "--force", str(path)], check=False)
+        self.run(["worktree", "prune"], check=False)
+
     def write_blob(self, data: bytes) -> str:
         return self.out(["hash-object", "-w", "--stdin"], input=data).strip()
 

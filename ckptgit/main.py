@@ -22,8 +22,22 @@ COMMANDS = {
     "list": ("ckptgit.commands.list", "List checkpoints, newest first."),
     "show": ("ckptgit.commands.show", "Show everything recorded about a checkpoint."),
     "restore": ("ckptgit.commands.restore", "Write a checkpoint's bytes back, verified."),
+    "diff": ("ckptgit.commands.diff", "Show what changed between two checkpoints."),
+    "rank": ("ckptgit.commands.rank", "Rank checkpoints by metrics, filtered with CEL."),
+    "check": ("ckptgit.commands.check", "Check checkpoints for regressions and anomalies."),
+    "promote": ("ckptgit.commands.promote", "Assign a stage with a signed, reasoned tag."),
+    "revert": ("ckptgit.commands.revert", "Roll a stage back with a new signed tag."),
+    "stages": ("ckptgit.commands.stages", "Which checkpoint holds each stage."),
+    "history": ("ckptgit.commands.history", "Promotions and reverts; what a stage held when."),
+    "lock": ("ckptgit.commands.lock", "Freeze a stage (signed tag)."),
+    "unlock": ("ckptgit.commands.unlock", "Release a locked stage (signed tag)."),
     "hooks": ("ckptgit.commands.hooks", "Install the client hooks."),
     "hook": ("ckptgit.commands.hook", "Run one hook (called by the hook shims)."),
+    "verify": ("ckptgit.commands.verify", "Check bytes, seals, records and tag signatures."),
+    "fsck": ("ckptgit.commands.fsck", "Find and repair leftovers of interrupted saves."),
+    "sign": ("ckptgit.commands.sign", "Sign a checkpoint with an OpenSSF model-signing manifest."),
+    "audit": ("ckptgit.commands.audit", "Chain of custody: every save and tag event, verified."),
+    "reproduce": ("ckptgit.commands.reproduce", "Set up a re-run of a checkpoint."),
 }
 HIDDEN = {"hook"}
 
@@ -79,7 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     show_traceback = "--traceback" in args or os.environ.get("CKPT_TRACEBACK") == "1"
     logger = logging.getLogger("ckptgit")
-    logger.addHandler(_WarningHandler())
+    # main() can run many times in one process (tests, embedding): one handler, one line each
+    if not any(isinstance(h, _WarningHandler) for h in logger.handlers):
+        logger.addHandler(_WarningHandler())
     logger.setLevel(logging.WARNING)
     logger.propagate = False
     try:
@@ -87,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"error: {_one_line(exc.format_message())}{_usage_hint(exc)}", err=True)
         return 2 if isinstance(exc, click.UsageError) else int(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("error: aborted", err=True)
@@ -110,6 +126,17 @@ def main(argv: list[str] | None = None) -> int:
                    "(rerun with --traceback and report it)", err=True)
         return 1
     return int(result) if isinstance(result, int) else 0
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _usage_hint(exc: click.ClickException) -> str:
+    ctx = getattr(exc, "ctx", None)
+    if not isinstance(exc, click.UsageError) or ctx is None:
+        return ""
+    return f" (see '{ctx.command_path} -h')"
 
 
 def entry() -> None:

@@ -40,3 +40,21 @@ def run(
         list(argv), cwd=cwd, env=dict(env) if env is not None else None,
         capture_output=True, text=True, timeout=timeout, check=False,
     )
+
+
+def run_gate(
+    argv: Sequence[str], cwd: str | os.PathLike[str], env: Mapping[str, str], timeout: float
+) -> tuple[int | None, str]:
+    """A gate command: its exit code (None when it could not start or timed out) and output."""
+    try:
+        done = subprocess.run(  # noqa: S603 - argv from the repository's own config, no shell
+            list(argv), cwd=cwd, env=dict(env), capture_output=True, text=True,
+            timeout=timeout, check=False, stdin=subprocess.DEVNULL,
+        )
+    except FileNotFoundError:
+        return None, f"{argv[0]}: command not found"
+    except subprocess.TimeoutExpired:
+        return None, f"timed out after {timeout:g} s"
+    except OSError as exc:
+        return None, f"{argv[0]}: {exc.strerror}"
+    return done.returncode, (done.stdout + done.stderr)

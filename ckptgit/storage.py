@@ -12,7 +12,9 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,9 +58,16 @@ def is_initialized(root: Path) -> bool:
 
 
 def init(root: Path) -> None:
+    """``dvc init``, quietly: its "you can now commit" advice is wrong here, we commit for you."""
     from dvc.repo import Repo
 
-    Repo.init(os.fspath(root))
+    dvc_log = logging.getLogger("dvc")
+    level = dvc_log.level
+    dvc_log.setLevel(logging.WARNING)
+    try:
+        Repo.init(os.fspath(root))
+    finally:
+        dvc_log.setLevel(level)
 
 
 def configure(root: Path, remote_url: str | None, default_remote: Path) -> str:
@@ -148,7 +157,7 @@ def _store_dir(odb: Any, src: Path, progress: hashing.Progress | None) -> Stored
     final = Path(odb.oid_to_path(tree.oid))
     if not final.exists():
         final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = final.with_name(final.name + f".{os.getpid()}.tmp")
+        tmp = final.with_name(final.name + f".{os.getpid()}.{threading.get_ident()}.tmp")
         tmp.write_bytes(tree.as_bytes())
         os.replace(tmp, final)
         odb.protect(os.fspath(final))
@@ -195,8 +204,12 @@ def with_artifact(dvc_yaml: bytes | None, name: str, path: str) -> bytes | None:
 
 
 def with_ignore(gitignore: bytes | None, filename: str) -> bytes | None:
-    """The ``.gitignore`` beside an artifact with the entry ``dvc add`` would write."""
-    line = f"/{filename}"
+    """The ``.gitignore`` beside an artifact with the entry ``dvc add`` would write.
+
+    Glob characters are escaped as DVC does (pathspec's ``escape``), so ``model[1].pt`` or
+    ``run*.pt`` ignore exactly that file and a later ``dvc add`` finds its own line present.
+    """
+    line = "/" + "".join("\\" + c if c in "[]!*#?" else c for c in filename)
     text = gitignore.decode() if gitignore else ""
     if line in text.splitlines():
         return None
@@ -226,6 +239,20 @@ def missing_objects(root: Path, pointer: Pointer) -> list[str]:
     return [m for _, m in _dir_entries(root, pointer.md5) if not object_path(root, m).exists()]
 
 
+@contextmanager
+def _quiet_dvc() -> Iterator[None]:
+    """DVC logs its own multi-line warnings; we raise one clear error instead, so mute them."""
+    loggers = [logging.getLogger(n) for n in ("dvc", "dvc_data", "dvc_objects")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
 def fetch(root: Path, dvcfile: str, rev: str) -> None:
     """Bring a pointer's objects from the default remote into the cache, as of commit ``rev``.
 
@@ -235,12 +262,77 @@ def fetch(root: Path, dvcfile: str, rev: str) -> None:
     from dvc.repo import Repo
 
     try:
-        with Repo(os.fspath(root)) as repo:
-            repo.fetch(targets=[dvcfile], revs=[rev])
-    except DvcException as exc:
+        # workspace=False: only that commit's objects, not whatever the work tree points at
+        with _quiet_dvc(), Repo(os.fspath(root)) as repo:
+            repo.fetch(targets=[dvcfile], revs=[rev], workspace=False)
+    # Remote backends fail with their own exceptions too (OSError, botocore, …); whatever the
+    # cause, the bytes are not available and the user needs one line saying so.
+    except Exception as exc:  # noqa: BLE001
         raise MissingDataError(
-            f"could not fetch {dvcfile} at {rev[:12]} from the DVC remote: {_one_line(exc)}"
+            f"could not fetch {dvcfile} at {rev[:12]} from the DVC remote: "
+            f"{_failure(exc, DvcException)}"
         ) from exc
+
+
+class RemoteStore:
+    """Read-only access to the default DVC remote's objects, without copying into the cache.
+
+    Verification reads remote bytes through this so a corrupt remote object is reported, never
+    planted in the local cache.
+    """
+
+    def __init__(self, odb: Any) -> None:
+        self._odb = odb
+
+    def exists(self, oid: str) -> bool:
+        return bool(self._odb.exists(oid))
+
+    def open(self, oid: str) -> Any:
+        return self._odb.fs.open(self._odb.oid_to_path(oid), mode="rb")
+
+    def where(self, oid: str) -> str:
+        return str(self._odb.oid_to_path(oid))
+
+    def dir_entries(self, oid: str) -> list[tuple[str, str]]:
+        import json
+
+        with self.open(oid) as fh:
+            return [(e["relpath"], e["md5"]) for e in json.loads(fh.read())]
+
+
+@contextmanager
+def remote_store(root: Path) -> Iterator[RemoteStore | None]:
+    """The default remote, or None when the repository has none configured."""
+    from dvc.config import NoRemoteError
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    with Repo(os.fspath(root)) as repo:
+        try:
+            odb = repo.cloud.get_remote_odb(hash_name="md5")
+        except NoRemoteError:
+            yield None
+            return
+        except DvcException as exc:
+            raise ExternalError(f"cannot open the DVC remote: {_one_line(exc)}") from exc
+        yield RemoteStore(odb)
+
+
+def pull_into(worktree: Path, main_root: Path, dvcfiles: Sequence[str]) -> None:
+    """``dvc pull`` of ``dvcfiles`` in a linked git worktree, sharing the main clone's cache
+    (objects already there are not downloaded again)."""
+    from dvc.config import Config
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    cache_dir = cache_root(main_root).parent.parent
+    with Config(os.fspath(worktree / DVC_DIR)).edit("local") as conf:
+        conf.setdefault("cache", {})["dir"] = os.fspath(cache_dir)
+    try:
+        with Repo(os.fspath(worktree)) as repo:
+            repo.pull(targets=[os.fspath(worktree / f) for f in dvcfiles])
+    except DvcException as exc:
+        raise MissingDataError(f"dvc pull in {worktree} failed: {_one_line(exc)}") from exc
 
 
 def push(root: Path, dvcfiles: Sequence[str]) -> None:
@@ -248,10 +340,10 @@ def push(root: Path, dvcfiles: Sequence[str]) -> None:
     from dvc.repo import Repo
 
     try:
-        with Repo(os.fspath(root)) as repo:
+        with _quiet_dvc(), Repo(os.fspath(root)) as repo:
             repo.push(targets=list(dvcfiles))
-    except DvcException as exc:
-        raise ExternalError(f"dvc push failed: {_one_line(exc)}") from exc
+    except Exception as exc:  # noqa: BLE001 - as in fetch: any backend failure is one line
+        raise ExternalError(f"dvc push failed: {_failure(exc, DvcException)}") from exc
 
 
 def materialize(
@@ -307,6 +399,13 @@ def _replace(target: Path, dest: Path) -> None:
         os.replace(target, dest)
 
 
+def _failure(exc: BaseException, expected: type[BaseException]) -> str:
+    """DVC's own errors read well as they are; name the type of anything else."""
+    if isinstance(exc, expected):
+        return _one_line(exc)
+    return f"{type(exc).__name__}: {_one_line(exc)}"
+
+
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
@@ -320,3 +419,40 @@ def configure_local(root: Path, site_cache: Path) -> None:
     config = Config(os.fspath(root / DVC_DIR))
     with config.edit("local") as conf:
         conf.setdefault("core", {}).setdefault("site_cache_dir", os.fspath(site_cache))
+
+
+# -- the DVC remote, for the pre-push hook ---------------------------------------------------
+def object_ids(root: Path, pointer: Pointer) -> list[str]:
+    """Every object a pointer needs: the file's, or a directory's listing and its files'."""
+    if not pointer.is_dir or not object_path(root, pointer.md5).exists():
+        return [pointer.md5]
+    return [pointer.md5, *(m for _, m in _dir_entries(root, pointer.md5))]
+
+
+def missing_on_remote(root: Path, oids: Sequence[str]) -> list[str]:
+    """Which of ``oids`` the default DVC remote lacks (one existence query for the lot)."""
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    if not oids:
+        return []
+    try:
+        with Repo(os.fspath(root)) as repo:
+            odb = repo.cloud.get_remote_odb(command="push")
+            present = set(odb.oids_exist(list(oids)))
+    except DvcException as exc:
+        raise ExternalError(f"cannot query the DVC remote: {_one_line(exc)}") from exc
+    return [o for o in oids if o not in present]
+
+
+def push_revs(root: Path, dvcfiles_by_rev: dict[str, list[str]]) -> None:
+    """Push the objects of ``.dvc`` files as they are at given commits (not the work tree)."""
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    try:
+        with Repo(os.fspath(root)) as repo:
+            for rev, dvcfiles in dvcfiles_by_rev.items():
+                repo.push(targets=list(dvcfiles), revs=[rev], workspace=False)
+    except DvcException as exc:
+        raise ExternalError(f"dvc push failed: {_one_line(exc)}") from exc

@@ -48,3 +48,42 @@ def assignment(name: str, stage: str, number: int) -> str:
 
 def is_stage_name(stage: str) -> bool:
     return re.fullmatch(_STAGE, stage) is not None
+
+
+def version(name: str, ver: str) -> str:
+    return f"{name}@{ver}"
+
+
+# Stage locks are not GTO events, so they live under their own prefix that GTO's grammar
+# never matches: ``ckpt/lock/STAGE/N`` and ``ckpt/unlock/STAGE/N``, N counted per stage.
+LOCK_PREFIX = "ckpt/"
+LOCK_RE = re.compile(rf"^ckpt/(?P<kind>lock|unlock)/(?P<stage>{_STAGE})/(?P<number>\d+)$")
+
+
+@dataclass(frozen=True)
+class LockTag:
+    kind: str  # lock | unlock
+    stage: str
+    number: int
+
+
+def parse_lock(tag: str) -> LockTag | None:
+    m = LOCK_RE.match(tag)
+    return LockTag(m["kind"], m["stage"], int(m["number"])) if m else None
+
+
+def lock(kind: str, stage: str, number: int) -> str:
+    return f"ckpt/{kind}/{stage}/{number}"
+
+
+def next_number(existing: list[str], name: str) -> int:
+    """The next GTO counter for ``name``: one more than any event tag of that name."""
+    numbers = [p.number for t in existing if (p := parse(t)) is not None
+               and p.name == name and p.number is not None]
+    return max(numbers, default=0) + 1
+
+
+def next_lock_number(existing: list[str], stage: str) -> int:
+    numbers = [p.number for t in existing if (p := parse_lock(t)) is not None
+               and p.stage == stage]
+    return max(numbers, default=0) + 1

@@ -81,5 +81,6 @@ def _packages() -> dict[str, str]:
     return dict(sorted(found.items()))
 
 
-def command_line() -> list[str]:
-    return [os.path.basename(sys.argv[0]) if sys.argv else "python", *sys.argv[1:]]
+def command_line(argv: list[str] | None = None) -> list[str]:
+    args = sys.argv if argv is None else argv
+    return [os.path.basename(args[0]) if args else "python", *args[1:]]

@@ -43,11 +43,32 @@ def parse_pairs(pairs: Iterable[str], what: str) -> dict[str, Any]:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise UsageError(f"--{what} expects KEY=VALUE, got {pair!r}")
-        parsed = sidecar.parse_yaml(value, f"--{what} {key}") if value.strip() else ""
-        if isinstance(parsed, (dict, list)):
-            parsed = value
-        _set_dotted(out, key.strip(), parsed)
+        _set_dotted(out, key.strip(), _scalar(value, f"--{what} {key}"))
     return out
+
+
+def _scalar(value: str, what: str) -> Any:
+    """A number as Python reads it, else a YAML scalar, else the text itself.
+
+    YAML 1.1 reads ``3e-4`` and ``nan`` as strings; users typing them mean numbers (and a
+    non-finite one must reach ``finite`` to be warned about).
+    """
+    text = value.strip()
+    if not text:
+        return ""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        parsed = sidecar.parse_yaml(value, what)
+    except UsageError:  # ``a: b: c`` or ``[x``: the user typed text, not YAML
+        return value
+    return value if isinstance(parsed, (dict, list)) else parsed
 
 
 def _set_dotted(target: dict[str, Any], key: str, value: Any) -> None:

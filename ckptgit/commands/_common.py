@@ -47,15 +47,18 @@ def _stderr_console() -> Any:
 
 
 def table(columns: list[str], rows: list[list[str]], title: str | None = None) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    """Aligned plain-text columns, like ``git branch -v``: greppable, and fast at any length.
 
-    tab = Table(title=title, show_edge=False, header_style="bold", pad_edge=False)
-    for col in columns:
-        tab.add_column(col, overflow="fold")
-    for row in rows:
-        tab.add_row(*row)
-    Console(soft_wrap=True).print(tab)
+    (rich's Table took 4 s to lay out 10,000 rows; this takes milliseconds.)
+    """
+    cells = [[" ".join(str(c).split()) for c in row] for row in rows]  # one line per row
+    widths = [len(c) for c in columns]
+    for row in cells:
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=False)]
+    lines = [title] if title else []
+    for row in [columns, ["-" * w for w in widths], *cells]:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip())
+    click.echo("\n".join(lines))
 
 
 def fmt_value(value: Any) -> str:

@@ -18,6 +18,8 @@ from ckptgit.commands._common import emit_json, json_option, progress
 @click.option("--seed", "seed_pairs", multiple=True, metavar="K=V", help="A seed, e.g. torch=42.")
 @click.option("--data", multiple=True, metavar="PATH",
               help="A DVC-tracked input it was trained on.")
+@click.option("--with", "companions", multiple=True, metavar="PATH",
+              help="A companion saved and sealed with it (tokenizer, eval results); repeat.")
 @click.option("--step", type=click.IntRange(min=0), help="Training step.")
 @click.option("--epoch", type=click.FloatRange(min=0), help="Training epoch.")
 @click.option("--parent", metavar="REF",
@@ -30,8 +32,9 @@ from ckptgit.commands._common import emit_json, json_option, progress
 @json_option
 def command(path: str, name: str, metrics_file: str | None, metric_pairs: tuple[str, ...],
             params_file: str | None, param_pairs: tuple[str, ...], seed_pairs: tuple[str, ...],
-            data: tuple[str, ...], step: int | None, epoch: float | None, parent: str | None,
-            note: str | None, labels: tuple[str, ...], push: bool, strict: bool, quiet: bool,
+            data: tuple[str, ...], companions: tuple[str, ...], step: int | None,
+            epoch: float | None, parent: str | None, note: str | None,
+            labels: tuple[str, ...], push: bool, strict: bool, quiet: bool,
             as_json: bool) -> None:
     """Save PATH (a file or directory) as checkpoint NAME, in one atomic commit.
 
@@ -55,7 +58,8 @@ def command(path: str, name: str, metrics_file: str | None, metric_pairs: tuple[
         metrics=values.parse_pairs(metric_pairs, "metric"),
         params=values.parse_pairs(param_pairs, "param"),
         seeds=values.parse_pairs(seed_pairs, "seed"),
-        data=data, step=step, epoch=epoch, parent=parent, note=note, labels=labels,
+        data=data, companions=companions, step=step, epoch=epoch, parent=parent, note=note,
+        labels=labels,
         push=push, strict=strict, command=["git", "ckpt", "save", *sys.argv[2:]],
         cwd=Path.cwd(),
     )

@@ -32,8 +32,8 @@ def restore(
     pointer = storage.parse_pointer(raw_pointer)
     seal = sidecar.load(raw_sidecar, ckpt.sidecar_path)["artifact"]["sha256"]
     dest = _destination(root, ckpt, to)
-    if not force and dest.exists() and not dest.is_dir():
-        _refuse_unsaved(repo, dest)
+    if not force and dest.exists():
+        _refuse_unsaved(repo, dest, suggest_to=to is None)
     if storage.missing_objects(root, pointer):
         storage.fetch(root, ckpt.dvcfile, ckpt.commit)
         missing = storage.missing_objects(root, pointer)
@@ -56,10 +56,21 @@ def _destination(root: Path, ckpt: Checkpoint, to: str | Path | None) -> Path:
     return target.resolve() / Path(ckpt.path).name
 
 
-def _refuse_unsaved(repo: Repo, dest: Path) -> None:
+def _refuse_unsaved(repo: Repo, dest: Path, suggest_to: bool) -> None:
     """Never overwrite work-tree bytes that no checkpoint holds: they would be lost."""
-    current = hashing.stream(dest, md5=False).sha256
+    current = _seal_of(dest)
     if any(c.sha256 == current for c in repo.checkpoints()):
         return
+    elsewhere = "restore elsewhere with --to DIR, " if suggest_to else ""
     raise UsageError(f"{dest} holds bytes that no checkpoint has saved; save them first, "
-                     "restore elsewhere with --to DIR, or pass --force to overwrite")
+                     f"{elsewhere}or pass --force to overwrite")
+
+
+def _seal_of(path: Path) -> str:
+    """The seal ``save`` would record for what is at ``path`` now (a file or a directory)."""
+    if not path.is_dir():
+        return hashing.stream(path, md5=False).sha256
+    files = sorted(p for p in path.rglob("*") if p.is_file())
+    return hashing.directory_seal(
+        (p.relative_to(path).as_posix(), hashing.stream(p, md5=False).sha256) for p in files
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import os
 import secrets
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from ckptgit import hashing, index, names, paths, sidecar, storage, tensors
 from ckptgit.capture import code as code_capture
 from ckptgit.capture import data as data_capture
 from ckptgit.capture import environment, values
-from ckptgit.errors import CkptError, ExternalError, UsageError
+from ckptgit.errors import CkptError, ExternalError, IntegrityError, UsageError
 from ckptgit.model import Checkpoint
 from ckptgit.repo import Repo
 
@@ -42,6 +43,7 @@ class SaveRequest:
     params_file: str | os.PathLike[str] | None = None
     seeds: Mapping[str, Any] | None = None
     data: Sequence[str] = ()
+    companions: Sequence[str] = ()  # tokenizer, eval results…: sealed and moved with it
     step: int | None = None
     epoch: float | None = None
     parent: str | None = None
@@ -65,16 +67,26 @@ def save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None = None)
     _check_name_path(existing, req.name, rel)
     parent = _parent_id(repo, existing, req)
     doc = _describe(repo, req, rel, parent)
-    stored = storage.store(root, root / rel, progress)
-    doc["artifact"].update(size=stored.size, md5=stored.md5, sha256=stored.sha256)
-    if stored.nfiles is not None:
-        doc["artifact"]["nfiles"] = stored.nfiles
-    elif doc["artifact"]["format"] == "safetensors":
+    # The header is checked before any bytes are copied: a --strict refusal costs nothing.
+    before = os.stat(root / rel)
+    if doc["artifact"]["format"] == "safetensors":
         summary = tensors.summarize_for_save(root / rel, repo.config.max_header_bytes, req.strict)
         if summary is not None:
             doc["tensors"] = summary
+    stored = storage.store(root, root / rel, progress)
+    after = os.stat(root / rel)
+    if stored.nfiles is None and (before.st_size, before.st_mtime_ns) != (
+            after.st_size, after.st_mtime_ns):
+        raise IntegrityError(f"{rel} changed while it was being saved; save it again once "
+                             "writing has finished")
+    doc["artifact"].update(size=stored.size, md5=stored.md5, sha256=stored.sha256)
+    if stored.nfiles is not None:
+        doc["artifact"]["nfiles"] = stored.nfiles
+    companions = _store_companions(repo, req, rel)
+    if companions:
+        doc["companions"] = [_companion_entry(p, st) for p, st in companions.items()]
     sidecar.validate(doc, f"sidecar for {rel}")
-    ckpt = _commit(repo, doc, rel, stored)
+    ckpt = _commit(repo, doc, rel, stored, companions)
     if req.push:
         _push(root, ckpt)
     return ckpt
@@ -111,7 +123,8 @@ def _parent_id(repo: Repo, existing: list[Checkpoint], req: SaveRequest) -> str 
 
 def _describe(repo: Repo, req: SaveRequest, rel: str, parent: str | None) -> dict[str, Any]:
     root, cfg = repo.root, repo.config
-    file_metrics, file_params = {}, {}
+    file_metrics: dict[str, Any] = {}
+    file_params: dict[str, Any] = {}
     if req.metrics_file is None and req.params_file is None and not req.metrics:
         file_metrics, file_params = values.defaults_from_dvclive(root)
     if req.metrics_file is not None:
@@ -175,16 +188,57 @@ def _save_lock(lock_path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _commit(repo: Repo, doc: dict[str, Any], rel: str, stored: storage.Stored) -> Checkpoint:
+def _store_companions(repo: Repo, req: SaveRequest, rel: str) -> dict[str, storage.Stored]:
+    """``--with`` paths into the DVC cache, each with its own seal (one read pass each)."""
+    out: dict[str, storage.Stored] = {}
+    for given in req.companions:
+        comp = paths.artifact_path(repo.root, given, req.cwd)
+        if comp == rel or comp in out:
+            raise UsageError(f"--with {given} is listed twice or is the checkpoint itself")
+        if repo.git.is_tracked(comp) or repo.git.tracked_under(comp):
+            raise UsageError(f"--with {comp} is tracked by git; companions keep bytes in DVC: "
+                             f"run 'git rm --cached -r {comp}' and commit first")
+        out[comp] = storage.store(repo.root, repo.root / comp)
+    return out
+
+
+def _companion_entry(path: str, stored: storage.Stored) -> dict[str, Any]:
+    entry: dict[str, Any] = {"path": path, "md5": stored.md5, "sha256": stored.sha256,
+                             "size": stored.size}
+    if stored.nfiles is not None:
+        entry["nfiles"] = stored.nfiles
+    return entry
+
+
+def _ignore_edit(rel: str) -> tuple[str, Callable[[bytes | None], bytes | None]]:
+    parent_dir = str(Path(rel).parent)
+    ignore = ".gitignore" if parent_dir == "." else f"{parent_dir}/.gitignore"
+    return ignore, lambda text: storage.with_ignore(text, Path(rel).name)
+
+
+def _chain(first: Callable[[bytes | None], bytes | None],
+           then: Callable[[bytes | None], bytes | None]) -> Callable[[bytes | None], bytes | None]:
+    def edit(text: bytes | None) -> bytes | None:
+        once = first(text)
+        twice = then(once if once is not None else text)
+        return twice if twice is not None else once
+    return edit
+
+
+def _commit(repo: Repo, doc: dict[str, Any], rel: str, stored: storage.Stored,
+            companions: dict[str, storage.Stored] | None = None) -> Checkpoint:
     git, name = repo.git, doc["name"]
     own = {rel + ".dvc": storage.pointer_text(stored, Path(rel).name).encode(),
            sidecar.path_for(rel): sidecar.dump(doc).encode()}
-    parent_dir = str(Path(rel).parent)
-    ignore = ".gitignore" if parent_dir == "." else f"{parent_dir}/.gitignore"
+    ignore, ignore_edit = _ignore_edit(rel)
     edits: dict[str, Callable[[bytes | None], bytes | None]] = {
-        ignore: lambda text: storage.with_ignore(text, Path(rel).name),
+        ignore: ignore_edit,
         "dvc.yaml": lambda text: storage.with_artifact(text, name, rel),
     }
+    for comp, comp_stored in (companions or {}).items():
+        own[comp + ".dvc"] = storage.pointer_text(comp_stored, Path(comp).name).encode()
+        path, edit = _ignore_edit(comp)
+        edits[path] = _chain(edits[path], edit) if path in edits else edit
     message = _message(doc)
     with _save_lock(git.ckpt_dir / "save.lock"):
         head = git.head()
@@ -238,7 +292,7 @@ def _sync_user_view(
 
 def _write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
 

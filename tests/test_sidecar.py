@@ -1,0 +1,95 @@
+"""Sidecar YAML: safe loading, the shipped JSON Schema, migrations of older versions."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+import yaml
+from conftest import Repo
+
+from ckptgit import sidecar
+from ckptgit.errors import IntegrityError, UsageError
+
+
+@pytest.fixture
+def doc(repo: Repo) -> dict[str, Any]:
+    repo.model()
+    repo.save()
+    data: dict[str, Any] = yaml.safe_load(repo.git("show",
+                                                   "HEAD:models/clf.safetensors.ckpt.yaml"))
+    return data
+
+
+def test_saved_sidecar_round_trips_and_validates(doc: dict[str, Any]) -> None:
+    sidecar.validate(doc)
+    assert sidecar.load(sidecar.dump(doc)) == doc
+    assert sidecar.schema_errors(doc) == []
+
+
+@pytest.mark.parametrize("breakage", [
+    lambda d: d.pop("artifact"),
+    lambda d: d.pop("environment"),
+    lambda d: d.update(id="not-hex"),
+    lambda d: d.update(name="Bad Name"),
+    lambda d: d.update(created_at="yesterday"),
+    lambda d: d["artifact"].update(md5="xyz"),
+    lambda d: d["artifact"].update(sha256="0" * 63),
+    lambda d: d["artifact"].update(size=-1),
+    lambda d: d["artifact"].update(surprise=True),
+    lambda d: d["code"].pop("dirty"),
+    lambda d: d.update(step=-3),
+    lambda d: d.update(seeds={"torch": {"nested": 1}}),
+    lambda d: d.update(schema_version=2),
+])
+def test_schema_catches_broken_sidecars(doc: dict[str, Any], breakage: Any) -> None:
+    broken = copy.deepcopy(doc)
+    breakage(broken)
+    assert sidecar.schema_errors(broken)
+    with pytest.raises(IntegrityError, match="does not match the sidecar schema"):
+        sidecar.validate(broken)
+
+
+def test_only_the_safe_loader_is_used() -> None:
+    evil = "!!python/object/apply:os.system ['echo pwned']\n"
+    with pytest.raises(IntegrityError, match="not valid YAML"):
+        sidecar.load(evil)
+    with pytest.raises(IntegrityError, match="not a mapping"):
+        sidecar.load("- a\n- b\n")
+    with pytest.raises(IntegrityError, match=r"\(line 3\)"):
+        sidecar.load("a: 1\nb: [\n")
+
+
+def test_newer_schema_is_refused_with_advice() -> None:
+    with pytest.raises(UsageError, match="upgrade ckptgit"):
+        sidecar.load("schema_version: 99\nid: x\n")
+
+
+def test_older_versions_are_migrated_not_rejected(monkeypatch: pytest.MonkeyPatch,
+                                                  doc: dict[str, Any]) -> None:
+    old = {k: v for k, v in doc.items() if k != "schema_version"}
+    old["schema_version"] = 0
+    old["checkpoint"] = old.pop("artifact")  # say version 0 called it that
+
+    def v0_to_v1(data: dict[str, Any]) -> dict[str, Any]:
+        data = dict(data)
+        data["artifact"] = data.pop("checkpoint")
+        return data
+
+    with pytest.raises(IntegrityError, match="no migration from schema version 0"):
+        sidecar.load(sidecar.dump(old))
+    monkeypatch.setitem(sidecar.MIGRATIONS, 0, v0_to_v1)
+    migrated = sidecar.load(sidecar.dump(old))
+    assert migrated == doc
+    sidecar.validate(migrated)
+
+
+def test_nonfinite_values_do_not_reach_a_sidecar(repo: Repo) -> None:
+    (repo.path / "p.yaml").write_text("lr: .nan\nwarmup: [1, .inf]\n")
+    repo.model()
+    repo.save("models/clf.safetensors", "clf", "--params", "p.yaml")
+    text = repo.git("show", "HEAD:models/clf.safetensors.ckpt.yaml")
+    data = yaml.safe_load(text)
+    assert data["params"] == {"lr": "nan", "warmup": [1, "inf"]}
+    sidecar.validate(data)
