@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import click
+
+from ckptgit.commands._common import emit_json, json_option
+
+
+@click.command("history")
+@click.argument("name", required=False)
+@click.option("--stage", help="Only this stage.")
+@click.option("--at", "at", metavar="TIME",
+              help="What each stage held at TIME (ISO 8601, unix time, or '2 days ago').")
+@json_option
+def command(name: str | None, stage: str | None, at: str | None, as_json: bool) -> None:
+    """Every promotion and revert (of NAME), with signer, rationale and approvers.
+
+    \b
+    Examples:
+      git ckpt history clf
+      git ckpt history clf --stage production --at 2024-05-01T12:00Z
+    """
+    from ckptgit.governance import history
+    from ckptgit.repo import Repo
+
+    repo = Repo.open(".")
+    events, _ = history.read(repo.git, name)
+    when = history.parse_time(repo.git, at) if at else None
+    shown = [e for e in events if (stage is None or e.stage == stage)
+             and (when is None or e.created_at <= when)]
+    if when is not None:
+        held = history.holders(shown, at=when)
+        order = history.stage_order(repo.config.stages)
+        rows = [ev.to_dict() for _, ev in sorted(
+            held.items(), key=lambda kv: (kv[0][0], order.get(kv[0][1], 99), kv[0][1]))]
+        if as_json:
+            emit_json({"at": history.iso(when), "holders": rows})
+            return
+        _holders_table(rows, history.iso(when))
+        return
+    rows = [e.to_dict() for e in shown]
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        click.echo("no promotions or reverts yet")
+        return
+    for r in rows:
+        approvers = ", ".join(r["approved_by"]) or "-"
+        what = f"{r['action']:<8} {r['name']} {r['stage'] or r['version'] or ''}"
+        ckpt = (r["id"] or r["commit"])[:8]
+        click.echo(f"{r['created_at']}  {what} -> {ckpt}  {r['tag']}")
+        click.echo(f"    signer: {r['signer'] or '(lightweight tag)'}  approved by: {approvers}")
+        if r["rationale"]:
+            click.echo(f"    rationale: {r['rationale']}")
+        if r["reverts"]:
+            click.echo(f"    reverts: {r['reverts']}  impact window: {r['impact_window']}")
+
+
+def _holders_table(rows: list[dict[str, object]], when: str) -> None:
+    if not rows:
+        click.echo(f"no stage held a checkpoint at {when}")
+        return
+    click.echo(f"at {when}:")
+    for r in rows:
+        ckpt = str(r["id"] or r["commit"])[:8]
+        click.echo(f"  {r['name']} {r['stage']}: {ckpt} ({r['tag']}, since {r['created_at']}, "
+                   f"by {r['signer']})")

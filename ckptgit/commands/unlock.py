@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from ckptgit.commands.lock import _make
+
+command = _make("unlock")

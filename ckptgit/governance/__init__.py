@@ -1,0 +1,1 @@
+"""Governance: signed promotion, revert and lock tags, their rules, gates, and the hooks."""

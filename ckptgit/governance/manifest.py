@@ -1,0 +1,97 @@
+"""Deployment manifests ``deploy/<stage>.yaml``: what each stage serves.
+
+Promote and revert rewrite the stage's manifest in one commit on the current branch, so serving
+configuration follows the tags. Keys a team adds by hand (``serving:`` — the runtime stack, and
+``flags:`` per artifact — feature flags) are kept across updates.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ckptgit import sidecar
+from ckptgit.errors import ExternalError, UsageError
+from ckptgit.git import Git
+
+HEADER = ("# Written by 'git ckpt promote/revert': what this stage serves. The 'serving' block\n"
+          "# and each artifact's 'flags' are yours to edit; the rest follows the signed tags.\n")
+ATTEMPTS = 5
+
+
+def path_for(manifest_dir: str, stage: str) -> str:
+    return f"{manifest_dir}/{stage}.yaml"
+
+
+def read(git: Git, rev: str | None, rel: str) -> dict[str, Any]:
+    raw = git.show_file(rev, rel) if rev else None
+    if raw is None:
+        return {}
+    data = sidecar.parse_yaml(raw, rel) or {}
+    if not isinstance(data, dict):
+        raise UsageError(f"{rel} must be a mapping")
+    return data
+
+
+def serving_packages(doc: Mapping[str, Any]) -> dict[str, str]:
+    serving = doc.get("serving") or {}
+    packages = serving.get("packages") if isinstance(serving, dict) else None
+    return {str(k): str(v) for k, v in (packages or {}).items()}
+
+
+def updated(doc: dict[str, Any], stage: str, name: str, entry: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` with ``artifacts.NAME`` replaced by ``entry``, keeping the user's flags."""
+    out = {"schema_version": 1, "stage": stage, **{k: v for k, v in doc.items()
+                                                      if k not in ("schema_version", "stage")}}
+    artifacts = dict(out.get("artifacts") or {})
+    old = artifacts.get(name) or {}
+    artifacts[name] = {**entry, "flags": old.get("flags") or {}}
+    out["artifacts"] = artifacts
+    return out
+
+
+def commit(git: Git, rel: str, stage: str, name: str, entry: dict[str, Any],
+           subject: str, extra: Mapping[str, bytes] | None = None) -> str:
+    """Commit the stage's new manifest (and ``extra`` files) on the branch; returns the commit.
+
+    Built in a private index and published by compare-and-swap of the branch, like a save, so
+    the user's staged work never leaks in; retried when a concurrent save moved the branch.
+    """
+    for _ in range(ATTEMPTS):
+        with _lock(git.ckpt_dir / "save.lock"):
+            head = git.head()
+            doc = updated(read(git, head, rel), stage, name, entry)
+            files = {rel: (HEADER + sidecar.dump(doc)).encode(), **(extra or {})}
+            new, blobs = git.commit_files(head, files, subject + "\n")
+            if git.update_ref(git.head_ref(), new, head, subject):
+                _sync(git, files, blobs)
+                return new
+    raise ExternalError("the branch kept moving while the deployment manifest was written; "
+                        f"the tag stands, rerun to write {rel}")
+
+
+def _sync(git: Git, files: Mapping[str, bytes], blobs: Mapping[str, str]) -> None:
+    """Index and work tree show the new manifest as committed (other paths untouched)."""
+    git.stage_blobs(blobs)
+    for rel, data in files.items():
+        dest = git.root / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, dest)
+
+
+@contextmanager
+def _lock(lock_path: Path) -> Iterator[None]:
+    """The same lock file saves use, so a manifest commit and a save never race."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

@@ -1,0 +1,52 @@
+"""Our tags read by the real GTO and DVC: ``gto show``, ``gto history``, ``dvc artifacts get``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import BIN, Repo, make_repo
+from governance_fixtures import Keys, govern, make_keys
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> Keys:
+    return make_keys(tmp_path)
+
+
+def run(cwd: Path, *args: str) -> str:
+    done = subprocess.run(args, cwd=cwd, capture_output=True, text=True, check=False,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_gto_and_dvc_read_our_promotions_and_reverts(tmp_path: Path, keys: Keys) -> None:
+    repo: Repo = make_repo(tmp_path)
+    govern(repo, keys)
+    repo.model(seed=1)
+    v1 = repo.save("models/clf.safetensors", "clf")
+    v1_sha = hashlib.sha256((repo.path / "models/clf.safetensors").read_bytes()).hexdigest()
+    repo.ckpt_ok("promote", v1["id"], "--stage", "dev", "--rationale", "v1", "--version",
+                 "v1.0.0")
+    repo.model(seed=2)
+    v2 = repo.save("models/clf.safetensors", "clf")
+    repo.ckpt_ok("promote", v2["id"], "--stage", "dev", "--rationale", "v2")
+    repo.ckpt_ok("revert", "clf", "--stage", "dev", "--to", v1["id"], "--rationale", "bad v2")
+    shown = json.loads(run(repo.path, f"{BIN}/gto", "show", "--json"))
+    assert shown["clf"]["stage"] == {"dev": "v1.0.0"}  # the revert is what GTO sees now
+    assert shown["clf"]["version"] == "v1.0.0"
+    history = json.loads(run(repo.path, f"{BIN}/gto", "history", "clf", "--json"))
+    assigned = {h["ref"]: h["commit"] for h in history if h["event"] == "assignment"}
+    assert assigned == {"clf#dev#1": v1["commit"], "clf#dev#2": v2["commit"],
+                        "clf#dev#3": v1["commit"]}
+    revert = next(h for h in history if h["ref"] == "clf#dev#3")
+    assert "Reverts: clf#dev#2" in revert["message"]
+    ours = repo.ckpt_ok("history", "clf", "--json").json()
+    assert {e["tag"] for e in ours} == {h["ref"] for h in history}
+    out = tmp_path / "fetched.safetensors"
+    run(repo.path, f"{BIN}/dvc", "artifacts", "get", ".", "clf", "--stage", "dev", "-o", str(out))
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == v1_sha
