@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command("reproduce")
+@click.argument("ref")
+@click.option("--dir", "directory", type=click.Path(file_okay=False), metavar="DIR",
+              help="New directory for the worktree and the recorded inputs.")
+@click.option("--check", "metrics_file", type=click.Path(dir_okay=False, exists=True),
+              metavar="FILE", help="Compare a re-run's metrics (JSON/YAML) with the recorded.")
+@click.option("--rtol", type=float, default=1e-3, show_default=True, help="Relative tolerance.")
+@click.option("--atol", type=float, default=1e-6, show_default=True, help="Absolute tolerance.")
+def command(ref: str, directory: str | None, metrics_file: str | None, rtol: float,
+            atol: float) -> int:
+    """Lay out everything recorded about REF to run it again, or check a re-run.
+
+    With --dir: a git worktree at the recorded code commit, data inputs pulled through DVC at
+    their recorded hashes, pinned requirements, params, seeds, and reproduce.sh with the
+    recorded command. With --check: metrics of a re-run against the recorded ones (exit 1 on
+    a difference beyond the tolerances).
+
+    \b
+    Examples:
+      git ckpt reproduce clf~2 --dir /tmp/rerun
+      git ckpt reproduce clf~2 --check /tmp/rerun/metrics.json --rtol 0.01
+    """
+    from ckptgit.capture import values
+    from ckptgit.errors import UsageError
+    from ckptgit.integrity.reproduce import check, prepare
+    from ckptgit.ops.show import full
+    from ckptgit.repo import Repo
+
+    if not directory and not metrics_file:
+        raise UsageError("give --dir DIR to prepare a re-run, or --check FILE to compare one")
+    repo = Repo.open(".")
+    if directory:
+        done = prepare(repo, ref, Path(directory).resolve())
+        click.echo(f"worktree at {done.commit[:12]} in {done.dir}; {len(done.data)} data "
+                   f"input(s) at their recorded hashes; run {done.dir / 'reproduce.sh'}")
+    if metrics_file:
+        recorded = full(repo, ref).get("metrics") or {}
+        problems = check(recorded, values.read_file(Path(metrics_file), "metrics"), rtol, atol)
+        for line in problems:
+            click.echo(line)
+        click.echo("metrics match the recorded ones" if not problems else
+                   f"{len(problems)} metric(s) differ", err=True)
+        return 1 if problems else 0
+    return 0

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import click
+
+from ckptgit.commands._common import emit_json, json_option
+
+
+@click.command("verify")
+@click.argument("refs", nargs=-1, metavar="[REF]...")
+@click.option("--all", "all_", is_flag=True, help="Every checkpoint reachable from HEAD "
+              "(the default when no REF is given).")
+@click.option("--offline", is_flag=True, help="Never read the DVC remote.")
+@click.option("--allow-missing", is_flag=True,
+              help="Bytes found nowhere are reported but do not fail.")
+@click.option("--oms", is_flag=True, help="Also check OpenSSF model-signing signatures.")
+@click.option("--key", "oms_key", metavar="PUB", help="Public key for --oms (PEM).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Files hashed at once "
+              "(default: one per CPU core).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@json_option
+def command(refs: tuple[str, ...], all_: bool, offline: bool, allow_missing: bool, oms: bool,
+            oms_key: str | None, jobs: int | None, quiet: bool, as_json: bool) -> int:
+    """Check that checkpoints are exactly what their saves recorded.
+
+    Bytes (work tree, cache, else the DVC remote) must hash to the sealed sha256, the DVC
+    pointer must name the sealed object, the sidecar must match its schema and no commit may
+    have rewritten a saved sidecar or pointer. Promotion tags are checked for a valid
+    signature by an allowed signer, their trailers and their Ckpt-Seal. One line per failure;
+    exit 3 on any.
+
+    \b
+    Examples:
+      git ckpt verify --all
+      git ckpt verify clf#production --offline
+      git ckpt verify --all --json | jq '.findings'
+    """
+    from ckptgit.errors import UsageError
+    from ckptgit.integrity.verify import verify
+    from ckptgit.repo import Repo
+
+    if all_ and refs:
+        raise UsageError("give REFs or --all, not both")
+    repo = Repo.open(".")
+    with _bar(quiet or as_json) as (advance, set_total):
+        report = verify(repo, list(refs) or None, offline=offline, workers=jobs,
+                        progress=advance, on_total=set_total)
+    if not refs:
+        from ckptgit.integrity import tagcheck
+
+        report.extra += tagcheck.findings(repo)
+    if oms:
+        from ckptgit.integrity import oms as oms_mod
+
+        report.extra += oms_mod.verify_all(repo, [s.ckpt for s in report.checkpoints], oms_key)
+    failures = report.failures(allow_missing)
+    if as_json:
+        emit_json(report.to_dict(allow_missing))
+    else:
+        for finding in failures:
+            click.echo(finding.line())
+        _summary(report, failures)
+    return 3 if failures else 0
+
+
+def _summary(report: object, failures: list[object]) -> None:
+    from ckptgit.integrity.verify import Report
+
+    assert isinstance(report, Report)  # noqa: S101
+    states = [s.state for s in report.checkpoints]
+    counts = ", ".join(f"{states.count(k)} {k}" for k in ("ok", "failed", "unverifiable")
+                       if states.count(k))
+    mib = report.bytes_hashed / (1 << 20)
+    verdict = "FAILED" if failures else "all good"
+    click.echo(f"verified {len(states)} checkpoint(s), {mib:.1f} MiB hashed: "
+               f"{counts or 'nothing to check'}; {verdict}", err=True)
+
+
+class _bar:
+    """A progress bar once the total is known (it is only after planning which bytes to read)."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self._ctx: object = None
+        self._advance = None
+
+    def __enter__(self) -> tuple[object, object]:
+        return self.advance, self.set_total
+
+    def set_total(self, total: int) -> None:
+        from ckptgit.commands._common import progress
+
+        self._ctx = progress("verifying", total, self.quiet)
+        self._advance = self._ctx.__enter__()  # type: ignore[attr-defined]
+
+    def advance(self, n: int) -> None:
+        if self._advance is not None:
+            self._advance(n)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._ctx is not None:
+            self._ctx.__exit__(*exc)  # type: ignore[attr-defined]

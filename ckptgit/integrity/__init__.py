@@ -1,0 +1,1 @@
+"""Integrity: seals and ``verify``, ``fsck``, ``audit``, ``reproduce``, OMS manifests, migration."""

@@ -1,0 +1,138 @@
+"""The chain of custody, from git alone: every save and every tag event, in time order.
+
+Saves come from the save commits (author, date, code commit, data inputs, seal); promotions,
+reverts, deprecations and locks from governance's tag history (signer, rationale, approvers).
+Each event carries the verdict of ``verify`` for it, so the report states what was checked,
+not only what was claimed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ckptgit import sidecar
+from ckptgit.errors import CkptError, UsageError
+from ckptgit.git import FIELD, RECORD
+from ckptgit.governance import history
+from ckptgit.integrity import tagcheck
+from ckptgit.integrity.verify import verify
+from ckptgit.repo import Repo
+
+
+@dataclass
+class Event:
+    when: str  # ISO 8601 UTC
+    action: str  # save | promote | revert | deprecate | register | unassign | lock | unlock
+    name: str
+    who: str
+    status: str  # ok | failed | unverifiable | unsigned...
+    details: dict[str, Any] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    order: str = ""  # sort key: a save's created_at is finer than commit seconds
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"when": self.when, "action": self.action, "name": self.name, "who": self.who,
+                "status": self.status, "problems": self.problems, **self.details}
+
+
+@dataclass
+class Audit:
+    events: list[Event]
+    holders: dict[str, str]  # "name#stage" -> checkpoint id
+    repo: str
+    head: str | None
+
+    @property
+    def failures(self) -> list[Event]:
+        return [e for e in self.events if e.status != "ok"]
+
+
+def audit(repo: Repo, name: str | None = None, since: str | None = None,
+          offline: bool = False) -> Audit:
+    cutoff = _parse_since(since) if since else None
+    events = _saves(repo, name, offline) + _tag_events(repo, name)
+    events.sort(key=lambda e: e.order or e.when)
+    if cutoff:
+        events = [e for e in events if e.when >= cutoff]
+    tag_events, _ = history.read(repo.git, name)
+    holders = {f"{n}#{s}": str(ev.trailers.get("Ckpt-Id") or ev.commit[:12])
+               for (n, s), ev in history.holders(tag_events).items()}
+    return Audit(events, holders, str(repo.root), repo.git.head())
+
+
+def _parse_since(text: str) -> str:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise UsageError(f"--since {text!r}: give a date or time in ISO 8601, e.g. "
+                         "2024-05-01 or 2024-05-01T12:00Z") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _saves(repo: Repo, name: str | None, offline: bool) -> list[Event]:
+    entries = [c for c in repo.checkpoints() if name is None or c.name == name]
+    if not entries:
+        return []
+    report = verify(repo, [c.id for c in entries], offline=offline)
+    state = {s.ckpt.id: s for s in report.checkpoints}
+    authors = _authors(repo, [c.commit for c in entries])
+    blobs = repo.git.cat_files([f"{c.commit}:{c.sidecar_path}" for c in entries])
+    out = []
+    for c in entries:
+        doc = _load(blobs.get(f"{c.commit}:{c.sidecar_path}"))
+        who, when = authors.get(c.commit, ("?", c.created_at))
+        code = doc.get("code") or {}
+        st = state[c.id]
+        out.append(Event(
+            when=when, action="save", name=c.name, who=who, status=st.state,
+            details={"id": c.id, "commit": c.commit, "seal": f"sha256:{c.sha256}",
+                     "code_commit": code.get("commit"), "dirty": code.get("dirty"),
+                     "data": [{"path": d.get("path"), "md5": d.get("md5")}
+                              for d in doc.get("data") or []],
+                     "verified_from": st.verified_from},
+            problems=[f.message for f in st.findings], order=c.created_at))
+    return out
+
+
+def _authors(repo: Repo, commits: list[str]) -> dict[str, tuple[str, str]]:
+    fmt = f"{RECORD}%H{FIELD}%an <%ae>{FIELD}%at"
+    text = repo.git.out(["log", "--no-walk=unsorted", f"--format={fmt}", *commits])
+    out = {}
+    for rec in text.split(RECORD)[1:]:
+        commit, who, when = rec.strip().split(FIELD)
+        out[commit] = (who, history.iso(int(when)))
+    return out
+
+
+def _load(raw: bytes | None) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    try:
+        return sidecar.load(raw)
+    except CkptError:
+        return {}
+
+
+def _tag_events(repo: Repo, name: str | None) -> list[Event]:
+    events, locks = history.read(repo.git, name)
+    verdicts = tagcheck.check(repo, name)
+    out = []
+    for ev in events:
+        d = ev.to_dict()
+        problems = verdicts.get(ev.tag, [])
+        out.append(Event(
+            when=d["created_at"], action=d["action"], name=ev.name, who=ev.tagger or "?",
+            status="ok" if not problems else "failed",
+            details={k: d[k] for k in ("tag", "stage", "id", "commit", "rationale",
+                                       "approved_by", "reverts", "impact_window") if d.get(k)},
+            problems=problems))
+    for lock in locks:
+        problems = verdicts.get(lock.tag, [])
+        out.append(Event(history.iso(lock.created_at), lock.kind, lock.stage, lock.tagger or "?",
+                         "ok" if not problems else "failed",
+                         {"tag": lock.tag, "rationale": lock.rationale}, problems))
+    return out

@@ -1,0 +1,402 @@
+"""``git ckpt verify``: every checkpoint is exactly what its save recorded.
+
+Per checkpoint, from the commit that saved it: the sidecar loads and matches its schema, the
+DVC pointer names the bytes the sidecar sealed, and the bytes hash to the seal (sha256; for a
+directory, the seal of its sorted per-file manifest). Bytes are read where they are: the work
+tree when it claims to hold this checkpoint, the cache, and the DVC remote only when the cache
+lacks them (never with ``offline``). Remote bytes are hashed as they stream and never written to
+the cache, so a corrupt remote object cannot plant itself locally. Then history: a commit that
+rewrote a saved sidecar or pointer without being a new save is a finding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ckptgit import hashing, sidecar, storage
+from ckptgit.errors import CkptError
+from ckptgit.integrity import digest, history
+from ckptgit.model import Checkpoint
+from ckptgit.repo import Repo
+
+
+@dataclass(frozen=True)
+class Finding:
+    subject: str  # "clf 1a2b3c4d", or a tag name
+    kind: str  # workspace|cache|remote|record|schema|edit|missing|tag|oms
+    message: str
+
+    def line(self) -> str:
+        return f"{self.subject}: {self.message}"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"subject": self.subject, "kind": self.kind, "message": self.message}
+
+
+@dataclass
+class Status:
+    """What verify found for one checkpoint."""
+
+    ckpt: Checkpoint
+    verified_from: list[str] = field(default_factory=list)  # workspace, cache, remote
+    findings: list[Finding] = field(default_factory=list)
+    unverifiable: bool = False
+
+    @property
+    def subject(self) -> str:
+        return f"{self.ckpt.name} {self.ckpt.short_id}"
+
+    @property
+    def state(self) -> str:
+        if self.findings:
+            return "failed"
+        return "unverifiable" if self.unverifiable else "ok"
+
+    def add(self, kind: str, message: str) -> None:
+        self.findings.append(Finding(self.subject, kind, message))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.ckpt.id, "name": self.ckpt.name, "commit": self.ckpt.commit,
+                "path": self.ckpt.path, "sha256": self.ckpt.sha256, "status": self.state,
+                "verified_from": self.verified_from,
+                "findings": [f.to_dict() for f in self.findings]}
+
+
+@dataclass
+class Report:
+    checkpoints: list[Status]
+    extra: list[Finding] = field(default_factory=list)  # tags, records of unknown checkpoints
+    bytes_hashed: int = 0
+
+    def failures(self, allow_missing: bool = False) -> list[Finding]:
+        found = [f for s in self.checkpoints for f in s.findings] + self.extra
+        if not allow_missing:
+            found += [Finding(s.subject, "missing", _UNVERIFIABLE.format(path=s.ckpt.path))
+                      for s in self.checkpoints if s.unverifiable and not s.findings]
+        return found
+
+    def to_dict(self, allow_missing: bool = False) -> dict[str, Any]:
+        return {"ok": not self.failures(allow_missing),
+                "checkpoints": [s.to_dict() for s in self.checkpoints],
+                "findings": [f.to_dict() for f in self.failures(allow_missing)],
+                "bytes_hashed": self.bytes_hashed}
+
+
+_UNVERIFIABLE = ("unverifiable: the bytes of {path} are in neither the work tree, the cache "
+                 "nor the DVC remote")
+
+
+@dataclass
+class _Plan:
+    """The files to hash for one checkpoint at one place, and what their seal must be."""
+
+    status: Status
+    source: str
+    where: str
+    files: dict[str, digest.Job]  # relpath ("" for a single file) -> job
+    extra: list[str] = field(default_factory=list)  # work-tree files the checkpoint lacks
+    missing: list[str] = field(default_factory=list)  # checkpoint files the work tree lacks
+    md5s: dict[str, str] = field(default_factory=dict)  # relpath -> md5 the pointer expects
+    seal: str = ""
+
+
+def verify(
+    repo: Repo,
+    refs: list[str] | None = None,
+    *,
+    offline: bool = False,
+    workers: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> Report:
+    entries = repo.checkpoints()
+    targets = _dedupe([repo.resolve(r) for r in refs]) if refs else list(entries)
+    statuses = [Status(c) for c in targets]
+    report = Report(statuses)
+    records = _records(repo, statuses)
+    _check_history(repo, entries, statuses, report)
+    with ExitStack() as stack:
+        remote = _Lazy(lambda: stack.enter_context(storage.remote_store(repo.root)))
+        plans: list[_Plan] = []
+        for status in statuses:
+            if status.ckpt.id in records:
+                plans += _plan(repo, status, records[status.ckpt.id], offline, remote)
+        if on_total:
+            on_total(sum(j.size for p in plans for j in p.files.values()))
+        report.bytes_hashed = _run(plans, workers, progress)
+        for plan in plans:
+            if plan.source == "cache" and plan.status.findings:
+                _explain_cache(repo.root, plan)
+    return report
+
+
+def _dedupe(found: list[Checkpoint]) -> list[Checkpoint]:
+    seen: dict[str, Checkpoint] = {}
+    for c in found:
+        seen.setdefault(c.id, c)
+    return list(seen.values())
+
+
+class _Lazy:
+    """The DVC remote is opened (a DVC repo instance) only when some bytes need it."""
+
+    def __init__(self, make: Callable[[], storage.RemoteStore | None]) -> None:
+        self._make, self._done, self._value = make, False, None
+
+    def get(self) -> storage.RemoteStore | None:
+        if not self._done:
+            self._value, self._done = self._make(), True
+        return self._value
+
+
+# -- records (sidecar and pointer at the save commit) ----------------------------------------
+@dataclass(frozen=True)
+class _Record:
+    pointer: storage.Pointer
+    seal: str
+
+
+def _records(repo: Repo, statuses: list[Status]) -> dict[str, _Record]:
+    specs = [f"{s.ckpt.commit}:{p}" for s in statuses
+             for p in (s.ckpt.sidecar_path, s.ckpt.dvcfile)]
+    blobs = repo.git.cat_files(specs)
+    out = {}
+    for s in statuses:
+        c = s.ckpt
+        raw_side = blobs.get(f"{c.commit}:{c.sidecar_path}")
+        raw_ptr = blobs.get(f"{c.commit}:{c.dvcfile}")
+        if raw_side is None or raw_ptr is None:
+            missing = c.sidecar_path if raw_side is None else c.dvcfile
+            s.add("record", f"save commit {c.commit[:12]} lacks {missing}")
+            continue
+        record = _check_record(s, raw_side, raw_ptr)
+        if record is not None:
+            out[c.id] = record
+    return out
+
+
+def _check_record(s: Status, raw_side: bytes, raw_ptr: bytes) -> _Record | None:
+    try:
+        doc = sidecar.load(raw_side, s.ckpt.sidecar_path)
+        pointer = storage.parse_pointer(raw_ptr)
+    except CkptError as exc:
+        s.add("record", f"unreadable record at save commit {s.ckpt.commit[:12]}: {exc}")
+        return None
+    problems = sidecar.schema_errors(doc)
+    if problems:
+        more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+        s.add("schema", f"sidecar does not match the schema: {problems[0]}{more}")
+    art = doc.get("artifact") or {}
+    seal, md5 = str(art.get("sha256", "")), str(art.get("md5", ""))
+    if pointer.md5 != md5:
+        s.add("record", f"{s.ckpt.dvcfile} names object {pointer.md5} but the sidecar sealed "
+                        f"md5 {md5}")
+    if pointer.size is not None and art.get("size") is not None and pointer.size != art["size"]:
+        s.add("record", f"{s.ckpt.dvcfile} says {pointer.size} bytes, the sidecar {art['size']}")
+    if doc.get("id") != s.ckpt.id:
+        s.add("record", f"sidecar id {doc.get('id')} is not the saved id {s.ckpt.id}")
+    return _Record(pointer, seal)
+
+
+def _check_history(repo: Repo, entries: list[Checkpoint], statuses: list[Status],
+                   report: Report) -> None:
+    by_id = {s.ckpt.id: s for s in statuses}
+    by_path: dict[str, list[Status]] = {}
+    for s in statuses:
+        by_path.setdefault(s.ckpt.path, []).append(s)
+    seen_ids: dict[str, str] = {}
+    for c in sorted(entries, key=lambda c: c.created_at):
+        if c.id in seen_ids and c.id in by_id:
+            by_id[c.id].add("edit", f"commit {c.commit[:12]} reuses the id of save "
+                                    f"{seen_ids[c.id][:12]}: an edit dressed as a save")
+        seen_ids.setdefault(c.id, c.commit)
+    edited_paths = set()
+    for edit in history.edits(repo.git, entries):
+        what = "; ".join(edit.changes) or "contents changed"
+        message = (f"{edit.path} was changed after its save by commit {edit.commit[:12]}, "
+                   f"which is not a save: {what}")
+        target = by_id.get(edit.ckpt.id) if edit.ckpt else None
+        if target is not None:
+            target.add("edit", message)
+        elif len(statuses) == len(entries) or _artifact_of(edit.path) in by_path:
+            report.extra.append(Finding(edit.path, "edit", message))
+        edited_paths.add(edit.path)
+    _check_worktree_records(repo, by_path, edited_paths)
+
+
+def _artifact_of(record: str) -> str:
+    return record.removesuffix(".dvc").removesuffix(sidecar.SUFFIX)
+
+
+def _check_worktree_records(repo: Repo, by_path: dict[str, list[Status]],
+                            edited: set[str]) -> None:
+    """A work-tree sidecar of the same id as a checkpoint's, with other contents."""
+    for path, group in by_path.items():
+        side = repo.root / sidecar.path_for(path)
+        if sidecar.path_for(path) in edited or not side.is_file():
+            continue
+        raw = side.read_bytes()
+        for s in group:
+            saved = repo.git.show_file(s.ckpt.commit, s.ckpt.sidecar_path)
+            if saved is None or raw == saved:
+                continue
+            old, new = history._doc(saved) or {}, history._doc(raw) or {}
+            if new.get("id") == s.ckpt.id and not history._annotation_only(old, new):
+                what = "; ".join(history.changes(old, new)) or "contents changed"
+                s.add("edit", f"{sidecar.path_for(path)} in the work tree was edited after "
+                              f"the save (not committed): {what}")
+
+
+# -- bytes -----------------------------------------------------------------------------------
+def _plan(repo: Repo, s: Status, rec: _Record, offline: bool, remote: _Lazy) -> list[_Plan]:
+    root, pointer = repo.root, rec.pointer
+    plans = []
+    work = _workspace_plan(root, s, pointer)
+    if work is not None:
+        plans.append(work)
+    cache_listing = _cache_listing(root, pointer)
+    if cache_listing is not None:
+        plans.append(_objects_plan(s, "cache", ".dvc/cache", cache_listing,
+                                   lambda m: _opener_path(storage.object_path(root, m))))
+    elif not offline:
+        store = remote.get()
+        listing = _remote_listing(store, pointer) if store is not None else None
+        if store is not None and listing is not None:
+            plans.append(_objects_plan(s, "remote", "the DVC remote", listing,
+                                       lambda m: _opener_remote(store, m)))
+    if not plans:
+        s.unverifiable = True
+    for plan in plans:
+        plan.seal = rec.seal
+    return plans
+
+
+def _opener_path(path: Path) -> Path:
+    return path
+
+
+def _opener_remote(store: storage.RemoteStore, md5: str) -> digest.Opener:
+    return lambda: store.open(md5)  # type: ignore[no-any-return]
+
+
+def _workspace_plan(root: Path, s: Status, pointer: storage.Pointer) -> _Plan | None:
+    """The work tree holds this checkpoint when its own pointer file names the same bytes."""
+    c = s.ckpt
+    wt_ptr, art = root / c.dvcfile, root / c.path
+    try:
+        if not wt_ptr.is_file() or storage.parse_pointer(wt_ptr.read_bytes()).md5 != pointer.md5:
+            return None
+    except CkptError:
+        return None
+    if not art.exists():
+        return None
+    if not pointer.is_dir:
+        if not art.is_file():
+            return None
+        return _Plan(s, "workspace", c.path, {"": digest.Job((id(s), ""), path=art,
+                                                             size=art.stat().st_size)})
+    files = {p.relative_to(art).as_posix(): p for p in art.rglob("*") if p.is_file()}
+    return _Plan(s, "workspace", c.path,
+                 {rel: digest.Job((id(s), rel), path=p, size=p.stat().st_size)
+                  for rel, p in files.items()})
+
+
+def _cache_listing(root: Path, pointer: storage.Pointer) -> dict[str, str] | None:
+    """relpath -> md5 of every object, or None when any object is not in the cache."""
+    try:
+        if storage.missing_objects(root, pointer):
+            return None
+    except (OSError, ValueError, KeyError):
+        return None
+    if not pointer.is_dir:
+        return {"": pointer.md5}
+    return dict(storage._dir_entries(root, pointer.md5))
+
+
+def _remote_listing(store: storage.RemoteStore, pointer: storage.Pointer) -> dict[str, str] | None:
+    if not store.exists(pointer.md5):
+        return None
+    if not pointer.is_dir:
+        return {"": pointer.md5}
+    listing = dict(store.dir_entries(pointer.md5))
+    return listing if all(store.exists(m) for m in listing.values()) else None
+
+
+def _objects_plan(s: Status, source: str, where: str, listing: dict[str, str],
+                  opener: Callable[[str], Path | digest.Opener]) -> _Plan:
+    files = {}
+    for rel, md5 in listing.items():
+        src = opener(md5)
+        if isinstance(src, Path):
+            files[rel] = digest.Job((id(s), rel), path=src, size=src.stat().st_size)
+        else:
+            files[rel] = digest.Job((id(s), rel), opener=src)
+    return _Plan(s, source, where, files, md5s=dict(listing))
+
+
+def _run(plans: list[_Plan], workers: int | None, progress: Callable[[int], None] | None) -> int:
+    jobs, owner = [], {}
+    for n, plan in enumerate(plans):
+        for rel, job in plan.files.items():
+            key = (n, rel)
+            jobs.append(digest.Job(key, job.path, job.opener, job.size))
+            owner[key] = plan
+    results: dict[int, dict[str, digest.Result]] = {}
+    total = 0
+    for res in digest.hash_all(jobs, workers, progress):
+        n, rel = res.key
+        results.setdefault(n, {})[rel] = res
+        total += res.size
+    for n, plan in enumerate(plans):
+        _judge(plan, results.get(n, {}))
+    return total
+
+
+def _judge(plan: _Plan, results: dict[str, digest.Result]) -> None:
+    s, seal = plan.status, plan.seal
+    errors = [f"{rel or plan.where}: {r.error}" for rel, r in results.items() if r.error]
+    if errors:
+        s.add(plan.source, f"cannot read the bytes in {plan.where}: {errors[0]}")
+        return
+    if len(results) == 1 and "" in results:
+        got = results[""].sha256 or ""
+    else:
+        got = hashing.directory_seal((rel, r.sha256 or "") for rel, r in results.items())
+    if got == seal:
+        plan.status.verified_from.append(plan.source)
+        return
+    s.add(plan.source, _mismatch(plan, got, seal))
+
+
+def _mismatch(plan: _Plan, got: str, seal: str) -> str:
+    place = {"workspace": f"{plan.where} in the work tree",
+             "cache": f"the cache object of {plan.status.ckpt.path}",
+             "remote": f"the DVC remote object of {plan.status.ckpt.path}"}[plan.source]
+    advice = {"workspace": f"restore it with 'git ckpt restore {plan.status.ckpt.short_id}' "
+                           "or save it as a new checkpoint",
+              "cache": "the cached copy is corrupt",
+              "remote": "the remote copy is corrupt; push a good copy again"}[plan.source]
+    return f"{place} does not match the seal (sha256 {got[:16]}… != sealed {seal[:16]}…): {advice}"
+
+
+def _explain_cache(root: Path, plan: _Plan) -> None:
+    """A corrupt cache object: name it and show its md5 too (DVC's own address fails as well)."""
+    for rel, md5 in plan.md5s.items():
+        path = storage.object_path(root, md5)
+        try:
+            actual, _ = digest.file_digest(path, "md5")
+        except OSError:
+            continue
+        if actual != md5.removesuffix(".dir"):
+            where = f" ({rel})" if rel else ""
+            plan.status.add("cache", f"cache object {path}{where} is corrupt: md5 {actual} != "
+                                     f"{md5} named by {plan.status.ckpt.dvcfile}")
+
+
+def iter_lines(report: Report, allow_missing: bool) -> Iterator[str]:
+    for f in report.failures(allow_missing):
+        yield f.line()
