@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -134,24 +135,20 @@ def test_pre_commit_refuses_weights_and_edited_sidecars(tmp_path: Path, keys: Ke
     repo.git("commit", "-q", "-m", "labels may change")
 
 
-def test_pre_commit_is_fast_without_checkpoint_files(repo: Repo) -> None:
-    import time
-
+def test_pre_commit_without_checkpoint_files_takes_the_light_path(repo: Repo) -> None:
+    """Its speed is measured in benchmarks/governance.py; here: it passes and loads no YAML,
+    config or DVC when no checkpoint or weight file is staged (what keeps it under 100 ms)."""
     (repo.path / "train.py").write_text("print('v2')\n")
     repo.git("add", "train.py")
     hook = repo.path / ".git" / "hooks" / "pre-commit"
-    best = min(_timed(hook, repo.path) for _ in range(5))
-    assert best < 0.3  # the benchmark holds the 100 ms target; CI machines are noisy
-    del time
-
-
-def _timed(hook: Path, cwd: Path) -> float:
-    import time
-
-    start = time.perf_counter()
-    done = subprocess.run([str(hook)], cwd=cwd, capture_output=True, check=False)
+    done = subprocess.run([str(hook)], cwd=repo.path, capture_output=True, check=False)
     assert done.returncode == 0, done.stderr
-    return time.perf_counter() - start
+    probe = ("import sys; from ckptgit.main import main; code = main(['hook', 'pre-commit']); "
+             "heavy = ('yaml', 'dvc', 'ckptgit.config'); "
+             "print(code, sorted(m for m in heavy if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=repo.path, capture_output=True,
+                         text=True, check=True).stdout.strip()
+    assert out == "0 []", out
 
 
 @pytest.mark.parametrize("mode", ["check", "auto"])

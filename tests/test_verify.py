@@ -59,6 +59,18 @@ def test_workspace_byte_flip(saved: tuple[Repo, dict]) -> None:
                                "does not match the seal")
 
 
+def test_older_checkpoint_restored_into_the_work_tree_is_not_tampering(
+        saved: tuple[Repo, dict]) -> None:
+    repo, second = saved
+    repo.ckpt_ok("restore", "clf~1")  # the work tree now holds the first save's bytes
+    res = repo.ckpt("verify", "--all")
+    assert res.code == 0, res.out + res.err
+    data = repo.ckpt("verify", "--json").json()
+    newest = next(c for c in data["checkpoints"] if c["id"] == second["id"])
+    assert newest["verified_from"] == ["cache"]
+    assert "another saved checkpoint" in " ".join(newest["notes"])
+
+
 def test_cache_object_byte_flip_detected_by_md5_and_sha256(saved: tuple[Repo, dict]) -> None:
     repo, second = saved
     md5 = second["artifact"]["md5"]

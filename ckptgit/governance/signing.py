@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -174,15 +175,14 @@ def create(git: Git, make_name: Callable[[], tuple[str, int]], commit: str, mess
     """Create a signed tag named by ``make_name()`` on ``commit``, verified; returns its name.
 
     ``make_name`` also gives the earliest tagger date allowed: GTO orders events by tagger
-    date (in whole seconds) rather than by counter, so a tag made in the same second as the
-    previous event of its artifact is dated one second later, keeping both readings equal.
+    date (in whole seconds) rather than by counter, so a tag is never made in the same second
+    as the previous event of its artifact (see ``_tag_date``), keeping both readings equal.
     Tag creation is atomic in git: when a concurrent promotion took the name first, the name
     is computed again (the next counter) and creation retried.
     """
     for _ in range(ATTEMPTS):
         tag, floor = make_name()
-        now = git.committer_time()
-        date = floor if now is not None and floor > now else None
+        date = _tag_date(git.committer_time(), floor)
         try:
             _create_once(git, tag, commit, message, date)
         except TagExists:
@@ -201,6 +201,23 @@ def create(git: Git, make_name: Callable[[], tuple[str, int]], commit: str, mess
         return tag
     raise CkptError(f"could not get a free tag name after {ATTEMPTS} tries (many concurrent "
                     "promotions?): run the command again")
+
+
+def _tag_date(now: int | None, floor: int) -> int | None:
+    """The tagger date to force, or None for git's own clock.
+
+    With the real clock a second behind ``floor`` we wait for the next second rather than
+    forge a date: tagger dates stay true (pre-receive checks them against server time). A
+    fixed or skewed clock (``GIT_COMMITTER_DATE``, or a previous tag in the future) can't be
+    waited out, so the tag is dated ``floor``.
+    """
+    if now is None or floor <= now:
+        return None
+    wall = time.time()
+    if abs(now - wall) <= 2 and 0 < floor - wall <= 2:
+        time.sleep(floor - wall + 0.01)
+        return None
+    return floor
 
 
 def _create_once(git: Git, tag: str, commit: str, message: str, date: int | None) -> None:

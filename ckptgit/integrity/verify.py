@@ -45,6 +45,7 @@ class Status:
     verified_from: list[str] = field(default_factory=list)  # workspace, cache, remote
     findings: list[Finding] = field(default_factory=list)
     unverifiable: bool = False
+    notes: list[str] = field(default_factory=list)
 
     @property
     def subject(self) -> str:
@@ -62,7 +63,7 @@ class Status:
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.ckpt.id, "name": self.ckpt.name, "commit": self.ckpt.commit,
                 "path": self.ckpt.path, "sha256": self.ckpt.sha256, "status": self.state,
-                "verified_from": self.verified_from,
+                "verified_from": self.verified_from, "notes": self.notes,
                 "findings": [f.to_dict() for f in self.findings]}
 
 
@@ -127,7 +128,11 @@ def verify(
                 plans += _plan(repo, status, records[status.ckpt.id], offline, remote)
         if on_total:
             on_total(sum(j.size for p in plans for j in p.files.values()))
-        report.bytes_hashed = _run(plans, workers, progress)
+        seals = frozenset(c.sha256 for c in entries)
+        report.bytes_hashed = _run(plans, workers, progress, seals)
+        for status in statuses:
+            if not status.findings and not status.verified_from:
+                status.unverifiable = True  # only the work tree was read, and it holds another
         for plan in plans:
             if plan.source == "cache" and plan.status.findings:
                 _explain_cache(repo.root, plan)
@@ -338,7 +343,8 @@ def _objects_plan(s: Status, source: str, where: str, listing: dict[str, str],
     return _Plan(s, source, where, files, md5s=dict(listing))
 
 
-def _run(plans: list[_Plan], workers: int | None, progress: Callable[[int], None] | None) -> int:
+def _run(plans: list[_Plan], workers: int | None, progress: Callable[[int], None] | None,
+         seals: frozenset[str] = frozenset()) -> int:
     jobs, owner = [], {}
     for n, plan in enumerate(plans):
         for rel, job in plan.files.items():
@@ -352,11 +358,12 @@ def _run(plans: list[_Plan], workers: int | None, progress: Callable[[int], None
         results.setdefault(n, {})[rel] = res
         total += res.size
     for n, plan in enumerate(plans):
-        _judge(plan, results.get(n, {}))
+        _judge(plan, results.get(n, {}), seals)
     return total
 
 
-def _judge(plan: _Plan, results: dict[str, digest.Result]) -> None:
+def _judge(plan: _Plan, results: dict[str, digest.Result],
+           seals: frozenset[str] = frozenset()) -> None:
     s, seal = plan.status, plan.seal
     errors = [f"{rel or plan.where}: {r.error}" for rel, r in results.items() if r.error]
     if errors:
@@ -368,6 +375,12 @@ def _judge(plan: _Plan, results: dict[str, digest.Result]) -> None:
         got = hashing.directory_seal((rel, r.sha256 or "") for rel, r in results.items())
     if got == seal:
         plan.status.verified_from.append(plan.source)
+        return
+    if plan.source == "workspace" and got in seals:
+        # Another saved checkpoint sits in the work tree (a restore, or training moved on and
+        # saved again): nothing is tampered; the stored bytes are judged on their own.
+        s.notes.append(f"the work tree holds another saved checkpoint's bytes "
+                       f"(sha256 {got[:16]}…); checked the stored copy instead")
         return
     s.add(plan.source, _mismatch(plan, got, seal))
 

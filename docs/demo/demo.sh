@@ -42,12 +42,72 @@ run git log --oneline -4
 step "everything recorded about the previous checkpoint"
 run git ckpt show clf~1 | head -40
 
-step "a teammate's fresh clone rehydrates any checkpoint through the DVC remote"
-cd "$WORK" && git clone -q project teammate && cd teammate
-run git ckpt restore clf~1
-expected=$(git ckpt show clf~1 --json | python -c "import json,sys; print(json.load(sys.stdin)['artifact']['sha256'])")
+step "what changed between the first and the last epoch, and is anything off?"
+run git ckpt diff clf~2 clf --only params,metrics,tensors
+run git ckpt rank --name clf --by accuracy:max --top 2
+run git ckpt check clf
+
+step "governance: stage rules, a signing key and who may sign"
+ssh-keygen -q -t ed25519 -N '' -C alice -f "$WORK/alice"
+git config gpg.format ssh
+git config user.signingkey "$WORK/alice"
+git config user.name "Alice Lead"
+git config user.email alice@example.com
+printf 'alice@example.com namespaces="git" %s\n' "$(cat "$WORK/alice.pub")" > .ckpt/allowed_signers
+cat > .ckpt/config.yaml <<'YAML'
+version: 1
+push: auto
+metrics:
+  goals: {val_loss: min, accuracy: max}
+stages:
+  - dev
+  - staging: {requires_previous: true, signers: [alice@example.com]}
+  - canary: {requires_previous: true, signers: [alice@example.com]}
+  - production:
+      approvals: 1
+      requires_previous: true
+      protected: true
+      signers: [alice@example.com]
+      gates:
+        - metric: metrics.accuracy >= 0.8
+YAML
+git add .ckpt && git commit -q -m "stage rules and signers"
+
+step "a shared remote that only accepts signed, reasoned, approved promotions"
+git init -q --bare -b main "$WORK/origin.git"
+run git ckpt hooks install --server "$WORK/origin.git"
+git remote add origin "$WORK/origin.git"
+run git push -q origin main
+
+step "promote epoch 2 then epoch 3 through every stage (signed tags)"
+for ref in clf~1 clf; do
+  run git ckpt promote "$ref" --stage dev --rationale "nightly candidate"
+  run git ckpt promote "$ref" --stage staging --rationale "offline eval passed"
+  run git ckpt promote "$ref" --stage canary --rationale "staging soak clean"
+  run git ckpt promote "$ref" --stage production --rationale "canary clean 24h" \
+      --approved-by bob@example.com
+done
+run git ckpt stages clf
+
+step "epoch 3 misbehaves in production: a reasoned, staged rollback to epoch 2"
+run git ckpt revert clf --stage canary --to clf~1 --rationale "INC-7: p99 latency regression" \
+    --approved-by bob@example.com
+run git ckpt revert clf --stage production --to clf#canary \
+    --rationale "INC-7: p99 latency regression" --approved-by bob@example.com
+run git push -q origin main --tags
+
+step "a teammate's fresh clone: history, GTO's view, and the bytes through the DVC remote"
+cd "$WORK" && git clone -q origin.git teammate && cd teammate
+run git ckpt history clf --stage production
+run gto show
+run git ckpt restore clf#production
+expected=$(git ckpt show clf#production --json | python -c "import json,sys; print(json.load(sys.stdin)['artifact']['sha256'])")
 actual=$(sha256sum models/clf.safetensors | cut -d' ' -f1)
 [ "$expected" = "$actual" ] || { echo "demo: restored bytes do not match the seal" >&2; exit 1; }
 echo "restored bytes match the sealed sha256 ${actual:0:16}…"
+
+step "an auditor verifies every seal and signature and reads the chain of custody"
+run git ckpt verify --all
+run git ckpt audit clf | tail -12
 
 step "demo finished"
