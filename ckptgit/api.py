@@ -46,6 +46,9 @@ def save(
     params: Mapping[str, Any] | str | os.PathLike[str] | None = None,
     seeds: Mapping[str, Any] | None = None,
     data: Sequence[str] = (),
+    companions: Sequence[str] = (),
+    distributions: Mapping[str, Any] | None = None,
+    slices: Mapping[str, Any] | None = None,
     step: int | None = None,
     epoch: float | None = None,
     parent: str | None = None,
@@ -58,7 +61,9 @@ def save(
 ) -> Checkpoint | Future[Checkpoint]:
     """Save ``path`` as checkpoint ``name``: one atomic commit, like ``git ckpt save``.
 
-    ``metrics`` and ``params`` are mappings or paths to JSON/YAML files. With
+    ``metrics`` and ``params`` are mappings or paths to JSON/YAML files; ``companions`` are
+    paths sealed with it (tokenizer, eval results); ``distributions`` and ``slices`` follow
+    the formats in docs/compare.md. With
     ``background=True`` a ``Future`` comes back at once and the bytes are hashed and stored
     on a worker thread; don't rewrite ``path`` until it resolves (a change mid-read fails the
     save instead of recording a mix of two models).
@@ -76,7 +81,9 @@ def save(
         metrics_file=metrics if _is_path(metrics) else None,
         params=None if _is_path(params) else copy.deepcopy(params),
         params_file=params if _is_path(params) else None,
-        seeds=copy.deepcopy(seeds), data=list(data), step=step, epoch=epoch, parent=parent,
+        seeds=copy.deepcopy(seeds), data=list(data), companions=list(companions),
+        distributions=copy.deepcopy(distributions), slices=copy.deepcopy(slices),
+        step=step, epoch=epoch, parent=parent,
         note=note, labels=list(labels), push=push, strict=strict, cwd=cwd,
     )
     argv = list(sys.argv)

@@ -224,3 +224,21 @@ def test_real_git_ckpt_subprocess(repo: Repo) -> None:
     done = repo.run_git_ckpt("diff", "clf~1", "clf", "--only", "params", "--exit-code")
     assert done.returncode == 1, done.stderr
     assert "lr" in done.stdout and "0.3" in done.stdout
+
+
+def test_distributions_and_slices_given_at_save_are_compared(repo: Repo, tmp_path: Path) -> None:
+    hist = tmp_path / "dist.yaml"
+    sl = tmp_path / "slices.json"
+    hist.write_text("scores: {kind: histogram, counts: [10, 10, 10, 10]}\n")
+    sl.write_text('{"lang=en": {"acc": 0.9, "n": 100}, "lang=de": {"acc": 0.8, "n": 50}}')
+    repo.model(seed=1)
+    repo.save("models/clf.safetensors", "clf", "--distributions", str(hist), "--slices", str(sl))
+    hist.write_text("scores: {kind: histogram, counts: [40, 0, 0, 0]}\n")
+    sl.write_text('{"lang=en": {"acc": 0.9, "n": 100}, "lang=de": {"acc": 0.6, "n": 50}}')
+    repo.model(seed=2)
+    repo.save("models/clf.safetensors", "clf", "--distributions", str(hist), "--slices", str(sl))
+    out = repo.ckpt_ok("diff", "clf~1", "clf", "--format", "json").json()
+    (dist,) = out["sections"]["distributions"]
+    assert dist["name"] == "scores" and dist["flagged"] is True
+    (de,) = out["sections"]["slices"]
+    assert (de["slice"], de["metric"], de["direction"]) == ("lang=de", "acc", "worse")

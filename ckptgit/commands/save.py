@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -20,6 +21,10 @@ from ckptgit.commands._common import emit_json, json_option, progress
               help="A DVC-tracked input it was trained on.")
 @click.option("--with", "companions", multiple=True, metavar="PATH",
               help="A companion saved and sealed with it (tokenizer, eval results); repeat.")
+@click.option("--distributions", "distributions_file", metavar="FILE",
+              help="Histograms/calibration curves (JSON or YAML; see docs/compare.md).")
+@click.option("--slices", "slices_file", metavar="FILE",
+              help="Per-slice metrics (JSON or YAML; see docs/compare.md).")
 @click.option("--step", type=click.IntRange(min=0), help="Training step.")
 @click.option("--epoch", type=click.FloatRange(min=0), help="Training epoch.")
 @click.option("--parent", metavar="REF",
@@ -32,7 +37,8 @@ from ckptgit.commands._common import emit_json, json_option, progress
 @json_option
 def command(path: str, name: str, metrics_file: str | None, metric_pairs: tuple[str, ...],
             params_file: str | None, param_pairs: tuple[str, ...], seed_pairs: tuple[str, ...],
-            data: tuple[str, ...], companions: tuple[str, ...], step: int | None,
+            data: tuple[str, ...], companions: tuple[str, ...],
+            distributions_file: str | None, slices_file: str | None, step: int | None,
             epoch: float | None, parent: str | None, note: str | None,
             labels: tuple[str, ...], push: bool, strict: bool, quiet: bool,
             as_json: bool) -> None:
@@ -60,6 +66,8 @@ def command(path: str, name: str, metrics_file: str | None, metric_pairs: tuple[
         seeds=values.parse_pairs(seed_pairs, "seed"),
         data=data, companions=companions, step=step, epoch=epoch, parent=parent, note=note,
         labels=labels,
+        distributions=_read(distributions_file, "distributions"),
+        slices=_read(slices_file, "slices"),
         push=push, strict=strict, command=["git", "ckpt", "save", *sys.argv[2:]],
         cwd=Path.cwd(),
     )
@@ -74,6 +82,12 @@ def command(path: str, name: str, metrics_file: str | None, metric_pairs: tuple[
         return
     click.echo(f"saved {ckpt.name} {ckpt.short_id} ({_human(ckpt.size)}) in commit "
                f"{ckpt.commit[:12]}" + (" and pushed" if push else ""))
+
+
+def _read(path: str | None, what: str) -> dict[str, Any] | None:
+    from ckptgit.capture import values
+
+    return values.read_file(Path(path), what) if path else None
 
 
 def _size(path: Path) -> int:

@@ -53,6 +53,8 @@ class SaveRequest:
     strict: bool = False
     command: list[str] | None = None
     cwd: Path | None = None
+    distributions: Mapping[str, Any] | None = None
+    slices: Mapping[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -156,6 +158,10 @@ def _describe(repo: Repo, req: SaveRequest, rel: str, parent: str | None) -> dic
     doc["notes"] = req.note
     doc["owner"] = repo.git.identity()
     doc["command"] = req.command
+    if req.distributions:
+        doc["distributions"] = values.finite(dict(req.distributions), "distribution")
+    if req.slices:
+        doc["slices"] = values.finite(dict(req.slices), "slice metric")
     doc.update(req.extra)
     return doc
 
