@@ -87,3 +87,11 @@ def next_lock_number(existing: list[str], stage: str) -> int:
     numbers = [p.number for t in existing if (p := parse_lock(t)) is not None
                and p.stage == stage]
     return max(numbers, default=0) + 1
+
+
+_GTO_NAME = re.compile(r"^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$")
+
+
+def gto_readable(name: str) -> bool:
+    """Whether GTO's own name grammar accepts ``name`` (ours also allows '.')."""
+    return _GTO_NAME.match(name) is not None

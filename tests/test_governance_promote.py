@@ -35,3 +35,15 @@ def test_promote_creates_verified_signed_tag_with_trailers(gov: Repo) -> None:
     stages = gov.ckpt_ok("stages", "--json").json()
     assert [(r["name"], r["stage"], r["id"]) for r in stages["holders"]] == [
         ("clf", "dev", saved["id"])]
+
+
+def test_name_gto_cannot_read_is_promoted_with_a_warning(gov: Repo) -> None:
+    gov.model("models/bert.safetensors")
+    gov.save("models/bert.safetensors", "bert.v2")
+    res = gov.ckpt_ok("promote", "bert.v2", "--stage", "dev", "--rationale", "first")
+    assert "warning: GTO cannot read the name 'bert.v2'" in res.err
+    plain = gov.ckpt_ok("promote", "bert.v2", "--stage", "staging", "--rationale", "next")
+    assert "GTO" in plain.err  # every time: it is a property of the name
+    gov.model()
+    gov.save("models/clf.safetensors", "clf")
+    assert "GTO" not in gov.ckpt_ok("promote", "clf", "--stage", "dev", "--rationale", "x").err

@@ -7,6 +7,7 @@ nothing behind; a failure after it leaves a valid tag whose manifest a rerun rew
 
 from __future__ import annotations
 
+import logging
 import re
 import tempfile
 from collections.abc import Sequence
@@ -21,6 +22,7 @@ from ckptgit.model import Checkpoint
 from ckptgit.repo import Repo
 
 _VERSION = re.compile(r"^v\d+\.\d+\.\d+$")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,10 @@ def promote(repo: Repo, req: PromoteRequest) -> Outcome:
     rationale = tr.check_value(tr.RATIONALE, req.rationale) if req.rationale.strip() else ""
     approvers = tuple(tr.check_value(tr.APPROVED_BY, a) for a in req.approvers)
     ckpt = repo.resolve(req.ref)
+    if not tags.gto_readable(ckpt.name):
+        log.warning("GTO cannot read the name %r (it allows letters, digits, '-' and '_', "
+                    "ending in a letter or digit): gto show will not list this promotion",
+                    ckpt.name)
     events, locks = history.read(git, ckpt.name)
     holder = history.holders(events).get((ckpt.name, req.stage))
     lock = history.locked(locks).get(req.stage)
