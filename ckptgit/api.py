@@ -10,7 +10,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any
 
 from ckptgit.model import Checkpoint
 
@@ -26,16 +26,6 @@ def _background() -> ThreadPoolExecutor:
             _executor = ThreadPoolExecutor(1, thread_name_prefix="ckptgit-save")
             atexit.register(_executor.shutdown, wait=True)
         return _executor
-
-
-@overload
-def save(path: str | os.PathLike[str], name: str, *, background: Literal[False] = ...,
-         **kwargs: Any) -> Checkpoint: ...
-
-
-@overload
-def save(path: str | os.PathLike[str], name: str, *, background: Literal[True],
-         **kwargs: Any) -> Future[Checkpoint]: ...
 
 
 def save(
@@ -182,7 +172,8 @@ class Tracker:
     def _save_after(self, path: str | os.PathLike[str],
                     previous: str | Future[Checkpoint] | None,
                     options: dict[str, Any]) -> Checkpoint:
-        ckpt: Checkpoint = save(path, self.name, parent=_id_of(previous), **options)
+        ckpt = save(path, self.name, parent=_id_of(previous), **options)
+        assert isinstance(ckpt, Checkpoint)  # noqa: S101 - background=False gives a Checkpoint
         return ckpt
 
 

@@ -37,11 +37,11 @@ def check(expression: str) -> None:
 
 def evaluate(expression: str, context: Mapping[str, Any]) -> Any:
     """The value of ``expression`` on ``context``, converted back to plain Python."""
-    import celpy
+    from celpy.adapter import json_to_cel
 
     program = _program(expression)
     try:
-        value = program.evaluate(celpy.json_to_cel(_jsonable(context)))
+        value = program.evaluate(json_to_cel(_jsonable(context)))
     except Exception as exc:  # noqa: BLE001 - CELEvalError and friends
         detail = exc.args[0] if getattr(exc, "args", None) else exc
         raise ExpressionError(f"cannot evaluate {expression!r}: {detail}") from exc

@@ -109,7 +109,7 @@ def _odb(root: Path) -> Any:
     from dvc_data.hashfile.db.local import LocalHashFileDB
     from dvc_objects.fs.local import LocalFileSystem
 
-    return LocalHashFileDB(LocalFileSystem(), os.fspath(cache_root(root)))
+    return LocalHashFileDB(LocalFileSystem(), os.fspath(cache_root(root)))  # type: ignore[no-untyped-call]
 
 
 # -- ingest -----------------------------------------------------------------------------------
@@ -144,7 +144,7 @@ def _store_dir(odb: Any, src: Path, progress: hashing.Progress | None) -> Stored
     from dvc_data.hashfile.meta import Meta
     from dvc_data.hashfile.tree import Tree
 
-    tree, seals, total = Tree(), [], 0
+    tree, seals, total = Tree(), [], 0  # type: ignore[no-untyped-call]
     for path in sorted(p for p in src.rglob("*") if p.is_file()):
         rel = path.relative_to(src).as_posix()
         digests = _store_file(odb, path, progress)

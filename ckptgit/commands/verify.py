@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import click
 
 from ckptgit.commands._common import emit_json, json_option
@@ -62,7 +65,7 @@ def command(refs: tuple[str, ...], all_: bool, offline: bool, allow_missing: boo
     return 3 if failures else 0
 
 
-def _summary(report: object, failures: list[object]) -> None:
+def _summary(report: object, failures: Sequence[object]) -> None:
     from ckptgit.integrity.verify import Report
 
     assert isinstance(report, Report)  # noqa: S101
@@ -80,17 +83,17 @@ class _bar:
 
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
-        self._ctx: object = None
-        self._advance = None
+        self._ctx: Any = None
+        self._advance: Callable[[int], None] | None = None
 
-    def __enter__(self) -> tuple[object, object]:
+    def __enter__(self) -> tuple[Callable[[int], None], Callable[[int], None]]:
         return self.advance, self.set_total
 
     def set_total(self, total: int) -> None:
         from ckptgit.commands._common import progress
 
         self._ctx = progress("verifying", total, self.quiet)
-        self._advance = self._ctx.__enter__()  # type: ignore[attr-defined]
+        self._advance = self._ctx.__enter__()
 
     def advance(self, n: int) -> None:
         if self._advance is not None:
@@ -98,4 +101,4 @@ class _bar:
 
     def __exit__(self, *exc: object) -> None:
         if self._ctx is not None:
-            self._ctx.__exit__(*exc)  # type: ignore[attr-defined]
+            self._ctx.__exit__(*exc)

@@ -150,7 +150,8 @@ class _Lazy:
     """The DVC remote is opened (a DVC repo instance) only when some bytes need it."""
 
     def __init__(self, make: Callable[[], storage.RemoteStore | None]) -> None:
-        self._make, self._done, self._value = make, False, None
+        self._make, self._done = make, False
+        self._value: storage.RemoteStore | None = None
 
     def get(self) -> storage.RemoteStore | None:
         if not self._done:
@@ -249,7 +250,8 @@ def _check_worktree_records(repo: Repo, by_path: dict[str, list[Status]],
             saved = repo.git.show_file(s.ckpt.commit, s.ckpt.sidecar_path)
             if saved is None or raw == saved:
                 continue
-            old, new = history._doc(saved) or {}, history._doc(raw) or {}
+            # by meaning: a work tree migrated by 'git ckpt migrate' is not an edit
+            old, new = history.normalized(saved), history.normalized(raw)
             if new.get("id") == s.ckpt.id and not history._annotation_only(old, new):
                 what = "; ".join(history.changes(old, new)) or "contents changed"
                 s.add("edit", f"{sidecar.path_for(path)} in the work tree was edited after "
@@ -285,7 +287,7 @@ def _opener_path(path: Path) -> Path:
 
 
 def _opener_remote(store: storage.RemoteStore, md5: str) -> digest.Opener:
-    return lambda: store.open(md5)  # type: ignore[no-any-return]
+    return lambda: store.open(md5)
 
 
 def _workspace_plan(root: Path, s: Status, pointer: storage.Pointer) -> _Plan | None:
