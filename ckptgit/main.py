@@ -38,6 +38,7 @@ COMMANDS = {
     "sign": ("ckptgit.commands.sign", "Sign a checkpoint with an OpenSSF model-signing manifest."),
     "audit": ("ckptgit.commands.audit", "Chain of custody: every save and tag event, verified."),
     "reproduce": ("ckptgit.commands.reproduce", "Set up a re-run of a checkpoint."),
+    "migrate": ("ckptgit.commands.migrate", "Rewrite older sidecars on the current schema."),
 }
 HIDDEN = {"hook"}
 
@@ -50,7 +51,8 @@ Examples:
   git ckpt restore clf~2
 
 A REF is an id or id prefix, NAME (latest), NAME@latest, NAME~N, NAME#STAGE, or a commit.
-Use 'git ckpt -h' or 'git-ckpt --help': git turns 'git ckpt --help' into a man page lookup.
+Each command has its own help with examples: 'git ckpt COMMAND -h'. 'git ckpt --help' opens
+the man page.
 """
 
 
