@@ -43,3 +43,44 @@ def test_worktree_with_recorded_data(repo: Repo, tmp_path: Path) -> None:
     rerun.write_text(json.dumps({"acc": 0.8}))
     res = repo.ckpt("reproduce", saved["id"], "--check", str(rerun))
     assert res.code == 1 and "acc: 0.8 differs from the recorded 0.9" in res.out
+
+
+def _tree(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): hashlib.md5(p.read_bytes()).hexdigest()  # noqa: S324
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_directory_input_checked_file_by_file(repo: Repo, tmp_path: Path) -> None:
+    from ckptgit.integrity.reproduce import data_problems
+
+    imgs = repo.path / "data" / "imgs"
+    (imgs / "cats").mkdir(parents=True)
+    (imgs / "a.txt").write_text("alpha\n")
+    (imgs / "cats" / "b.txt").write_text("beta\n")
+    subprocess.run(["dvc", "add", "-q", "data/imgs"], cwd=repo.path, check=True)
+    repo.git("add", "data/imgs.dvc", "data/.gitignore")
+    repo.git("commit", "-q", "-m", "images v1")
+    recorded_tree = _tree(imgs)
+    repo.model(seed=1)
+    saved = repo.save("models/clf.safetensors", "clf", "--data", "data/imgs", "--push")
+    subprocess.run(["dvc", "push", "-q"], cwd=repo.path, check=True)
+    (imgs / "cats" / "b.txt").write_text("beta, relabelled\n")  # the data moves on
+    (imgs / "c.txt").write_text("gamma\n")
+    subprocess.run(["dvc", "add", "-q", "data/imgs"], cwd=repo.path, check=True)
+    repo.git("commit", "-q", "-am", "images v2")
+
+    out = tmp_path / "rerun"
+    repo.ckpt_ok("reproduce", saved["id"], "--dir", str(out))
+    assert _tree(out / "data/imgs") == recorded_tree
+    inputs = repo.ckpt_ok("show", saved["id"], "--json").json()["data"]
+    assert inputs[0]["md5"].endswith(".dir")
+    assert data_problems(repo.path, out, inputs) == []
+
+    (out / "data/imgs/cats/b.txt").write_text("tampered\n")
+    (out / "data/imgs/a.txt").unlink()
+    (out / "data/imgs/extra.txt").write_text("unrecorded\n")
+    problems = data_problems(repo.path, out, inputs)
+    assert problems[0].startswith("data/imgs/a.txt: missing (recorded md5 ")
+    assert problems[1] == "data/imgs/extra.txt: not in the recorded manifest"
+    assert problems[2].startswith("data/imgs/cats/b.txt: md5 ")
+    assert len(problems) == 3

@@ -1,6 +1,7 @@
 """The chain of custody, from git alone: every save and every tag event, in time order.
 
-Saves come from the save commits (author, date, code commit, data inputs, seal); promotions,
+Saves come from the save commits (author, date, code commit, data inputs, seal); OMS
+signatures from the commits of ``git ckpt sign`` (who, when, which key, signer); promotions,
 reverts, deprecations and locks from governance's tag history (signer, rationale, approvers).
 Each event carries the verdict of ``verify`` for it, so the report states what was checked,
 not only what was claimed.
@@ -16,7 +17,7 @@ from ckptgit import sidecar
 from ckptgit.errors import CkptError, UsageError
 from ckptgit.git import FIELD, RECORD
 from ckptgit.governance import history
-from ckptgit.integrity import tagcheck
+from ckptgit.integrity import signatures, tagcheck
 from ckptgit.integrity.verify import verify
 from ckptgit.repo import Repo
 
@@ -24,7 +25,7 @@ from ckptgit.repo import Repo
 @dataclass
 class Event:
     when: str  # ISO 8601 UTC
-    action: str  # save | promote | revert | deprecate | register | unassign | lock | unlock
+    action: str  # save | sign | promote | revert | deprecate | register | unassign | lock | unlock
     name: str
     who: str
     status: str  # ok | failed | unverifiable | unsigned...
@@ -52,7 +53,7 @@ class Audit:
 def audit(repo: Repo, name: str | None = None, since: str | None = None,
           offline: bool = False) -> Audit:
     cutoff = _parse_since(since) if since else None
-    events = _saves(repo, name, offline) + _tag_events(repo, name)
+    events = _saves(repo, name, offline) + _sign_events(repo, name) + _tag_events(repo, name)
     events.sort(key=lambda e: e.order or e.when)
     if cutoff:
         events = [e for e in events if e.when >= cutoff]
@@ -115,6 +116,18 @@ def _load(raw: bytes | None) -> dict[str, Any]:
         return sidecar.load(raw)
     except CkptError:
         return {}
+
+
+def _sign_events(repo: Repo, name: str | None) -> list[Event]:
+    """OMS signatures committed by 'git ckpt sign': who ran it, when, with which key."""
+    out = []
+    for s in signatures.read(repo, name):
+        details = {"id": s.ckpt_id, "commit": s.commit, "signature": s.path, "key": s.key,
+                   "signer": s.signer}
+        out.append(Event(history.iso(s.when), "sign", s.name, s.who, s.status,
+                         {k: v for k, v in details.items() if v},
+                         [*s.problems, *([s.unverifiable] if s.unverifiable else [])]))
+    return out
 
 
 def _tag_events(repo: Repo, name: str | None) -> list[Event]:

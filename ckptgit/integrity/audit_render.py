@@ -15,12 +15,14 @@ def render(audit: Audit, fmt: str) -> str:
 
 def summary(audit: Audit) -> dict[str, Any]:
     saves = [e for e in audit.events if e.action == "save"]
-    tags = [e for e in audit.events if e.action != "save"]
+    signed = [e for e in audit.events if e.action == "sign"]
+    tags = [e for e in audit.events if e.action not in ("save", "sign")]
     return {
         "repository": audit.repo, "head": audit.head,
         "period": f"{audit.events[0].when} to {audit.events[-1].when}" if audit.events else "-",
-        "checkpoints": len(saves), "tag_events": len(tags),
-        "signers": sorted({e.who for e in tags}),
+        "checkpoints": len(saves), "tag_events": len(tags), "signatures": len(signed),
+        "signers": sorted({e.who for e in tags} | {e.details.get("signer") or e.who
+                                                   for e in signed}),
         "stages": audit.holders,
         "failures": len(audit.failures),
         "verdict": "every event verified" if not audit.failures else
@@ -35,6 +37,10 @@ def _what(e: Event) -> str:
         code = str(d.get("code_commit") or "?")[:12] + (" (dirty)" if d.get("dirty") else "")
         return (f"{d['id'][:8]} seal {d['seal'][:23]}… code {code}"
                 + (f" data {data}" if data else ""))
+    if e.action == "sign":
+        signer = f" ({d['signer']})" if d.get("signer") else ""
+        return (f"{str(d.get('id', '?'))[:8]} OMS signature {d.get('signature', '?')} key "
+                f"{str(d.get('key') or '?')[:23]}…{signer}")
     parts = [d.get("tag", "")]
     if d.get("id"):
         parts.append(f"checkpoint {str(d['id'])[:8]}")
@@ -54,7 +60,9 @@ def _text(audit: Audit) -> str:
         lines.append(f"{e.when}  {e.action:<9} {e.name:<16} {e.who:<32} {mark:<6} {_what(e)}")
         lines += [f"{'':>22}! {p}" for p in e.problems]
     s = summary(audit)
-    lines.append(f"-- {s['checkpoints']} saves, {s['tag_events']} tag events: {s['verdict']}")
+    signed = f", {s['signatures']} signatures" if s["signatures"] else ""
+    lines.append(f"-- {s['checkpoints']} saves, {s['tag_events']} tag events{signed}: "
+                 f"{s['verdict']}")
     return "\n".join(lines) + "\n"
 
 
@@ -69,6 +77,7 @@ def _summary_rows(audit: Audit) -> list[tuple[str, str]]:
     return [("Verdict", s["verdict"]), ("Repository", s["repository"]),
             ("HEAD", str(s["head"])), ("Period", s["period"]),
             ("Checkpoints saved", str(s["checkpoints"])), ("Tag events", str(s["tag_events"])),
+            ("OMS signatures", str(s["signatures"])),
             ("Signers", ", ".join(s["signers"]) or "none"), ("Stages now", stages)]
 
 

@@ -110,6 +110,16 @@ def _doc(raw: bytes | None) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else {"<not a mapping>": True}
 
 
+def normalized(raw: bytes | None) -> dict[str, Any]:
+    """A record on the current schema, so copies on different versions compare by meaning."""
+    if raw is None:
+        return {}
+    try:
+        return sidecar.load(raw)
+    except CkptError:
+        return _doc(raw) or {}
+
+
 def _is_migration(old_raw: bytes | None, new: dict[str, Any] | None) -> bool:
     if old_raw is None or new is None:
         return False

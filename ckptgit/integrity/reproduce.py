@@ -1,9 +1,10 @@
 """``git ckpt reproduce``: everything recorded about a checkpoint, laid out to run it again.
 
 A detached git worktree at the recorded code commit; the recorded data inputs pulled through
-DVC at their recorded hashes (pointers rewritten when the code commit's differ) and checked;
-the recorded packages pinned in a requirements file; params, seeds and metrics written out;
-and the recorded command in ``reproduce.sh``. ``check`` compares a re-run's metrics.
+DVC at their recorded hashes (pointers rewritten when the code commit's differ) and checked,
+a directory file by file against its manifest; the recorded packages pinned in a requirements
+file; params, seeds and metrics written out; and the recorded command in ``reproduce.sh``.
+``check`` compares a re-run's metrics.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ckptgit import hashing, sidecar, storage
+from ckptgit import sidecar, storage
 from ckptgit.errors import IntegrityError, UsageError
+from ckptgit.integrity import digest
 from ckptgit.ops.show import full
 from ckptgit.repo import Repo
 
@@ -57,14 +59,55 @@ def _data(repo: Repo, dest: Path, inputs: list[dict[str, Any]]) -> list[dict[str
         dvcfiles.append(f"{rel}.dvc")
     if dvcfiles:
         storage.pull_into(dest, repo.root, dvcfiles)
-    for item in inputs:
-        path = dest / str(item["path"])
-        if path.is_file():
-            got = hashing.stream(path, md5=True).md5
-            if got != item["md5"]:
-                raise IntegrityError(f"{item['path']}: md5 {got} is not the recorded "
-                                     f"{item['md5']}")
+    problems = data_problems(repo.root, dest, inputs)
+    if problems:
+        more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise IntegrityError(f"{problems[0]}{more}: DVC's cache or remote holds other bytes "
+                             f"than were recorded (worktree left in {dest} for inspection)")
     return inputs
+
+
+def data_problems(root: Path, dest: Path, inputs: list[dict[str, Any]]) -> list[str]:
+    """How the rehydrated data inputs under ``dest`` differ from their recorded hashes.
+
+    A directory is checked file by file against its ``.dir`` manifest (itself checked against
+    the recorded hash, from ``root``'s cache): changed, missing and extra files are all named.
+    """
+    problems = []
+    for item in inputs:
+        rel, md5 = str(item["path"]), str(item["md5"])
+        path = dest / rel
+        if md5.endswith(".dir"):
+            problems += _dir_problems(root, path, rel, md5)
+        elif not path.is_file():
+            problems.append(f"{rel}: not rehydrated (expected a file with md5 {md5})")
+        elif (got := digest.file_digest(path, "md5")[0]) != md5:
+            problems.append(f"{rel}: md5 {got} is not the recorded {md5}")
+    return problems
+
+
+def _dir_problems(root: Path, path: Path, rel: str, md5: str) -> list[str]:
+    manifest = storage.object_path(root, md5)
+    if not manifest.is_file():
+        return [f"{rel}: the manifest {md5} is not in the DVC cache"]
+    if digest.file_digest(manifest, "md5")[0] != md5.removesuffix(".dir"):
+        return [f"{rel}: the cached manifest {manifest} is corrupt (its md5 is not {md5})"]
+    try:
+        want = dict(storage._dir_entries(root, md5))
+    except (ValueError, KeyError, TypeError):
+        return [f"{rel}: the cached manifest {manifest} is not a DVC directory listing"]
+    if not path.is_dir():
+        return [f"{rel}: not rehydrated (expected a directory of {len(want)} files)"]
+    have = {p.relative_to(path).as_posix(): p for p in path.rglob("*") if p.is_file()}
+    problems = [f"{rel}/{f}: missing (recorded md5 {want[f]})"
+                for f in sorted(set(want) - set(have))]
+    problems += [f"{rel}/{f}: not in the recorded manifest"
+                 for f in sorted(set(have) - set(want))]
+    for f in sorted(set(want) & set(have)):
+        got = digest.file_digest(have[f], "md5")[0]
+        if got != want[f]:
+            problems.append(f"{rel}/{f}: md5 {got} is not the recorded {want[f]}")
+    return problems
 
 
 def _write_inputs(dest: Path, doc: dict[str, Any]) -> list[str]:
