@@ -7,14 +7,10 @@ configuration follows the tags. Keys a team adds by hand (``serving:`` — the r
 
 from __future__ import annotations
 
-import fcntl
-import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
-from ckptgit import sidecar
+from ckptgit import sidecar, workfiles
 from ckptgit.errors import ExternalError, UsageError
 from ckptgit.git import Git
 
@@ -62,7 +58,7 @@ def commit(git: Git, rel: str, stage: str, name: str, entry: dict[str, Any],
     the user's staged work never leaks in; retried when a concurrent save moved the branch.
     """
     for _ in range(ATTEMPTS):
-        with _lock(git.ckpt_dir / "save.lock"):
+        with workfiles.commit_lock(git):
             head = git.head()
             doc = updated(read(git, head, rel), stage, name, entry)
             files = {rel: (HEADER + sidecar.dump(doc)).encode(), **(extra or {})}
@@ -78,20 +74,4 @@ def _sync(git: Git, files: Mapping[str, bytes], blobs: Mapping[str, str]) -> Non
     """Index and work tree show the new manifest as committed (other paths untouched)."""
     git.stage_blobs(blobs)
     for rel, data in files.items():
-        dest = git.root / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, dest)
-
-
-@contextmanager
-def _lock(lock_path: Path) -> Iterator[None]:
-    """The same lock file saves use, so a manifest commit and a save never race."""
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+        workfiles.write_atomic(git.root / rel, data)

@@ -16,13 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ckptgit import sidecar
+from ckptgit import sidecar, workfiles
 from ckptgit.errors import CkptError, ExternalError, IntegrityError, UsageError
 from ckptgit.git import Git
 from ckptgit.integrity.history import MIGRATE_TRAILER
 
 # the lock and the atomic write of a save: a migration and a save must not interleave
-from ckptgit.ops.save import _save_lock, _write_atomic
 from ckptgit.repo import Repo
 
 
@@ -57,7 +56,7 @@ def migrate(repo: Repo, names: Sequence[str] = (), dry_run: bool = False) -> Mig
     if dry_run:
         return Migration([r for r, _ in _plan(git, git.head(), names)], None,
                          sidecar.CURRENT_VERSION)
-    with _save_lock(git.ckpt_dir / "save.lock"):
+    with workfiles.commit_lock(git):
         head = git.head()
         planned = _plan(git, head, names)
         if not planned or head is None:
@@ -155,9 +154,9 @@ def _sync_user_view(repo: Repo, head: str, files: dict[str, bytes],
         work = root / path
         work_text = work.read_bytes() if work.is_file() else None
         if work_text is None or work_text == before:
-            _write_atomic(work, new_text)
+            workfiles.write_atomic(work, new_text)
         elif (mine := _migrated(work_text, path)) is not None:
-            _write_atomic(work, mine)
+            workfiles.write_atomic(work, mine)
     try:
         git.stage_blobs(staged)
     except CkptError as exc:

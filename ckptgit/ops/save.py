@@ -8,18 +8,15 @@ it, the whole checkpoint. The user's index and work tree are updated last, for o
 
 from __future__ import annotations
 
-import fcntl
 import os
 import secrets
-import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ckptgit import hashing, index, names, paths, sidecar, storage, tensors
+from ckptgit import hashing, index, names, paths, sidecar, storage, tensors, workfiles
 from ckptgit.capture import code as code_capture
 from ckptgit.capture import data as data_capture
 from ckptgit.capture import environment, values
@@ -182,18 +179,6 @@ def _format_of(path: Path) -> str:
     return _FORMATS.get(path.suffix.lower(), path.suffix.lower().lstrip(".") or "unknown")
 
 
-@contextmanager
-def _save_lock(lock_path: Path) -> Iterator[None]:
-    """Serialize the commit step of concurrent saves in one repository (blocks, briefly)."""
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def _store_companions(repo: Repo, req: SaveRequest, rel: str) -> dict[str, storage.Stored]:
     """``--with`` paths into the DVC cache, each with its own seal (one read pass each)."""
     out: dict[str, storage.Stored] = {}
@@ -246,7 +231,7 @@ def _commit(repo: Repo, doc: dict[str, Any], rel: str, stored: storage.Stored,
         path, edit = _ignore_edit(comp)
         edits[path] = _chain(edits[path], edit) if path in edits else edit
     message = _message(doc)
-    with _save_lock(git.ckpt_dir / "save.lock"):
+    with workfiles.commit_lock(git):
         head = git.head()
         files = dict(own)
         for path, edit in edits.items():
@@ -288,19 +273,12 @@ def _sync_user_view(
         raise ExternalError(f"checkpoint saved, but the index could not be updated ({exc}); "
                             f"run 'git reset -q -- {' '.join(staged)}'") from exc
     for path, data in own.items():
-        _write_atomic(root / path, data)
+        workfiles.write_atomic(root / path, data)
     for path, edit in edits.items():
         current = root / path
         new = edit(current.read_bytes() if current.exists() else None)
         if new is not None:
-            _write_atomic(current, new)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+            workfiles.write_atomic(current, new)
 
 
 def _message(doc: dict[str, Any]) -> str:

@@ -1,0 +1,37 @@
+"""Writing into a repository safely: the commit lock and atomic work-tree files.
+
+Every command that commits for the user (save, migrate, manifest updates) takes the same lock,
+so two of them never build on the same HEAD and lose one another's commit.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ckptgit.git import Git
+
+
+@contextmanager
+def commit_lock(git: Git) -> Iterator[None]:
+    """Serialize commit steps in one repository (blocks, briefly); released even on a crash."""
+    lock_path = git.ckpt_dir / "save.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` in one rename: readers see the old file or the new, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
