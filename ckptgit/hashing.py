@@ -4,13 +4,16 @@ md5 is the slow one (no CPU instructions for it), so it runs on its own thread w
 and the copy share another; hashlib releases the GIL on large buffers, so on two cores a save
 costs about what ``md5sum`` alone costs. Each chunk is read from disk once: the copy is made
 by the kernel (``copy_file_range``) from the page-cache pages the hashing has just read, or by
-a reflink where the filesystem has one.
+a reflink where the filesystem has one. Writeback of each copied chunk is started at once
+(``sync_file_range``), so the closing ``fsync`` finds little left to write: on a 1 GiB save
+that cut 0.3-0.4 s of waiting after the last byte was hashed.
 """
 
 from __future__ import annotations
 
 import errno
 import fcntl
+import functools
 import hashlib
 import os
 from collections.abc import Callable, Iterable
@@ -23,6 +26,7 @@ from ckptgit.errors import IntegrityError
 CHUNK = 4 << 20
 _RING = 4
 _FICLONE = 0x40049409
+_SYNC_FILE_RANGE_WRITE = 2
 
 Progress = Callable[[int], None]
 
@@ -139,6 +143,31 @@ def _side_work(sha: hashlib._Hash, dst_fd: int, src_fd: int, view: memoryview, o
     sha.update(view)
     if dst_fd >= 0:
         _copy_range(src_fd, dst_fd, view, offset)
+        _start_writeback(dst_fd, offset, len(view))
+
+
+@functools.cache
+def _sync_file_range() -> Callable[[int, int, int, int], int] | None:
+    """libc's ``sync_file_range`` (Linux), or None where there is no such call."""
+    try:
+        import ctypes
+
+        func = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (OSError, AttributeError):
+        return None
+    func.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    func.restype = ctypes.c_int
+    return func
+
+
+def _start_writeback(fd: int, offset: int, length: int) -> None:
+    """Start writing these pages to disk now, without waiting; the final fsync still decides.
+
+    Only a hint: a failure here changes nothing, so its result is not checked.
+    """
+    func = _sync_file_range()
+    if func is not None:
+        func(fd, offset, length, _SYNC_FILE_RANGE_WRITE)
 
 
 def _update(

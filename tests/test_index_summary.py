@@ -1,0 +1,65 @@
+"""The index reads sidecars without their bulky sections, and never reads them wrongly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from conftest import Repo
+
+from ckptgit import index, sidecar
+
+MODEL = "models/clf.safetensors"
+
+
+def _doc() -> dict[str, Any]:
+    return {
+        "schema_version": 1, "id": "0123456789abcdef", "name": "clf",
+        "created_at": "2026-01-01T00:00:00.000000Z",
+        "artifact": {"path": MODEL, "format": "safetensors", "size": 1, "md5": "0" * 32,
+                     "sha256": "1" * 64},
+        "code": {"commit": None, "branch": "main", "dirty": False},
+        "environment": {"python": "3.11", "platform": "linux",
+                        "packages": {f"pkg{i}": "1.0" for i in range(200)},
+                        "env": {"NOTE": "line one\nmetrics: not really\nparams: nor this"}},
+        "seeds": {}, "params": {"lr": 0.1}, "metrics": {"acc": 0.9}, "step": 3,
+        "tensors": {"count": 1, "parameters": 4, "tensors": [
+            {"name": "w", "dtype": "F32", "shape": [2, 2]}]},
+        "labels": ["a"], "notes": "x " * 80 + "metrics: {acc: 0}",
+    }
+
+
+def test_summary_equals_full_parse_on_fields_the_index_keeps() -> None:
+    raw = sidecar.dump(_doc()).encode()
+    trimmed = index._trim(raw)
+    assert trimmed is not None and b"pkg1" not in trimmed and b"\ntensors:" not in trimmed
+    full, summary = sidecar.load(raw), index._summary(raw, "t")
+    for key in ("id", "name", "created_at", "artifact", "metrics", "params", "step", "labels",
+                "notes"):
+        assert summary[key] == full[key]
+
+
+def test_anything_unusual_is_parsed_whole() -> None:
+    doc = _doc()
+    flow = yaml.safe_dump(doc, default_flow_style=True).encode()
+    assert index._trim(flow) is None
+    assert index._trim(b"# comment\n" + sidecar.dump(doc).encode()) is None
+    # a cut section with a line at column 0 is kept: a cut must never split a value
+    odd = sidecar.dump(doc).replace("environment:\n", "environment:\n# note\n").encode()
+    kept = index._trim(odd)
+    assert kept is not None and b"pkg1" in kept
+    assert index._summary(odd, "t")["metrics"] == {"acc": 0.9}
+
+
+def test_list_matches_the_sidecars_after_a_cold_rebuild(repo: Repo) -> None:
+    saved = []
+    for i in range(2):
+        repo.model(MODEL, seed=i)
+        saved.append(repo.save(MODEL, "clf", "--metric", f"acc={0.5 + i / 10}"))
+    for path in (repo.path / ".git" / "ckpt").glob("index-v*.json"):
+        path.unlink()
+    listed = {c["id"]: c for c in repo.ckpt_ok("list", "--json").json()}
+    for s in saved:
+        doc = yaml.safe_load(repo.git("show", f"{s['commit']}:{MODEL}.ckpt.yaml"))
+        assert listed[s["id"]]["metrics"] == doc["metrics"]
+        assert listed[s["id"]]["sha256"] == doc["artifact"]["sha256"]
