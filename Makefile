@@ -11,6 +11,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m compileall -q ckptgit
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -83,6 +83,11 @@ def _validator() -> Any:
     return Draft202012Validator(schema)
 
 
+def prepare() -> None:
+    """Build the validator now (it imports jsonschema), e.g. while a save hashes its bytes."""
+    _validator()
+
+
 def schema_errors(data: dict[str, Any]) -> list[str]:
     """Every way ``data`` breaks the schema, as ``field.path: message`` lines."""
     errors = sorted(_validator().iter_errors(data), key=lambda e: list(e.absolute_path))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,14 +66,30 @@ def save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None = None)
     existing = repo.checkpoints()
     _check_name_path(existing, req.name, rel)
     parent = _parent_id(repo, existing, req)
-    doc = _describe(repo, req, rel, parent)
-    # The header is checked before any bytes are copied: a --strict refusal costs nothing.
+    # Everything bad input can break is read before a byte is copied: a refusal costs nothing.
+    given = _inputs(repo, req)
+    is_safetensors = _format_of(root / rel) == "safetensors"
+    summary = None
+    if is_safetensors and req.strict:
+        summary = tensors.summarize_for_save(root / rel, repo.config.max_header_bytes, True)
     before = os.stat(root / rel)
-    if doc["artifact"]["format"] == "safetensors":
-        summary = tensors.summarize_for_save(root / rel, repo.config.max_header_bytes, req.strict)
-        if summary is not None:
-            doc["tensors"] = summary
-    stored = storage.store(root, root / rel, progress)
+    # The bytes are hashed and copied on worker threads while this thread describes the
+    # context and loads what the commit needs: md5 keeps one core busy for the whole read,
+    # and the rest of the save fits in the other core's spare time.
+    with ThreadPoolExecutor(1, thread_name_prefix="ckpt-store") as pool:
+        storing = pool.submit(storage.store, root, root / rel, progress)
+        try:
+            doc = _describe(repo, req, rel, parent, given)
+            if is_safetensors and summary is None:
+                summary = tensors.summarize_for_save(root / rel, repo.config.max_header_bytes,
+                                                     False)
+            sidecar.prepare()
+        except BaseException:
+            wait([storing])  # an unreferenced cache object at worst: fsck reports it
+            raise
+        stored = storing.result()
+    if summary is not None:
+        doc["tensors"] = summary
     after = os.stat(root / rel)
     if stored.nfiles is None and (before.st_size, before.st_mtime_ns) != (
             after.st_size, after.st_mtime_ns):
@@ -120,8 +137,17 @@ def _parent_id(repo: Repo, existing: list[Checkpoint], req: SaveRequest) -> str 
     return max(same, key=lambda c: c.created_at).id if same else None
 
 
-def _describe(repo: Repo, req: SaveRequest, rel: str, parent: str | None) -> dict[str, Any]:
-    root, cfg = repo.root, repo.config
+@dataclass(frozen=True)
+class _Given:
+    """What the user handed in, read and checked: files, data inputs."""
+
+    metrics: dict[str, Any]
+    params: dict[str, Any]
+    data: list[dict[str, Any]]
+
+
+def _inputs(repo: Repo, req: SaveRequest) -> _Given:
+    root = repo.root
     file_metrics: dict[str, Any] = {}
     file_params: dict[str, Any] = {}
     if req.metrics_file is None and req.params_file is None and not req.metrics:
@@ -130,6 +156,14 @@ def _describe(repo: Repo, req: SaveRequest, rel: str, parent: str | None) -> dic
         file_metrics = values.read_file(_user_path(req.metrics_file, req.cwd), "metrics")
     if req.params_file is not None:
         file_params = values.read_file(_user_path(req.params_file, req.cwd), "params")
+    data = data_capture.capture(root, req.data, req.cwd) if req.data else []
+    return _Given(file_metrics, file_params, data)
+
+
+def _describe(repo: Repo, req: SaveRequest, rel: str, parent: str | None,
+              given: _Given) -> dict[str, Any]:
+    root, cfg = repo.root, repo.config
+    file_metrics, file_params = given.metrics, given.params
     created = datetime.now(UTC)
     doc: dict[str, Any] = {
         "schema_version": sidecar.CURRENT_VERSION,
@@ -149,8 +183,8 @@ def _describe(repo: Repo, req: SaveRequest, rel: str, parent: str | None) -> dic
     }
     if req.epoch is not None:
         doc["epoch"] = req.epoch
-    if req.data:
-        doc["data"] = data_capture.capture(root, req.data, req.cwd)
+    if given.data:
+        doc["data"] = given.data
     doc["labels"] = list(req.labels)
     doc["notes"] = req.note
     doc["owner"] = repo.git.identity()
