@@ -59,7 +59,8 @@ def _gto(sb: common.Sandbox, repo: Path, verb: str) -> float | None:
         return None
 
 
-def _scale(sb: common.Sandbox, count: int, target: float, rounds: int) -> list[dict[str, Any]]:
+def _scale(sb: common.Sandbox, count: int, target: float | None,
+           rounds: int) -> list[dict[str, Any]]:
     repo = _registry(sb, count)
     rows = []
     for verb in ("stages", "history"):
@@ -72,7 +73,7 @@ def _scale(sb: common.Sandbox, count: int, target: float, rounds: int) -> list[d
         note = "" if base is not None else f"gto {gto_verb} did not finish in {GTO_CAP:g} s"
         rows.append(common.row(f"{verb} at {count:,} tags", ours, base,
                                baseline_name=f"gto {gto_verb}", max_seconds=target,
-                               note=note))
+                               note=note, curve=verb, n=count))
     return rows
 
 
@@ -120,6 +121,8 @@ def _pre_push(sb: common.Sandbox, count: int) -> dict[str, Any]:
 def run(quick: bool) -> list[dict[str, Any]]:
     rows = []
     with common.sandbox("governance") as sb:
+        if not quick:
+            rows += _scale(sb, 100, None, 5)  # the small end of the scale curve
         rows += _scale(sb, 1_000, 0.2, 3 if quick else 5)
         if not quick:
             rows += _scale(sb, 10_000, 1.0, 3)

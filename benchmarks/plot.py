@@ -26,15 +26,16 @@ def plot(results: Path, out: Path) -> Path:
     floors: dict[str, list[tuple[int, float]]] = {}
     for r in rows:
         if r.get("curve") and r.get("baseline_s") is not None and r.get("baseline"):
-            floors.setdefault(f"{r['baseline']} (floor)", []).append(
+            floors.setdefault(str(r["baseline"]), []).append(
                 (int(r["n"]), float(r["baseline_s"])))
     fig, ax = plt.subplots(figsize=(6, 3.6), dpi=100)
     for label, points in [*curves.items(), *floors.items()]:
         xs, ys = zip(*sorted(set(points)), strict=True)
-        ax.plot(xs, ys, marker="o", linestyle="--" if "floor" in label else "-", label=label)
+        dashed = label in floors  # baselines dashed, ours solid
+        ax.plot(xs, ys, marker="o", linestyle="--" if dashed else "-", label=label)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("checkpoints in history")
+    ax.set_xlabel("checkpoints (list) or promotion tags (stages, history)")
     ax.set_ylabel("seconds (median)")
     ax.set_title("ckptgit scale curves")
     ax.grid(True, which="both", alpha=0.3)
