@@ -26,8 +26,10 @@ def _program(expression: str) -> Any:
     try:
         return env.program(env.compile(expression))
     except Exception as exc:  # noqa: BLE001 - celpy raises bare Exception subclasses
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ExpressionError(f"invalid expression {expression!r}: {first}") from exc
+        column = getattr(exc, "column", None)
+        where = f"syntax error at column {column}" if column else type(exc).__name__
+        raise ExpressionError(f"invalid CEL expression {expression!r}: {where} (e.g. "
+                              "'metrics.accuracy >= 0.9 && params.lr < 0.01')") from exc
 
 
 def check(expression: str) -> None:

@@ -41,7 +41,7 @@ def test_where_filters_with_cel(repo: Repo) -> None:
 def test_bad_input_is_a_usage_error(repo: Repo) -> None:
     saves(repo, ("--metric", "acc=0.9", "--metric", "widgets=3"))
     res = repo.ckpt("rank", "--by", "acc", "--where", "params.lr <")
-    assert res.code == 2 and "invalid expression" in res.err
+    assert res.code == 2 and "invalid CEL expression" in res.err and "column" in res.err
     res = repo.ckpt("rank", "--by", "widgets")  # neither config nor name says which way
     assert res.code == 2 and "widgets:max" in res.err
     res = repo.ckpt("rank", "--by", "acc", "--where", "1 + 1")
