@@ -527,3 +527,28 @@ def push_revs(root: Path, dvcfiles_by_rev: dict[str, list[str]]) -> None:
                 repo.push(targets=list(dvcfiles), revs=[rev], workspace=False)
     except DvcException as exc:
         raise ExternalError(f"dvc push failed: {_one_line(exc)}") from exc
+
+
+_REMOTE_ADDRESS_KEYS = ("url", "endpointurl", "region")
+
+
+def write_remote_config(dest: Path, root: Path) -> str | None:
+    """A DVC config in ``dest`` that reaches this repository's default remote, without git.
+
+    For a server that checks pushed checkpoints' bytes with no work tree or cache. Only the
+    remote's address is copied, never credentials: a server brings its own (environment, or
+    ``dest/.dvc/config.local``). Returns the remote URL, or None when there is no remote.
+    """
+    from dvc.config import Config
+
+    merged = Config(os.fspath(root / DVC_DIR))
+    name = merged.get("core", {}).get("remote")
+    if not name or name not in merged.get("remote", {}):
+        return None
+    address = {k: v for k, v in merged["remote"][name].items() if k in _REMOTE_ADDRESS_KEYS}
+    (dest / DVC_DIR).mkdir(parents=True, exist_ok=True)
+    (dest / DVC_DIR / "config").touch()
+    with Config(os.fspath(dest / DVC_DIR)).edit("repo") as conf:
+        conf["core"] = {"no_scm": True, "remote": name}
+        conf["remote"] = {name: address}
+    return str(address.get("url", ""))

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Repo, make_repo
+from conftest import Repo, git, make_repo
 from governance_fixtures import (
     Keys,
     bare_remote,
@@ -210,3 +210,23 @@ def test_whole_flow_through_a_guarded_remote_and_a_fresh_clone(served: tuple[Rep
     stages = shown["clf"]["stage"]
     assert stages["production"] == stages["canary"] == v1["commit"]
     assert stages["dev"] == stages["staging"] == v2["commit"]
+
+
+def test_server_refuses_commits_whose_bytes_are_not_on_the_dvc_remote(tmp_path: Path,
+                                                                      keys: Keys) -> None:
+    repo = make_repo(tmp_path)
+    govern(repo, keys)
+    repo.model()
+    saved = repo.save("models/clf.safetensors", "clf")  # bytes only in the local cache
+    bare = bare_remote(repo, tmp_path)
+    assert (bare / "ckpt-trusted" / "dvc" / ".dvc" / "config").is_file()
+    done = push(repo, "--no-verify", "main")  # client hooks skipped: the server still checks
+    assert done.returncode == 1
+    assert "remote: ckpt pre-receive: refused:" in done.stderr
+    assert "models/clf.safetensors.dvc at" in done.stderr
+    assert "bytes are not on the DVC remote" in done.stderr
+    assert git(bare, "rev-parse", "--verify", "--quiet", "refs/heads/main", check=False) == ""
+    subprocess.run(["dvc", "push", "-q"], cwd=repo.path, check=True)
+    done = push(repo, "--no-verify", "main")
+    assert done.returncode == 0, done.stderr
+    assert git(bare, "rev-parse", "refs/heads/main").strip() == saved["commit"]

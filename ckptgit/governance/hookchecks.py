@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ckptgit.errors import CkptError
 from ckptgit.git import Git
 
 ZERO = "0" * 40
@@ -331,7 +332,39 @@ def pre_receive(git: Git, lines: Sequence[str], now: int | None = None) -> list[
                                 "its history)")
     if created:
         problems += check_tags(git, created, trust, now)
+    heads = [parts[1] for parts in (ln.split() for ln in lines)
+             if len(parts) == 3 and parts[1] != ZERO and parts[2].startswith("refs/heads/")]
+    dvc_dir = git.git_dir / TRUSTED_DIR / "dvc"
+    if trust.config.push != "never" and (dvc_dir / ".dvc").is_dir() and (heads or created):
+        problems += _server_bytes(git, dvc_dir, heads, [sha for _, sha in created])
     return problems
+
+
+def _server_bytes(git: Git, dvc_dir: Path, heads: list[str], tag_objects: list[str]) -> list[str]:
+    """Every checkpoint a push brings (new save commits, tagged ones) has its bytes on the DVC
+    remote: a ref never lands on the server ahead of its data, even with client hooks skipped.
+    Directories are checked by their listing object (the server holds no cache to read it)."""
+    from ckptgit import storage
+
+    saves = []
+    if heads:
+        saves += git.log_saves([*heads, "--not", "--all"], ("Ckpt-Id",))
+    tagged = [git.rev_parse(f"{obj}^{{commit}}") or obj for obj in tag_objects]
+    if tagged:
+        saves += git.log_saves(["--no-walk", *tagged], ("Ckpt-Id",))
+    specs = sorted({f"{s.commit}:{f}" for s in saves for f in s.files if f.endswith(".dvc")})
+    pointers = {spec: storage.parse_pointer(raw)
+                for spec, raw in git.cat_files(specs).items() if raw is not None}
+    if not pointers:
+        return []
+    try:
+        missing = set(storage.missing_on_remote(dvc_dir, sorted({p.md5 for p in
+                                                                 pointers.values()})))
+    except CkptError as exc:
+        return [f"cannot check checkpoint bytes on the DVC remote ({exc}); refusing the push"]
+    return [f"{spec.partition(':')[2]} at {spec[:12]}: bytes are not on the DVC remote; push "
+            "them first ('dvc push' or 'git ckpt save --push')"
+            for spec, p in pointers.items() if p.md5 in missing]
 
 
 def install_server_trust(bare: Path, root: Path) -> list[str]:
@@ -350,4 +383,8 @@ def install_server_trust(bare: Path, root: Path) -> list[str]:
             tmp.write_bytes(src.read_bytes())
             os.replace(tmp, dest / name)
             copied.append(rel)
+    from ckptgit import storage
+
+    if storage.write_remote_config(dest / "dvc", root) is not None:
+        copied.append("the DVC remote's address")
     return copied
