@@ -151,3 +151,13 @@ def test_empty_directory(saved: Repo) -> None:
     (saved.path / "empty").mkdir()
     err = _refused(saved, "save", "empty", "--name", "empty")
     assert "empty directory" in err
+
+
+@pytest.mark.parametrize("companion", ["missing/tokenizer.json", "README.md", MODEL])
+def test_bad_companion_refused_before_any_bytes_are_stored(saved: Repo, companion: str) -> None:
+    cache = saved.path / ".dvc" / "cache"
+    objects = sorted(p for p in cache.rglob("*") if p.is_file())
+    saved.model(seed=5)  # new bytes: a store that ran would leave a new cache object
+    err = _refused(saved, "save", MODEL, "-n", "clf", "--with", companion)
+    assert "--with" in err or companion in err
+    assert sorted(p for p in cache.rglob("*") if p.is_file()) == objects

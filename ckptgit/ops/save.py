@@ -68,6 +68,7 @@ def save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None = None)
     parent = _parent_id(repo, existing, req)
     # Everything bad input can break is read before a byte is copied: a refusal costs nothing.
     given = _inputs(repo, req)
+    companion_paths = _companion_paths(repo, req, rel)
     is_safetensors = _format_of(root / rel) == "safetensors"
     summary = None
     if is_safetensors and req.strict:
@@ -98,7 +99,7 @@ def save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None = None)
     doc["artifact"].update(size=stored.size, md5=stored.md5, sha256=stored.sha256)
     if stored.nfiles is not None:
         doc["artifact"]["nfiles"] = stored.nfiles
-    companions = _store_companions(repo, req, rel)
+    companions = _store_companions(repo, companion_paths)
     if companions:
         doc["companions"] = [_companion_entry(p, st) for p, st in companions.items()]
     sidecar.validate(doc, f"sidecar for {rel}")
@@ -213,9 +214,9 @@ def _format_of(path: Path) -> str:
     return _FORMATS.get(path.suffix.lower(), path.suffix.lower().lstrip(".") or "unknown")
 
 
-def _store_companions(repo: Repo, req: SaveRequest, rel: str) -> dict[str, storage.Stored]:
-    """``--with`` paths into the DVC cache, each with its own seal (one read pass each)."""
-    out: dict[str, storage.Stored] = {}
+def _companion_paths(repo: Repo, req: SaveRequest, rel: str) -> list[str]:
+    """``--with`` paths, checked like the artifact's own path."""
+    out: list[str] = []
     for given in req.companions:
         comp = paths.artifact_path(repo.root, given, req.cwd)
         if comp == rel or comp in out:
@@ -223,8 +224,13 @@ def _store_companions(repo: Repo, req: SaveRequest, rel: str) -> dict[str, stora
         if repo.git.is_tracked(comp) or repo.git.tracked_under(comp):
             raise UsageError(f"--with {comp} is tracked by git; companions keep bytes in DVC: "
                              f"run 'git rm --cached -r {comp}' and commit first")
-        out[comp] = storage.store(repo.root, repo.root / comp)
+        out.append(comp)
     return out
+
+
+def _store_companions(repo: Repo, comps: list[str]) -> dict[str, storage.Stored]:
+    """Companions into the DVC cache, each with its own seal (one read pass each)."""
+    return {comp: storage.store(repo.root, repo.root / comp) for comp in comps}
 
 
 def _companion_entry(path: str, stored: storage.Stored) -> dict[str, Any]:
