@@ -1,7 +1,8 @@
 """Shared fixtures: a hermetic environment, real git repos with real DVC, model files.
 
 Nothing is mocked: every test gets its own HOME, git and DVC configuration, a real repository
-set up by ``git ckpt init`` and a real local DVC remote beside it.
+set up by ``git ckpt init`` and a real local DVC remote beside it. Tests that need S3 share one
+real server (SeaweedFS on 127.0.0.1) started for the session.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
-from contextlib import redirect_stderr, redirect_stdout
+from contextlib import ExitStack, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from s3server import S3Server, S3ServerError, seaweed
 from safetensors.numpy import save_file
 
 BIN = str(Path(sys.executable).parent)
@@ -30,7 +32,7 @@ def hermetic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     home = tmp_path / "home"
     home.mkdir()
     for key in list(os.environ):
-        if key.startswith(("GIT_", "DVC_", "CKPT_")):
+        if key.startswith(("GIT_", "DVC_", "CKPT_", "AWS_")):
             monkeypatch.delenv(key)
     env = {
         "HOME": str(home),
@@ -123,9 +125,8 @@ class Repo:
         return self.ckpt_ok("save", rel, "--name", name, "--json", *extra).json()
 
 
-def make_repo(base: Path, name: str = "repo") -> Repo:
-    from ckptgit.ops.init import init
-
+def git_project(base: Path, name: str = "repo") -> Path:
+    """A git repository with one ordinary commit, as a project has before ``git ckpt init``."""
     path = base / name
     path.mkdir()
     git(path, "init", "-q", "-b", "main")
@@ -133,6 +134,13 @@ def make_repo(base: Path, name: str = "repo") -> Repo:
     (path / "train.py").write_text("print('training')\n")
     git(path, "add", "README.md", "train.py")
     git(path, "commit", "-q", "-m", "initial")
+    return path
+
+
+def make_repo(base: Path, name: str = "repo") -> Repo:
+    from ckptgit.ops.init import init
+
+    path = git_project(base, name)
     remote = base / f"{name}-dvc-remote"
     init(str(path), remote=str(remote))
     return Repo(path, remote)
@@ -141,3 +149,19 @@ def make_repo(base: Path, name: str = "repo") -> Repo:
 @pytest.fixture
 def repo(tmp_path: Path) -> Iterator[Repo]:
     yield make_repo(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """One real S3 server with one bucket for the whole session, stopped at its end.
+
+    Its start is bounded (``S3ServerError`` fails the test that asked, with the server's log);
+    its whole life is capped by ``timeout`` in case this process is killed.
+    """
+    with ExitStack() as stack:
+        try:
+            server = stack.enter_context(seaweed(tmp_path_factory.mktemp("s3server"),
+                                                 "ckpt-test", limit_s=3600, wait_s=60))
+        except S3ServerError as exc:
+            pytest.fail(f"no S3 server for this test: {exc}", pytrace=False)
+        yield server
