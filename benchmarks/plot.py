@@ -28,18 +28,18 @@ def plot(results: Path, out: Path) -> Path:
         if r.get("curve") and r.get("baseline_s") is not None and r.get("baseline"):
             floors.setdefault(str(r["baseline"]), []).append(
                 (int(r["n"]), float(r["baseline_s"])))
-    fig, ax = plt.subplots(figsize=(6, 3.6), dpi=100)
+    fig, ax = plt.subplots(figsize=(7.5, 3.6), dpi=100)
     for label, points in [*curves.items(), *floors.items()]:
         xs, ys = zip(*sorted(set(points)), strict=True)
         dashed = label in floors  # baselines dashed, ours solid
         ax.plot(xs, ys, marker="o", linestyle="--" if dashed else "-", label=label)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("checkpoints (list) or promotion tags (stages, history)")
+    ax.set_xlabel("checkpoints (list, verify) or promotion tags (stages, history)")
     ax.set_ylabel("seconds (median)")
     ax.set_title("ckptgit scale curves")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))  # off the points
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out)
