@@ -552,3 +552,16 @@ def write_remote_config(dest: Path, root: Path) -> str | None:
         conf["core"] = {"no_scm": True, "remote": name}
         conf["remote"] = {name: address}
     return str(address.get("url", ""))
+
+
+def ensure_cached(root: Path, pointer: Pointer, dvcfile: str, rev: str, what: str) -> None:
+    """The pointer's objects in the cache, fetched from the remote as of ``rev`` if needed."""
+    if not missing_objects(root, pointer):
+        return
+    fetch(root, dvcfile, rev)
+    missing = missing_objects(root, pointer)
+    if missing:
+        raise MissingDataError(
+            f"bytes of {what} are in neither the cache nor the DVC remote ({len(missing)} "
+            f"object(s) missing, e.g. {missing[0]}); push them from the machine that saved "
+            "it: 'dvc push'")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ckptgit import hashing, paths, sidecar, storage
-from ckptgit.errors import IntegrityError, MissingDataError, UsageError
+from ckptgit.errors import IntegrityError, UsageError
 from ckptgit.model import Checkpoint
 from ckptgit.repo import Repo
 
@@ -56,14 +56,8 @@ def materialize(repo: Repo, ckpt: Checkpoint, parts: list[Piece], dest_root: Pat
         if raw is None:
             raise IntegrityError(f"commit {ckpt.commit[:12]} lacks {piece.dvcfile}")
         pointer = storage.parse_pointer(raw)
-        if storage.missing_objects(root, pointer):
-            storage.fetch(root, piece.dvcfile, ckpt.commit)
-            missing = storage.missing_objects(root, pointer)
-            if missing:
-                raise MissingDataError(
-                    f"bytes of {piece.path} ({ckpt.name} {ckpt.short_id}) are in neither the "
-                    f"cache nor the DVC remote ({len(missing)} object(s) missing); push them "
-                    "from the machine that saved it: 'dvc push'")
+        storage.ensure_cached(root, pointer, piece.dvcfile, ckpt.commit,
+                              f"{piece.path} ({ckpt.name} {ckpt.short_id})")
         dest = dest_root / piece.path
         storage.materialize(root, pointer, dest, piece.sha256)
         written[piece.path] = dest

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ckptgit import hashing, paths, sidecar, storage
-from ckptgit.errors import IntegrityError, MissingDataError, UsageError
+from ckptgit.errors import IntegrityError, UsageError
 from ckptgit.model import Checkpoint
 from ckptgit.repo import Repo
 
@@ -34,15 +34,8 @@ def restore(
     dest = _destination(root, ckpt, to)
     if not force and dest.exists():
         _refuse_unsaved(repo, dest, suggest_to=to is None)
-    if storage.missing_objects(root, pointer):
-        storage.fetch(root, ckpt.dvcfile, ckpt.commit)
-        missing = storage.missing_objects(root, pointer)
-        if missing:
-            raise MissingDataError(
-                f"bytes of {ckpt.name} ({ckpt.short_id}) are in neither the cache nor the "
-                f"DVC remote ({len(missing)} object(s) missing, e.g. {missing[0]}); "
-                "push them from the machine that saved it: 'dvc push'"
-            )
+    storage.ensure_cached(root, pointer, ckpt.dvcfile, ckpt.commit,
+                          f"{ckpt.name} ({ckpt.short_id})")
     storage.materialize(root, pointer, dest, seal, progress)
     return ckpt, dest
 
