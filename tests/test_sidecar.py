@@ -93,3 +93,50 @@ def test_nonfinite_values_do_not_reach_a_sidecar(repo: Repo) -> None:
     data = yaml.safe_load(text)
     assert data["params"] == {"lr": "nan", "warmup": [1, "inf"]}
     sidecar.validate(data)
+
+
+def _mutations(node: Any, path: tuple[Any, ...] = ()) -> Any:
+    """(path, kind, value) for every leaf replaced, every key dropped, every mapping widened."""
+    odd = [None, "", -1, 1.5, True, [], {}, "0" * 64 + "\n", "x" * 300, 2**70]
+    if isinstance(node, dict):
+        yield path, "extra", ("surprise", 1)
+        for key, value in node.items():
+            yield (*path, key), "drop", None
+            yield from _mutations(value, (*path, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _mutations(value, (*path, i))
+    for value in odd:
+        yield path, "set", value
+
+
+def _apply(doc: dict[str, Any], path: tuple[Any, ...], kind: str, value: Any) -> Any:
+    out = copy.deepcopy(doc)
+    if not path:
+        return value if kind == "set" else {**out, value[0]: value[1]}
+    parent = out
+    for key in path[:-1]:
+        parent = parent[key]
+    if kind == "drop":
+        parent.pop(path[-1])
+    elif kind == "set":
+        parent[path[-1]] = value
+    else:
+        parent[path[-1]][value[0]] = value[1]
+    return out
+
+
+def test_the_fast_validator_never_passes_what_jsonschema_fails(doc: dict[str, Any]) -> None:
+    """The compiled check only short-cuts "valid"; it must never call valid what is not."""
+    from jsonschema import Draft202012Validator
+
+    strict = Draft202012Validator(sidecar._schema())  # noqa: SLF001
+    tried = refused = 0
+    for path, kind, value in _mutations(doc):
+        mutated = _apply(doc, path, kind, value)
+        expected = sorted(e.message for e in strict.iter_errors(mutated))
+        got = sidecar.schema_errors(mutated)
+        assert bool(got) == bool(expected), (path, kind, value)
+        tried += 1
+        refused += bool(expected)
+    assert tried > 500 and refused > 300  # the corpus really exercises the schema

@@ -82,7 +82,7 @@ def _describe(git: Git, suspects: list[tuple[str, str, bool]],
         old, new = _doc(old_raw), _doc(new_raw)
         if migrated and path.endswith(sidecar.SUFFIX) and _is_migration(old_raw, new):
             continue
-        if _annotation_only(old, new):
+        if annotation_only(old, new):
             continue
         ckpt = by_id.get(str(old.get("id"))) if old else None
         found.append(Edit(commit, path, ckpt, tuple(changes(old or {}, new or {}))))
@@ -92,7 +92,7 @@ def _describe(git: Git, suspects: list[tuple[str, str, bool]],
 ANNOTATIONS = frozenset({"labels", "notes"})
 
 
-def _annotation_only(old: dict[str, Any] | None, new: dict[str, Any] | None) -> bool:
+def annotation_only(old: dict[str, Any] | None, new: dict[str, Any] | None) -> bool:
     """Labels and notes may change after a save (the pre-commit hook allows it); nothing else."""
     if not old or not new:
         return False
