@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -193,6 +193,29 @@ class Git:
 
     def show_file(self, rev: str, path: str) -> bytes | None:
         return self.cat_files([f"{rev}:{path}"])[f"{rev}:{path}"]
+
+    def blobs_named(self, keep: Callable[[str], bool]) -> list[str]:
+        """Ids of every blob whose path passes ``keep``, in any commit reachable from any ref
+        or reflog entry, or in any worktree's index (one ``rev-list``; what ``git gc`` keeps)."""
+        text = self.out(["rev-list", "--objects", "--all", "--reflog", "--indexed-objects"])
+        found = set()
+        for line in text.splitlines():
+            oid, _, path = line.partition(" ")
+            if path and keep(path):
+                found.add(oid)
+        return sorted(found)
+
+    def worktrees(self) -> list[Path]:
+        """Every checked-out worktree of this repository (the main one first)."""
+        out = self.out(["worktree", "list", "--porcelain"])
+        return [Path(line[len("worktree "):]) for line in out.splitlines()
+                if line.startswith("worktree ")]
+
+    def files_in_worktree(self, worktree: Path, pathspecs: Sequence[str]) -> list[str]:
+        """Tracked and untracked (not ignored) files of ``worktree`` matching ``pathspecs``."""
+        out = self.out(["-C", str(worktree), "ls-files", "-z", "--cached", "--others",
+                        "--exclude-standard", "--", *pathspecs])
+        return sorted({n for n in out.split("\0") if n})
 
     def files_in_commit(self, rev: str, suffix: str) -> list[str]:
         names = self.out(["ls-tree", "-r", "-z", "--name-only", rev]).split("\0")

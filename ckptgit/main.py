@@ -35,6 +35,7 @@ COMMANDS = {
     "hook": ("ckptgit.commands.hook", "Run one hook (called by the hook shims)."),
     "verify": ("ckptgit.commands.verify", "Check bytes, seals, records and tag signatures."),
     "fsck": ("ckptgit.commands.fsck", "Find and repair leftovers of interrupted saves."),
+    "gc": ("ckptgit.commands.gc", "Remove cache objects no commit or work tree names."),
     "sign": ("ckptgit.commands.sign", "Sign a checkpoint with an OpenSSF model-signing manifest."),
     "audit": ("ckptgit.commands.audit", "Chain of custody: every save and tag event, verified."),
     "reproduce": ("ckptgit.commands.reproduce", "Set up a re-run of a checkpoint."),

@@ -294,7 +294,7 @@ def object_path(root: Path, md5: str) -> Path:
     return cache_root(root) / md5[:2] / md5[2:]
 
 
-def _dir_entries(root: Path, md5: str) -> list[tuple[str, str]]:
+def dir_entries(root: Path, md5: str) -> list[tuple[str, str]]:
     import json
 
     raw = object_path(root, md5).read_bytes()
@@ -307,7 +307,7 @@ def missing_objects(root: Path, pointer: Pointer) -> list[str]:
         return [pointer.md5]
     if not pointer.is_dir:
         return []
-    return [m for _, m in _dir_entries(root, pointer.md5) if not object_path(root, m).exists()]
+    return [m for _, m in dir_entries(root, pointer.md5) if not object_path(root, m).exists()]
 
 
 @contextmanager
@@ -452,7 +452,7 @@ def _materialize_dir(
     root: Path, pointer: Pointer, target: Path, progress: hashing.Progress | None
 ) -> str:
     seals = []
-    for rel, md5 in _dir_entries(root, pointer.md5):
+    for rel, md5 in dir_entries(root, pointer.md5):
         out = target / rel
         out.parent.mkdir(parents=True, exist_ok=True)
         seals.append((rel, hashing.stream(object_path(root, md5), out, md5=False,
@@ -497,7 +497,7 @@ def object_ids(root: Path, pointer: Pointer) -> list[str]:
     """Every object a pointer needs: the file's, or a directory's listing and its files'."""
     if not pointer.is_dir or not object_path(root, pointer.md5).exists():
         return [pointer.md5]
-    return [pointer.md5, *(m for _, m in _dir_entries(root, pointer.md5))]
+    return [pointer.md5, *(m for _, m in dir_entries(root, pointer.md5))]
 
 
 def missing_on_remote(root: Path, oids: Sequence[str]) -> list[str]:

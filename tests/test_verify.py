@@ -158,7 +158,7 @@ def test_directory_checkpoint(repo: Repo) -> None:
         write_model(repo.path / "out/tok" / f"part{i}.safetensors", seed=i)
     saved = repo.save("out/tok", "tok")
     assert repo.ckpt("verify", "tok").code == 0
-    listing = storage._dir_entries(repo.path, saved["artifact"]["md5"])
+    listing = storage.dir_entries(repo.path, saved["artifact"]["md5"])
     flip(cache_object(repo, listing[1][1]))
     res = repo.ckpt("verify", "tok")
     assert res.code == 3

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from ckptgit.commands._common import emit_json, json_option, progress
+from ckptgit.commands._common import emit_json, human_size, json_option, progress
 
 
 @click.command("save")
@@ -80,7 +80,7 @@ def command(path: str, name: str, metrics_file: str | None, metric_pairs: tuple[
                    "artifact": {"path": ckpt.path, "md5": ckpt.md5, "sha256": ckpt.sha256,
                                 "size": ckpt.size}})
         return
-    click.echo(f"saved {ckpt.name} {ckpt.short_id} ({_human(ckpt.size)}) in commit "
+    click.echo(f"saved {ckpt.name} {ckpt.short_id} ({human_size(ckpt.size)}) in commit "
                f"{ckpt.commit[:12]}" + (" and pushed" if push else ""))
 
 
@@ -97,12 +97,3 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
-
-
-def _human(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"

@@ -10,12 +10,11 @@ and ``repair`` fixes the ones whose fix cannot lose data either.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ckptgit import hashing, index, sidecar, storage
+from ckptgit import hashing, index, storage
 from ckptgit.errors import CkptError
 from ckptgit.model import Checkpoint
 from ckptgit.repo import Repo
@@ -45,7 +44,7 @@ def fsck(repo: Repo, *, repair: bool = False, remote: bool = True) -> list[Probl
     problems += _index_state(repo)
     entries = repo.checkpoints()
     problems += _worktree_after_save(repo)
-    problems += _orphans(repo, entries)
+    problems += _orphans(repo, remote)
     problems += _bytes(repo, entries, remote)
     if repair:
         for p in problems:
@@ -193,74 +192,19 @@ def _staged(ls_files: str) -> dict[str, str]:
 
 
 # -- bytes ----------------------------------------------------------------------------------
-def _referenced(repo: Repo) -> set[str]:
-    """Every object named by any ``.dvc`` or ``dvc.lock`` in any commit, the index or work tree."""
-    git = repo.git
-    specs = []
-    for line in git.out(["rev-list", "--all", "--objects"]).splitlines():
-        oid, _, path = line.partition(" ")
-        if path.endswith(".dvc") or path.rsplit("/", 1)[-1] == "dvc.lock":
-            specs.append(oid)
-    texts = [t for t in git.cat_files(sorted(set(specs))).values() if t is not None]
-    listed = git.out(["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--",
-                      "*.dvc"]).split("\0")
-    texts += [(repo.root / p).read_bytes() for p in listed if p and (repo.root / p).is_file()]
-    lock = repo.root / "dvc.lock"
-    if lock.is_file():
-        texts.append(lock.read_bytes())
-    found: set[str] = set()
-    for text in texts:
-        found |= _md5s(text)
-    for oid in [o for o in found if o.endswith(".dir")]:
-        try:
-            found |= {m for _, m in storage._dir_entries(repo.root, oid)}  # noqa: SLF001
-        except (OSError, ValueError, KeyError):
-            continue
-    return found
+def _orphans(repo: Repo, remote: bool) -> list[Problem]:
+    """Cache objects nothing names: what ``git ckpt gc`` removes, found by its own plan."""
+    from ckptgit.ops import gc
 
-
-def _md5s(text: bytes) -> set[str]:
-    try:
-        data = sidecar.parse_yaml(text, "dvc file")
-    except CkptError:
-        return set()
-    found: set[str] = set()
-    _collect(data, found)
-    return found
-
-
-def _collect(node: object, found: set[str]) -> None:
-    if isinstance(node, dict):
-        md5 = node.get("md5")
-        if isinstance(md5, str):
-            found.add(md5)
-        for value in node.values():
-            _collect(value, found)
-    elif isinstance(node, list):
-        for value in node:
-            _collect(value, found)
-
-
-def _orphans(repo: Repo, entries: list[Checkpoint]) -> list[Problem]:
-    cache = storage.cache_root(repo.root)
-    if not cache.is_dir():
-        return []
-    objects = {p.parent.name + p.name: p for p in cache.glob("??/*")
-               if p.is_file() and not p.name.endswith(".tmp")}
-    if not objects:
-        return []
-    referenced = _referenced(repo)
-    now = time.time()
+    found = gc.plan(repo, grace_s=ORPHAN_GRACE_S, remote=remote)
     out = []
-    for oid, path in sorted(objects.items()):
-        if oid in referenced:
-            continue
-        age = now - path.stat().st_mtime
-        fix = "delete it" if age > ORPHAN_GRACE_S else None
-        note = "" if fix else " (recent: a save may still be committing it; left alone)"
-        out.append(Problem("orphan", f"cache object {oid} ({path.stat().st_size} bytes) is named "
+    for item, recent in [(g, False) for g in found.collectable] + [(g, True) for g in found.recent]:
+        fix = None if recent or found.refusal else "delete it"
+        note = (" (recent: a save may still be committing it; left alone)" if recent else
+                f" (kept: {found.refusal})" if found.refusal else "")
+        out.append(Problem("orphan", f"cache object {item.oid} ({item.size} bytes) is named "
                                      f"by no commit: a save interrupted before its commit{note}",
-                           fix, paths=[path]))
+                           fix, paths=[item.path]))
     return out
 
 

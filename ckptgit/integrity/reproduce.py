@@ -93,7 +93,7 @@ def _dir_problems(root: Path, path: Path, rel: str, md5: str) -> list[str]:
     if digest.file_digest(manifest, "md5")[0] != md5.removesuffix(".dir"):
         return [f"{rel}: the cached manifest {manifest} is corrupt (its md5 is not {md5})"]
     try:
-        want = dict(storage._dir_entries(root, md5))
+        want = dict(storage.dir_entries(root, md5))
     except (ValueError, KeyError, TypeError):
         return [f"{rel}: the cached manifest {manifest} is not a DVC directory listing"]
     if not path.is_dir():

@@ -329,7 +329,7 @@ def _cache_listing(root: Path, pointer: storage.Pointer) -> dict[str, str] | Non
         return None
     if not pointer.is_dir:
         return {"": pointer.md5}
-    return dict(storage._dir_entries(root, pointer.md5))
+    return dict(storage.dir_entries(root, pointer.md5))
 
 
 def _remote_listing(store: storage.RemoteStore, pointer: storage.Pointer) -> dict[str, str] | None:
