@@ -41,9 +41,12 @@ def run_module(name: str, quick: bool) -> tuple[list[dict[str, Any]], float]:
         module = importlib.import_module(name)
     except Exception as exc:  # noqa: BLE001 - one broken module must not stop the others
         return [common.na(f"{name} (module)", f"import failed: {_line(exc)}")], 0.0
+    if Path(getattr(module, "__file__", "") or "").parent != HERE:
+        return [common.na(f"{name} (module)", f"the name is taken by {module.__name__} of the "
+                                              f"standard library: rename the file")], 0.0
     bench = getattr(module, "run", None)
     if not callable(bench):
-        return [], 0.0
+        return [common.na(f"{name} (module)", "defines no run(quick); helpers start with _")], 0.0
     try:
         rows = list(bench(quick))
     except Exception as exc:  # noqa: BLE001
