@@ -140,3 +140,22 @@ def test_the_fast_validator_never_passes_what_jsonschema_fails(doc: dict[str, An
         tried += 1
         refused += bool(expected)
     assert tried > 500 and refused > 300  # the corpus really exercises the schema
+
+
+def test_many_sidecars_are_checked_alike_on_one_core_and_on_many(doc: dict[str, Any]) -> None:
+    texts = []
+    for i in range(sidecar.PARALLEL_FROM + 20):
+        d = copy.deepcopy(doc)
+        d["step"] = i
+        if i % 50 == 7:
+            d["artifact"]["md5"] = "xyz"  # a schema problem
+        texts.append(sidecar.dump(d).encode())
+    texts[3] = b"a: [\n"  # not YAML
+    texts[4] = b"schema_version: 99\n"  # from a newer ckptgit
+    serial = sidecar.check_many(texts, workers=1)
+    parallel = sidecar.check_many(texts, workers=2)
+    assert parallel == serial
+    steps = [c.doc["step"] for c in serial if c.doc]
+    assert steps == [i for i in range(len(texts)) if i not in (3, 4)]
+    assert "not valid YAML" in str(serial[3].error) and "upgrade ckptgit" in str(serial[4].error)
+    assert sum(bool(c.problems) for c in serial) == 5

@@ -172,7 +172,7 @@ def _records(repo: Repo, statuses: list[Status]) -> dict[str, _Record]:
     specs = [f"{s.ckpt.commit}:{p}" for s in statuses
              for p in (s.ckpt.sidecar_path, s.ckpt.dvcfile)]
     blobs = repo.git.cat_files(specs)
-    out = {}
+    found: list[tuple[Status, bytes, bytes]] = []
     for s in statuses:
         c = s.ckpt
         raw_side = blobs.get(f"{c.commit}:{c.sidecar_path}")
@@ -181,20 +181,27 @@ def _records(repo: Repo, statuses: list[Status]) -> dict[str, _Record]:
             missing = c.sidecar_path if raw_side is None else c.dvcfile
             s.add("record", f"save commit {c.commit[:12]} lacks {missing}")
             continue
-        record = _check_record(s, raw_side, raw_ptr)
+        found.append((s, raw_side, raw_ptr))
+    checked = sidecar.check_many([raw for _, raw, _ in found])
+    out = {}
+    for (s, raw_side, raw_ptr), result in zip(found, checked, strict=True):
+        record = _check_record(s, raw_side, raw_ptr, result)
         if record is not None:
-            out[c.id] = record
+            out[s.ckpt.id] = record
     return out
 
 
-def _check_record(s: Status, raw_side: bytes, raw_ptr: bytes) -> _Record | None:
+def _check_record(s: Status, raw_side: bytes, raw_ptr: bytes,
+                  checked: sidecar.Checked) -> _Record | None:
     try:
-        doc = sidecar.load(raw_side, s.ckpt.sidecar_path)
+        if checked.doc is None:
+            raise CkptError(checked.error or "not a sidecar")
+        doc = checked.doc
         pointer = storage.parse_pointer(raw_ptr)
     except CkptError as exc:
         s.add("record", f"unreadable record at save commit {s.ckpt.commit[:12]}: {exc}")
         return None
-    problems = sidecar.schema_errors(doc)
+    problems = checked.problems
     if problems:
         more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
         s.add("schema", f"sidecar does not match the schema: {problems[0]}{more}")
