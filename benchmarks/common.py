@@ -249,6 +249,36 @@ def format_table(rows: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(lines + (["", "notes:", *notes] if notes else []))
 
 
+def format_curves(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The scale-curve points as one small table: a line per curve (and its baseline), a
+    column per size, and the growth from the smallest size to the largest."""
+    sizes = sorted({int(r["n"]) for r in rows if r.get("curve")})
+    curves: dict[str, dict[int, float | None]] = {}
+    for r in rows:
+        if not r.get("curve"):
+            continue
+        curves.setdefault(r["curve"], {})[int(r["n"])] = r.get("ours_s")
+        if r.get("baseline"):
+            curves.setdefault(f"  {r['baseline']}", {})[int(r["n"])] = r.get("baseline_s")
+    if not curves:
+        return ""
+    head = ["scale curve", *(f"{n:,}" for n in sizes), f"{sizes[-1]:,} / {sizes[0]:,}"]
+    body = []
+    for name, points in curves.items():
+        first, last = points.get(sizes[0]), points.get(sizes[-1])
+        growth = f"{last / first:.1f}×" if first and last and len(sizes) > 1 else ""
+        body.append([name, *(fmt_seconds(points.get(n)) for n in sizes), growth])
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *body, strict=False)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(b, widths, strict=True)) for b in body]
+    return "\n".join(line.rstrip() for line in lines)
+
+
 def main(run: Callable[[bool], list[dict[str, Any]]]) -> None:
     """Let one benchmark module run alone: ``python benchmarks/save.py [--quick]``."""
-    print(format_table(run("--quick" in sys.argv[1:])))
+    rows = run("--quick" in sys.argv[1:])
+    print(format_table(rows))
+    curves = format_curves(rows)
+    if curves:
+        print("\n" + curves)

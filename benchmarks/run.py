@@ -105,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[bench] {name}: {took:.0f} s", file=sys.stderr, flush=True)
     total = time.perf_counter() - started
     print(common.format_table(rows))
+    curves = common.format_curves(rows)
+    if curves:
+        print("\n" + curves)
     print(f"\n{'quick' if args.quick else 'full'} run, {total:.0f} s "
           f"({', '.join(f'{k} {v:.0f} s' for k, v in durations.items())})")
     args.output.parent.mkdir(parents=True, exist_ok=True)
