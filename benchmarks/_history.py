@@ -1,4 +1,4 @@
-"""A synthetic save history, shared by the scale benchmarks (``listing.py``, ``verify.py``).
+"""A synthetic save history, shared by the scale benchmarks (list, verify, gc).
 
 Thousands of real saves would take hours, so the history is synthesized with ONE
 ``git fast-import`` stream of valid save commits: each holds a ``.dvc`` pointer and a sidecar
@@ -19,10 +19,12 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import common
 from common import Sandbox
 
 NAMES = 10
@@ -97,6 +99,18 @@ def _real_artifact(repo: Path, i: int, size: int, rng: random.Random) -> tuple[i
     obj.write_bytes(data)
     os.chmod(obj, 0o444)
     return len(data), md5, hashlib.sha256(data).hexdigest()
+
+
+def sizes(label: str, rounds: dict[int, int],
+          artifact_size: int) -> Iterator[tuple[Sandbox, Path, int, list[Path], int]]:
+    """For each size n of a scale curve: (sandbox, a repository holding n synthesized saves
+    with ``artifact_size`` bytes each, n, their cache objects, rounds to time at n)."""
+    with common.sandbox(label) as box:
+        made = template(box)
+        for n, times in rounds.items():
+            repo = box.ckpt_repo(f"{label}-{n}")
+            objects = synthesize(box, repo, made, n, artifact_size=artifact_size)
+            yield box, repo, n, objects, times
 
 
 def object_path(repo: Path, md5: str) -> Path:

@@ -262,12 +262,14 @@ def format_curves(rows: Sequence[Mapping[str, Any]]) -> str:
             curves.setdefault(f"  {r['baseline']}", {})[int(r["n"])] = r.get("baseline_s")
     if not curves:
         return ""
-    head = ["scale curve", *(f"{n:,}" for n in sizes), f"{sizes[-1]:,} / {sizes[0]:,}"]
+    grows = len(sizes) > 1
+    head = ["scale curve", *(f"{n:,}" for n in sizes)]
+    head += [f"{sizes[-1]:,} / {sizes[0]:,}"] if grows else []
     body = []
     for name, points in curves.items():
         first, last = points.get(sizes[0]), points.get(sizes[-1])
-        growth = f"{last / first:.1f}×" if first and last and len(sizes) > 1 else ""
-        body.append([name, *(fmt_seconds(points.get(n)) for n in sizes), growth])
+        growth = [f"{last / first:.1f}×" if first and last else ""] if grows else []
+        body.append([name, *(fmt_seconds(points.get(n)) for n in sizes), *growth])
     widths = [max(len(str(x)) for x in col) for col in zip(head, *body, strict=False)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)),
              "  ".join("-" * w for w in widths)]

@@ -31,15 +31,8 @@ def run(quick: bool) -> list[dict[str, Any]]:
     if not common.has_command("gc"):
         return [common.na("gc --dry-run", "git ckpt gc does not exist yet")]
     rounds = {100: 3} if quick else {100: 5, 1000: 3, 10000: 1}
-    rows = []
-    with common.sandbox("gc") as box:
-        template = _history.template(box)
-        for n, times in rounds.items():
-            repo = box.ckpt_repo(f"gc-{n}")
-            _history.synthesize(box, repo, template, n, artifact_size=ARTIFACT)
-            garbage = _unnamed_objects(repo, n // 10)
-            rows.append(_point(box, repo, n, garbage, times))
-    return rows
+    return [_point(box, repo, n, _unnamed_objects(repo, n // 10), times)
+            for box, repo, n, _, times in _history.sizes("gc", rounds, ARTIFACT)]
 
 
 def _unnamed_objects(repo: Path, count: int) -> set[str]:
