@@ -35,7 +35,7 @@ def plot(results: Path, out: Path) -> Path:
         ax.plot(xs, ys, marker="o", linestyle="--" if dashed else "-", label=label)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("checkpoints (list, verify) or promotion tags (stages, history)")
+    ax.set_xlabel("checkpoints (list, verify, gc) or promotion tags (stages, history)")
     ax.set_ylabel("seconds (median)")
     ax.set_title("ckptgit scale curves")
     ax.grid(True, which="both", alpha=0.3)
