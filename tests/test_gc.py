@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import Repo, write_model
 
 from ckptgit import storage
@@ -92,6 +94,21 @@ def test_work_tree_and_index_records_keep_their_objects(repo: Repo, kept: list[d
     (repo.path / "untracked.bin.dvc").unlink()  # the only record of those bytes is gone
     plan = repo.ckpt_ok("gc", "--dry-run", "--json").json()
     assert [g["size"] for g in plan["collectable"]] == [len(b"untracked.bin") * 1000]
+
+
+def test_the_run_cache_keeps_its_outputs(repo: Repo) -> None:
+    """``dvc repro`` can restore a stage's output from the run cache alone: so gc keeps it."""
+    (repo.path / "dep.txt").write_text("input\n")
+    _dvc(repo.path, "stage", "add", "-q", "-n", "prep", "-d", "dep.txt", "-o", "out.txt",
+         "cp dep.txt out.txt && echo done >> out.txt")
+    _dvc(repo.path, "repro", "-q")
+    out = yaml.safe_load((repo.path / "dvc.lock").read_text())["stages"]["prep"]["outs"][0]["md5"]
+    for name in ("dvc.lock", "dvc.yaml", "out.txt"):
+        (repo.path / name).unlink()  # nothing in git or the work trees names the output now
+    _age_cache(repo)
+    assert repo.ckpt_ok("gc", "--json").json()["removed"] == [] and _object(repo, out).is_file()
+    shutil.rmtree(repo.path / ".dvc" / "cache" / "runs")
+    assert repo.ckpt_ok("gc", "--json").json()["removed"] == [out]
 
 
 def test_a_linked_worktree_keeps_its_records(repo: Repo, kept: list[dict],

@@ -35,12 +35,12 @@ def command(dry_run: bool, grace: float, offline: bool, quiet: bool, as_json: bo
 
     Kept: every object named by a .dvc file or dvc.lock in any commit reachable from any
     branch, tag, checkpoint ref or reflog entry, in any worktree's index or on disk in any
-    worktree, and the members of every directory those name; so every saved checkpoint
-    keeps its bytes. Removed: what is left, such as the bytes of a save killed before its
-    commit or of a branch that was deleted. Objects younger than --grace are kept. gc
-    refuses (exit 4, nothing removed) when the cache lies outside the repository (it may be
-    shared) or when a named directory listing cannot be read. Only the local cache is
-    touched, never the DVC remote.
+    worktree, or by DVC's run cache, and the members of every directory those name; so
+    every saved checkpoint keeps its bytes. Removed: what is left, such as the bytes of a
+    save killed before its commit or of a branch that was deleted. Objects younger than
+    --grace are kept. gc refuses (exit 4, nothing removed) when the cache lies outside the
+    repository (it may be shared) or when a named directory listing cannot be read. Only
+    the local cache is touched, never the DVC remote.
 
     \b
     Examples:

@@ -2,7 +2,8 @@
 
 What is kept is what git itself keeps: every object named by a ``.dvc`` file or ``dvc.lock`` in
 any commit reachable from any ref or reflog entry, in any worktree's index, or on disk in any
-worktree (tracked or new), and every member of a directory those name. Every saved checkpoint
+worktree (tracked or new), or by an entry of DVC's run cache, and every member of a directory
+those name. Every saved checkpoint
 is such a commit, so gc never takes a checkpoint's bytes. What is left is garbage: the bytes of
 a save killed before its commit, of a ``dvc add`` never committed, of a branch deleted and
 expired from the reflog.
@@ -88,7 +89,7 @@ def plan(repo: Repo, *, grace_s: float = GRACE_S, remote: bool = True) -> Plan:
     objects = _objects(cache)
     if not objects:
         return Plan(cache, 0, 0, [], [])
-    named, refusal = _named(repo, remote)
+    named, refusal = _named(repo, cache, remote)
     if refusal is None and not _inside(cache, repo.root):
         refusal = (f"the DVC cache {cache.parent.parent} is outside this repository and may be "
                    f"shared with other projects, whose history gc cannot see")
@@ -153,9 +154,12 @@ def _inside(cache: Path, root: Path) -> bool:
 
 
 # -- what the repository names ---------------------------------------------------------------
-def _named(repo: Repo, remote: bool) -> tuple[set[str], str | None]:
+def _named(repo: Repo, cache: Path, remote: bool) -> tuple[set[str], str | None]:
     texts = [t for t in repo.git.cat_files(repo.git.blobs_named(_is_record)).values()
              if t is not None]
+    runs = cache.parent.parent / "runs"  # DVC's run cache: `dvc repro` restores outputs from it
+    if runs.is_dir():
+        texts += [p.read_bytes() for p in runs.rglob("*") if p.is_file()]
     for tree in repo.git.worktrees():
         for rel in repo.git.files_in_worktree(tree, _RECORD_SPECS):
             if _is_record(rel):
