@@ -20,24 +20,27 @@ def _v1_to_v2(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-def _v2_validator() -> Any:
-    from jsonschema import Draft202012Validator
-
-    schema = json.loads(resources.files("ckptgit").joinpath("schemas/sidecar-v1.json")
-                        .read_text())
+def _v2_schema() -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(resources.files("ckptgit")
+                                        .joinpath("schemas/sidecar-v1.json").read_text())
     schema["$id"] = schema["$id"].replace("-v1", "-v2")
     schema["properties"]["schema_version"] = {"const": 2}
     schema["properties"]["saved_by"] = schema["properties"].pop("owner")
-    return Draft202012Validator(schema)
+    return schema
 
 
 @pytest.fixture
 def v2(monkeypatch: pytest.MonkeyPatch) -> None:
-    """ckptgit as a release that ships schema version 2 would be."""
-    validator = _v2_validator()
+    """ckptgit as a release that ships schema version 2 would be (both validators on v2)."""
+    import jsonschema_rs
+    from jsonschema import Draft202012Validator
+
+    schema = _v2_schema()
+    validator, fast = Draft202012Validator(schema), jsonschema_rs.Draft202012Validator(schema)
     monkeypatch.setattr(sidecar, "CURRENT_VERSION", 2)
     monkeypatch.setitem(sidecar.MIGRATIONS, 1, _v1_to_v2)
     monkeypatch.setattr(sidecar, "_validator", lambda: validator)
+    monkeypatch.setattr(sidecar, "_fast_validator", lambda: fast)
 
 
 @pytest.fixture
@@ -105,6 +108,17 @@ def test_migrate_is_one_commit_that_verify_accepts(repo: Repo, saved_v1: dict[st
     assert again.out.startswith("nothing to migrate: every sidecar is on schema version 2")
     assert repo.git("rev-parse", "HEAD").strip() == commit
 
+    # the auditor sees the migration as an event of its own, verified
+    audit = repo.ckpt_ok("audit", "--format", "json").json()
+    migrations = [e for e in audit["events"] if e["action"] == "migrate"]
+    assert [(e["commit"], e["status"], e["migrated"]) for e in migrations] == [(commit, "ok",
+                                                                                "1->2")]
+    assert migrations[0]["name"] == "clf, reg" and audit["summary"]["migrations"] == 1
+    assert migrations[0]["sidecars"] == [f"{CLF}.ckpt.yaml", f"{REG}.ckpt.yaml"]
+    assert audit["events"][-1]["action"] == "migrate"  # in time order, after the saves
+    assert "migrate" in repo.ckpt_ok("audit", "reg").out
+    assert "migrate" not in repo.ckpt_ok("audit", "clf", "--since", "2999-01-01").out
+
 
 def test_edit_dressed_as_a_migration_is_detected(repo: Repo, saved_v1: dict[str, Any],
                                                  v2: None) -> None:
@@ -117,6 +131,12 @@ def test_edit_dressed_as_a_migration_is_detected(repo: Repo, saved_v1: dict[str,
     res = repo.ckpt("verify", "--all")
     assert res.code == 3
     assert "metrics.acc: 0.7 -> 0.99" in res.out
+    audit = repo.ckpt("audit", "--format", "json")
+    assert audit.code == 3
+    [event] = [e for e in audit.json()["events"] if e["action"] == "migrate"]
+    assert event["status"] == "failed" and event["name"] == "reg"
+    assert "reg.safetensors.ckpt.yaml is not a faithful migration" in event["problems"][0]
+    assert "metrics.acc: 0.7 -> 0.99" in event["problems"][0]
 
 
 def test_migrate_by_name(repo: Repo, saved_v1: dict[str, Any], v2: None) -> None:

@@ -1,6 +1,8 @@
 """The chain of custody, from git alone: every save and every tag event, in time order.
 
-Saves come from the save commits (author, date, code commit, data inputs, seal); OMS
+Saves come from the save commits (author, date, code commit, data inputs, seal); schema
+migrations from the commits of ``git ckpt migrate`` (who, when, which sidecars, from which
+version; failed when the new text is not exactly the migration of the old); OMS
 signatures from the commits of ``git ckpt sign`` (who, when, which key, signer); promotions,
 reverts, deprecations and locks from governance's tag history (signer, rationale, approvers).
 Each event carries the verdict of ``verify`` for it, so the report states what was checked,
@@ -17,6 +19,7 @@ from ckptgit import sidecar
 from ckptgit.errors import CkptError, UsageError
 from ckptgit.git import FIELD, RECORD
 from ckptgit.governance import history
+from ckptgit.integrity import history as records
 from ckptgit.integrity import signatures, tagcheck
 from ckptgit.integrity.verify import verify
 from ckptgit.repo import Repo
@@ -25,7 +28,8 @@ from ckptgit.repo import Repo
 @dataclass
 class Event:
     when: str  # ISO 8601 UTC
-    action: str  # save | sign | promote | revert | deprecate | register | unassign | lock | unlock
+    action: str  # save | migrate | sign | promote | revert | deprecate | register | unassign |
+    # lock | unlock
     name: str
     who: str
     status: str  # ok | failed | unverifiable | unsigned...
@@ -53,7 +57,8 @@ class Audit:
 def audit(repo: Repo, name: str | None = None, since: str | None = None,
           offline: bool = False) -> Audit:
     cutoff = _parse_since(since) if since else None
-    events = _saves(repo, name, offline) + _sign_events(repo, name) + _tag_events(repo, name)
+    events = (_saves(repo, name, offline) + _migrations(repo, name) + _sign_events(repo, name)
+              + _tag_events(repo, name))
     events.sort(key=lambda e: e.order or e.when)
     if cutoff:
         events = [e for e in events if e.when >= cutoff]
@@ -96,6 +101,39 @@ def _saves(repo: Repo, name: str | None, offline: bool) -> list[Event]:
                               for d in doc.get("data") or []],
                      "verified_from": st.verified_from},
             problems=[f.message for f in st.findings], order=c.created_at))
+    return out
+
+
+def _migrations(repo: Repo, name: str | None) -> list[Event]:
+    """Commits of ``git ckpt migrate`` reachable from HEAD: one event each, judged by the same
+    rule verify applies (every rewritten sidecar must be exactly the migration of the old)."""
+    entries = repo.checkpoints()
+    names = {c.sidecar_path: c.name for c in entries} | {c.dvcfile: c.name for c in entries}
+    if not names:
+        return []
+    trailer = records.MIGRATE_TRAILER
+    fmt = f"{RECORD}%H{FIELD}%an <%ae>{FIELD}%at{FIELD}%(trailers:key={trailer},valueonly)" \
+          f"{FIELD}"
+    text = repo.git.out(["log", "--no-merges", f"--format={fmt}", "--name-only",
+                         f"--grep=^{trailer}:", "HEAD", "--", *sorted(names)])
+    rejected: dict[str, list[str]] = {}
+    for edit in records.edits(repo.git, entries):
+        what = "; ".join(edit.changes) or "contents changed"
+        rejected.setdefault(edit.commit, []).append(
+            f"{edit.path} is not a faithful migration: {what}")
+    out = []
+    for rec in text.split(RECORD)[1:]:
+        commit, who, when, steps, files = rec.split(FIELD, 4)
+        paths = sorted(p for p in files.split() if p in names)
+        touched = sorted({names[p] for p in paths})
+        if not steps.strip() or (name is not None and name not in touched):
+            continue
+        problems = rejected.get(commit, [])
+        out.append(Event(
+            when=history.iso(int(when)), action="migrate", name=", ".join(touched), who=who,
+            status="failed" if problems else "ok",
+            details={"commit": commit, "migrated": ", ".join(steps.split()), "sidecars": paths},
+            problems=problems))
     return out
 
 

@@ -16,11 +16,12 @@ def render(audit: Audit, fmt: str) -> str:
 def summary(audit: Audit) -> dict[str, Any]:
     saves = [e for e in audit.events if e.action == "save"]
     signed = [e for e in audit.events if e.action == "sign"]
-    tags = [e for e in audit.events if e.action not in ("save", "sign")]
+    tags = [e for e in audit.events if e.action not in ("save", "sign", "migrate")]
     return {
         "repository": audit.repo, "head": audit.head,
         "period": f"{audit.events[0].when} to {audit.events[-1].when}" if audit.events else "-",
         "checkpoints": len(saves), "tag_events": len(tags), "signatures": len(signed),
+        "migrations": sum(e.action == "migrate" for e in audit.events),
         "signers": sorted({e.who for e in tags} | {e.details.get("signer") or e.who
                                                    for e in signed}),
         "stages": audit.holders,
@@ -37,6 +38,9 @@ def _what(e: Event) -> str:
         code = str(d.get("code_commit") or "?")[:12] + (" (dirty)" if d.get("dirty") else "")
         return (f"{d['id'][:8]} seal {d['seal'][:23]}… code {code}"
                 + (f" data {data}" if data else ""))
+    if e.action == "migrate":
+        return (f"commit {d['commit'][:12]} schema {d['migrated']}: "
+                f"{', '.join(d['sidecars'])}")
     if e.action == "sign":
         signer = f" ({d['signer']})" if d.get("signer") else ""
         return (f"{str(d.get('id', '?'))[:8]} OMS signature {d.get('signature', '?')} key "
