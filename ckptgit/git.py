@@ -205,6 +205,14 @@ class Git:
                 found.add(oid)
         return sorted(found)
 
+    def partial_history(self) -> str | None:
+        """Why this clone may lack commits or blobs its refs reach (shallow, partial), or None."""
+        if self.out(["rev-parse", "--is-shallow-repository"]).strip() == "true":
+            return "this clone is shallow (git fetch --unshallow)"
+        if self.config("extensions.partialClone"):
+            return "this is a partial clone, missing blobs (git fetch --refetch, no filter)"
+        return None
+
     def worktrees(self) -> list[Path]:
         """Every checked-out worktree of this repository (the main one first)."""
         out = self.out(["worktree", "list", "--porcelain"])

@@ -159,6 +159,22 @@ def test_a_cache_outside_the_repository_is_refused(repo: Repo, kept: list[dict],
     assert res.code == 4 and "gc removed nothing" in res.err and stray.is_file()
 
 
+def test_a_shallow_clone_is_refused(repo: Repo, kept: list[dict], tmp_path: Path) -> None:
+    """Older commits, not fetched, may name objects in a cache the clone shares or inherits."""
+    shallow = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{repo.path}", str(shallow)],
+                   check=True, capture_output=True)
+    # the first save's bytes, pulled earlier; its commit lies beyond the clone's one commit
+    stray = storage.object_path(shallow, kept[0]["artifact"]["md5"])
+    stray.parent.mkdir(parents=True, exist_ok=True)
+    stray.write_bytes(_object(repo, kept[0]["artifact"]["md5"]).read_bytes())
+    os.utime(stray, (time.time() - 7200,) * 2)
+    clone = Repo(shallow, repo.remote)
+    res = clone.ckpt("gc")
+    assert res.code == 4 and "this clone is shallow" in res.err and stray.is_file()
+    assert "orphan" not in clone.ckpt("fsck", "--offline").out  # unknown, so not reported
+
+
 @pytest.mark.parametrize("grace", ["soon", "-1", "3y", ""])
 def test_a_bad_grace_is_a_usage_error(repo: Repo, grace: str) -> None:
     res = repo.ckpt("gc", "--grace", grace)

@@ -39,8 +39,8 @@ def command(dry_run: bool, grace: float, offline: bool, quiet: bool, as_json: bo
     every saved checkpoint keeps its bytes. Removed: what is left, such as the bytes of a
     save killed before its commit or of a branch that was deleted. Objects younger than
     --grace are kept. gc refuses (exit 4, nothing removed) when the cache lies outside the
-    repository (it may be shared) or when a named directory listing cannot be read. Only
-    the local cache is touched, never the DVC remote.
+    repository (it may be shared), in a shallow or partial clone, or when a named directory
+    listing cannot be read. Only the local cache is touched, never the DVC remote.
 
     \b
     Examples:

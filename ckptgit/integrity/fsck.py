@@ -197,6 +197,8 @@ def _orphans(repo: Repo, remote: bool) -> list[Problem]:
     from ckptgit.ops import gc
 
     found = gc.plan(repo, grace_s=ORPHAN_GRACE_S, remote=remote)
+    if found.partial_history:
+        return []  # commits this clone lacks may name any of them: no orphan can be told
     out = []
     for item, recent in [(g, False) for g in found.collectable] + [(g, True) for g in found.recent]:
         fix = None if recent or found.refusal else "delete it"

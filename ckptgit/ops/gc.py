@@ -8,13 +8,14 @@ is such a commit, so gc never takes a checkpoint's bytes. What is left is garbag
 a save killed before its commit, of a ``dvc add`` never committed, of a branch deleted and
 expired from the reflog.
 
-Three guards keep gc from removing what may still be wanted:
+Four guards keep gc from removing what may still be wanted:
 
 - objects younger than the grace period: a save may be between storing and committing them;
 - a cache outside the repository: other projects may share it, and gc cannot see their history;
+- a shallow or partial clone: records beyond what was fetched may name objects;
 - a directory listing that cannot be read here or on the remote: its members are unknown.
 
-The last two refuse the whole run rather than guess. Retention (which saved checkpoints may
+The last three refuse the whole run rather than guess. Retention (which saved checkpoints may
 give up their bytes) is a policy layered on this plan, not a change to it.
 """
 
@@ -64,6 +65,7 @@ class Plan:
     collectable: list[Garbage]  # named by nothing, older than the grace period
     recent: list[Garbage]  # named by nothing, but younger: left alone
     refusal: str | None = None  # why nothing may be removed at all
+    partial_history: bool = False  # a shallow or partial clone: "named by nothing" is unknown
     removed: list[Garbage] = field(default_factory=list)
 
     @property
@@ -90,6 +92,9 @@ def plan(repo: Repo, *, grace_s: float = GRACE_S, remote: bool = True) -> Plan:
     if not objects:
         return Plan(cache, 0, 0, [], [])
     named, refusal = _named(repo, cache, remote)
+    partial = repo.git.partial_history()
+    if partial is not None:
+        refusal = f"{partial}: commits or records gc cannot read may name these objects"
     if refusal is None and not _inside(cache, repo.root):
         refusal = (f"the DVC cache {cache.parent.parent} is outside this repository and may be "
                    f"shared with other projects, whose history gc cannot see")
@@ -106,7 +111,7 @@ def plan(repo: Repo, *, grace_s: float = GRACE_S, remote: bool = True) -> Plan:
         item = Garbage(oid, path, st.st_size, max(0.0, now - st.st_mtime))
         (collectable if item.age_s >= grace_s else recent).append(item)
     kept = len(objects) - len(collectable) - len(recent)
-    return Plan(cache, len(objects), kept, collectable, recent, refusal)
+    return Plan(cache, len(objects), kept, collectable, recent, refusal, partial is not None)
 
 
 def collect(repo: Repo, *, grace_s: float = GRACE_S, remote: bool = True,
