@@ -1,7 +1,8 @@
 """Tag names in GTO's grammar, as a pure format/parse pair.
 
 ``NAME#STAGE#N`` assigns STAGE, ``NAME#STAGE!#N`` unassigns it, ``NAME@vX.Y.Z`` registers a
-version, ``NAME!#N`` deprecates NAME. N is a counter per artifact name, shared by all stages.
+version, ``NAME@deprecated#N`` deprecates NAME. N is a counter per artifact name, shared by all
+stages.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ TAG_RE = re.compile(
     rf"^(?P<name>{_NAME})(?:"
     rf"#(?P<stage>{_STAGE})(?P<unassign>!?)#(?P<number>\d+)"
     rf"|@(?P<version>v\d+\.\d+\.\d+)(?P<deregister>!?)"
-    rf"|(?P<deprecate>!)#(?P<dep_number>\d+)"
+    rf"|@deprecated#(?P<dep_number>\d+)"
     rf")$"
 )
 
@@ -44,6 +45,10 @@ def parse(tag: str) -> TagName | None:
 
 def assignment(name: str, stage: str, number: int) -> str:
     return f"{name}#{stage}#{number}"
+
+
+def unassignment(name: str, stage: str, number: int) -> str:
+    return f"{name}#{stage}!#{number}"
 
 
 def is_stage_name(stage: str) -> bool:

@@ -50,3 +50,18 @@ def test_gto_and_dvc_read_our_promotions_and_reverts(tmp_path: Path, keys: Keys)
     out = tmp_path / "fetched.safetensors"
     run(repo.path, f"{BIN}/dvc", "artifacts", "get", ".", "clf", "--stage", "dev", "-o", str(out))
     assert hashlib.sha256(out.read_bytes()).hexdigest() == v1_sha
+
+
+@pytest.mark.parametrize("tag", ["clf#prod#3", "clf#prod!#4", "clf@v1.2.3", "clf@v1.2.3!",
+                                 "clf@deprecated#5", "my-model_2#canary#12"])
+def test_our_tag_grammar_is_gtos(tag: str) -> None:
+    """Every event tag kind parses the same in ckptgit and in GTO's own parser."""
+    from gto.tag import parse_name
+
+    from ckptgit import tags
+
+    ours, theirs = tags.parse(tag), parse_name(tag)
+    assert ours is not None
+    assert ours.kind == theirs["action"].value
+    assert ours.name == theirs["name"] and ours.stage == theirs.get("stage")
+    assert ours.version == theirs.get("version") and ours.number == theirs.get("counter")

@@ -14,8 +14,9 @@ from ckptgit import sidecar, workfiles
 from ckptgit.errors import ExternalError, UsageError
 from ckptgit.git import Git
 
-HEADER = ("# Written by 'git ckpt promote/revert': what this stage serves. The 'serving' block\n"
-          "# and each artifact's 'flags' are yours to edit; the rest follows the signed tags.\n")
+HEADER = ("# Written by 'git ckpt promote/revert/unassign': what this stage serves. The\n"
+          "# 'serving' block and each artifact's 'flags' are yours to edit; the rest follows\n"
+          "# the signed tags.\n")
 ATTEMPTS = 5
 
 
@@ -39,18 +40,23 @@ def serving_packages(doc: Mapping[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in (packages or {}).items()}
 
 
-def updated(doc: dict[str, Any], stage: str, name: str, entry: dict[str, Any]) -> dict[str, Any]:
-    """``doc`` with ``artifacts.NAME`` replaced by ``entry``, keeping the user's flags."""
+def updated(doc: dict[str, Any], stage: str, name: str,
+            entry: dict[str, Any] | None) -> dict[str, Any]:
+    """``doc`` with ``artifacts.NAME`` replaced by ``entry`` (keeping the user's flags), or
+    removed when ``entry`` is None: the stage no longer serves NAME."""
     out = {"schema_version": 1, "stage": stage, **{k: v for k, v in doc.items()
                                                       if k not in ("schema_version", "stage")}}
     artifacts = dict(out.get("artifacts") or {})
     old = artifacts.get(name) or {}
-    artifacts[name] = {**entry, "flags": old.get("flags") or {}}
+    if entry is None:
+        artifacts.pop(name, None)
+    else:
+        artifacts[name] = {**entry, "flags": old.get("flags") or {}}
     out["artifacts"] = artifacts
     return out
 
 
-def commit(git: Git, rel: str, stage: str, name: str, entry: dict[str, Any],
+def commit(git: Git, rel: str, stage: str, name: str, entry: dict[str, Any] | None,
            subject: str, extra: Mapping[str, bytes] | None = None) -> str:
     """Commit the stage's new manifest (and ``extra`` files) on the branch; returns the commit.
 

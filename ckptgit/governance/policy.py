@@ -1,6 +1,7 @@
 """The policy, pure: (state, request) -> decision. No git, no files, no clock.
 
-Every rule of ``.ckpt/config.yaml`` that can refuse a promotion, revert or lock is here, so
+Every rule of ``.ckpt/config.yaml`` that can refuse a promotion, revert, unassignment or
+lock is here, so
 it can be read (and tested) in one place.
 """
 
@@ -15,7 +16,7 @@ from ckptgit.errors import PolicyError, UsageError
 
 @dataclass(frozen=True)
 class Request:
-    action: str  # promote | revert | lock | unlock
+    action: str  # promote | revert | unassign | lock | unlock
     stage: str
     rationale: str
     approvers: tuple[str, ...] = ()
@@ -64,9 +65,12 @@ def decide(config: Config, state: State, req: Request) -> Decision:
     notes: list[str] = []
     if not req.rationale.strip():
         usage.append("--rationale must say why (it is recorded in the signed tag)")
-    if req.action in ("promote", "revert"):
+    if req.action in ("promote", "revert", "unassign"):
         _approvals(rule, req.approvers, refusals)
         _locked(state, req, refusals, notes)
+    if req.action == "unassign" and state.holder_commit is None:
+        usage.append(f"stage {req.stage} of {req.name} holds nothing: there is nothing to "
+                     "unassign")
     if req.action == "promote":
         if state.holder_commit is not None and state.holder_commit == req.commit:
             usage.append(f"{req.name} already holds {req.stage} with this checkpoint")

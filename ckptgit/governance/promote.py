@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +47,7 @@ class Outcome:
     manifest_commit: str | None = None
     version_tag: str | None = None
     reverts: str | None = None
+    ends: str | None = None  # an unassignment: the tag whose assignment it ends
     sandbox_report: str | None = None
     gates: list[gates.GateResult] = field(default_factory=list)
 
@@ -54,7 +55,7 @@ class Outcome:
         return {"tag": self.tag, "action": self.action, "name": self.name,
                 "stage": self.stage, "id": self.id, "commit": self.commit,
                 "manifest": self.manifest, "manifest_commit": self.manifest_commit,
-                "version_tag": self.version_tag, "reverts": self.reverts,
+                "version_tag": self.version_tag, "reverts": self.reverts, "ends": self.ends,
                 "sandbox_report": self.sandbox_report,
                 "gates": [g.to_dict() for g in self.gates]}
 
@@ -135,7 +136,9 @@ def base_trailers(action: str, ckpt: Checkpoint, doc: dict[str, Any], stage: str
 
 
 def make_tag(repo: Repo, ckpt: Checkpoint, stage: str, subject: str, trailers: tr.Trailers,
-             trust: tuple[str, str | None], principals: Sequence[str]) -> str:
+             trust: tuple[str, str | None], principals: Sequence[str],
+             naming: Callable[[str, str, int], str] = tags.assignment) -> str:
+    """A signed event tag on ``ckpt``'s commit, named by ``naming`` with the next counter."""
     git = repo.git
     signer = trailers.get(tr.SIGNED_BY)
     narrowed = [signer] if signer else principals
@@ -145,7 +148,7 @@ def make_tag(repo: Repo, ckpt: Checkpoint, stage: str, subject: str, trailers: t
                                    f"refs/tags/{ckpt.name}@*"])
         number = tags.next_number([r.name for r in records], ckpt.name)
         floor = max((r.created_at for r in records), default=-1) + 1
-        return tags.assignment(ckpt.name, stage, number), floor
+        return naming(ckpt.name, stage, number), floor
 
     return signing.create(git, next_name, ckpt.commit, tr.message(subject, trailers),
                           trust[0], trust[1], narrowed)
@@ -154,6 +157,12 @@ def make_tag(repo: Repo, ckpt: Checkpoint, stage: str, subject: str, trailers: t
 def write_manifest(repo: Repo, out: Outcome, ckpt: Checkpoint, doc: dict[str, Any],
                    extra: dict[str, bytes] | None = None) -> None:
     rel = manifest.path_for(repo.config.governance.manifest_dir, out.stage)
+    if out.action == "unassign":
+        out.manifest = rel
+        out.manifest_commit = manifest.commit(
+            repo.git, rel, out.stage, ckpt.name, None,
+            f"ckpt: {out.stage} no longer serves {ckpt.name} ({out.tag})", extra)
+        return
     entry = {"id": ckpt.id, "tag": out.tag, "action": out.action, "commit": ckpt.commit,
              "path": ckpt.path, "sha256": ckpt.sha256,
              "companions": [{"path": p.path, "sha256": p.sha256}

@@ -26,7 +26,7 @@ OVERRIDE = "Override"
 COMPANION = "Ckpt-Companion"
 SIGNED_BY = "Signed-By"
 
-ACTIONS = ("promote", "revert", "deprecate", "lock", "unlock", "register")
+ACTIONS = ("promote", "revert", "unassign", "deprecate", "lock", "unlock", "register")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _KEY = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")
 _LINE = re.compile(r"^(?P<key>[A-Za-z][A-Za-z0-9-]*):[ \t]*(?P<value>.*)$")
@@ -124,7 +124,7 @@ def problems(
     for key, value in trailers.items:
         if _CONTROL.search(value):
             found.append(f"{key} holds control characters")
-    if action in ("promote", "revert"):
+    if action in ("promote", "revert", "unassign"):
         if not _ID.match(trailers.get(ID) or ""):
             found.append(f"{ID} missing or not a checkpoint id")
         seal = trailers.get(SEAL)

@@ -45,7 +45,7 @@ def check(repo: Repo, name: str | None = None) -> dict[str, list[str]]:
     for ev in events:
         if not ev.annotated:
             continue
-        approvals = _approvals(repo, ev.stage) if ev.action == "promote" else 0
+        approvals = _approvals(repo, ev.stage) if ev.action in ("promote", "unassign") else 0
         expected = ("revert",) if ev.action == "revert" else tr.ACTIONS
         if ev.trailers.get(tr.ACTION) is not None or ev.kind == "assign":
             verdicts[ev.tag] += tr.problems(ev.trailers, expected, approvals)
