@@ -28,6 +28,7 @@ COMMANDS = {
     "promote": ("ckptgit.commands.promote", "Assign a stage with a signed, reasoned tag."),
     "revert": ("ckptgit.commands.revert", "Roll a stage back with a new signed tag."),
     "unassign": ("ckptgit.commands.unassign", "Take a stage away from a name (signed tag)."),
+    "deprecate": ("ckptgit.commands.deprecate", "Retire a name (signed tag); promote refuses it."),
     "stages": ("ckptgit.commands.stages", "Which checkpoint holds each stage."),
     "history": ("ckptgit.commands.history", "Promotions and reverts; what a stage held when."),
     "lock": ("ckptgit.commands.lock", "Freeze a stage (signed tag)."),

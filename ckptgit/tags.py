@@ -51,6 +51,10 @@ def unassignment(name: str, stage: str, number: int) -> str:
     return f"{name}#{stage}!#{number}"
 
 
+def deprecation(name: str, number: int) -> str:
+    return f"{name}@deprecated#{number}"
+
+
 def is_stage_name(stage: str) -> bool:
     return re.fullmatch(_STAGE, stage) is not None
 

@@ -11,7 +11,7 @@ from ckptgit.commands._common import emit_json, json_option
 def command(name: str | None, as_json: bool) -> None:
     """Which checkpoint holds each stage now (of NAME, or of every artifact).
 
-    Read from the signed tags in one pass; locked stages are marked.
+    Read from the signed tags in one pass; locked stages and deprecated names are marked.
     """
     from ckptgit.governance import history
     from ckptgit.repo import Repo
@@ -20,22 +20,29 @@ def command(name: str | None, as_json: bool) -> None:
     events, locks = history.read(repo.git, name)
     held = history.holders(events)
     locked = history.locked(locks)
+    retired = history.deprecated(events)
     order = history.stage_order(repo.config.stages)
-    rows = [ev.to_dict() | {"locked": ev.stage in locked}
+    rows = [ev.to_dict() | {"locked": ev.stage in locked, "deprecated": ev.name in retired}
             for _, ev in sorted(held.items(),
                                 key=lambda kv: (kv[0][0], order.get(kv[0][1], 99), kv[0][1]))]
     if as_json:
-        emit_json({"holders": rows, "locked": {s: e.tag for s, e in sorted(locked.items())}})
+        emit_json({"holders": rows, "locked": {s: e.tag for s, e in sorted(locked.items())},
+                   "deprecated": {n: e.tag for n, e in sorted(retired.items())}})
         return
-    if not rows and not locked:
+    if not rows and not locked and not retired:
         click.echo("no stage holds a checkpoint yet: 'git ckpt promote REF --stage STAGE'")
         return
     from ckptgit.commands._common import table
 
     table(["name", "stage", "id", "tag", "since", "signer", "rationale"],
-          [[r["name"], r["stage"] + (" (locked)" if r["locked"] else ""), (r["id"] or "")[:8]
-            or r["commit"][:8], r["tag"], r["created_at"], r["signer"], r["rationale"] or ""]
+          [[r["name"] + (" (deprecated)" if r["deprecated"] else ""),
+            r["stage"] + (" (locked)" if r["locked"] else ""),
+            (r["id"] or "")[:8] or r["commit"][:8], r["tag"], r["created_at"], r["signer"],
+            r["rationale"] or ""]
            for r in rows])
     for stage, ev in sorted(locked.items()):
         if stage not in {r["stage"] for r in rows}:
             click.echo(f"{stage}: locked ({ev.tag})")
+    for retired_name, deprecation in sorted(retired.items()):
+        if retired_name not in {r["name"] for r in rows}:
+            click.echo(f"{retired_name}: deprecated ({deprecation.tag})")

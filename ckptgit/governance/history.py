@@ -121,6 +121,17 @@ def holders(events: Sequence[Event], at: int | None = None) -> dict[tuple[str, s
     return {k: v for k, v in latest.items() if v.kind == "assign"}
 
 
+def deprecated(events: Sequence[Event]) -> dict[str, Event]:
+    """Name -> its deprecation, for names whose newest event (by counter) is one, as in GTO:
+    a later promotion brings a name back."""
+    latest: dict[str, Event] = {}
+    for ev in events:
+        if ev.number is not None and (ev.name not in latest
+                                      or (latest[ev.name].number or 0) < ev.number):
+            latest[ev.name] = ev
+    return {n: e for n, e in latest.items() if e.kind == "deprecate"}
+
+
 def locked(locks: Sequence[LockEvent], at: int | None = None) -> dict[str, LockEvent]:
     """Stage -> the lock event holding it locked (at time ``at``, else now)."""
     state: dict[str, LockEvent] = {}

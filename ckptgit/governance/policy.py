@@ -32,6 +32,7 @@ class State:
     holder_commit: str | None = None  # who holds (name, stage) now
     held_previous: bool = False  # the stage before has held this commit at some point
     locked_by: str | None = None  # the lock tag when the stage is locked
+    deprecated_by: str | None = None  # the deprecation tag when the name is deprecated
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,11 @@ def decide(config: Config, state: State, req: Request) -> Decision:
         usage.append(f"stage {req.stage} of {req.name} holds nothing: there is nothing to "
                      "unassign")
     if req.action == "promote":
+        if state.deprecated_by and req.override:
+            notes.append(f"overriding deprecation {state.deprecated_by}")
+        elif state.deprecated_by:
+            refusals.append(f"{req.name} is deprecated ({state.deprecated_by}): pass --override "
+                            "with a rationale to promote it again")
         if state.holder_commit is not None and state.holder_commit == req.commit:
             usage.append(f"{req.name} already holds {req.stage} with this checkpoint")
         previous = config.previous_stage(req.stage)

@@ -73,11 +73,13 @@ def promote(repo: Repo, req: PromoteRequest) -> Outcome:
     holder = history.holders(events).get((ckpt.name, req.stage))
     lock = history.locked(locks).get(req.stage)
     previous = cfg.previous_stage(req.stage) if req.stage in cfg.stages else None
+    deprecation = history.deprecated(events).get(ckpt.name)
     state = policy.State(
         holder_commit=holder.commit if holder else None,
         held_previous=bool(previous) and history.ever_held(events, ckpt.name, previous or "",
                                                             ckpt.commit),
-        locked_by=lock.tag if lock else None)
+        locked_by=lock.tag if lock else None,
+        deprecated_by=deprecation.tag if deprecation else None)
     request = policy.Request("promote", req.stage, rationale, approvers, ckpt.name,
                              ckpt.commit, req.override)
     decision = policy.decide(cfg, state, request)
@@ -92,7 +94,8 @@ def promote(repo: Repo, req: PromoteRequest) -> Outcome:
     results = run_gates(repo, ckpt, doc, req.stage, rule.gates)
     gates.require_pass(results, req.stage)
     pairs = base_trailers("promote", ckpt, doc, req.stage, rationale, approvers,
-                          lock.tag if (lock and req.override) else None, signer)
+                          lock.tag if (lock and req.override) else None, signer,
+                          deprecation.tag if (deprecation and req.override) else None)
     version_tag = None
     if req.version is not None:
         version_tag = _register(repo, ckpt, req.version, rationale, trust, rule.signers)
@@ -120,8 +123,9 @@ def run_gates(repo: Repo, ckpt: Checkpoint, doc: dict[str, Any], stage: str,
 
 
 def base_trailers(action: str, ckpt: Checkpoint, doc: dict[str, Any], stage: str,
-                  rationale: str, approvers: Sequence[str],
-                  overridden_lock: str | None, signer: str) -> list[tuple[str, str | None]]:
+                  rationale: str, approvers: Sequence[str], overridden_lock: str | None,
+                  signer: str, overridden_deprecation: str | None = None,
+                  ) -> list[tuple[str, str | None]]:
     pairs: list[tuple[str, str | None]] = [
         (tr.ACTION, action), (tr.ID, ckpt.id), (tr.NAME, ckpt.name), (tr.STAGE, stage),
         (tr.SEAL, f"sha256:{ckpt.sha256}")]
@@ -131,6 +135,8 @@ def base_trailers(action: str, ckpt: Checkpoint, doc: dict[str, Any], stage: str
     pairs += [(tr.APPROVED_BY, a) for a in approvers]
     if overridden_lock:
         pairs.append((tr.OVERRIDE, f"lock {overridden_lock}"))
+    if overridden_deprecation:
+        pairs.append((tr.OVERRIDE, f"deprecation {overridden_deprecation}"))
     pairs.append((tr.SIGNED_BY, signer or None))
     return pairs
 

@@ -1,5 +1,6 @@
-"""``git ckpt unassign``: a signed ``NAME#STAGE!#N`` tag that GTO reads, under the stage's
-policy, with the manifest following, and accepted by the server's pre-receive."""
+"""``git ckpt unassign`` and ``deprecate``: signed ``NAME#STAGE!#N`` and ``NAME@deprecated#N``
+tags that GTO reads, under the policy, with the manifest following, and accepted by the
+server's pre-receive."""
 
 from __future__ import annotations
 
@@ -96,6 +97,7 @@ def test_the_server_accepts_a_signed_unassignment_and_refuses_a_bare_one(
     bare_remote(repo, tmp_path)
     assert push(repo, "main", "--tags").returncode == 0
     repo.ckpt_ok("unassign", "clf", "--stage", "dev", "--rationale", "retired")
+    repo.ckpt_ok("deprecate", "clf", "--rationale", "replaced")
     done = push(repo, "--tags")
     assert done.returncode == 0, done.stderr
     # an unassignment made by hand, without approvals for canary, is refused by pre-receive
@@ -106,3 +108,47 @@ def test_the_server_accepts_a_signed_unassignment_and_refuses_a_bare_one(
     refused = subprocess.run(["git", "push", "--no-verify", "origin", "clf#canary!#9"],
                              cwd=repo.path, capture_output=True, text=True, check=False)
     assert refused.returncode != 0 and "this stage needs 1" in refused.stderr
+
+
+def _gto_show(repo: Repo) -> dict:
+    done = subprocess.run([f"{BIN}/gto", "show", "--json"], cwd=repo.path, capture_output=True,
+                          text=True, check=True)
+    return dict(json.loads(done.stdout))
+
+
+def test_deprecate_retires_a_name_until_an_overriding_promotion(held: tuple[Repo, dict]) -> None:
+    repo, saved = held
+    assert "clf" in _gto_show(repo)
+    out = repo.ckpt_ok("deprecate", "clf", "--rationale", "replaced by clf2", "--json").json()
+    assert out["tag"] == "clf@deprecated#4" and out["id"] == saved["id"]
+    assert repo.git("rev-parse", "clf@deprecated#4^{commit}").strip() == saved["commit"]
+    body = tag_body(repo.path, out["tag"])
+    assert "Ckpt-Action: deprecate" in body and "Rationale: replaced by clf2" in body
+    assert "clf" not in _gto_show(repo)  # GTO hides a deprecated artifact
+    stages = repo.ckpt_ok("stages", "--json").json()
+    assert stages["deprecated"] == {"clf": "clf@deprecated#4"}
+    assert all(r["deprecated"] for r in stages["holders"])  # its stages still serve
+    assert "clf (deprecated)" in repo.ckpt_ok("stages").out
+    again = repo.ckpt("deprecate", "clf", "--rationale", "twice")
+    assert again.code == 2 and "already deprecated (clf@deprecated#4)" in again.err
+    assert repo.ckpt("verify", "--all").code == 0
+    audit = repo.ckpt_ok("audit", "clf", "--format", "json").json()
+    assert [e["status"] for e in audit["events"] if e["action"] == "deprecate"] == ["ok"]
+    repo.model(seed=3)
+    repo.save("models/clf.safetensors", "clf")
+    refused = repo.ckpt("promote", "clf", "--stage", "dev", "--rationale", "x")
+    assert refused.code == 4 and "clf is deprecated (clf@deprecated#4)" in refused.err
+    back = repo.ckpt_ok("promote", "clf", "--stage", "dev", "--rationale", "revived",
+                        "--override", "--json").json()
+    assert "Override: deprecation clf@deprecated#4" in tag_body(repo.path, back["tag"])
+    assert repo.ckpt_ok("stages", "--json").json()["deprecated"] == {}
+    assert "clf" in _gto_show(repo)
+
+
+def test_deprecate_needs_a_known_name_and_a_reason(held: tuple[Repo, dict]) -> None:
+    repo, _ = held
+    unknown = repo.ckpt("deprecate", "nope", "--rationale", "x")
+    assert unknown.code == 2 and "no checkpoint is named 'nope'" in unknown.err
+    blank = repo.ckpt("deprecate", "clf", "--rationale", "  ")
+    assert blank.code == 2 and "--rationale must say why" in blank.err
+    assert "deprecated" not in repo.git("tag", "-l")
