@@ -102,6 +102,20 @@ def read(git: Git, name: str | None = None) -> tuple[list[Event], list[LockEvent
     return events_from(records), locks_from(records)
 
 
+@dataclass(frozen=True)
+class StageView:
+    """What the tags say about one stage of one name: its events, holder and lock."""
+
+    events: list[Event]
+    holder: Event | None
+    lock: LockEvent | None
+
+
+def stage_view(git: Git, name: str, stage: str) -> StageView:
+    events, locks = read(git, name)
+    return StageView(events, holders(events).get((name, stage)), locked(locks).get(stage))
+
+
 def read_locks(git: Git) -> list[LockEvent]:
     return locks_from(git.tag_records([f"refs/tags/{tags.LOCK_PREFIX}"]))
 

@@ -41,9 +41,8 @@ def revert(repo: Repo, req: RevertRequest) -> Outcome:
     target = repo.resolve(req.to)
     if target.name != req.name:
         raise UsageError(f"--to {req.to} is a checkpoint of {target.name!r}, not {req.name!r}")
-    events, locks = history.read(git, req.name)
-    holder = history.holders(events).get((req.name, req.stage))
-    lock = history.locked(locks).get(req.stage)
+    view = history.stage_view(git, req.name, req.stage)
+    events, holder, lock = view.events, view.holder, view.lock
     state = policy.State(holder_commit=holder.commit if holder else None,
                          locked_by=lock.tag if lock else None)
     decision = policy.decide(cfg, state, policy.Request(

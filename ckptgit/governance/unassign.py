@@ -34,9 +34,8 @@ def unassign(repo: Repo, req: UnassignRequest) -> Outcome:
     git, cfg = repo.git, repo.config
     rationale = tr.check_value(tr.RATIONALE, req.rationale) if req.rationale.strip() else ""
     approvers = tuple(tr.check_value(tr.APPROVED_BY, a) for a in req.approvers)
-    events, locks = history.read(git, req.name)
-    holder = history.holders(events).get((req.name, req.stage))
-    lock = history.locked(locks).get(req.stage)
+    view = history.stage_view(git, req.name, req.stage)
+    events, holder, lock = view.events, view.holder, view.lock
     state = policy.State(holder_commit=holder.commit if holder else None,
                          locked_by=lock.tag if lock else None)
     decision = policy.decide(cfg, state, policy.Request(
