@@ -170,6 +170,8 @@ def test_a_shallow_clone_is_refused(repo: Repo, kept: list[dict], tmp_path: Path
     stray.write_bytes(_object(repo, kept[0]["artifact"]["md5"]).read_bytes())
     os.utime(stray, (time.time() - 7200,) * 2)
     clone = Repo(shallow, repo.remote)
+    dry = clone.ckpt("gc", "--dry-run")
+    assert dry.code == 4 and dry.out == "" and "gc would refuse" in dry.err
     res = clone.ckpt("gc")
     assert res.code == 4 and "this clone is shallow" in res.err and stray.is_file()
     assert "orphan" not in clone.ckpt("fsck", "--offline").out  # unknown, so not reported

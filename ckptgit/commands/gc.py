@@ -55,7 +55,7 @@ def command(dry_run: bool, grace: float, offline: bool, quiet: bool, as_json: bo
     if as_json:
         emit_json({"dry_run": dry_run, **plan.to_dict()})
     else:
-        if dry_run and not quiet:
+        if dry_run and not quiet and not plan.refusal:
             for item in plan.collectable:
                 click.echo(f"would remove {item.oid}  {human_size(item.size)}  "
                            f"{_age(item.age_s)} old")

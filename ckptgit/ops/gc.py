@@ -91,10 +91,11 @@ def plan(repo: Repo, *, grace_s: float = GRACE_S, remote: bool = True) -> Plan:
     objects = _objects(cache)
     if not objects:
         return Plan(cache, 0, 0, [], [])
-    named, refusal = _named(repo, cache, remote)
     partial = repo.git.partial_history()
-    if partial is not None:
-        refusal = f"{partial}: commits or records gc cannot read may name these objects"
+    if partial is None:
+        named, refusal = _named(repo, cache, remote)
+    else:  # reading the records would fetch missing blobs from the network, and not suffice
+        named, refusal = set(), f"{partial}: commits or records it lacks may name cache objects"
     if refusal is None and not _inside(cache, repo.root):
         refusal = (f"the DVC cache {cache.parent.parent} is outside this repository and may be "
                    f"shared with other projects, whose history gc cannot see")
