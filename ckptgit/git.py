@@ -225,6 +225,14 @@ class Git:
                         "--exclude-standard", "--", *pathspecs])
         return sorted({n for n in out.split("\0") if n})
 
+    def tree_blobs(self, rev: str, paths: Sequence[str]) -> dict[str, str]:
+        """Path -> blob id of ``paths`` in commit ``rev`` (absent paths left out)."""
+        return _oids(self.out(["ls-tree", "-z", rev, "--", *paths]), 2)
+
+    def index_blobs(self, paths: Sequence[str]) -> dict[str, str]:
+        """Path -> blob id of ``paths`` as staged in the index (stage 0 or conflict stages)."""
+        return _oids(self.out(["ls-files", "-s", "-z", "--", *paths]), 1)
+
     def files_in_commit(self, rev: str, suffix: str) -> list[str]:
         names = self.out(["ls-tree", "-r", "-z", "--name-only", rev]).split("\0")
         return [n for n in names if n.endswith(suffix)]
@@ -386,6 +394,16 @@ class Git:
     def stage_blobs(self, blobs: Mapping[str, str]) -> None:
         """Record our files in the user's index so they show as committed, not as deleted."""
         self.run(["update-index", "--add", "--index-info"], input=_index_info(blobs))
+
+
+def _oids(listing: str, column: int) -> dict[str, str]:
+    """``ls-tree -z`` / ``ls-files -s -z`` rows: path -> the object id in ``column``."""
+    out = {}
+    for row in listing.split("\0"):
+        if "\t" in row:
+            meta, path = row.split("\t", 1)
+            out[path] = meta.split()[column]
+    return out
 
 
 def _index_info(blobs: Mapping[str, str]) -> bytes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -81,8 +82,10 @@ def check_many(texts: Sequence[bytes], workers: int | None = None) -> list[Check
             with ProcessPoolExecutor(min(workers, 32),
                                      mp_context=multiprocessing.get_context("forkserver")) as pool:
                 return list(pool.map(check, texts, chunksize=chunk))
-        except (BrokenProcessPool, OSError):
-            pass
+        except (BrokenProcessPool, OSError) as exc:
+            logging.getLogger(__name__).warning(
+                "parsing %d sidecars on one core: the worker processes failed (%s)",
+                len(texts), exc)
     return [check(t) for t in texts]
 
 

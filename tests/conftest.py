@@ -151,6 +151,14 @@ def repo(tmp_path: Path) -> Iterator[Repo]:
     yield make_repo(tmp_path)
 
 
+@pytest.fixture
+def keys(tmp_path: Path) -> Any:
+    """SSH signing keys made by ssh-keygen for this test (see governance_fixtures)."""
+    from governance_fixtures import make_keys
+
+    return make_keys(tmp_path)
+
+
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     """One real S3 server with one bucket for the whole session, stopped at its end.

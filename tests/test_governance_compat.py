@@ -9,12 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import BIN, Repo, make_repo
-from governance_fixtures import Keys, govern, make_keys
-
-
-@pytest.fixture
-def keys(tmp_path: Path) -> Keys:
-    return make_keys(tmp_path)
+from governance_fixtures import Keys, govern
 
 
 def run(cwd: Path, *args: str) -> str:

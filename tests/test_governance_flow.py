@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Repo, make_repo
-from governance_fixtures import CONFIG, Keys, govern, make_keys, tag_body
+from governance_fixtures import CONFIG, Keys, govern, tag_body
 
 GATED = CONFIG.replace(
     "      protected: true\n",
@@ -21,11 +21,6 @@ assert os.environ["CKPT_STAGE"] == "production" and os.environ["CKPT_ID"]
 data = open(path, "rb").read()
 sys.exit(0 if data and os.path.exists("gates/check.py") else 1)
 """
-
-
-@pytest.fixture
-def keys(tmp_path: Path) -> Keys:
-    return make_keys(tmp_path)
 
 
 @pytest.fixture
@@ -135,7 +130,8 @@ def test_lock_refuses_until_override_or_unlock(gov: Repo) -> None:
     out = gov.ckpt_ok("promote", v1["id"], "--stage", "dev", "--rationale", "hotfix",
                       "--override", "--json").json()
     assert "Override: lock ckpt/lock/dev/1" in tag_body(gov.path, out["tag"])
-    gov.ckpt_ok("unlock", "dev", "--rationale", "freeze over")
+    unlocked = gov.ckpt_ok("unlock", "dev", "--rationale", "freeze over", "--json").json()
+    assert unlocked == {"action": "unlock", "stage": "dev", "tag": "ckpt/unlock/dev/2"}
     assert gov.ckpt("unlock", "dev", "--rationale", "again").code == 2
     assert gov.ckpt_ok("stages", "--json").json()["locked"] == {}
 

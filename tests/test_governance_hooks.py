@@ -12,17 +12,11 @@ from governance_fixtures import (
     Keys,
     bare_remote,
     govern,
-    make_keys,
     promote_message,
     push,
     raw_tag,
     use_key,
 )
-
-
-@pytest.fixture
-def keys(tmp_path: Path) -> Keys:
-    return make_keys(tmp_path)
 
 
 @pytest.fixture

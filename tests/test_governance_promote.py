@@ -4,12 +4,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Repo, make_repo
-from governance_fixtures import Keys, govern, make_keys, tag_body
-
-
-@pytest.fixture
-def keys(tmp_path: Path) -> Keys:
-    return make_keys(tmp_path)
+from governance_fixtures import Keys, govern, tag_body
 
 
 @pytest.fixture

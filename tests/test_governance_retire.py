@@ -10,12 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import BIN, Repo, make_repo
-from governance_fixtures import Keys, bare_remote, govern, make_keys, push, tag_body
-
-
-@pytest.fixture
-def keys(tmp_path: Path) -> Keys:
-    return make_keys(tmp_path)
+from governance_fixtures import Keys, bare_remote, govern, push, tag_body
 
 
 @pytest.fixture

@@ -43,6 +43,12 @@ def test_worktree_with_recorded_data(repo: Repo, tmp_path: Path) -> None:
     rerun.write_text(json.dumps({"acc": 0.8}))
     res = repo.ckpt("reproduce", saved["id"], "--check", str(rerun))
     assert res.code == 1 and "acc: 0.8 differs from the recorded 0.9" in res.out
+    res = repo.ckpt("reproduce", saved["id"], "--check", str(rerun), "--json")
+    assert res.code == 1 and res.json()["differences"] == [
+        "acc: 0.8 differs from the recorded 0.9 (rtol 0.001, atol 1e-06)"]
+    again = repo.ckpt_ok("reproduce", saved["id"], "--dir", str(tmp_path / "r2"), "--json")
+    prepared = again.json()["prepared"]
+    assert prepared["commit"] == recorded["code"]["commit"] and prepared["data"]
 
 
 def _tree(root: Path) -> dict[str, str]:

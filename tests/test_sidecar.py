@@ -142,7 +142,8 @@ def test_the_fast_validator_never_passes_what_jsonschema_fails(doc: dict[str, An
     assert tried > 500 and refused > 300  # the corpus really exercises the schema
 
 
-def test_many_sidecars_are_checked_alike_on_one_core_and_on_many(doc: dict[str, Any]) -> None:
+def test_many_sidecars_are_checked_alike_on_one_core_and_on_many(
+        doc: dict[str, Any], caplog: pytest.LogCaptureFixture) -> None:
     texts = []
     for i in range(sidecar.PARALLEL_FROM + 20):
         d = copy.deepcopy(doc)
@@ -155,6 +156,7 @@ def test_many_sidecars_are_checked_alike_on_one_core_and_on_many(doc: dict[str, 
     serial = sidecar.check_many(texts, workers=1)
     parallel = sidecar.check_many(texts, workers=2)
     assert parallel == serial
+    assert "on one core" not in caplog.text  # the pool really ran
     steps = [c.doc["step"] for c in serial if c.doc]
     assert steps == [i for i in range(len(texts)) if i not in (3, 4)]
     assert "not valid YAML" in str(serial[3].error) and "upgrade ckptgit" in str(serial[4].error)

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ckptgit import sidecar
-from ckptgit.errors import CkptError, UsageError
+from ckptgit.errors import UsageError
 from ckptgit.git import FIELD, RECORD
 from ckptgit.governance import history
 from ckptgit.integrity import history as records
 from ckptgit.integrity import signatures, tagcheck
-from ckptgit.integrity.verify import verify
+from ckptgit.integrity.verify import Report, verify
+from ckptgit.model import Checkpoint
 from ckptgit.repo import Repo
 
 
@@ -57,14 +57,16 @@ class Audit:
 def audit(repo: Repo, name: str | None = None, since: str | None = None,
           offline: bool = False) -> Audit:
     cutoff = _parse_since(since) if since else None
-    events = (_saves(repo, name, offline) + _migrations(repo, name) + _sign_events(repo, name)
-              + _tag_events(repo, name))
+    entries = [c for c in repo.checkpoints() if name is None or c.name == name]
+    report = verify(repo, [c.id for c in entries], offline=offline) if entries else None
+    tags = history.read(repo.git, name)
+    events = (_saves(repo, entries, report) + _migrations(repo, name, report)
+              + _sign_events(repo, name) + _tag_events(repo, name, tags))
     events.sort(key=lambda e: e.order or e.when)
     if cutoff:
         events = [e for e in events if e.when >= cutoff]
-    tag_events, _ = history.read(repo.git, name)
     holders = {f"{n}#{s}": str(ev.trailers.get("Ckpt-Id") or ev.commit[:12])
-               for (n, s), ev in history.holders(tag_events).items()}
+               for (n, s), ev in history.holders(tags[0]).items()}
     return Audit(events, holders, str(repo.root), repo.git.head())
 
 
@@ -79,20 +81,18 @@ def _parse_since(text: str) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _saves(repo: Repo, name: str | None, offline: bool) -> list[Event]:
-    entries = [c for c in repo.checkpoints() if name is None or c.name == name]
-    if not entries:
+def _saves(repo: Repo, entries: list[Checkpoint], report: Report | None) -> list[Event]:
+    """Each save, with verify's verdict and the sidecar verify already read and parsed."""
+    if report is None:
         return []
-    report = verify(repo, [c.id for c in entries], offline=offline)
     state = {s.ckpt.id: s for s in report.checkpoints}
     authors = _authors(repo, [c.commit for c in entries])
-    blobs = repo.git.cat_files([f"{c.commit}:{c.sidecar_path}" for c in entries])
     out = []
     for c in entries:
-        doc = _load(blobs.get(f"{c.commit}:{c.sidecar_path}"))
+        st = state[c.id]
+        doc = st.record or {}
         who, when = authors.get(c.commit, ("?", c.created_at))
         code = doc.get("code") or {}
-        st = state[c.id]
         out.append(Event(
             when=when, action="save", name=c.name, who=who, status=st.state,
             details={"id": c.id, "commit": c.commit, "seal": f"sha256:{c.sha256}",
@@ -104,20 +104,20 @@ def _saves(repo: Repo, name: str | None, offline: bool) -> list[Event]:
     return out
 
 
-def _migrations(repo: Repo, name: str | None) -> list[Event]:
-    """Commits of ``git ckpt migrate`` reachable from HEAD: one event each, judged by the same
-    rule verify applies (every rewritten sidecar must be exactly the migration of the old)."""
+def _migrations(repo: Repo, name: str | None, report: Report | None) -> list[Event]:
+    """Commits of ``git ckpt migrate`` reachable from HEAD: one event each, judged by the rule
+    verify applied (every rewritten sidecar must be exactly the migration of the old)."""
+    if report is None:
+        return []
     entries = repo.checkpoints()
     names = {c.sidecar_path: c.name for c in entries} | {c.dvcfile: c.name for c in entries}
-    if not names:
-        return []
     trailer = records.MIGRATE_TRAILER
     fmt = f"{RECORD}%H{FIELD}%an <%ae>{FIELD}%at{FIELD}%(trailers:key={trailer},valueonly)" \
           f"{FIELD}"
     text = repo.git.out(["log", "--no-merges", f"--format={fmt}", "--name-only",
                          f"--grep=^{trailer}:", "HEAD", "--", *sorted(names)])
     rejected: dict[str, list[str]] = {}
-    for edit in records.edits(repo.git, entries):
+    for edit in report.edits:
         what = "; ".join(edit.changes) or "contents changed"
         rejected.setdefault(edit.commit, []).append(
             f"{edit.path} is not a faithful migration: {what}")
@@ -147,15 +147,6 @@ def _authors(repo: Repo, commits: list[str]) -> dict[str, tuple[str, str]]:
     return out
 
 
-def _load(raw: bytes | None) -> dict[str, Any]:
-    if raw is None:
-        return {}
-    try:
-        return sidecar.load(raw)
-    except CkptError:
-        return {}
-
-
 def _sign_events(repo: Repo, name: str | None) -> list[Event]:
     """OMS signatures committed by 'git ckpt sign': who ran it, when, with which key."""
     out = []
@@ -168,9 +159,10 @@ def _sign_events(repo: Repo, name: str | None) -> list[Event]:
     return out
 
 
-def _tag_events(repo: Repo, name: str | None) -> list[Event]:
-    events, locks = history.read(repo.git, name)
-    verdicts = tagcheck.check(repo, name)
+def _tag_events(repo: Repo, name: str | None,
+                tags: tuple[list[history.Event], list[history.LockEvent]]) -> list[Event]:
+    events, locks = tags
+    verdicts = tagcheck.check(repo, name, tags)
     out = []
     for ev in events:
         d = ev.to_dict()

@@ -145,10 +145,10 @@ def _worktree_after_save(repo: Repo) -> list[Problem]:
         return []
     changed = [p for p in git.out(["diff-tree", "--no-commit-id", "--name-only", "-r", "-z",
                                    "--root", head]).split("\0") if p]
-    head_blobs = _blobs(git.out(["ls-tree", "-z", head, "--", *changed]))
+    head_blobs = git.tree_blobs(head, changed)
     parent = git.rev_parse(f"{head}^")
-    old_blobs = _blobs(git.out(["ls-tree", "-z", parent, "--", *changed])) if parent else {}
-    staged = _staged(git.out(["ls-files", "-s", "-z", "--", *changed]))
+    old_blobs = git.tree_blobs(parent, changed) if parent else {}
+    staged = git.index_blobs(changed)
     out = []
     for path in changed:
         new, old, idx = head_blobs.get(path), old_blobs.get(path), staged.get(path)
@@ -171,24 +171,6 @@ def _stale_in_worktree(repo: Repo, path: str, old_blob: str | None) -> bool:
     if old_blob is None:
         return False
     return dest.read_bytes() == repo.git.cat_files([old_blob]).get(old_blob)
-
-
-def _blobs(ls_tree: str) -> dict[str, str]:
-    out = {}
-    for row in ls_tree.split("\0"):
-        if "\t" in row:
-            meta, path = row.split("\t", 1)
-            out[path] = meta.split()[2]
-    return out
-
-
-def _staged(ls_files: str) -> dict[str, str]:
-    out = {}
-    for row in ls_files.split("\0"):
-        if "\t" in row:
-            meta, path = row.split("\t", 1)
-            out[path] = meta.split()[1]
-    return out
 
 
 # -- bytes ----------------------------------------------------------------------------------
@@ -296,7 +278,7 @@ def _restore_record(repo: Repo, paths: Iterable[Path]) -> None:
     """Stage HEAD's version, and write it where the work tree lacks it or has the old one."""
     git = repo.git
     rels = [p.relative_to(repo.root).as_posix() for p in paths]
-    head_blobs = _blobs(git.out(["ls-tree", "-z", "HEAD", "--", *rels]))
+    head_blobs = git.tree_blobs("HEAD", rels)
     git.stage_blobs(head_blobs)
     parent = git.rev_parse("HEAD^")
     for rel in rels:

@@ -18,9 +18,12 @@ from ckptgit.integrity.verify import Finding
 from ckptgit.repo import Repo
 
 
-def check(repo: Repo, name: str | None = None) -> dict[str, list[str]]:
-    """Tag name -> what is wrong with it (empty list: valid), for every ckpt tag."""
-    events, locks = history.read(repo.git, name)
+def check(repo: Repo, name: str | None = None,
+          read: tuple[list[history.Event], list[history.LockEvent]] | None = None,
+          ) -> dict[str, list[str]]:
+    """Tag name -> what is wrong with it (empty list: valid), for every ckpt tag (of
+    ``name``); ``read`` is ``history.read``'s answer when the caller has it already."""
+    events, locks = read if read is not None else history.read(repo.git, name)
     try:
         signers_text, revoked_text = signing.repo_trust(repo.root)
     except CkptError:

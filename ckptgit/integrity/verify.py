@@ -46,6 +46,7 @@ class Status:
     findings: list[Finding] = field(default_factory=list)
     unverifiable: bool = False
     notes: list[str] = field(default_factory=list)
+    record: dict[str, Any] | None = None  # the sidecar as saved, parsed (None: unreadable)
 
     @property
     def subject(self) -> str:
@@ -72,6 +73,7 @@ class Report:
     checkpoints: list[Status]
     extra: list[Finding] = field(default_factory=list)  # tags, records of unknown checkpoints
     bytes_hashed: int = 0
+    edits: list[history.Edit] = field(default_factory=list)  # every rewrite of a saved record
 
     def failures(self, allow_missing: bool = False) -> list[Finding]:
         found = [f for s in self.checkpoints for f in s.findings] + self.extra
@@ -214,6 +216,7 @@ def _check_record(s: Status, raw_side: bytes, raw_ptr: bytes,
         s.add("record", f"{s.ckpt.dvcfile} says {pointer.size} bytes, the sidecar {art['size']}")
     if doc.get("id") != s.ckpt.id:
         s.add("record", f"sidecar id {doc.get('id')} is not the saved id {s.ckpt.id}")
+    s.record = doc
     return _Record(pointer, seal, raw_side, doc)
 
 
@@ -230,7 +233,8 @@ def _check_history(repo: Repo, entries: list[Checkpoint], statuses: list[Status]
                                     f"{seen_ids[c.id][:12]}: an edit dressed as a save")
         seen_ids.setdefault(c.id, c.commit)
     edited_paths = set()
-    for edit in history.edits(repo.git, entries):
+    report.edits = history.edits(repo.git, entries)
+    for edit in report.edits:
         what = "; ".join(edit.changes) or "contents changed"
         message = (f"{edit.path} was changed after its save by commit {edit.commit[:12]}, "
                    f"which is not a save: {what}")
