@@ -7,11 +7,11 @@ next epoch (``torch.save`` and safetensors' ``save_file`` rewrite in place), or 
 - **copy**: a private copy (a reflink where the filesystem has them, else the kernel's
   ``copy_file_range``) into the DVC cache's staging folder. The background save then hashes that
   copy and renames it into the cache, so the copy is the cache object, not extra work.
-- **guard**: the file is opened now and its (inode, size, mtime, ctime) noted; the background save
+- **guard**: the file is opened now and its (inode, size, mtime) noted; the background save
   reads through that descriptor (a deletion or a rename over the path cannot touch those bytes)
   and fails if the stamps changed (an in-place rewrite). Before returning, the call waits until
-  the kernel's coarse clock has moved past the file's ctime, so any later write gets a different
-  ctime (a write in the same clock tick would otherwise be invisible).
+  the kernel's coarse clock has moved past the file's mtime, so any later write gets a different
+  mtime (a write in the same clock tick would otherwise be invisible).
 
 ``auto`` copies a path pinned before in this process (a rolling checkpoint), anything small, and
 anything the clock check cannot vouch for; a large file at a fresh path is guarded (≤ a few ms).
@@ -35,7 +35,7 @@ from ckptgit.errors import IntegrityError, UsageError
 from ckptgit.hashing import Progress
 
 SMALL = 32 << 20  # copied whatever the mode: cheaper than any risk of a failed save
-_SETTLE_LIMIT_S = 0.05  # a ctime the coarse clock has not reached by then (clock skew): copy
+_SETTLE_LIMIT_S = 0.05  # an mtime the coarse clock has not reached by then (clock skew): copy
 _FICLONE = 0x40049409
 _CLOCK_REALTIME_COARSE = 5  # Linux; Python does not name it
 
@@ -45,17 +45,20 @@ _seen_lock = threading.Lock()
 
 @dataclass(frozen=True)
 class Stamp:
-    """What changes whenever a file's bytes do (ctime cannot be set back by a user)."""
+    """What changes whenever a file's bytes do.
+
+    Not ctime: deleting or renaming the file (a Trainer rotating a checkpoint away) changes
+    it without touching the bytes. A writer that sets mtime back after writing is not caught.
+    """
 
     ino: int
     dev: int
     size: int
     mtime_ns: int
-    ctime_ns: int
 
     @classmethod
     def of(cls, st: os.stat_result) -> Stamp:
-        return cls(st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        return cls(st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns)
 
 
 @dataclass
@@ -142,7 +145,7 @@ def _guard(real: Path, files: list[tuple[str, Path]]) -> Pin | None:
         for rel, path in files:
             fd = os.open(path, os.O_RDONLY)
             opened.append((rel, _fd_path(fd, path), fd, Stamp.of(os.fstat(fd))))
-        newest = max(stamp.ctime_ns for _, _, _, stamp in opened if stamp is not None)
+        newest = max(stamp.mtime_ns for _, _, _, stamp in opened if stamp is not None)
         if _settle(newest):
             return Pin(real, real.is_dir(), "guard", opened)
     except BaseException:
@@ -158,14 +161,14 @@ def _fd_path(fd: int, path: Path) -> Path:
     return proc if proc.exists() else path
 
 
-def _settle(ctime_ns: int) -> bool:
-    """Wait until the kernel's coarse clock (which stamps writes) is past ``ctime_ns``."""
+def _settle(mtime_ns: int) -> bool:
+    """Wait until the kernel's coarse clock (which stamps writes) is past ``mtime_ns``."""
     if not sys.platform.startswith("linux"):
         return False  # the clock that stamps writes is unknown here: copy instead
     coarse = getattr(time, "CLOCK_REALTIME_COARSE", _CLOCK_REALTIME_COARSE)
     clock: Callable[[], int] = lambda: time.clock_gettime_ns(coarse)  # noqa: E731
     deadline = time.monotonic() + _SETTLE_LIMIT_S
-    while clock() <= ctime_ns:
+    while clock() <= mtime_ns:
         if time.monotonic() > deadline:
             return False
         time.sleep(0.0005)
