@@ -12,11 +12,12 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ckptgit import background
+from ckptgit import snapshot as snap
 from ckptgit.model import Checkpoint
 
 if TYPE_CHECKING:
     from ckptgit.capture.sources import Supplied
-    from ckptgit.snapshot import Pin
 
 
 
@@ -92,7 +93,7 @@ def _fields(path: str | os.PathLike[str], name: str, repo: str | os.PathLike[str
     cwd = Path.cwd()
     metrics, params = options.pop("metrics", None), options.pop("params", None)
     fields: dict[str, Any] = dict(
-        path=path, name=name, cwd=cwd, run_started=_process_started(),
+        path=path, name=name, cwd=cwd,
         metrics=None if _is_path(metrics) else copy.deepcopy(metrics),
         metrics_file=metrics if _is_path(metrics) else None,
         params=None if _is_path(params) else copy.deepcopy(params),
@@ -108,8 +109,6 @@ def _fields(path: str | os.PathLike[str], name: str, repo: str | os.PathLike[str
 def _submit(repo_path: Path, fields: dict[str, Any], argv: list[str], snapshot: bool | None,
             run: Any) -> Future[Checkpoint]:
     """Pin the bytes now, on the caller's thread, and queue the rest for the worker."""
-    from ckptgit import background
-
     pin = _pin(repo_path, Path(fields["cwd"]) / fields["path"], snapshot)
     fields["source"] = pin
     step = f" step {fields['step']}" if fields.get("step") is not None else ""
@@ -118,12 +117,14 @@ def _submit(repo_path: Path, fields: dict[str, Any], argv: list[str], snapshot: 
     return future
 
 
-def _pin(repo_path: Path, path: Path, snapshot: bool | None) -> Pin:
-    from ckptgit import snapshot as snap
-    from ckptgit.git import Git
+def _pin(repo_path: Path, path: Path, snapshot: bool | None) -> snap.Pin:
+    def root() -> Path:  # only a copy needs it: git's discovery is left off the common path
+        from ckptgit.git import Git
+
+        return Git.discover(repo_path).root
 
     mode = {None: "auto", True: "copy", False: "guard"}[snapshot]
-    return snap.pin(Git.discover(repo_path).root, path, mode)
+    return snap.pin(root, path, mode)
 
 
 def _is_path(value: object) -> bool:
@@ -136,7 +137,8 @@ def _run_save(repo_path: Path, fields: dict[str, Any], argv: list[str]) -> Check
     from ckptgit.ops.save import save as do_save
     from ckptgit.repo import Repo
 
-    req = SaveRequest(**fields, command=environment.command_line(argv))
+    req = SaveRequest(**fields, command=environment.command_line(argv),
+                      run_started=_process_started())
     return do_save(Repo.open(repo_path), req, inputs=_tell_inputs(req.name))
 
 

@@ -21,18 +21,19 @@ from __future__ import annotations
 
 import fcntl
 import os
-import shutil
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ckptgit import storage
 from ckptgit.errors import IntegrityError, UsageError
-from ckptgit.hashing import Progress
+
+if TYPE_CHECKING:  # imported when needed: the guard, the common case, must cost a few ms
+    from ckptgit.hashing import Progress
+    from ckptgit.storage import Stored
 
 SMALL = 32 << 20  # copied whatever the mode: cheaper than any risk of a failed save
 _SETTLE_LIMIT_S = 0.05  # an mtime the coarse clock has not reached by then (clock skew): copy
@@ -81,7 +82,9 @@ class Pin:
         """Where the pinned bytes of a file artifact can be read (headers, format)."""
         return self.files[0][1]
 
-    def store(self, root: Path, progress: Progress | None = None) -> storage.Stored:
+    def store(self, root: Path, progress: Progress | None = None) -> Stored:
+        from ckptgit import storage
+
         self._check()
         sources = [(rel, path) for rel, path, _, _ in self.files]
         stored = storage.store_pinned(root, sources, single=not self.is_dir,
@@ -104,12 +107,15 @@ class Pin:
                 os.close(fd)
                 self.files[i] = (rel, path, -1, stamp)
         if self.staging is not None:
+            import shutil
+
             shutil.rmtree(self.staging, ignore_errors=True)
             self.staging = None
 
 
-def pin(root: Path, path: Path, mode: str = "auto") -> Pin:
-    """Pin ``path`` (absolute) for a save into ``root``'s cache; ``mode`` auto, copy or guard."""
+def pin(root: Callable[[], Path], path: Path, mode: str = "auto") -> Pin:
+    """Pin ``path`` (absolute) for a save into the cache of the repository ``root()`` names
+    (asked only for a copy); ``mode`` is auto, copy or guard."""
     if mode not in ("auto", "copy", "guard"):
         raise UsageError(f"snapshot must be True, False or None, not {mode!r}")
     started = time.perf_counter()
@@ -175,9 +181,14 @@ def _settle(mtime_ns: int) -> bool:
     return True
 
 
-def _copy(root: Path, real: Path, files: list[tuple[str, Path]]) -> Pin:
+def _copy(root: Callable[[], Path], real: Path, files: list[tuple[str, Path]]) -> Pin:
     """A private copy of every file in the cache's staging folder (the cache's filesystem)."""
-    tmp = storage.staging_dir(root)
+    import shutil
+    import tempfile
+
+    from ckptgit import storage
+
+    tmp = storage.staging_dir(root())
     staging = Path(tempfile.mkdtemp(dir=tmp, prefix="pin-"))
     pinned: list[tuple[str, Path, int, Stamp | None]] = []
     try:

@@ -96,9 +96,12 @@ class CheckpointCallback(pl.Callback):
     def _saved(self, trainer: pl.Trainer, path: Path) -> None:
         if self.run is None:  # a checkpoint written outside fit
             return
+        snapshot = self.snapshot
+        if snapshot is None and path.name.startswith("last"):
+            snapshot = True  # rewritten every epoch, maybe before a guarded read gets to it
         self.run.save(path, metrics=plain_metrics(trainer.callback_metrics),
                       step=trainer.global_step, epoch=float(trainer.current_epoch),
-                      background=True, snapshot=self.snapshot)
+                      background=True, snapshot=snapshot)
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.run is not None and self.wait_at_end:
