@@ -111,6 +111,7 @@ def _submit(repo_path: Path, fields: dict[str, Any], argv: list[str], snapshot: 
     """Pin the bytes now, on the caller's thread, and queue the rest for the worker."""
     pin = _pin(repo_path, Path(fields["cwd"]) / fields["path"], snapshot)
     fields["source"] = pin
+    _value_files(repo_path, fields)
     step = f" step {fields['step']}" if fields.get("step") is not None else ""
     future: Future[Checkpoint] = background.worker().submit(
         run, f"{fields['name']}{step} ({fields['path']})", pin.release)
@@ -125,6 +126,36 @@ def _pin(repo_path: Path, path: Path, snapshot: bool | None) -> snap.Pin:
 
     mode = {None: "auto", True: "copy", False: "guard"}[snapshot]
     return snap.pin(root, path, mode)
+
+
+_last_values: dict[tuple[Path, str], dict[str, bytes]] = {}
+
+
+def _value_files(repo_path: Path, fields: dict[str, Any]) -> None:
+    """Metrics and params files as they are now: the next epoch may rewrite them.
+
+    The files named, and dvclive's in its default folder (files named only in the config are
+    read by the worker). dvclive's count as this save's when their bytes changed since the
+    previous save of this name in this process.
+    """
+    cwd = Path(fields["cwd"])
+    wanted = [cwd / f for f in (fields["metrics_file"], fields["params_file"]) if f]
+    top = next((d for d in (repo_path, *repo_path.parents) if (d / ".git").exists()), None)
+    live = [top / "dvclive" / "metrics.json", top / "dvclive" / "params.yaml"] if top else []
+    found: dict[str, tuple[bytes, float]] = {}
+    for path in wanted + live:
+        try:
+            mtime = os.stat(path).st_mtime
+            found[os.fspath(path.resolve())] = (path.read_bytes(), mtime)
+        except OSError:
+            continue
+    keys = [os.fspath(p.resolve()) for p in live]
+    now = {k: found[k][0] for k in keys if k in found}
+    before = _last_values.get((repo_path, fields["name"]))
+    _last_values[(repo_path, fields["name"])] = now
+    fields["value_files"] = found
+    if before is not None:
+        fields["value_changed"] = {k: before.get(k) != data for k, data in now.items()}
 
 
 def _is_path(value: object) -> bool:

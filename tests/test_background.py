@@ -217,3 +217,26 @@ def test_dvc_metrics_and_params_diff_see_checkpoints(repo: Repo) -> None:
                            cwd=repo.path, capture_output=True, text=True, check=True)
     assert json.loads(shown.stdout)[".ckpt/params/clf.yaml"]["lr"] == {
         "old": 0.1, "new": 0.05, "diff": pytest.approx(-0.05)}
+
+
+def test_background_save_records_the_metrics_files_as_they_were_at_the_call(
+        inside: Repo) -> None:
+    live = inside.path / "dvclive"
+    live.mkdir()
+    run = ckptgit.Tracker("clf")
+    futures = []
+    for epoch in range(3):  # dvclive rewrites its files every step, maybe before the worker reads
+        (live / "metrics.json").write_text(json.dumps({"step": epoch, "val_loss": 1 / (1 + epoch)}))
+        (live / "params.yaml").write_text(f"lr: {0.1 * (epoch + 1)}\n")
+        (inside.path / "hp.json").write_text(json.dumps({"epoch_seen": epoch}))
+        inside.model(f"models/clf-{epoch}.safetensors", seed=epoch)
+        futures.append(run.save(f"models/clf-{epoch}.safetensors", background=True))
+    (live / "metrics.json").write_text('{"step": 99, "val_loss": 99}')
+    (live / "params.yaml").write_text("lr: 99\n")
+    landed = run.wait()
+    assert [c.metrics for c in landed] == [{"val_loss": 1 / (1 + e)} for e in range(3)]
+    assert [c.step for c in landed] == [0, 1, 2]
+    assert [c.params["lr"] for c in landed] == pytest.approx([0.1, 0.2, 0.3])
+    named = ckptgit.save("models/clf-0.safetensors", "clf", metrics="hp.json", background=True)
+    (inside.path / "hp.json").write_text('{"epoch_seen": 99}')
+    assert named.result(timeout=60).metrics == {"epoch_seen": 2}  # type: ignore[union-attr]

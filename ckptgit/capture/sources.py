@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,20 @@ class Asked:
     params_file: Path | None
     has_metrics: bool  # metrics given as values (``--metric``, a mapping)
     since: float | None  # files older than this (seconds) belong to an earlier save or run
+    # (bytes, mtime) of files read when a background save was asked for: what they said then
+    pinned: Mapping[str, tuple[bytes, float]] = field(default_factory=dict)
+    # whether a dvclive file changed since the previous save of this name in this process:
+    # decided by its bytes, which a file clock's coarse ticks cannot blur
+    changed: Mapping[str, bool] = field(default_factory=dict)
+
+    def read(self, path: Path) -> tuple[bytes, float] | None:
+        found = self.pinned.get(os.fspath(path.resolve()))
+        if found is not None:
+            return found
+        try:
+            return path.read_bytes(), os.stat(path).st_mtime
+        except OSError:
+            return None
 
 
 def gather(root: Path, asked: Asked, settings: Mapping[str, Any]) -> Supplied:
@@ -79,17 +93,17 @@ def gather(root: Path, asked: Asked, settings: Mapping[str, Any]) -> Supplied:
     if asked.params_file is not None:
         named_p = [asked.params_file]
     if not named_m and not asked.has_metrics:
-        named_m = _fresh(root, live / "metrics.json", asked.since, trusted, skipped)
+        named_m = _fresh(root, asked, live / "metrics.json", trusted, skipped)
     if not named_p:
-        named_p = _fresh(root, live / "params.yaml", asked.since, trusted, skipped)
+        named_p = _fresh(root, asked, live / "params.yaml", trusted, skipped)
     for path in named_m:
-        found = values.read_file(path, "metrics")
+        found = _read(asked, path, "metrics")
         if path.resolve() == (live / "metrics.json").resolve():
             step = _step(found.pop("step", None), path)
         metrics = values.merge(metrics, found)
         used_m.append(path)
     for path in named_p:
-        params = values.merge(params, values.read_file(path, "params"))
+        params = values.merge(params, _read(asked, path, "params"))
         used_p.append(path)
     return Supplied(metrics, params, step, _rel(root, used_m), _rel(root, used_p),
                     tuple(skipped))
@@ -104,13 +118,21 @@ def _named(root: Path, settings: Mapping[str, Any], kind: str) -> list[Path]:
     return [root / g for g in given]
 
 
-def _fresh(root: Path, path: Path, since: float | None, trusted: bool,
+def _read(asked: Asked, path: Path, what: str) -> dict[str, Any]:
+    found = asked.read(path)
+    if found is None:
+        raise UsageError(f"{what} file {path} does not exist")
+    return values.parse(found[0], path, what)
+
+
+def _fresh(root: Path, asked: Asked, path: Path, trusted: bool,
            skipped: list[str]) -> list[Path]:
-    try:
-        mtime = os.stat(path).st_mtime
-    except OSError:
+    found = asked.read(path)
+    if found is None:
         return []
-    if trusted or since is None or mtime > since:
+    since = asked.since
+    verdict = asked.changed.get(os.fspath(path.resolve()))
+    if trusted or verdict or (verdict is None and (since is None or found[1] > since)):
         return [path]
     skipped.append(f"{_rel(root, [path])[0]} (written before this run or its last save)")
     return []

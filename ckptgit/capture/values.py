@@ -21,7 +21,11 @@ DVCLIVE_PARAMS = "params.yaml"
 def read_file(path: Path, what: str) -> dict[str, Any]:
     if not path.is_file():
         raise UsageError(f"{what} file {path} does not exist")
-    raw = path.read_bytes()
+    return parse(path.read_bytes(), path, what)
+
+
+def parse(raw: bytes, path: Path, what: str) -> dict[str, Any]:
+    """The mapping in ``raw``, the bytes of ``path`` (JSON by its suffix, else YAML)."""
     if path.suffix.lower() == ".json":
         try:
             data = json.loads(raw)

@@ -59,6 +59,8 @@ class SaveRequest:
     extra: dict[str, Any] = field(default_factory=dict)
     source: Pin | None = None  # bytes pinned when a background save was asked for
     run_started: float | None = None  # dvclive files older than this are another run's
+    value_files: dict[str, tuple[bytes, float]] = field(default_factory=dict)  # read at call
+    value_changed: dict[str, bool] = field(default_factory=dict)  # since this name's last call
 
 
 def save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None = None,
@@ -176,7 +178,8 @@ def _inputs(repo: Repo, req: SaveRequest, existing: list[Checkpoint]) -> _Given:
     asked = sources.Asked(
         metrics_file=_user_path(req.metrics_file, req.cwd) if req.metrics_file else None,
         params_file=_user_path(req.params_file, req.cwd) if req.params_file else None,
-        has_metrics=bool(req.metrics), since=_since(existing, req))
+        has_metrics=bool(req.metrics), since=_since(existing, req), pinned=req.value_files,
+        changed=req.value_changed)
     settings = repo.config.raw.get("save") or {}
     if not isinstance(settings, dict):
         raise UsageError(".ckpt/config.yaml: save must be a mapping")
