@@ -211,6 +211,8 @@ def copy_file(src: Path, dst: Path) -> None:
     src_fd = os.open(src, os.O_RDONLY)
     try:
         before = Stamp.of(os.fstat(src_fd))
+        if hasattr(os, "posix_fadvise"):  # as cp does: read-ahead for one sequential pass
+            os.posix_fadvise(src_fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
         dst_fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             if not _reflink(src_fd, dst_fd):
