@@ -213,9 +213,18 @@ def _rolling_rows(box: Sandbox, size: int, rounds: int, label: str) -> list[dict
     reflink = "no reflinks on this filesystem" if not _has_reflink(repo) else "reflink"
     note = (f"median of {rounds}, warm page cache, sync before each, cp and copy alternate "
             f"going first; both are one copy_file_range after a failed FICLONE; {reflink}")
+    samples = {k: [round(x, 3) for x in v] for k, v in times.items()}
+    copy_row = common.row(f"rolling {label}: save() pins a private copy vs cp", med["copy"],
+                          med["cp"], baseline_name="cp", max_ratio=1.1, note=note,
+                          samples=samples)
+    # Judged by the median of each round's own ratio: the two copies of one round run seconds
+    # apart, so load from elsewhere on a shared machine moves both alike.
+    paired = statistics.median(c / b for c, b in zip(times["copy"], times["cp"], strict=True))
+    copy_row.update(ratio=paired, passed=paired <= 1.1)
+    copy_row["note"] += (f"; ratio = median of per-round ratios (of medians: "
+                         f"{med['copy'] / med['cp']:.2f}×)")
     return [
-        common.row(f"rolling {label}: save() pins a private copy vs cp", med["copy"], med["cp"],
-                   baseline_name="cp", max_ratio=1.1, note=note),
+        copy_row,
         common.row(f"rolling {label}: option hash+copy in one pass vs cp", med["hash+copy"],
                    med["cp"], baseline_name="cp",
                    note="not chosen: md5 makes the training loop wait for the hashing"),

@@ -81,7 +81,9 @@ def _race(repo: Repo, size: int, snapshot: bool | None, saves: int = 8,
     asked: list[tuple[object, str]] = []
     with Rewriter(path, size) as writer:
         for _ in range(saves):
-            time.sleep(0.01)
+            seen = writer.writes
+            while writer.writes < seen + 2:  # new bytes since the previous save() call
+                time.sleep(0.002)
             with writer.lock:  # between two writes: these bytes are what save() must record
                 on_disk = hashlib.sha256(path.read_bytes()).hexdigest()
                 asked.append((run.save(path, background=True, snapshot=snapshot), on_disk))
