@@ -323,6 +323,9 @@ def with_values_files(dvc_yaml: bytes | None, metrics: str, params: str) -> byte
     from dvc.utils.serialize import dumps_yaml, parse_yaml_for_update
 
     text = dvc_yaml.decode() if dvc_yaml else ""
+    lines = set(text.splitlines())
+    if f"- {metrics}" in lines and f"- {params}" in lines:  # every save after the first:
+        return None  # no second YAML parse (~30 ms) for a no-op; a false miss just parses
     data = parse_yaml_for_update(text, "dvc.yaml") if text.strip() else {}
     if not isinstance(data, dict):
         raise UsageError("dvc.yaml is not a mapping; fix it before saving checkpoints")
