@@ -242,3 +242,22 @@ def test_background_save_records_the_metrics_files_as_they_were_at_the_call(
     named = ckptgit.save("models/clf-0.safetensors", "clf", metrics="hp.json", background=True)
     (inside.path / "hp.json").write_text('{"epoch_seen": 99}')
     assert named.result(timeout=60).metrics == {"epoch_seen": 2}  # type: ignore[union-attr]
+
+
+def test_guarded_directory_rotated_away_after_the_call_still_lands(inside: Repo,
+                                                                  tmp_path: Path) -> None:
+    import shutil
+
+    folder = inside.path / "runs" / "checkpoint-2"
+    folder.mkdir(parents=True)
+    (folder / "model.bin").write_bytes(b"weights" * 500)
+    (folder / "state.json").write_text('{"step": 2}')
+    expected = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+    future = ckptgit.save("runs/checkpoint-2", "run", background=True, snapshot=False)
+    shutil.rmtree(folder)  # save_total_limit deleting it before the worker got to it
+    ckpt = future.result(timeout=120)
+    out = tmp_path / "back"
+    inside.ckpt_ok("restore", ckpt.id, "--to", str(out))
+    back = out / "checkpoint-2"
+    assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in back.iterdir()} == expected
