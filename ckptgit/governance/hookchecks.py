@@ -150,7 +150,7 @@ class Trust:
 
 
 def check_tags(git: Git, pushed: Sequence[tuple[str, str]], trust: Trust,
-               now: int | None = None) -> list[str]:
+               now: int | None = None, tip: str | None = None) -> list[str]:
     """Problems of pushed ckpt tags ``(name, object id)``: kind, name, trailers, approvals,
     stage, tagger date (when ``now`` is given) and signature by a principal allowed there."""
     from ckptgit.governance import signing
@@ -160,6 +160,8 @@ def check_tags(git: Git, pushed: Sequence[tuple[str, str]], trust: Trust,
     by_principals: dict[tuple[str, ...], list[tuple[str, str]]] = {}
     for name, sha in pushed:
         found, principals = _tag_problems(name, objects.get(sha), trust, now)
+        if not found:
+            found = _signoff(git, name, sha, objects.get(sha) or b"", trust, tip)
         problems += [f"{name}: {p}" for p in found]
         if not found:
             by_principals.setdefault(principals, []).append((name, sha))
@@ -192,14 +194,14 @@ def _tag_problems(name: str, raw: bytes | None, trust: Trust,
                 else (lock.kind,) if lock else (parsed.kind,) if parsed else ())
     approvals = 0
     principals: tuple[str, ...] = ()
+    trailers = tr.parse(obj.message)
     if stage is not None:
         if stage not in cfg.stages:
             problems.append(f"stage {stage!r} is not in the trusted config")
         else:
             rule = cfg.rule(stage)
-            approvals = rule.approvals if parsed else 0
+            approvals = rule.approvals if parsed and not trailers.get(tr.EMERGENCY) else 0
             principals = rule.signers
-    trailers = tr.parse(obj.message)
     problems += tr.problems(trailers, expected, approvals)
     signed_by = trailers.get(tr.SIGNED_BY)
     if signed_by:
@@ -215,6 +217,23 @@ def _tag_problems(name: str, raw: bytes | None, trust: Trust,
         problems.append(f"tagger date is {_skew(now, obj.tagger_time)} server time (allowed "
                         f"±{window} s): re-create the tag now")
     return problems, principals
+
+
+def _signoff(git: Git, name: str, sha: str, raw: bytes, trust: Trust,
+             tip: str | None) -> list[str]:
+    """Signed approvals (or a responder's emergency) of a stage tag: governance/signoff."""
+    from ckptgit import tags
+    from ckptgit.governance import approvals, signoff
+    from ckptgit.governance import trailers as tr
+
+    parsed, obj = tags.parse(name), parse_tag_object(raw)
+    if parsed is None or parsed.stage is None or obj is None:
+        return []
+    trailers = tr.parse(obj.message)
+    action = trailers.get(tr.ACTION) or {"assign": "promote"}.get(parsed.kind, parsed.kind)
+    facts = signoff.TagFacts(name, sha, action, parsed.stage, obj.tagger_time or 0, trailers)
+    root = approvals.TrustRoot(trust.config, trust.signers, trust.revoked, "trusted copy")
+    return signoff.tag_problems(git, facts, trust.config.rule(parsed.stage), root, tip)
 
 
 def _skew(now: int, when: int | None) -> str:
@@ -250,7 +269,10 @@ def pre_push(git: Git, remote: str, lines: Sequence[str]) -> list[str]:
         return problems
     trust = repo_trust(git.root)
     if tags_pushed:
-        problems += check_tags(git, tags_pushed, trust)
+        from ckptgit.governance import requests
+
+        tip = requests.trusted_rev(git, trust.config.governance.request_branch)
+        problems += check_tags(git, tags_pushed, trust, tip=tip)
     if trust.config.push != "never":
         targets = [git.rev_parse(f"{sha}^{{commit}}") or sha for _, sha in tags_pushed]
         problems += _bytes_on_remote(git, remote, heads, targets, trust.config.push)
@@ -331,7 +353,11 @@ def pre_receive(git: Git, lines: Sequence[str], now: int | None = None) -> list[
                 problems.append(f"{ref}: protected branch, fast-forward only (this push rewrites "
                                 "its history)")
     if created:
-        problems += check_tags(git, created, trust, now)
+        branch = f"refs/heads/{trust.config.governance.request_branch}"
+        pushed_tip = next((p[1] for p in (ln.split() for ln in lines)
+                           if len(p) == 3 and p[2] == branch and p[1] != ZERO), None)
+        problems += check_tags(git, created, trust, now,
+                               pushed_tip or git.rev_parse(f"{branch}^{{commit}}"))
     heads = [parts[1] for parts in (ln.split() for ln in lines)
              if len(parts) == 3 and parts[1] != ZERO and parts[2].startswith("refs/heads/")]
     dvc_dir = git.git_dir / TRUSTED_DIR / "dvc"
