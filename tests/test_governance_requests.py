@@ -95,3 +95,234 @@ def test_direct_approved_by_is_refused_where_approvals_are_signed(team: Team) ->
     assert res.code == 4 and "git ckpt propose" in res.err
     done = push(alice, "main")
     assert done.returncode == 0
+
+
+# -- hostile cases: each refused by promote --request, by verify and by the server ---------------
+def _key(team: Team, who: str) -> str:
+    return str(team.keys.dir / f"{who}.key")
+
+
+def _proposed(team: Team) -> tuple[str, str]:
+    """A request for v1 in production, proposed by alice, its branch checked out."""
+    repo = team.origin
+    repo.git("checkout", "-q", "main")
+    out = propose(repo, team.v1["id"], "production")
+    repo.git("checkout", "-q", out["branch"])
+    return out["request"], out["branch"]
+
+
+def _approve(team: Team, *who: str, verdict: str = "approve") -> None:
+    for person in who:
+        team.origin.ckpt_ok(verdict, "--key", _key(team, person), "--comment", f"{person} here")
+
+
+def _merge_local(team: Team, branch: str) -> None:
+    repo = team.origin
+    repo.git("checkout", "-q", "main")
+    repo.git("merge", "-q", "--no-ff", "-m", f"Merge {branch}", branch)
+    pushed(repo, "main")
+
+
+def _forge(team: Team, rid: str, approvers: tuple[str, ...], at: str) -> str:
+    """The tag promote --request would have made, made by hand with the bot's key."""
+    from governance_fixtures import raw_tag
+
+    v1 = team.v1
+    lines = ["Ckpt-Action: promote", f"Ckpt-Id: {v1['id']}", "Ckpt-Name: clf",
+             "Ckpt-Stage: production", f"Ckpt-Seal: sha256:{v1['artifact']['sha256']}",
+             "Rationale: better acc", *[f"Approved-By: {a}@example.com" for a in approvers],
+             f"Ckpt-Request: {rid}", f"Ckpt-Request-Commit: {at}", "Signed-By: bot@example.com"]
+    tag = "clf#production#2"
+    made = raw_tag(team.origin.path, tag, v1["commit"], "promote by hand\n\n"
+                   + "\n".join(lines) + "\n")
+    assert made.returncode == 0, made.stderr
+    return tag
+
+
+def _all_refuse(team: Team, rid: str, approvers: tuple[str, ...], expected: str,
+                at: str | None = None) -> None:
+    from governance_fixtures import use_key
+
+    repo = team.origin
+    repo.git("checkout", "-q", "main")
+    use_key(repo.path, team.keys, "bot")
+    res = repo.ckpt("promote", "--request", rid)
+    assert res.code == 4, res.err
+    assert expected in res.err, res.err
+    tag = _forge(team, rid, approvers, at or repo.git("rev-parse", "main").strip())
+    done = push(repo, "--no-verify", f"refs/tags/{tag}")
+    assert done.returncode != 0
+    assert expected in done.stderr, done.stderr
+    checked = repo.ckpt("verify", "--offline", "--allow-missing")
+    assert checked.code == 3, checked.out
+    assert expected in checked.out, checked.out
+
+
+def test_approval_by_a_key_not_allowed_for_the_stage(team: Team) -> None:
+    from requests_fixtures import sign_statement
+
+    rid, branch = _proposed(team)
+    _approve(team, "bob")
+    team.origin.git("add", *sign_statement(team.origin, team.keys, rid, "mallory"))
+    team.origin.git("commit", "-q", "-m", "mallory approves")
+    _merge_local(team, branch)
+    _all_refuse(team, rid, ("bob", "mallory"), "may not approve production")
+
+
+def test_self_approval_is_not_counted(team: Team) -> None:
+    rid, branch = _proposed(team)
+    _approve(team, "alice", "bob")
+    _merge_local(team, branch)
+    _all_refuse(team, rid, ("alice", "bob"), "self-approval")
+
+
+def test_approval_signed_before_the_request_changed(team: Team) -> None:
+    from ckptgit.governance import requests
+
+    rid, branch = _proposed(team)
+    _approve(team, "bob", "carol")
+    path = team.origin.path / requests.request_path(rid)
+    path.write_bytes(path.read_bytes().replace(b"better acc", b"better acc, trust me"))
+    team.origin.git("commit", "-q", "-am", "reword the rationale")
+    _merge_local(team, branch)
+    _all_refuse(team, rid, ("bob", "carol"), "the request changed after it was signed")
+
+
+def test_approval_copied_from_another_request(team: Team) -> None:
+    import shutil
+
+    from ckptgit.governance import requests
+
+    first, _ = _proposed(team)
+    _approve(team, "bob", "carol")
+    src = team.origin.path / requests.approvals_dir(first)
+    saved = {p.name: p.read_bytes() for p in src.iterdir() if not p.name.startswith("alice")}
+    rid, branch = _proposed(team)
+    dest = team.origin.path / requests.approvals_dir(rid)
+    for name, data in saved.items():
+        (dest / name).write_bytes(data)
+    shutil.rmtree(src, ignore_errors=True)
+    team.origin.git("add", str(dest))
+    team.origin.git("commit", "-q", "-m", "approvals from elsewhere")
+    _merge_local(team, branch)
+    _all_refuse(team, rid, ("bob", "carol"), "signed for another request")
+
+
+def test_fewer_approvals_than_required(team: Team) -> None:
+    rid, branch = _proposed(team)
+    _approve(team, "bob")
+    _merge_local(team, branch)
+    _all_refuse(team, rid, ("bob", "carol"), "1 of 2 required signed approvals")
+
+
+def test_outstanding_rejection(team: Team) -> None:
+    rid, branch = _proposed(team)
+    _approve(team, "bob", "carol")
+    _approve(team, "dave", verdict="reject")
+    _merge_local(team, branch)
+    _all_refuse(team, rid, ("bob", "carol"), "rejected by dave@example.com")
+
+
+def test_request_never_merged(team: Team) -> None:
+    rid, branch = _proposed(team)
+    _approve(team, "bob", "carol")
+    at = team.origin.git("rev-parse", "HEAD").strip()
+    team.origin.git("checkout", "-q", "main")
+    res = team.origin.ckpt("promote", "--request", rid)
+    assert res.code == 4 and "never merged" in res.err, res.err
+    team.origin.git("checkout", "-q", "main")
+    tag = _forge(team, rid, ("bob", "carol"), at)
+    done = push(team.origin, "--no-verify", f"refs/tags/{tag}")
+    assert done.returncode != 0 and "never merged" in done.stderr, done.stderr
+    checked = team.origin.ckpt("verify", "--offline", "--allow-missing")
+    assert checked.code == 3 and "never merged" in checked.out, checked.out
+
+
+# -- break glass ---------------------------------------------------------------------------------
+def _held(team: Team) -> str:
+    """v1 holds production through a proper request; returns its tag."""
+    rid, branch = _proposed(team)
+    _approve(team, "bob", "carol")
+    _merge_local(team, branch)
+    from governance_fixtures import use_key
+
+    use_key(team.origin.path, team.keys, "bot")
+    out = team.origin.ckpt_ok("promote", "--request", rid, "--json").json()
+    pushed(team.origin, f"refs/tags/{out['tag']}")
+    return str(out["tag"])
+
+
+def _emergency(team: Team, who: str) -> tuple[int, str, str]:
+    from governance_fixtures import use_key
+
+    use_key(team.origin.path, team.keys, who)
+    res = team.origin.ckpt("revert", "clf", "--stage", "production", "--to", team.v2["id"],
+                           "--rationale", "INC-42: p99 latency", "--emergency", "--json")
+    return res.code, res.out, res.err
+
+
+def test_emergency_revert_by_someone_not_on_responders(team: Team) -> None:
+    from governance_fixtures import raw_tag
+
+    held = _held(team)
+    code, _, err = _emergency(team, "bot")
+    assert code == 4 and "only a responder" in err, err
+    v2 = team.v2
+    message = ("revert by hand\n\nCkpt-Action: revert\n"
+               f"Ckpt-Id: {v2['id']}\nCkpt-Name: clf\nCkpt-Stage: production\n"
+               f"Ckpt-Seal: sha256:{v2['artifact']['sha256']}\nRationale: INC\n"
+               f"Reverts: {held}\nEmergency: true\nSigned-By: bot@example.com\n")
+    assert raw_tag(team.origin.path, "clf#production#3", v2["commit"], message).returncode == 0
+    done = push(team.origin, "--no-verify", "refs/tags/clf#production#3")
+    assert done.returncode != 0 and "not a responder" in done.stderr, done.stderr
+    checked = team.origin.ckpt("verify", "--offline", "--allow-missing")
+    assert checked.code == 3 and "not a responder" in checked.out, checked.out
+
+
+def test_emergency_revert_ratified_within_its_window(team: Team) -> None:
+    _held(team)
+    code, out, err = _emergency(team, "alice")
+    assert code == 0, err
+    tag = json.loads(out)["tag"]
+    assert f"Emergency: true" in team.origin.git("tag", "-l", "--format=%(contents:body)", tag)
+    pushed(team.origin, "main", f"refs/tags/{tag}")
+    stages = team.origin.ckpt_ok("stages", "--json").json()
+    held = {r["stage"]: r for r in stages["holders"]}
+    assert held["production"]["emergency"] and held["production"]["ratification"] == "pending"
+    assert team.origin.ckpt("verify", "--offline", "--allow-missing").code == 0  # in window
+    self_ratified = team.origin.ckpt("ratify", tag, "--key", _key(team, "alice"))
+    assert self_ratified.code == 0  # written, but the responder's own approval does not count
+    team.origin.git("checkout", "-q", "-b", "ratify")
+    team.origin.ckpt_ok("ratify", tag, "--key", _key(team, "bob"), "--comment", "right call")
+    _merge_local(team, "ratify")
+    history = team.origin.ckpt_ok("history", "clf", "--json").json()
+    assert next(e for e in history if e["tag"] == tag)["ratification"] == "pending"  # 1 of 2
+    team.origin.git("checkout", "-q", "-b", "ratify-2")
+    team.origin.ckpt_ok("ratify", tag, "--key", _key(team, "carol"))
+    _merge_local(team, "ratify-2")
+    history = team.origin.ckpt_ok("history", "clf", "--json").json()
+    assert next(e for e in history if e["tag"] == tag)["ratification"] == "ratified"
+
+
+def test_emergency_revert_unratified_past_its_window(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from requests_fixtures import CONFIG
+
+    now = int(time.time())
+    monkeypatch.setenv("GIT_COMMITTER_DATE", f"{now - 200} +0000")
+    team = make_team(tmp_path, CONFIG.replace("ratify_within: 1h", "ratify_within: 60"))
+    _held(team)
+    monkeypatch.setenv("GIT_COMMITTER_DATE", f"{now - 120} +0000")
+    code, out, err = _emergency(team, "alice")
+    assert code == 0, err
+    tag = json.loads(out)["tag"]
+    monkeypatch.delenv("GIT_COMMITTER_DATE")
+    checked = team.origin.ckpt("verify", "--offline", "--allow-missing")
+    assert checked.code == 1, checked.out
+    assert "not ratified" in checked.out
+    done = push(team.origin, "--no-verify", f"refs/tags/{tag}")
+    assert done.returncode != 0 and "ratification window" in done.stderr, done.stderr
+    stages = team.origin.ckpt_ok("stages").out
+    assert "(emergency, overdue)" in stages

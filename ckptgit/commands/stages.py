@@ -22,7 +22,11 @@ def command(name: str | None, as_json: bool) -> None:
     locked = history.locked(locks)
     retired = history.deprecated(events)
     order = history.stage_order(repo.config.stages)
-    rows = [ev.to_dict() | {"locked": ev.stage in locked, "deprecated": ev.name in retired}
+    from ckptgit.integrity.tagcheck import ratification_states
+
+    states = ratification_states(repo, [ev for ev in held.values()])
+    rows = [ev.to_dict() | {"locked": ev.stage in locked, "deprecated": ev.name in retired,
+                            "ratification": states.get(ev.tag)}
             for _, ev in sorted(held.items(),
                                 key=lambda kv: (kv[0][0], order.get(kv[0][1], 99), kv[0][1]))]
     if as_json:
@@ -36,7 +40,8 @@ def command(name: str | None, as_json: bool) -> None:
 
     table(["name", "stage", "id", "tag", "since", "signer", "rationale"],
           [[r["name"] + (" (deprecated)" if r["deprecated"] else ""),
-            r["stage"] + (" (locked)" if r["locked"] else ""),
+            r["stage"] + (" (locked)" if r["locked"] else "")
+            + (f" (emergency, {r['ratification']})" if r["ratification"] else ""),
             (r["id"] or "")[:8] or r["commit"][:8], r["tag"], r["created_at"], r["signer"],
             r["rationale"] or ""]
            for r in rows])

@@ -161,7 +161,7 @@ def check_tags(git: Git, pushed: Sequence[tuple[str, str]], trust: Trust,
     for name, sha in pushed:
         found, principals = _tag_problems(name, objects.get(sha), trust, now)
         if not found:
-            found = _signoff(git, name, sha, objects.get(sha) or b"", trust, tip)
+            found = _signoff(git, name, sha, objects.get(sha) or b"", trust, tip, now)
         problems += [f"{name}: {p}" for p in found]
         if not found:
             by_principals.setdefault(principals, []).append((name, sha))
@@ -220,7 +220,7 @@ def _tag_problems(name: str, raw: bytes | None, trust: Trust,
 
 
 def _signoff(git: Git, name: str, sha: str, raw: bytes, trust: Trust,
-             tip: str | None) -> list[str]:
+             tip: str | None, now: int | None) -> list[str]:
     """Signed approvals (or a responder's emergency) of a stage tag: governance/signoff."""
     from ckptgit import tags
     from ckptgit.governance import approvals, signoff
@@ -233,7 +233,14 @@ def _signoff(git: Git, name: str, sha: str, raw: bytes, trust: Trust,
     action = trailers.get(tr.ACTION) or {"assign": "promote"}.get(parsed.kind, parsed.kind)
     facts = signoff.TagFacts(name, sha, action, parsed.stage, obj.tagger_time or 0, trailers)
     root = approvals.TrustRoot(trust.config, trust.signers, trust.revoked, "trusted copy")
-    return signoff.tag_problems(git, facts, trust.config.rule(parsed.stage), root, tip)
+    rule = trust.config.rule(parsed.stage)
+    found = signoff.tag_problems(git, facts, rule, root, tip)
+    if now is not None and trailers.get(tr.EMERGENCY) is not None:
+        late = signoff.ratification(git, facts, rule, root, tip, now)
+        if late.state == "overdue":
+            found.append(f"an emergency revert past its ratification window "
+                         f"({rule.ratify_within} s) and not ratified: {'; '.join(late.reasons)}")
+    return found
 
 
 def _skew(now: int, when: int | None) -> str:

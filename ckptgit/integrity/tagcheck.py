@@ -116,6 +116,16 @@ def _revoked(repo: Repo, tag: str, why: str, signers_text: str, revoked_text: st
     return "signed by a revoked key (listed in .ckpt/revoked_signers)" if again is None else why
 
 
+def ratification_states(repo: Repo, events: list[history.Event]) -> dict[str, str]:
+    """Emergency tag -> ratified | pending | overdue (for stages and history)."""
+    import time
+
+    if not any(ev.trailers.get(tr.EMERGENCY) for ev in events):
+        return {}
+    now = repo.git.committer_time() or int(time.time())
+    return {r.tag: r.state for r in ratifications(repo, events, now)}
+
+
 def findings(repo: Repo, name: str | None = None) -> list[Finding]:
     import time
 
@@ -123,7 +133,7 @@ def findings(repo: Repo, name: str | None = None) -> list[Finding]:
     found = [Finding(tag, "tag", "; ".join(problems))
              for tag, problems in check(repo, name, read).items() if problems]
     now = repo.git.committer_time() or int(time.time())
-    found += [Finding(r.tag, "ratification", f"emergency revert not ratified by "
+    found += [Finding(r.tag, "ratification", "emergency revert not ratified by "
                       f"{history.iso(r.due)}: {'; '.join(r.reasons)} (git ckpt ratify {r.tag})")
               for r in ratifications(repo, read[0], now) if r.state == "overdue"]
     return found

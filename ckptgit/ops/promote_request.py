@@ -58,16 +58,13 @@ def _merged(repo: Repo, tip: str, branch: str, arg: str) -> str:
     try:
         return requests.find(repo.git, tip, arg)
     except UsageError:
-        head = repo.git.head()
-        if head is not None and head != tip:
-            try:
-                rid = requests.find(repo.git, head, arg)
-            except UsageError:
-                rid = None
-            if rid is not None:
-                raise PolicyError(f"request {rid} is not on {branch} (as fetched): it was "
-                                  "never merged; merge its pull request, fetch, then run "
-                                  "this again") from None
+        rid = arg.strip().rstrip("/").rsplit("/", 1)[-1]
+        seen = repo.git.out(["log", "--all", "-1", "--format=%H", "--",
+                             requests.request_path(requests.check_id(rid))]).strip()
+        if seen:
+            raise PolicyError(f"request {rid} is not on {branch} (as fetched): it was never "
+                              f"merged (it is only in {seen[:12]}); merge its pull request, "
+                              "fetch, then run this again") from None
         raise
 
 
