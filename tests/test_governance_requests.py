@@ -284,7 +284,7 @@ def test_emergency_revert_ratified_within_its_window(team: Team) -> None:
     code, out, err = _emergency(team, "alice")
     assert code == 0, err
     tag = json.loads(out)["tag"]
-    assert f"Emergency: true" in team.origin.git("tag", "-l", "--format=%(contents:body)", tag)
+    assert "Emergency: true" in team.origin.git("tag", "-l", "--format=%(contents:body)", tag)
     pushed(team.origin, "main", f"refs/tags/{tag}")
     stages = team.origin.ckpt_ok("stages", "--json").json()
     held = {r["stage"]: r for r in stages["holders"]}
