@@ -160,11 +160,11 @@ def check_tags(git: Git, pushed: Sequence[tuple[str, str]], trust: Trust,
     by_principals: dict[tuple[str, ...], list[tuple[str, str]]] = {}
     for name, sha in pushed:
         found, principals = _tag_problems(name, objects.get(sha), trust, now)
-        if not found:
-            found = _signoff(git, name, sha, objects.get(sha) or b"", trust, tip, now)
         problems += [f"{name}: {p}" for p in found]
         if not found:
             by_principals.setdefault(principals, []).append((name, sha))
+            late = _signoff(git, name, sha, objects.get(sha) or b"", trust, tip, now)
+            problems += [f"{name}: {p}" for p in late]
     for principals, group in by_principals.items():
         verdicts = signing.verify(git, [sha for _, sha in group], trust.signers, trust.revoked,
                                   principals)
