@@ -15,10 +15,11 @@ request and these bytes; when its principal is distinct (and its key too) and is
 proposer (unless the stage allows it). The latest statement of a principal is their verdict,
 so a rejection stays outstanding until its author approves.
 
-"When they signed" is the ``signed-at`` inside the signed bytes. A signer could backdate it; so
-it must fall between the request's creation and the promotion (the tag's date), and the
-server's pre-receive refuses newly pushed statements dated outside its clock window, as it does
-for tags.
+"When they signed" is the ``signed-at`` inside the signed bytes: the key must be valid then,
+and that moment must fall between the request's creation and the promotion (the tag's date,
+itself held to the server's clock by pre-receive). The signer chooses ``signed-at``, so a key
+that expired (``valid-before``) could still sign with an earlier date inside that span; a key
+that must stop counting at once goes in ``.ckpt/revoked_signers``, which holds at any date.
 """
 
 from __future__ import annotations

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ckptgit import checks, proc, sidecar
+from ckptgit import proc, sidecar
 from ckptgit.errors import ExternalError, UsageError
 from ckptgit.governance import approvals, artifacts, gates, history, manifest, policy, requests
 from ckptgit.governance import trailers as tr
 from ckptgit.governance.promote import run_gates
 from ckptgit.model import Checkpoint
 from ckptgit.repo import Repo
+
+if TYPE_CHECKING:  # checks pulls in the comparison code: imported only where it runs
+    from ckptgit import checks
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,8 @@ def propose(repo: Repo, args: ProposeArgs) -> Proposal:
     results = [] if action == "unassign" else run_gates(judged, ckpt, doc, args.stage, rule.gates)
     gates.require_pass(results, args.stage)
     holder = view.holder
+    from ckptgit import checks
+
     findings = checks.run(judged, [ckpt.id], holder.trailers.get(tr.ID) if holder else None) \
         if action != "unassign" else []
     rid = requests.new_id()

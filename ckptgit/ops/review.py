@@ -15,9 +15,9 @@ from typing import Any
 from ckptgit import checks
 from ckptgit.compare.result import Diff
 from ckptgit.errors import UsageError
-from ckptgit.governance import approvals, artifacts, gates, requests
+from ckptgit.governance import approvals, gates, requests
 from ckptgit.governance.promote import run_gates
-from ckptgit.ops.compare import compare
+from ckptgit.ops.compare import compare, load_sidecars
 from ckptgit.ops.propose import trusted
 from ckptgit.repo import Repo
 
@@ -63,7 +63,7 @@ def review(repo: Repo, arg: str | None = None, rev: str = "HEAD",
     if req.candidate is None or req.action == "ratify":
         out.gates_run = "none"
         return out
-    ckpt = repo.resolve(req.candidate.id)
+    ckpt = judged.resolve(req.candidate.id)
     holder = (req.holder or {}).get("id")
     if holder and holder != ckpt.id:
         out.diff = compare(judged, str(holder), ckpt.id)
@@ -72,6 +72,6 @@ def review(repo: Repo, arg: str | None = None, rev: str = "HEAD",
         stage_gates = rule.gates if run_command_gates else tuple(
             g for g in rule.gates if g.kind == "metric")
         out.gates_run = "all" if run_command_gates else "metric"
-        out.gates = run_gates(judged, ckpt, artifacts.sidecar_doc(repo, ckpt), req.stage,
+        out.gates = run_gates(judged, ckpt, dict(load_sidecars(judged, [ckpt])[0]), req.stage,
                               stage_gates)
     return out
