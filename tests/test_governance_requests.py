@@ -326,3 +326,6 @@ def test_emergency_revert_unratified_past_its_window(tmp_path: Path,
     assert done.returncode != 0 and "ratification window" in done.stderr, done.stderr
     stages = team.origin.ckpt_ok("stages").out
     assert "(emergency, overdue)" in stages
+    audited = team.origin.ckpt("audit", "--format", "json", "--offline")
+    event = next(e for e in audited.json()["events"] if e.get("tag") == tag)
+    assert event["status"] == "failed" and event["ratification"] == "overdue"
