@@ -57,6 +57,11 @@ class Statement:
     signed_at: int
     comment: str = ""
 
+    def __post_init__(self) -> None:
+        if not _PRINCIPAL.match(self.principal):  # it names a file beside the request
+            raise IntegrityError(f"principal {self.principal!r} cannot name a statement file "
+                                 "(letters, digits and @._+- only)")
+
     def payload(self) -> bytes:
         return (f"{HEADER}\nrequest: {self.request_id}\nrequest-sha256: {self.request_sha256}\n"
                 f"verdict: {self.verdict}\nprincipal: {self.principal}\n"
@@ -82,12 +87,14 @@ def parse_statement(raw: bytes) -> Statement:
     if len(lines) != 8 or lines[0] != HEADER or lines[7] != "":
         raise ValueError("not a ckpt-approval v1 statement")
     keys = ("request", "request-sha256", "verdict", "principal", "signed-at", "comment")
-    values = []
+    values: list[str] = []
     for key, line in zip(keys, lines[1:7], strict=True):
         prefix = f"{key}: "
         if not line.startswith(prefix):
             raise ValueError(f"line {key!r} missing")
         values.append(line[len(prefix):])
+    if not _PRINCIPAL.match(values[3]):
+        raise ValueError("the principal cannot name a statement file")
     st = Statement(values[0], values[1], values[2], values[3], int(values[4]), values[5])
     if st.verdict not in VERDICTS or not _PRINCIPAL.match(st.principal) \
             or st.payload() != raw or _CONTROL.search(st.comment):
@@ -281,7 +288,7 @@ def _check(path: str, files: Mapping[str, bytes], request: Request, trust: Trust
            rule: StageRule, not_after: int | None) -> StatementCheck:
     try:
         st = parse_statement(files[path])
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, IntegrityError) as exc:
         return StatementCheck(path, "?", "?", 0, "", "", f"not a signed statement ({exc})")
 
     def bad(why: str, key: str = "") -> StatementCheck:
@@ -321,12 +328,40 @@ def verify_signature(st: Statement, sig: bytes, trust: TrustRoot,
         if revoked is not None:
             argv += ["-r", str(revoked)]
         done = proc.run_bytes(argv, st.payload())
-    text = (done.stdout + done.stderr).decode("utf-8", "replace")
-    found = _FINGERPRINT.search(text)
-    key = found.group(1) if found else ""
-    if done.returncode == 0:
-        return True, key, ""
-    return False, key, _why(text, st, allowed)
+        text = (done.stdout + done.stderr).decode("utf-8", "replace")
+        found = _FINGERPRINT.search(text)
+        key = found.group(1) if found else ""
+        if done.returncode == 0:
+            return True, key, ""
+        return False, key, _diagnose(argv, st, sig, text, allowed)
+
+
+def _diagnose(argv: list[str], st: Statement, sig: bytes, text: str,
+              allowed: Sequence[str]) -> str:
+    """Why a verification failed: ssh-keygen often says only "Could not verify signature"."""
+    if "-r" in argv:
+        again = argv[:argv.index("-r")]
+        if _run_with_sig(again, st, sig) == 0:
+            return "signed by a revoked key (listed in .ckpt/revoked_signers)"
+    genuine = _run_with_sig(["ssh-keygen", "-Y", "check-novalidate", "-n", NAMESPACE, "-s"],
+                            st, sig) == 0
+    if genuine and "namespace" not in text.lower():
+        return (f"signed by a key that is not {st.principal}'s key valid at "
+                f"{_iso(st.signed_at)} in the trusted allowed_signers")
+    return _why(text, st, allowed)
+
+
+def _run_with_sig(argv: list[str], st: Statement, sig: bytes) -> int:
+    """Exit code of ``argv`` with the signature file appended after ``-s``."""
+    with tempfile.NamedTemporaryFile(suffix=".sig") as sigfile:
+        sigfile.write(sig)
+        sigfile.flush()
+        args = list(argv)
+        if args[-1] == "-s":
+            args.append(sigfile.name)
+        else:
+            args[args.index("-s") + 1] = sigfile.name
+        return proc.run_bytes(args, st.payload()).returncode
 
 
 def _why(text: str, st: Statement, allowed: Sequence[str]) -> str:

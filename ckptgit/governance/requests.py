@@ -115,6 +115,7 @@ def parse(raw: bytes, what: str = FILE) -> Request:
     """A request from its bytes, validated; IntegrityError for anything malformed."""
     if len(raw) > MAX_BYTES:
         raise IntegrityError(f"{what} is larger than {MAX_BYTES} bytes")
+    _no_aliases(raw, what)
     try:
         doc = sidecar.parse_yaml(raw, what)
     except UsageError as exc:
@@ -125,6 +126,19 @@ def parse(raw: bytes, what: str = FILE) -> Request:
         return _from_doc(doc, raw)
     except (KeyError, TypeError, ValueError, UsageError) as exc:
         raise IntegrityError(f"{what} is malformed ({type(exc).__name__}: {exc})") from exc
+
+
+def _no_aliases(raw: bytes, what: str) -> None:
+    """We never write anchors or aliases; a request that has them is hand-made (and aliases
+    can expand a small file into a huge document)."""
+    import yaml
+
+    try:
+        for event in yaml.parse(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                raise IntegrityError(f"{what} uses YAML anchors or aliases")
+    except yaml.YAMLError as exc:
+        raise IntegrityError(f"{what} is not valid YAML") from exc
 
 
 def _from_doc(doc: dict[str, Any], raw: bytes) -> Request:
