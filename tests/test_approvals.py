@@ -71,6 +71,21 @@ def test_two_approvals_by_distinct_allowed_keys_count(people: Path) -> None:
     assert verdict.ok and verdict.approved_by == ("bob@example.com", "carol@example.com")
 
 
+def test_the_proposer_counts_only_when_the_stage_says_so(people: Path) -> None:
+    req = _request(int(time.time()))
+    files = {**_sign(people, req, "alice", "propose"), **_sign(people, req, "alice"),
+             **_sign(people, req, "bob")}
+    lines = [_line(people, w) for w in ("alice", "bob")]
+    rules = RULES.replace("approvers: [", "approvers: [alice@example.com, ")
+    strict = config.parse(rules).rule("production")
+    verdict = approvals.verify_request(req, files, strict, _trust(people, lines))
+    assert not verdict.ok and "self-approval" in "; ".join(verdict.reasons())
+    lenient = config.parse(rules.replace("approvals: 2,", "approvals: 2, proposer_counts: true,"))
+    verdict = approvals.verify_request(req, files, lenient.rule("production"),
+                                       _trust(people, lines))
+    assert verdict.ok and verdict.approved_by == ("alice@example.com", "bob@example.com")
+
+
 @pytest.mark.parametrize("case", ["expired", "revoked", "no-namespace", "one-key-two-names",
                                   "forged-principal"])
 def test_statements_that_do_not_count(people: Path, case: str) -> None:

@@ -41,8 +41,10 @@ def _promote(bot: Repo, rid: str) -> dict:
 def test_request_reviewed_approved_merged_and_promoted(team: Team) -> None:
     alice, bob = team.clone("alice", "alice"), team.clone("bob", "bob")
     carol, bot = team.clone("carol", "carol"), team.clone("bot", "bot")
-    first = propose(alice, team.v1["id"], "production", "--push")
+    first = propose(alice, team.v1["id"], "production", "--open-pr")  # pushes; no gh here
     assert first["branch"] == f"ckpt/propose/clf/production/{first['request'][:8]}"
+    assert first["pushed"] and first["pr"].startswith(
+        f"gh pr create --base main --head {first['branch']} --title")
     assert alice.git("status", "--porcelain") == ""  # work tree and index untouched
     assert alice.git("branch", "--show-current").strip() == "main"
     approve_on(bob, first["branch"])
