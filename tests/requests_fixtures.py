@@ -124,7 +124,8 @@ def merge(repo: Repo, branch: str, how: str = "--no-ff") -> None:
 
 
 def sign_statement(repo: Repo, keys: Keys, rid: str, who: str, verdict: str = "approve",
-                   sha: str | None = None, principal: str | None = None) -> list[str]:
+                   sha: str | None = None, principal: str | None = None,
+                   when: int | None = None) -> list[str]:
     """A statement signed by hand with ``who``'s key (what a hostile teammate can write)."""
     from ckptgit.governance import approvals, requests
 
@@ -133,7 +134,7 @@ def sign_statement(repo: Repo, keys: Keys, rid: str, who: str, verdict: str = "a
     import time
 
     st = approvals.Statement(rid, sha or hashlib.sha256(raw).hexdigest(), verdict,
-                             principal or f"{who}@example.com", int(time.time()), "")
+                             principal or f"{who}@example.com", when or int(time.time()), "")
     sig = approvals.sign(str(keys.dir / f"{who}.key"), repo.path, st)
     folder = repo.path / requests.approvals_dir(rid)
     folder.mkdir(parents=True, exist_ok=True)

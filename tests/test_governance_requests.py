@@ -331,3 +331,20 @@ def test_emergency_revert_unratified_past_its_window(tmp_path: Path,
     audited = team.origin.ckpt("audit", "--format", "json", "--offline")
     event = next(e for e in audited.json()["events"] if e.get("tag") == tag)
     assert event["status"] == "failed" and event["ratification"] == "overdue"
+
+
+def test_server_refuses_a_backdated_approval(team: Team) -> None:
+    import time
+
+    from requests_fixtures import sign_statement
+
+    rid, branch = _proposed(team)
+    _approve(team, "bob")
+    team.origin.git("add", *sign_statement(team.origin, team.keys, rid, "carol",
+                                           when=int(time.time()) - 7200))
+    team.origin.git("commit", "-q", "-m", "carol approves, dated two hours ago")
+    done = push(team.origin, "--no-verify", f"HEAD:refs/heads/{branch}")
+    assert done.returncode != 0 and "signed-at is" in done.stderr, done.stderr
+    team.origin.git("reset", "-q", "--hard", "HEAD~1")
+    pushed(team.origin, f"HEAD:refs/heads/{branch}")  # bob's fresh approval is accepted
+    _merge_local(team, branch)  # the merge brings nothing new: not judged again

@@ -17,9 +17,11 @@ so a rejection stays outstanding until its author approves.
 
 "When they signed" is the ``signed-at`` inside the signed bytes: the key must be valid then,
 and that moment must fall between the request's creation and the promotion (the tag's date,
-itself held to the server's clock by pre-receive). The signer chooses ``signed-at``, so a key
-that expired (``valid-before``) could still sign with an earlier date inside that span; a key
-that must stop counting at once goes in ``.ckpt/revoked_signers``, which holds at any date.
+itself held to the server's clock by pre-receive). The signer chooses ``signed-at``; a server
+running our pre-receive refuses a statement it sees for the first time dated outside its clock
+window (``governance/signoff.fresh_statements``), so an expired key cannot backdate there. On a
+host without it, an expired key could still claim an earlier date inside that span: a key that
+must stop counting at once goes in ``.ckpt/revoked_signers``, which holds at any date.
 """
 
 from __future__ import annotations

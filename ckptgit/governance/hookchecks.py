@@ -367,6 +367,11 @@ def pre_receive(git: Git, lines: Sequence[str], now: int | None = None) -> list[
                                pushed_tip or git.rev_parse(f"{branch}^{{commit}}"))
     heads = [parts[1] for parts in (ln.split() for ln in lines)
              if len(parts) == 3 and parts[1] != ZERO and parts[2].startswith("refs/heads/")]
+    if heads:
+        from ckptgit.governance import signoff
+
+        problems += signoff.fresh_statements(git, heads, now,
+                                             trust.config.governance.tag_date_window)
     dvc_dir = git.git_dir / TRUSTED_DIR / "dvc"
     if trust.config.push != "never" and (dvc_dir / ".dvc").is_dir() and (heads or created):
         problems += _server_bytes(git, dvc_dir, heads, [sha for _, sha in created])

@@ -140,3 +140,39 @@ def facts(record: Any) -> TagFacts | None:
     action = trailers.get(tr.ACTION) or {"assign": "promote"}.get(parsed.kind, parsed.kind)
     return TagFacts(record.name, record.object, action, parsed.stage, record.created_at,
                     trailers)
+
+
+def fresh_statements(git: Any, heads: list[str], now: int, window: int) -> list[str]:
+    """Server side: a signed statement a push brings for the first time must be dated within
+    ``window`` seconds of the server's clock, so "valid when signed" cannot be backdated past
+    the moment the server first saw it. Statements the server already has (a squash or a
+    rebase re-adds them) are not judged again."""
+    added = _statement_blobs(git, [*heads, "--not", "--all"])
+    if not added:
+        return []
+    known = set(_statement_blobs(git, ["--all"]).values())
+    fresh = {path: blob for path, blob in added.items() if blob not in known}
+    found = []
+    for blob, raw in git.cat_files(sorted(set(fresh.values()))).items():
+        try:
+            st = approvals.parse_statement(raw or b"")
+        except (ValueError, UnicodeDecodeError):
+            continue  # it counts for nothing anyway
+        if abs(now - st.signed_at) > window:
+            where = next(p for p, b in fresh.items() if b == blob)
+            found.append(f"{where}: signed-at is {abs(now - st.signed_at)} s from server time "
+                         f"(allowed ±{window} s): sign it again (git ckpt approve)")
+    return found
+
+
+def _statement_blobs(git: Any, revs: list[str]) -> dict[str, str]:
+    """Statement file path -> blob id, for files added or changed in the commits of ``revs``."""
+    out = git.out(["log", "--format=", "--raw", "--no-abbrev", "--no-renames",
+                   "--diff-filter=AM", *revs, "--", requests.DIR])
+    found = {}
+    for line in out.splitlines():
+        meta, _, path = line.partition("\t")
+        parts = meta.split()
+        if len(parts) >= 4 and f"/{requests.APPROVALS}/" in path and not path.endswith(".sig"):
+            found[path] = parts[3]
+    return found
