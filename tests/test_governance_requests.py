@@ -348,3 +348,24 @@ def test_server_refuses_a_backdated_approval(team: Team) -> None:
     team.origin.git("reset", "-q", "--hard", "HEAD~1")
     pushed(team.origin, f"HEAD:refs/heads/{branch}")  # bob's fresh approval is accepted
     _merge_local(team, branch)  # the merge brings nothing new: not judged again
+
+
+def test_approvals_survive_a_rebase(team: Team) -> None:
+    from governance_fixtures import use_key
+
+    rid, branch = _proposed(team)
+    _approve(team, "bob", "carol")
+    repo = team.origin
+    repo.git("checkout", "-q", "main")
+    (repo.path / "NOTES.md").write_text("main moved on\n")
+    repo.git("add", "NOTES.md")
+    repo.git("commit", "-q", "-m", "unrelated work")
+    repo.git("checkout", "-q", branch)
+    repo.git("rebase", "-q", "main")
+    repo.git("checkout", "-q", "main")
+    repo.git("merge", "-q", "--ff-only", branch)
+    pushed(repo, "main")
+    use_key(repo.path, team.keys, "bot")
+    out = repo.ckpt_ok("promote", "--request", rid, "--json").json()
+    pushed(repo, f"refs/tags/{out['tag']}")
+    assert repo.ckpt("verify", "--offline", "--allow-missing").code == 0
