@@ -33,7 +33,7 @@ def command(ref: str, directory: str | None, metrics_file: str | None, rtol: flo
     """
     from ckptgit.capture import values
     from ckptgit.errors import UsageError
-    from ckptgit.integrity.reproduce import check, prepare
+    from ckptgit.ops.reproduce import check, prepare
     from ckptgit.ops.show import full
     from ckptgit.repo import Repo
 
