@@ -38,7 +38,8 @@ from typing import Any
 from ckptgit import proc
 from ckptgit.config import Config, StageRule
 from ckptgit.errors import IntegrityError, UsageError
-from ckptgit.governance import requests, signing
+from ckptgit.governance import requests
+from ckptgit.governance import tagsigning as signing
 from ckptgit.governance.requests import Request
 
 NAMESPACE = "ckpt-approval"

@@ -131,14 +131,14 @@ def parse(raw: bytes, what: str = FILE) -> Request:
 def _no_aliases(raw: bytes, what: str) -> None:
     """We never write anchors or aliases; a request that has them is hand-made (and aliases
     can expand a small file into a huge document)."""
-    import yaml
+    from ckptgit import yamlsafe
 
     try:
-        for event in yaml.parse(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
-            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                raise IntegrityError(f"{what} uses YAML anchors or aliases")
-    except yaml.YAMLError as exc:
+        aliased = yamlsafe.has_aliases(raw)
+    except yamlsafe.YAMLError as exc:
         raise IntegrityError(f"{what} is not valid YAML") from exc
+    if aliased:
+        raise IntegrityError(f"{what} uses YAML anchors or aliases")
 
 
 def _from_doc(doc: dict[str, Any], raw: bytes) -> Request:

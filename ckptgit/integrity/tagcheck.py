@@ -12,20 +12,20 @@ from typing import Any
 
 from ckptgit import sidecar
 from ckptgit.errors import CkptError
-from ckptgit.governance import history, signing
+from ckptgit.governance import tagevents, tagsigning
 from ckptgit.governance import trailers as tr
-from ckptgit.integrity.verify import Finding
+from ckptgit.integrity.findings import Finding
 from ckptgit.repo import Repo
 
 
 def check(repo: Repo, name: str | None = None,
-          read: tuple[list[history.Event], list[history.LockEvent]] | None = None,
+          read: tuple[list[tagevents.Event], list[tagevents.LockEvent]] | None = None,
           ) -> dict[str, list[str]]:
     """Tag name -> what is wrong with it (empty list: valid), for every ckpt tag (of
-    ``name``); ``read`` is ``history.read``'s answer when the caller has it already."""
-    events, locks = read if read is not None else history.read(repo.git, name)
+    ``name``); ``read`` is ``tagevents.read``'s answer when the caller has it already."""
+    events, locks = read if read is not None else tagevents.read(repo.git, name)
     try:
-        signers_text, revoked_text = signing.repo_trust(repo.root)
+        signers_text, revoked_text = tagsigning.repo_trust(repo.root)
     except CkptError:
         signers_text, revoked_text = "", None
     verdicts: dict[str, list[str]] = {}
@@ -39,7 +39,7 @@ def check(repo: Repo, name: str | None = None,
     for stage, names in by_stage.items():
         principals = _principals(repo, stage)
         signed = [t for t in names if not verdicts[t]]
-        for tag, why in signing.verify(repo.git, signed, signers_text, revoked_text,
+        for tag, why in tagsigning.verify(repo.git, signed, signers_text, revoked_text,
                                        principals).items():
             if why is not None:
                 verdicts[tag].append(_revoked(repo, tag, why, signers_text, revoked_text,
@@ -67,13 +67,13 @@ def _trusted(repo: Repo) -> tuple[str | None, Any]:
     if tip is not None:
         return tip, approvals.trust_at(repo.git, tip)
     try:
-        signers, revoked = signing.repo_trust(repo.root)
+        signers, revoked = tagsigning.repo_trust(repo.root)
     except CkptError:
         signers, revoked = "", None
     return None, approvals.TrustRoot(repo.config, signers, revoked, "work tree")
 
 
-def signed_approvals(repo: Repo, events: list[history.Event]) -> dict[str, list[str]]:
+def signed_approvals(repo: Repo, events: list[tagevents.Event]) -> dict[str, list[str]]:
     """Tag -> why its signed approvals (or its emergency) do not hold (governance/signoff)."""
     from ckptgit.governance import signoff
 
@@ -89,7 +89,7 @@ def signed_approvals(repo: Repo, events: list[history.Event]) -> dict[str, list[
     return out
 
 
-def ratifications(repo: Repo, events: list[history.Event], now: int) -> list[Any]:
+def ratifications(repo: Repo, events: list[tagevents.Event], now: int) -> list[Any]:
     """The ratification state of every emergency revert (governance/signoff)."""
     from ckptgit.governance import signoff
 
@@ -112,11 +112,11 @@ def _revoked(repo: Repo, tag: str, why: str, signers_text: str, revoked_text: st
     swallowed): a signature that verifies once the revocation list is left out was revoked."""
     if not revoked_text or "revoked" in why:
         return why
-    again = signing.verify(repo.git, [tag], signers_text, None, principals)[tag]
+    again = tagsigning.verify(repo.git, [tag], signers_text, None, principals)[tag]
     return "signed by a revoked key (listed in .ckpt/revoked_signers)" if again is None else why
 
 
-def ratification_states(repo: Repo, events: list[history.Event]) -> dict[str, str]:
+def ratification_states(repo: Repo, events: list[tagevents.Event]) -> dict[str, str]:
     """Emergency tag -> ratified | pending | overdue (for stages and history)."""
     import time
 
@@ -129,12 +129,12 @@ def ratification_states(repo: Repo, events: list[history.Event]) -> dict[str, st
 def findings(repo: Repo, name: str | None = None) -> list[Finding]:
     import time
 
-    read = history.read(repo.git, name)
+    read = tagevents.read(repo.git, name)
     found = [Finding(tag, "tag", "; ".join(problems))
              for tag, problems in check(repo, name, read).items() if problems]
     now = repo.git.committer_time() or int(time.time())
     found += [Finding(r.tag, "ratification", "emergency revert not ratified by "
-                      f"{history.iso(r.due)}: {'; '.join(r.reasons)} (git ckpt ratify {r.tag})")
+                      f"{tagevents.iso(r.due)}: {'; '.join(r.reasons)} (git ckpt ratify {r.tag})")
               for r in ratifications(repo, read[0], now) if r.state == "overdue"]
     return found
 

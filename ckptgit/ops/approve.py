@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ckptgit import workfiles
+from ckptgit.atomic import write_atomic
 from ckptgit.errors import ExternalError, UsageError
 from ckptgit.governance import approvals, requests
 from ckptgit.ops.propose import signing_key, statement_files, trusted
@@ -75,6 +76,6 @@ def _commit(repo: Repo, files: dict[str, bytes], message: str) -> str:
             if git.update_ref(git.head_ref(), new, head, message.splitlines()[0]):
                 git.stage_blobs(blobs)
                 for rel, data in files.items():
-                    workfiles.write_atomic(git.root / rel, data)
+                    write_atomic(git.root / rel, data)
                 return new
     raise ExternalError("the branch kept moving while the approval was committed: run again")

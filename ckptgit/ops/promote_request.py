@@ -11,12 +11,12 @@ check them again offline.
 from __future__ import annotations
 
 from ckptgit.errors import IntegrityError, PolicyError, UsageError
-from ckptgit.governance import approvals, history, requests
+from ckptgit.governance import approvals, requests, tagevents
 from ckptgit.governance import trailers as tr
-from ckptgit.governance.promote import Outcome, PromoteRequest, promote
-from ckptgit.governance.revert import RevertRequest, revert
-from ckptgit.governance.unassign import UnassignRequest, unassign
+from ckptgit.ops.promote import Outcome, PromoteRequest, promote
 from ckptgit.ops.propose import trusted
+from ckptgit.ops.revert import RevertRequest, revert
+from ckptgit.ops.unassign import UnassignRequest, unassign
 from ckptgit.repo import Repo
 
 
@@ -69,5 +69,5 @@ def _merged(repo: Repo, tip: str, branch: str, arg: str) -> str:
 
 
 def _already(repo: Repo, name: str, rid: str) -> str | None:
-    events, _ = history.read(repo.git, name)
+    events, _ = tagevents.read(repo.git, name)
     return next((e.tag for e in events if e.trailers.get(tr.REQUEST) == rid), None)

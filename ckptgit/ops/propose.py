@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from ckptgit import proc, sidecar
 from ckptgit.errors import ExternalError, UsageError
-from ckptgit.governance import approvals, artifacts, gates, history, manifest, policy, requests
+from ckptgit.governance import approvals, artifacts, gates, manifest, policy, requests, tagevents
 from ckptgit.governance import trailers as tr
-from ckptgit.governance.promote import run_gates
 from ckptgit.model import Checkpoint
+from ckptgit.ops.promote import run_gates
 from ckptgit.repo import Repo
 
 if TYPE_CHECKING:  # checks pulls in the comparison code: imported only where it runs
-    from ckptgit import checks
+    from ckptgit.compare import checks
 
 
 @dataclass(frozen=True)
@@ -90,9 +90,9 @@ def propose(repo: Repo, args: ProposeArgs) -> Proposal:
     results = [] if action == "unassign" else run_gates(judged, ckpt, doc, args.stage, rule.gates)
     gates.require_pass(results, args.stage)
     holder = view.holder
-    from ckptgit import checks
+    from ckptgit.ops.check import run as check_run
 
-    findings = checks.run(judged, [ckpt.id], holder.trailers.get(tr.ID) if holder else None) \
+    findings = check_run(judged, [ckpt.id], holder.trailers.get(tr.ID) if holder else None) \
         if action != "unassign" else []
     rid = requests.new_id()
     raw = requests.render({
@@ -119,12 +119,12 @@ def propose(repo: Repo, args: ProposeArgs) -> Proposal:
     return Proposal(request, name, commit, branch, results, findings)
 
 
-def _subject(repo: Repo, args: ProposeArgs) -> tuple[str, Checkpoint, history.StageView]:
+def _subject(repo: Repo, args: ProposeArgs) -> tuple[str, Checkpoint, tagevents.StageView]:
     if args.revert_to and args.unassign:
         raise UsageError("--revert-to and --unassign do not go together")
     if args.unassign:
         name = args.ref
-        view = history.stage_view(repo.git, name, args.stage)
+        view = tagevents.stage_view(repo.git, name, args.stage)
         if view.holder is None:
             raise UsageError(f"stage {args.stage} of {name} holds nothing to unassign")
         return "unassign", repo.resolve(view.holder.trailers.get(tr.ID) or view.holder.commit), \
@@ -136,18 +136,18 @@ def _subject(repo: Repo, args: ProposeArgs) -> tuple[str, Checkpoint, history.St
             raise UsageError(f"--revert-to {args.revert_to} is a checkpoint of {ckpt.name}, "
                              f"not {named}")
     return ("revert" if args.revert_to else "promote"), ckpt, \
-        history.stage_view(repo.git, ckpt.name, args.stage)
+        tagevents.stage_view(repo.git, ckpt.name, args.stage)
 
 
-def _decide(judged: Repo, action: str, ckpt: Checkpoint, view: history.StageView, stage: str,
+def _decide(judged: Repo, action: str, ckpt: Checkpoint, view: tagevents.StageView, stage: str,
             rationale: str) -> None:
     events = view.events
     cfg = judged.config
     previous = cfg.previous_stage(stage) if stage in cfg.stages else None
-    deprecation = history.deprecated(events).get(ckpt.name)
+    deprecation = tagevents.deprecated(events).get(ckpt.name)
     state = policy.State(
         holder_commit=view.holder.commit if view.holder else None,
-        held_previous=bool(previous) and history.ever_held(events, ckpt.name, previous or "",
+        held_previous=bool(previous) and tagevents.ever_held(events, ckpt.name, previous or "",
                                                             ckpt.commit),
         locked_by=view.lock.tag if view.lock else None,
         deprecated_by=deprecation.tag if deprecation else None)

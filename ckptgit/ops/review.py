@@ -12,12 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ckptgit import checks
+from ckptgit.compare import checks
 from ckptgit.compare.result import Diff
 from ckptgit.errors import UsageError
 from ckptgit.governance import approvals, gates, requests
-from ckptgit.governance.promote import run_gates
-from ckptgit.ops.compare import compare, load_sidecars
+from ckptgit.ops.check import run as check_run
+from ckptgit.ops.diff import compare, load_sidecars
+from ckptgit.ops.promote import run_gates
 from ckptgit.ops.propose import trusted
 from ckptgit.repo import Repo
 
@@ -67,7 +68,7 @@ def review(repo: Repo, arg: str | None = None, rev: str = "HEAD",
     holder = (req.holder or {}).get("id")
     if holder and holder != ckpt.id:
         out.diff = compare(judged, str(holder), ckpt.id)
-    out.findings = checks.run(judged, [ckpt.id], str(holder) if holder else None)
+    out.findings = check_run(judged, [ckpt.id], str(holder) if holder else None)
     if req.action != "unassign":
         stage_gates = rule.gates if run_command_gates else tuple(
             g for g in rule.gates if g.kind == "metric")

@@ -36,7 +36,7 @@ def compare(repo: Repo, ref_a: str, ref_b: str | None = None, *, weights: bool =
             only: Iterable[str] | None = None) -> Diff:
     wanted = requested(only, weights)
     a, b = pair(repo, ref_a, ref_b)
-    doc_a, doc_b = load_sidecars(repo, [a, b])
+    doc_a, doc_b = sidecar.load_saved(repo.git, [a, b])
     settings = from_raw(repo.config.raw)
     built: dict[str, Any] = {}
     for name in wanted:
