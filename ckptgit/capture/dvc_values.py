@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import yaml
+from ckptgit import yamlsafe
 
 METRICS_DIR = ".ckpt/metrics"
 PARAMS_DIR = ".ckpt/params"
@@ -27,4 +27,4 @@ def metrics_text(metrics: dict[str, Any]) -> bytes:
 
 
 def params_text(params: dict[str, Any]) -> bytes:
-    return yaml.safe_dump(params, sort_keys=True).encode()
+    return yamlsafe.dump(params, sort_keys=True).encode()
