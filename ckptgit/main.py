@@ -151,7 +151,7 @@ COMPLETE_VAR = "_GIT_CKPT_COMPLETE"
 def wants_json(args: list[str]) -> bool:
     """``--json`` (or ``--format json``) before any ``--``: errors are then JSON too."""
     head = args[:args.index("--")] if "--" in args else args
-    pairs = zip(head, [*head[1:], ""], strict=True)
+    pairs = zip(head, head[1:], strict=False)
     return "--json" in head or "--format=json" in head or any(
         a == "--format" and b == "json" for a, b in pairs)
 
