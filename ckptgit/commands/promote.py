@@ -16,16 +16,21 @@ if TYPE_CHECKING:
 @click.option("--rationale", required=True, metavar="TEXT", help="Why (kept in the signed tag).")
 @click.option("--approved-by", "approvers", multiple=True, metavar="WHO",
               help="An approver; repeat for more.")
-@click.option("--version", metavar="vX.Y.Z", help="Also register this version (NAME@vX.Y.Z).")
+@click.option("--version", metavar="vX.Y.Z", help="Register this version (NAME@vX.Y.Z); "
+              "default: the next patch version, unless the checkpoint has one already.")
+@click.option("--no-version", is_flag=True, help="Register no version.")
 @click.option("--override", is_flag=True, help="Promote into a locked stage (say why).")
 @click.option("--push", is_flag=True, help="Push the tag and branch to origin afterwards.")
 @json_option
 def command(ref: str, stage: str, rationale: str, approvers: tuple[str, ...],
-            version: str | None, override: bool, push: bool, as_json: bool) -> None:
+            version: str | None, no_version: bool, override: bool, push: bool,
+            as_json: bool) -> None:
     """Assign STAGE to checkpoint REF with a signed tag NAME#STAGE#N.
 
     Runs the stage's gates first, signs the tag (SSH key in user.signingkey), verifies it
-    against .ckpt/allowed_signers, and commits deploy/STAGE.yaml.
+    against .ckpt/allowed_signers, and commits deploy/STAGE.yaml. Registers a GTO version
+    (NAME@vX.Y.Z, the next patch version) too, so 'gto show' and 'dvc artifacts get REPO
+    NAME' find it without a version; --no-version skips that.
 
     \b
     Examples:
@@ -33,9 +38,13 @@ def command(ref: str, stage: str, rationale: str, approvers: tuple[str, ...],
       git ckpt promote clf~1 --stage production --rationale "canary clean 48h" \\
           --approved-by bob@example.com --version v1.2.0 --push
     """
-    from ckptgit.governance.promote import PromoteRequest, promote
+    from ckptgit.errors import UsageError
+    from ckptgit.governance.promote import AUTO, PromoteRequest, promote
     from ckptgit.repo import Repo
 
+    if version and no_version:
+        raise UsageError("give --version or --no-version, not both")
+    version = None if no_version else version or AUTO
     repo = Repo.open(".")
     out = promote(repo, PromoteRequest(ref, stage, rationale, approvers, version, override))
     if push:

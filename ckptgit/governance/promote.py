@@ -31,8 +31,23 @@ class PromoteRequest:
     stage: str
     rationale: str
     approvers: tuple[str, ...] = ()
-    version: str | None = None
+    version: str | None = "auto"  # AUTO: the next patch version (as GTO bumps); None: none
     override: bool = False
+
+
+AUTO = "auto"
+
+
+def next_version(events: Sequence[history.Event], name: str, commit: str) -> str | None:
+    """The version to register for a promotion of ``commit``: none when it has one already
+    (GTO reads that), else the highest of ``name`` with its patch bumped, v0.0.1 first."""
+    found = [e for e in events if e.kind == "register" and e.name == name and e.version]
+    if any(e.commit == commit for e in found):
+        return None
+    parts = [tuple(int(x) for x in m.groups()) for e in found
+             if (m := re.match(r"^v(\d+)\.(\d+)\.(\d+)$", e.version or ""))]
+    major, minor, patch = max(parts, default=(0, 0, 0))
+    return f"v{major}.{minor}.{patch + 1}"
 
 
 @dataclass
@@ -85,8 +100,10 @@ def promote(repo: Repo, req: PromoteRequest) -> Outcome:
     decision = policy.decide(cfg, state, request)
     decision.raise_if_refused()
     rule = decision.rule
-    if req.version is not None:
-        _check_version(repo, ckpt.name, req.version)
+    version = (next_version(events, ckpt.name, ckpt.commit) if req.version == AUTO
+               else req.version)
+    if version is not None:
+        _check_version(repo, ckpt.name, version)
     signing.preflight(git)
     trust = signing.repo_trust(repo.root)
     signer = signing.signer_principal(git, trust[0], rule.signers)
@@ -97,8 +114,8 @@ def promote(repo: Repo, req: PromoteRequest) -> Outcome:
                           lock.tag if (lock and req.override) else None, signer,
                           deprecation.tag if (deprecation and req.override) else None)
     version_tag = None
-    if req.version is not None:
-        version_tag = _register(repo, ckpt, req.version, rationale, trust, rule.signers)
+    if version is not None:
+        version_tag = _register(repo, ckpt, version, rationale, trust, rule.signers)
     tag = make_tag(repo, ckpt, req.stage, f"promote {ckpt.name} {ckpt.short_id} to "
                    f"{req.stage}", tr.build(pairs), trust, rule.signers)
     out = Outcome(tag, "promote", ckpt.name, req.stage, ckpt.id, ckpt.commit,
