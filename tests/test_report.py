@@ -176,3 +176,23 @@ def test_hostile_name_and_rationale_never_leave_the_output_dir(gov: Repo, keys: 
     assert "&lt;/script&gt;&lt;script&gt;window.pwned=1" in text
     assert sorted(p.name for p in site.iterdir()) == [
         "cards", "index.html", "name-clf.html", "plotly.min.js"]
+
+
+def test_every_figure_is_valid_for_plotly(gov: Repo, keys: Keys, tmp_path: Path) -> None:
+    """The figures are written as plotly's JSON without its validators (speed): hold each
+    one against them here, so a misspelt property cannot slip through to the page."""
+    import re
+
+    import plotly.graph_objects as go
+
+    _history(gov, keys)
+    site = tmp_path / "site"
+    gov.ckpt_ok("report", "-o", str(site))
+    found = 0
+    for page in ("index.html", "name-clf.html"):
+        text = (site / page).read_text()
+        for blob in re.findall(r'<script type="application/json" data-chart="[^"]+">(.*?)'
+                               r"</script>", text):
+            go.Figure(json.loads(blob))  # raises on any property plotly does not know
+            found += 1
+    assert found >= 7

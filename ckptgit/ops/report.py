@@ -53,6 +53,11 @@ def _event(ev: history.Event, problems: tuple[str, ...]) -> rm.StageEvent:
 
 
 def gather(repo: Repo, names: Sequence[str] = ()) -> rm.Site:
+    return _collect(repo, names)[0]
+
+
+def _collect(repo: Repo, names: Sequence[str]) -> tuple[rm.Site, dict[str, dict[str, Any]]]:
+    """The site's values, and every sidecar as verify's record pass parsed it (for cards)."""
     entries = repo.checkpoints()
     known = sorted({c.name for c in entries})
     unknown = [n for n in names if n not in known]
@@ -62,12 +67,13 @@ def gather(repo: Repo, names: Sequence[str] = ()) -> rm.Site:
     chosen = list(names) or known
     events, locks = stage_events(repo)
     reports = tuple(_name_report(repo, n, entries, events) for n in chosen)
-    return rm.Site(
+    integrity, docs = _integrity(repo, entries, events)
+    site = rm.Site(
         repo=Path(repo.root).name, generated_at=_now(), head=repo.git.head(),
         stages=tuple(repo.config.stages), names=reports, locks=tuple(locks),
-        integrity=_integrity(repo, entries, events),
-        findings=_findings(repo) if entries else (),
+        integrity=integrity, findings=_findings(repo) if entries else (),
         config_stage_rules={s: _rule_text(repo, s) for s in repo.config.stages})
+    return site, docs
 
 
 def _now() -> str:
@@ -168,16 +174,18 @@ def _modules(tdiff: Any) -> tuple[tuple[str, int, int, int], ...]:
     return tuple((m, a, r, c) for m, (a, r, c) in sorted(counts.items()))
 
 
-def _integrity(repo: Repo, entries: list[Checkpoint],
-               events: list[rm.StageEvent]) -> rm.Integrity:
+def _integrity(repo: Repo, entries: list[Checkpoint], events: list[rm.StageEvent],
+               ) -> tuple[rm.Integrity, dict[str, dict[str, Any]]]:
     from ckptgit.integrity.verify import verify
 
     failed: list[tuple[str, str]] = []
+    docs: dict[str, dict[str, Any]] = {}
     if entries:
         report = verify(repo, None, offline=True, records_only=True)
         failed = [(f.subject, f.message) for f in report.failures(allow_missing=True)]
+        docs = {s.ckpt.id: s.record for s in report.checkpoints if s.record is not None}
     bad = tuple((e.tag, "; ".join(e.problems)) for e in events if not e.verified)
-    return rm.Integrity(len(entries), tuple(failed), len(events), bad)
+    return rm.Integrity(len(entries), tuple(failed), len(events), bad), docs
 
 
 def _findings(repo: Repo) -> tuple[rm.PolicyFinding, ...]:
@@ -208,10 +216,9 @@ def write(repo: Repo, out_dir: str | os.PathLike[str], names: Sequence[str] = ()
     """Gather and write the site (and one card per checkpoint) into ``out_dir``."""
     from ckptgit.report import site as render
 
-    data = gather(repo, names)
+    data, docs = _collect(repo, names)
     target = Path(out_dir)
     pages = render.write(data, target)
-    docs = card_ops.load(repo, [c for n in data.names for c in n.checkpoints])
     events = [e for n in data.names for e in n.events]
     (target / "cards").mkdir(parents=True, exist_ok=True)
     by_id = {c.id: c for n in data.names for c in n.checkpoints}

@@ -67,12 +67,16 @@ def write(site: rm.Site, out: Path) -> list[Path]:
 
 
 def _write_plotly(out: Path) -> None:
-    from plotly.offline import get_plotlyjs
+    """plotly.js as the plotly package ships it (what ``plotly.offline.get_plotlyjs`` reads),
+    copied once; without importing plotly's Python side, which takes most of a second."""
+    import shutil
+    from importlib import resources
 
+    source = resources.files("plotly") / "package_data" / PLOTLY_JS
     target = out / PLOTLY_JS
-    js = get_plotlyjs()
-    if not target.is_file() or target.stat().st_size != len(js.encode()):
-        target.write_text(js, encoding="utf-8")
+    with resources.as_file(source) as path:
+        if not target.is_file() or target.stat().st_size != path.stat().st_size:
+            shutil.copyfile(path, target)
 
 
 def _page(site: rm.Site, title: str, body: str, figures: list[tuple[str, Any]]) -> str:
