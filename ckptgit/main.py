@@ -45,6 +45,7 @@ COMMANDS = {
     "report": ("ckptgit.commands.report", "Write an offline report site and executive summary."),
     "card": ("ckptgit.commands.card", "Print a checkpoint's Hugging Face model card."),
     "completion": ("ckptgit.commands.completion", "Print a shell completion script."),
+    "help": ("ckptgit.commands.help", "Print a reference page, e.g. 'git ckpt help config'."),
 }
 HIDDEN = {"hook"}
 

@@ -99,7 +99,7 @@ run git push -q origin main --tags
 step "a teammate's fresh clone: history, GTO's view, and the bytes through the DVC remote"
 cd "$WORK" && git clone -q origin.git teammate && cd teammate
 run git ckpt history clf --stage production
-run gto show
+if command -v gto >/dev/null; then run gto show; else echo "(GTO reads these tags too: 'pip install gto' and run 'gto show')"; fi
 run git ckpt restore clf#production
 expected=$(git ckpt show clf#production --json | python -c "import json,sys; print(json.load(sys.stdin)['artifact']['sha256'])")
 actual=$(sha256sum models/clf.safetensors | cut -d' ' -f1)
@@ -109,5 +109,10 @@ echo "restored bytes match the sealed sha256 ${actual:0:16}…"
 step "an auditor verifies every seal and signature and reads the chain of custody"
 run git ckpt verify --all
 run git ckpt audit clf | tail -12
+
+step "the dashboard and executive summary (offline), and a Hugging Face model card"
+run git ckpt report -o "$WORK/report"
+run git ckpt card clf#production -o "$WORK/README.md"
+head -12 "$WORK/README.md"
 
 step "demo finished"
