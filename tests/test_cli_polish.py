@@ -146,3 +146,47 @@ def test_show_is_concise_by_default(repo: Repo) -> None:
     assert len(short.splitlines()) < 30 < len(full.splitlines())
     assert short.index("metrics:") < 600
     assert repo.ckpt_ok("show", "clf", "--json").json()["id"] == saved["id"]
+
+
+class _Terminal:
+    """stderr as a terminal would be (the seam rich looks at), keeping what is drawn."""
+
+    def __init__(self) -> None:
+        self.text: list[str] = []
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, data: str) -> int:
+        self.text.append(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def fileno(self) -> int:
+        raise OSError("not a real terminal")
+
+
+def test_progress_is_binary_and_keeps_moving_after_the_bytes(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from ckptgit.commands._common import progress
+
+    term = _Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    monkeypatch.setenv("COLUMNS", "160")
+    total = 500 * 10**6  # the "500.0 MB" of the issue: 476.8 MiB
+    with progress("saving clf", total, then="pushing to the DVC remote") as bar:
+        assert bar is not None
+        for _ in range(10):
+            bar(total // 10)
+    drawn = "".join(term.text)
+    assert "476.8 MiB" in drawn and " MB" not in drawn.replace("MiB", "")
+    assert "pushing to the DVC remote" in drawn
+    term.text.clear()
+    with progress("saving clf", total) as bar:  # no push: no second phase
+        assert bar is not None
+        bar(total)
+    assert "pushing" not in "".join(term.text) and "476.8 MiB" in "".join(term.text)

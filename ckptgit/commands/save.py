@@ -72,7 +72,8 @@ def command(path: str, name: str, metrics_file: str | None, metric_pairs: tuple[
         cwd=Path.cwd(),
     )
     size = _size(Path(path))
-    with progress(f"saving {name}", size, quiet or as_json) as bar:
+    with progress(f"saving {name}", size, quiet or as_json,
+                  then="pushing to the DVC remote" if push else None) as bar:
         ckpt = save(repo, req, progress=bar)
     if as_json:
         emit_json({"id": ckpt.id, "name": ckpt.name, "commit": ckpt.commit,
