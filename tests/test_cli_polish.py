@@ -190,3 +190,23 @@ def test_progress_is_binary_and_keeps_moving_after_the_bytes(
         assert bar is not None
         bar(total)
     assert "pushing" not in "".join(term.text) and "476.8 MiB" in "".join(term.text)
+
+
+def test_help_config_prints_the_shipped_reference(repo: Repo) -> None:
+    text = (repo.path / ".ckpt" / "config.yaml").read_text()
+    assert "git ckpt help config" in text and "docs/" not in text  # no path the user lacks
+    out = repo.run_git_ckpt("help", "config")
+    assert out.returncode == 0 and out.stdout.startswith("# `.ckpt/config.yaml`")
+    topics = repo.ckpt_ok("help", "--json").json()
+    assert "config" in topics and "report" in topics
+    for topic in topics:
+        assert repo.ckpt_ok("help", topic).out.startswith("#")
+    assert repo.ckpt("help", "nosuch").code == 2
+
+
+def test_every_command_is_in_the_docs() -> None:
+    from ckptgit.main import COMMANDS, HIDDEN
+
+    text = (Path(__file__).parent.parent / "docs" / "commands.md").read_text()
+    missing = [c for c in COMMANDS if c not in HIDDEN and f"## `git ckpt {c}" not in text]
+    assert missing == []
