@@ -50,19 +50,36 @@ def test_git_own_completion_calls_ours(repo: Repo) -> None:
     assert out.strip() == "got: show"
 
 
+# each shell's own syntax check, then a completion of "sh" (git-ckpt) and "pro" (git ckpt)
+SHELL_CHECKS = {
+    "zsh": ("zsh", "-c", """autoload -U compinit; compinit -u; source {script}
+        compadd() {{ print -l -- ${{(P)${{@[-1]}}}} }}
+        _git_ckpt_zsh "git-ckpt sh" 1
+        words=(ckpt pro); CURRENT=2; _git-ckpt"""),
+    "fish": ("fish", "-c", """source {script}
+        __git_ckpt_candidates "git-ckpt sh" sh
+        __git_ckpt_candidates "git-ckpt pro" pro"""),
+}
+
+
 @pytest.mark.parametrize("shell", ["zsh", "fish"])
-def test_other_shells_get_scripts_that_parse(repo: Repo, shell: str) -> None:
+def test_other_shells_get_scripts_that_complete(repo: Repo, shell: str) -> None:
     res = repo.ckpt_ok("completion", shell, "--json").json()
     assert res["shell"] == shell and "_GIT_CKPT_COMPLETE" in res["script"]
     program = shutil.which(shell)
     if program is None:
-        pytest.skip(f"{shell} is not installed here")
+        pytest.skip(f"{shell} is not installed here ('make system' installs it)")
     path = repo.path.parent / f"ckpt.{shell}"
     path.write_text(res["script"])
     check = [program, "-n", str(path)] if shell == "zsh" else [program, "--no-execute",
                                                                str(path)]
     done = subprocess.run(check, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
+    name, flag, body = SHELL_CHECKS[shell]
+    done = subprocess.run([program, flag, body.format(script=path)], cwd=repo.path,
+                          capture_output=True, text=True, check=False, timeout=60)
+    lines = [ln.split("\t")[0] for ln in done.stdout.splitlines()]
+    assert lines == ["show", "promote"], (done.stdout, done.stderr)
 
 
 def test_completion_protocol_answers_for_git_ckpt(repo: Repo) -> None:

@@ -79,20 +79,21 @@ function __git_ckpt_complete
     if test "$words[1]" = git
         set words git-ckpt $words[3..-1]
     end
-    set -l line "$words $current"
-    set -l index (count $words)
-    set -l IFS \n
-    set -lx COMP_WORDS $line
-    set -lx COMP_CWORD $index
+    __git_ckpt_candidates "$words $current" "$current"
+end
+function __git_ckpt_candidates
+    # $argv[1]: the words from git-ckpt on, $argv[2]: the word being completed
+    set -lx COMP_WORDS $argv[1]
+    set -lx COMP_CWORD $argv[2]
     for item in (env _GIT_CKPT_COMPLETE=fish_complete git-ckpt 2>/dev/null)
         set -l parts (string split -m 1 , -- $item)
         switch $parts[1]
             case plain
                 echo $parts[2]
             case dir
-                __fish_complete_directories $current
+                __fish_complete_directories $argv[2]
             case file
-                __fish_complete_path $current
+                __fish_complete_path $argv[2]
         end
     end
 end
