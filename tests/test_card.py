@@ -35,7 +35,11 @@ def test_card_is_read_back_by_huggingface_hub(gov: Repo, tmp_path: Path) -> None
     first = gov.save("models/clf.safetensors", "clf", "--metric", "accuracy=0.8",
                      "--metric", "val_loss=0.9", "--seed", "torch=7")
     gov.model(seed=2)
-    second = gov.save("models/clf.safetensors", "clf", "--metric", "accuracy=0.9",
+    (gov.path / "data").mkdir()
+    (gov.path / "data" / "train.csv.dvc").write_text(
+        f"outs:\n- md5: {'a' * 32}\n  size: 10\n  hash: md5\n  path: train.csv\n")
+    second = gov.save("models/clf.safetensors", "clf", "--data", "data/train.csv",
+                      "--metric", "accuracy=0.9",
                       "--metric", "val_loss=0.5", "--param", "lr=0.001", "--seed", "torch=7",
                       "--note", "longer warmup fixed the loss spikes")
     gov.ckpt_ok("promote", "clf", "--stage", "dev", "--rationale", "beats the first",
@@ -50,6 +54,8 @@ def test_card_is_read_back_by_huggingface_hub(gov: Repo, tmp_path: Path) -> None
     results = {r.metric_type: r.metric_value for r in card.data.eval_results}
     assert results == {"accuracy": 0.9, "val_loss": 0.5}
     assert {r.task_type for r in card.data.eval_results} == {"text-classification"}
+    assert card.data.datasets == [f"data/train.csv@md5:{'a' * 32}"]  # datasets by hash
+    assert {r.dataset_name for r in card.data.eval_results} == set(card.data.datasets)
     body = card.text
     assert "longer warmup fixed the loss spikes" in body
     assert f"Parent: `{first['id'][:8]}`" in body and "| accuracy | 0.8 | 0.9 | better |" in body
