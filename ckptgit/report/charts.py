@@ -222,24 +222,31 @@ def timeline(events: Iterable[rm.StageEvent], stages: Sequence[str], now: str,
         return None
     order = {s: i for i, s in enumerate(stages)}
     traces = []
-    for verified in (True, False):
+    # a holding per segment; neighbours alternate shades so a handover stays visible
+    kinds = (("verified", True, 0, GOOD), ("verified", True, 1, "#81c784"),
+             ("UNVERIFIED", False, 0, WARN), ("UNVERIFIED", False, 1, "#ffb74d"))
+    for label, verified, shade, color in kinds:
         xs: list[Any] = []
         ys: list[Any] = []
         hover: list[Any] = []
         for row, evs in rows.items():
+            held = [ev for ev in evs if ev.kind == "assign"]
             for i, ev in enumerate(evs):
-                if ev.verified != verified or ev.kind != "assign":
+                if ev.verified != verified or ev.kind != "assign" or \
+                        held.index(ev) % 2 != shade:
                     continue
                 end = evs[i + 1].when if i + 1 < len(evs) else now
                 text = f"holder {_e((ev.ckpt_id or ev.commit)[:8])}<br>{event_hover(ev)}"
                 xs += [_t(ev.when), _t(end), None]
                 ys += [escape(row)] * 2 + [None]
                 hover += [text, text, None]
-        traces.append({"type": "scatter", "mode": "lines+markers", "x": xs, "y": ys,
-                       "hovertext": hover, "hoverinfo": "text", "connectgaps": False,
-                       "name": "verified" if verified else "UNVERIFIED",
-                       "line": {"width": 14, "color": GOOD if verified else WARN},
-                       "marker": {"size": 10, "symbol": "line-ns-open" if verified else "x"}})
+        if xs or shade == 0:
+            traces.append({"type": "scatter", "mode": "lines+markers", "x": xs, "y": ys,
+                           "hovertext": hover, "hoverinfo": "text", "connectgaps": False,
+                           "name": label, "legendgroup": label, "showlegend": shade == 0,
+                           "line": {"width": 14, "color": color},
+                           "marker": {"size": 10,
+                                      "symbol": "line-ns-open" if verified else "x"}})
     names = sorted(rows, key=lambda r: (order.get(r.rsplit(" · ", 1)[-1], 99), r))
     return _figure(traces, {
         "title": {"text": "Stage timeline (who held what, when)"},
