@@ -196,3 +196,20 @@ def test_every_figure_is_valid_for_plotly(gov: Repo, keys: Keys, tmp_path: Path)
             go.Figure(json.loads(blob))  # raises on any property plotly does not know
             found += 1
     assert found >= 7
+
+
+def test_a_rewritten_record_shows_in_the_summary_and_its_card(repo: Repo,
+                                                               tmp_path: Path) -> None:
+    repo.model()
+    saved = repo.save("models/clf.safetensors", "clf", "--metric", "acc=0.86")
+    side = repo.path / "models" / "clf.safetensors.ckpt.yaml"
+    side.write_text(side.read_text().replace("acc: 0.86", "acc: 0.99"))
+    repo.git("commit", "-q", "--no-verify", "-am", "touch up")
+    site = tmp_path / "site"
+    res = repo.ckpt_ok("report", "-o", str(site), "--name", "clf", "--json").json()
+    assert res["cards"] == str(site / "cards")
+    summary = (site / "index.html").read_text()
+    assert "Verification found problems." in summary and "1 of 1 checkpoint records" in summary
+    card = (site / "cards" / f"clf-{saved['id']}.md").read_text()
+    assert "**Verification found problems with this record:**" in card
+    assert "was changed after its save" in card
