@@ -85,14 +85,16 @@ def _seal_problems(trailers: tr.Trailers, seals: dict[str, str]) -> list[str]:
 
 def _seals(repo: Repo, wanted: list[tuple[str, str | None]]) -> dict[str, dict[str, str]]:
     """commit -> {checkpoint id: seal} for the sidecars in the tagged commits that can hold a
-    wanted id: a sidecar whose bytes do not contain the id cannot be its record, so it is not
-    parsed (an id spelled with YAML escapes is not found: the tag fails, never passes)."""
+    wanted id: at the paths of known checkpoints (one ``cat-file --batch`` for every commit),
+    and only those whose bytes contain the id are parsed. Either way an id that is not found
+    fails the tag, never passes it (an id spelled with YAML escapes, a sidecar elsewhere)."""
     git = repo.git
     ids: dict[str, set[bytes]] = {}
     for commit, ckpt_id in wanted:
         ids.setdefault(commit, set()).update([ckpt_id.encode()] if ckpt_id else [])
+    known = sorted({c.sidecar_path for c in repo.checkpoints()})  # one batch, no ls-tree each
     specs = [f"{c}:{p}" for c in sorted(ids) if ids[c]
-             for p in git.files_in_commit(c, sidecar.SUFFIX)]
+             for p in (known or git.files_in_commit(c, sidecar.SUFFIX))]
     out: dict[str, dict[str, str]] = {c: {} for c in ids}
     for spec, raw in git.cat_files(specs).items():
         commit = spec.split(":", 1)[0]
