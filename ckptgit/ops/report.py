@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ckptgit.compare import metrics as metric_rules
 from ckptgit.errors import CkptError, UsageError
@@ -21,6 +22,9 @@ from ckptgit.governance import trailers as tr
 from ckptgit.model import Checkpoint
 from ckptgit.ops import card as card_ops
 from ckptgit.repo import Repo
+
+if TYPE_CHECKING:
+    from ckptgit.integrity.verify import Report
 from ckptgit.report import model as rm
 
 log = logging.getLogger(__name__)
@@ -65,9 +69,15 @@ def _collect(repo: Repo, names: Sequence[str]) -> tuple[rm.Site, dict[str, dict[
         raise UsageError(f"no checkpoints named {unknown[0]!r} (names: "
                          f"{', '.join(known) or 'none yet'})")
     chosen = list(names) or known
-    events, locks = stage_events(repo)
+    _ = repo.config  # loaded here, not raced for by the thread below
+    # the tags' verification waits on ssh-keygen, the records' parse keeps the cores busy:
+    # side by side, the report costs about the longer of the two, not their sum
+    with ThreadPoolExecutor(1) as pool:
+        tags = pool.submit(stage_events, repo)
+        records = _records(repo, entries)
+        events, locks = tags.result()
     reports = tuple(_name_report(repo, n, entries, events) for n in chosen)
-    integrity, docs = _integrity(repo, entries, events)
+    integrity, docs = _integrity(len(entries), records, events)
     site = rm.Site(
         repo=Path(repo.root).name, generated_at=_now(), head=repo.git.head(),
         stages=tuple(repo.config.stages), names=reports, locks=tuple(locks),
@@ -174,18 +184,21 @@ def _modules(tdiff: Any) -> tuple[tuple[str, int, int, int], ...]:
     return tuple((m, a, r, c) for m, (a, r, c) in sorted(counts.items()))
 
 
-def _integrity(repo: Repo, entries: list[Checkpoint], events: list[rm.StageEvent],
-               ) -> tuple[rm.Integrity, dict[str, dict[str, Any]]]:
+def _records(repo: Repo, entries: list[Checkpoint]) -> Report | None:
     from ckptgit.integrity.verify import verify
 
+    return verify(repo, None, offline=True, records_only=True) if entries else None
+
+
+def _integrity(count: int, report: Report | None, events: list[rm.StageEvent],
+               ) -> tuple[rm.Integrity, dict[str, dict[str, Any]]]:
     failed: list[tuple[str, str]] = []
     docs: dict[str, dict[str, Any]] = {}
-    if entries:
-        report = verify(repo, None, offline=True, records_only=True)
+    if report is not None:
         failed = [(f.subject, f.message) for f in report.failures(allow_missing=True)]
         docs = {s.ckpt.id: s.record for s in report.checkpoints if s.record is not None}
     bad = tuple((e.tag, "; ".join(e.problems)) for e in events if not e.verified)
-    return rm.Integrity(len(entries), tuple(failed), len(events), bad), docs
+    return rm.Integrity(count, tuple(failed), len(events), bad), docs
 
 
 def _findings(repo: Repo) -> tuple[rm.PolicyFinding, ...]:
