@@ -133,6 +133,8 @@ def test_every_page_renders_offline_in_chromium(gov: Repo, keys: Keys, tmp_path:
     assert "UNVERIFIED: signed by a key not allowed here" in summary
     assert "(the tag claims Ada Trainer <ada@example.com>)" in summary
     assert summary.count("Signed by") == 1
+    table = page["text"]
+    assert f"{saved[4]['id'][:8]}" in table and "dev (UNVERIFIED)" in table  # mallory's tag
     card = tmp_path / "site" / "cards" / f"clf-{saved[1]['id']}.md"
     assert card.is_file() and "regression on de" in card.read_text()
 

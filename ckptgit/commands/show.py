@@ -44,7 +44,8 @@ def summary(doc: Mapping[str, Any]) -> Iterator[str]:
     yield f"{doc.get('name')} {str(doc.get('id'))[:8]}  ({doc.get('id')})"
     yield f"  saved      {doc.get('created_at')}  commit {str(doc.get('commit'))[:12]}"
     if doc.get("step") is not None or doc.get("epoch") is not None:
-        yield f"  step       {doc.get('step', '-')}  epoch {doc.get('epoch', '-')}"
+        step, epoch = ("-" if doc.get(k) is None else doc[k] for k in ("step", "epoch"))
+        yield f"  step       {step}  epoch {epoch}"
     yield f"  parent     {doc.get('parent') or '(none)'}"
     yield f"  stages     {', '.join(doc.get('stages') or []) or '(none)'}"
     size = art.get("size")

@@ -168,10 +168,7 @@ def lineage(report: rm.NameReport) -> Figure:
     ckpts = report.checkpoints
     pos = {c.id: i for i, c in enumerate(ckpts)}
     lanes = _lanes(ckpts)
-    held: dict[str, list[str]] = {}
-    for h in report.holdings:
-        if h.checkpoint is not None:
-            held.setdefault(h.checkpoint.id, []).append(h.stage)
+    held = holding_labels(report)
     ex: list[Any] = []
     ey: list[Any] = []
     for c in ckpts:
@@ -196,6 +193,16 @@ def lineage(report: rm.NameReport) -> Figure:
         "height": 220 + 40 * min(n_lanes, 15),
         "xaxis": {"title": {"text": "save #"}},
         "yaxis": {"title": {"text": "branch"}, "dtick": 1, "zeroline": False}})
+
+
+def holding_labels(report: rm.NameReport) -> dict[str, list[str]]:
+    """checkpoint id -> the stages it holds, each marked when its tag is not verified."""
+    held: dict[str, list[str]] = {}
+    for h in report.holdings:
+        if h.checkpoint is not None:
+            mark = "" if h.event.verified else " (UNVERIFIED)"
+            held.setdefault(h.checkpoint.id, []).append(h.stage + mark)
+    return held
 
 
 def _lanes(ckpts: Sequence[Checkpoint]) -> dict[str, int]:

@@ -15,6 +15,7 @@ from typing import Any
 
 from ckptgit.report import charts, summary
 from ckptgit.report import model as rm
+from ckptgit.report.charts import holding_labels
 from ckptgit.report.summary import page_file
 
 PLOTLY_JS = "plotly.min.js"
@@ -153,10 +154,7 @@ def _name_body(site: rm.Site, report: rm.NameReport, ids: set[str]) -> str:
 
 
 def _checkpoint_table(report: rm.NameReport) -> Iterator[str]:
-    held: dict[str, list[str]] = {}
-    for h in report.holdings:
-        if h.checkpoint is not None:
-            held.setdefault(h.checkpoint.id, []).append(h.stage)
+    held = holding_labels(report)
     yield "<div class=card><table><tr><th>id</th><th>saved</th><th>step</th><th>stages</th>"
     yield "".join(f"<th>{escape(k)}</th>" for k in report.key_metrics) + "<th>card</th></tr>"
     from ckptgit.compare import metrics as metric_rules
