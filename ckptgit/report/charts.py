@@ -232,6 +232,7 @@ def timeline(events: Iterable[rm.StageEvent], stages: Sequence[str], now: str,
     # a holding per segment; neighbours alternate shades so a handover stays visible
     kinds = (("verified", True, 0, GOOD), ("verified", True, 1, "#81c784"),
              ("UNVERIFIED", False, 0, WARN), ("UNVERIFIED", False, 1, "#ffb74d"))
+    in_legend: set[str] = set()
     for label, verified, shade, color in kinds:
         xs: list[Any] = []
         ys: list[Any] = []
@@ -247,18 +248,23 @@ def timeline(events: Iterable[rm.StageEvent], stages: Sequence[str], now: str,
                 xs += [_t(ev.when), _t(end), None]
                 ys += [escape(row)] * 2 + [None]
                 hover += [text, text, None]
-        if xs or shade == 0:
+        if xs:
             traces.append({"type": "scatter", "mode": "lines+markers", "x": xs, "y": ys,
                            "hovertext": hover, "hoverinfo": "text", "connectgaps": False,
-                           "name": label, "legendgroup": label, "showlegend": shade == 0,
+                           "name": label, "legendgroup": label,
+                           "showlegend": label not in in_legend,
                            "line": {"width": 14, "color": color},
                            "marker": {"size": 10,
                                       "symbol": "line-ns-open" if verified else "x"}})
+            in_legend.add(label)
+    if not traces:  # only unassignments: nothing was held
+        return None
     names = sorted(rows, key=lambda r: (order.get(r.rsplit(" · ", 1)[-1], 99), r))
     return _figure(traces, {
         "title": {"text": "Stage timeline (who held what, when)"},
         "height": 160 + 45 * len(rows), "xaxis": {"type": "date"},
-        "yaxis": {"categoryorder": "array", "categoryarray": [escape(r) for r in names]},
+        "yaxis": {"categoryorder": "array", "categoryarray": [escape(r) for r in names],
+                  "automargin": True},
         "legend": {"orientation": "h", "y": -0.2}})
 
 
@@ -274,7 +280,7 @@ def metric_deltas(lines: Sequence[rm.MetricLine], title: str) -> Figure | None:
         "hovertext": [f"{_e(m.metric)}: {_e(m.old)} → {_e(m.new)} ({m.direction})"
                       for m in rows], "hoverinfo": "text"}],
         {"title": {"text": title}, "height": 160 + 28 * len(rows),
-         "xaxis": {"title": {"text": "relative change, %"}}})
+         "xaxis": {"title": {"text": "relative change, %"}}, "yaxis": {"automargin": True}})
 
 
 def slice_deltas(view: rm.DiffView) -> Figure | None:
@@ -286,7 +292,7 @@ def slice_deltas(view: rm.DiffView) -> Figure | None:
         "x": [d for _, _, d in rows], "marker": {"color": [GOOD if d >= 0 else BAD
                                                             for _, _, d in rows]}}],
         {"title": {"text": "Slices that moved (new − holder)"},
-         "height": 160 + 26 * len(rows), "yaxis": {"autorange": "reversed"}})
+         "height": 160 + 26 * len(rows), "yaxis": {"autorange": "reversed", "automargin": True}})
 
 
 def module_changes(view: rm.DiffView) -> Figure | None:
@@ -299,4 +305,5 @@ def module_changes(view: rm.DiffView) -> Figure | None:
             for i, label, color in ((1, "tensors added", GOOD), (2, "tensors removed", BAD),
                                     (3, "reshaped / retyped", WARN))]
     return _figure(bars, {"title": {"text": "Modules whose tensors changed"}, "barmode": "stack",
-                          "height": 180 + 24 * len(rows), "yaxis": {"autorange": "reversed"}})
+                          "height": 180 + 24 * len(rows),
+                          "yaxis": {"autorange": "reversed", "automargin": True}})
