@@ -12,9 +12,11 @@ SYSTEM_TOOLS := /usr/bin/chromium /usr/bin/zsh /usr/bin/fish
 
 venv: $(DEV)
 
+# --no-compile: byte-compiling every installed module is a third of the install's CPU time;
+# Python compiles what the demo imports on first use instead.
 $(RUNTIME): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) -e .
+	$(PIP) --no-compile -e .
 	touch $(RUNTIME)
 
 $(DEV): $(RUNTIME)
