@@ -156,6 +156,9 @@ def test_report_of_unknown_name_is_a_usage_error(repo: Repo, tmp_path: Path) -> 
     repo.save()
     res = repo.ckpt("report", "-o", str(tmp_path / "site"), "--name", "nosuch")
     assert res.code == 2 and "no checkpoints named 'nosuch'" in res.err
+    (tmp_path / "file").write_text("x")
+    res = repo.ckpt("report", "-o", str(tmp_path / "file"), "--json")
+    assert res.code == 2 and "is a file" in json.loads(res.out)["error"]
 
 
 def test_hostile_name_and_rationale_never_leave_the_output_dir(gov: Repo, keys: Keys,

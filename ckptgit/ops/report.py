@@ -229,8 +229,10 @@ def write(repo: Repo, out_dir: str | os.PathLike[str], names: Sequence[str] = ()
     """Gather and write the site (and one card per checkpoint) into ``out_dir``."""
     from ckptgit.report import site as render
 
-    data, docs = _collect(repo, names)
     target = Path(out_dir)
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"{out_dir} is a file: give -o a directory for the report")
+    data, docs = _collect(repo, names)
     pages = render.write(data, target)
     events = [e for n in data.names for e in n.events]
     (target / "cards").mkdir(parents=True, exist_ok=True)
