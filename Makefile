@@ -45,11 +45,13 @@ docs: $(DEV)
 test: $(DEV) system docs
 	$(VENV)/bin/ruff check ckptgit tests benchmarks
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -q -p no:cacheprovider tests
 
 lint: $(DEV)
 	$(VENV)/bin/ruff check ckptgit tests benchmarks
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: $(DEV)
 	$(PIP) -e '.[dev,bench]'

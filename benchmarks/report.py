@@ -2,7 +2,7 @@
 
 Target (issue 16): ≤ 5 s for the whole site (summary, ten name pages, 1,000 model cards,
 verify's record pass, check, one diff per name), every page ≤ 5 MB. The history is the
-synthetic one of ``_history.py``; the 200 promotion tags are real SSH-signed tags made with
+synthetic one of ``_synth.py``; the 200 promotion tags are real SSH-signed tags made with
 ``git tag -s`` (by a key listed in .ckpt/allowed_signers) on the save commits they name, so
 the verifier's fast path (one ``verify-tag`` for the lot) is what is timed. The baseline is
 ``verify --all --offline`` on the same repository: the report includes its record pass and
@@ -19,7 +19,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import _history
+import _synth
 import common
 
 STAGES = ("dev", "staging", "production")
@@ -28,9 +28,9 @@ STAGES = ("dev", "staging", "production")
 def run(quick: bool) -> list[dict[str, Any]]:
     n, events, rounds = (300, 60, 2) if quick else (1000, 200, 3)
     with common.sandbox("report") as box:
-        template = _history.template(box)
+        template = _synth.template(box)
         repo = box.ckpt_repo(f"report-{n}")
-        _history.synthesize(box, repo, template, n)
+        _synth.synthesize(box, repo, template, n)
         _govern(box, repo)
         _sign_tags(box, repo, events)
         out = box.base / "site"

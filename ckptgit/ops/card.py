@@ -13,6 +13,8 @@ from typing import Any
 from ckptgit import sidecar
 from ckptgit.compare import metrics, sections
 from ckptgit.errors import CkptError
+from ckptgit.governance import tagevents
+from ckptgit.governance import trailers as tr
 from ckptgit.model import Checkpoint
 from ckptgit.repo import Repo
 from ckptgit.report import model as rm
@@ -65,10 +67,33 @@ def facts(repo: Repo, ckpt: Checkpoint, docs: Mapping[str, dict[str, Any]],
     return rm.CardFacts(ckpt, doc, parent, parent_doc, changes, params, mine, problems, card)
 
 
+def stage_events(repo: Repo) -> tuple[list[rm.StageEvent], list[rm.LockMark]]:
+    """Every stage event and lock with the verifier's verdict: the ONE place the report and
+    the cards read tags, so it can be pointed at a stricter reader in one line."""
+    from ckptgit.integrity import tagcheck
+
+    events, locks = tagevents.read(repo.git)
+    verdicts = tagcheck.check(repo, None, (events, locks))
+    out = [_event(ev, tuple(verdicts.get(ev.tag, ["not checked"]))) for ev in events]
+    marks = [rm.LockMark(lk.tag, lk.stage, lk.kind, tagevents.iso(lk.created_at), lk.tagger,
+                         lk.rationale, not verdicts.get(lk.tag, ["not checked"]),
+                         tuple(verdicts.get(lk.tag, ["not checked"]))) for lk in locks]
+    return out, marks
+
+
+def _event(ev: tagevents.Event, problems: tuple[str, ...]) -> rm.StageEvent:
+    return rm.StageEvent(
+        tag=ev.tag, name=ev.name, action=ev.action, stage=ev.stage, version=ev.version,
+        commit=ev.commit, ckpt_id=ev.trailers.get(tr.ID), when=tagevents.iso(ev.created_at),
+        signer=ev.trailers.get(tr.SIGNED_BY) or ev.tagger or None,
+        rationale=ev.trailers.get(tr.RATIONALE), approvers=tuple(ev.trailers.all(tr.APPROVED_BY)),
+        reverts=ev.trailers.get(tr.REVERTS), verified=not problems, problems=problems,
+        number=ev.number, kind=ev.kind)
+
+
 def card(repo: Repo, ref: str) -> rm.CardFacts:
     """The facts for ``git ckpt card REF`` (verify's record pass for this one checkpoint)."""
-    from ckptgit.integrity.verify import verify
-    from ckptgit.ops.report import stage_events
+    from ckptgit.ops.verify import verify
 
     ckpt = repo.resolve(ref)
     entries = repo.checkpoints()

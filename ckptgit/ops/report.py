@@ -17,43 +17,18 @@ from typing import TYPE_CHECKING, Any
 
 from ckptgit.compare import metrics as metric_rules
 from ckptgit.errors import CkptError, UsageError
-from ckptgit.governance import history
-from ckptgit.governance import trailers as tr
 from ckptgit.model import Checkpoint
 from ckptgit.ops import card as card_ops
+from ckptgit.ops.card import stage_events
 from ckptgit.repo import Repo
 
 if TYPE_CHECKING:
-    from ckptgit.integrity.verify import Report
+    from ckptgit.integrity.findings import Report
 from ckptgit.report import model as rm
 
 log = logging.getLogger(__name__)
 
 DIFF_SECTIONS = ("metrics", "params", "tensors", "slices")
-
-
-def stage_events(repo: Repo) -> tuple[list[rm.StageEvent], list[rm.LockMark]]:
-    """Every stage event and lock with the verifier's verdict: the ONE place the report and
-    the cards read tags, so it can be pointed at a stricter reader in one line."""
-    from ckptgit.integrity import tagcheck
-
-    events, locks = history.read(repo.git)
-    verdicts = tagcheck.check(repo, None, (events, locks))
-    out = [_event(ev, tuple(verdicts.get(ev.tag, ["not checked"]))) for ev in events]
-    marks = [rm.LockMark(lk.tag, lk.stage, lk.kind, history.iso(lk.created_at), lk.tagger,
-                         lk.rationale, not verdicts.get(lk.tag, ["not checked"]),
-                         tuple(verdicts.get(lk.tag, ["not checked"]))) for lk in locks]
-    return out, marks
-
-
-def _event(ev: history.Event, problems: tuple[str, ...]) -> rm.StageEvent:
-    return rm.StageEvent(
-        tag=ev.tag, name=ev.name, action=ev.action, stage=ev.stage, version=ev.version,
-        commit=ev.commit, ckpt_id=ev.trailers.get(tr.ID), when=history.iso(ev.created_at),
-        signer=ev.trailers.get(tr.SIGNED_BY) or ev.tagger or None,
-        rationale=ev.trailers.get(tr.RATIONALE), approvers=tuple(ev.trailers.all(tr.APPROVED_BY)),
-        reverts=ev.trailers.get(tr.REVERTS), verified=not problems, problems=problems,
-        number=ev.number, kind=ev.kind)
 
 
 def gather(repo: Repo, names: Sequence[str] = ()) -> rm.Site:
@@ -155,7 +130,7 @@ def _diff(repo: Repo, ckpts: list[Checkpoint],
         return None
     top, latest = held[-1], ckpts[-1]
     assert top.checkpoint is not None  # noqa: S101 - filtered above; narrows the type
-    from ckptgit.ops.compare import compare
+    from ckptgit.ops.diff import compare
 
     try:
         d = compare(repo, top.checkpoint.id, latest.id, only=DIFF_SECTIONS)
@@ -185,7 +160,7 @@ def _modules(tdiff: Any) -> tuple[tuple[str, int, int, int], ...]:
 
 
 def _records(repo: Repo, entries: list[Checkpoint]) -> Report | None:
-    from ckptgit.integrity.verify import verify
+    from ckptgit.ops.verify import verify
 
     return verify(repo, None, offline=True, records_only=True) if entries else None
 
@@ -202,7 +177,7 @@ def _integrity(count: int, report: Report | None, events: list[rm.StageEvent],
 
 
 def _findings(repo: Repo) -> tuple[rm.PolicyFinding, ...]:
-    from ckptgit import checks
+    from ckptgit.ops import check as checks
 
     try:
         found = checks.run(repo)

@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import yaml
-
+from ckptgit import yamlsafe
 from ckptgit.compare import metrics as metric_rules
 from ckptgit.report import model as rm
 
@@ -22,7 +21,7 @@ _PACKAGES = ("torch", "transformers", "lightning", "pytorch-lightning", "jax", "
 
 
 def render(info: rm.CardFacts) -> str:
-    front = yaml.safe_dump(front_matter(info), sort_keys=False, allow_unicode=True)
+    front = yamlsafe.dump(front_matter(info), sort_keys=False, allow_unicode=True)
     return f"---\n{front}---\n\n" + "\n".join(_body(info)) + "\n"
 
 
