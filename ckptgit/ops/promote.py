@@ -115,7 +115,8 @@ def promote(repo: Repo, req: PromoteRequest) -> Outcome:
                           deprecation.tag if (deprecation and req.override) else None)
     version_tag = None
     if version is not None:
-        version_tag = _register(repo, ckpt, version, rationale, trust, rule.signers)
+        version_tag = _register(repo, ckpt, version, rationale, trust, rule.signers,
+                                auto=req.version == AUTO)
     tag = make_tag(repo, ckpt, req.stage, f"promote {ckpt.name} {ckpt.short_id} to "
                    f"{req.stage}", tr.build(pairs), trust, rule.signers)
     out = Outcome(tag, "promote", ckpt.name, req.stage, ckpt.id, ckpt.commit,
@@ -203,12 +204,22 @@ def _check_version(repo: Repo, name: str, version: str) -> None:
 
 
 def _register(repo: Repo, ckpt: Checkpoint, version: str, rationale: str,
-              trust: tuple[str, str | None], principals: Sequence[str]) -> str:
+              trust: tuple[str, str | None], principals: Sequence[str], auto: bool) -> str:
+    """Sign ``NAME@version``. A version picked by default is picked again on every try:
+    concurrent promotions of one name would all draw the same next version otherwise."""
     pairs = tr.build([(tr.ACTION, "register"), (tr.ID, ckpt.id), (tr.NAME, ckpt.name),
                       (tr.SEAL, f"sha256:{ckpt.sha256}"), (tr.RATIONALE, rationale)])
-    name = tags.version(ckpt.name, version)
-    return tagsigning.create(repo.git, lambda: (name, 0), ckpt.commit,
-                          tr.message(f"register {name}", pairs), trust[0], trust[1], principals)
+    fixed = tags.version(ckpt.name, version)
+
+    def make_name() -> tuple[str, int]:
+        if not auto:
+            return fixed, 0
+        events, _ = tagevents.read(repo.git, ckpt.name)
+        return tags.version(ckpt.name, next_version(events, ckpt.name, "") or version), 0
+
+    subject = f"register {fixed}" if not auto else f"register {ckpt.name} {ckpt.short_id}"
+    return tagsigning.create(repo.git, make_name, ckpt.commit, tr.message(subject, pairs),
+                             trust[0], trust[1], principals)
 
 
 def push_tags(repo: Repo, tags_made: list[str]) -> None:
