@@ -238,6 +238,9 @@ def test_concurrent_promotions_never_collide(gov: Repo) -> None:
     assert [code for code, _ in results] == [0, 0, 0], results
     tags = sorted(gov.git("tag", "-l", "clf#dev#*").split())
     assert tags == ["clf#dev#1", "clf#dev#2", "clf#dev#3"]
+    # each also registered its own default version: drawn again when a racer took one
+    assert sorted(gov.git("tag", "-l", "clf@v*").split()) == [
+        "clf@v0.0.1", "clf@v0.0.2", "clf@v0.0.3"]
     bodies = {tag: tag_body(gov.path, tag) for tag in tags}
     assert all("Ckpt-Action: promote" in b for b in bodies.values())
     # one tag per checkpoint, none promoted twice or lost

@@ -203,12 +203,14 @@ def test_whole_flow_through_a_guarded_remote_and_a_fresh_clone(served: tuple[Rep
     events = json.loads(subprocess.run(["git", "ckpt", "history", "clf", "--json"], cwd=clone,
                                        capture_output=True, text=True, check=True).stdout)
     assert [e["action"] for e in events].count("revert") == 2
-    assert all(e["signer"] == "alice@example.com" and e["rationale"] for e in events)
+    stage_events = [e for e in events if e["action"] != "register"]  # versions: by default
+    assert all(e["signer"] == "alice@example.com" and e["rationale"] for e in stage_events)
     shown = json.loads(subprocess.run([f"{BIN}/gto", "show", "--json"], cwd=clone,
                                       capture_output=True, text=True, check=True).stdout)
     stages = shown["clf"]["stage"]
-    assert stages["production"] == stages["canary"] == v1["commit"]
-    assert stages["dev"] == stages["staging"] == v2["commit"]
+    # promotions register versions by default, so GTO names them by version
+    assert stages["production"] == stages["canary"] == "v0.0.1"
+    assert stages["dev"] == stages["staging"] == "v0.0.2"
 
 
 def test_server_refuses_commits_whose_bytes_are_not_on_the_dvc_remote(tmp_path: Path,

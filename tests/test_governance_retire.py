@@ -75,10 +75,11 @@ def test_unassign_follows_the_stage_policy(held: tuple[Repo, dict]) -> None:
     assert unknown.code == 2 and "not in .ckpt/config.yaml" in unknown.err
     repo.model(seed=5)
     repo.save("models/clf.safetensors", "clf")
-    repo.ckpt_ok("promote", "clf", "--stage", "dev", "--rationale", "unregistered")
+    repo.ckpt_ok("promote", "clf", "--stage", "dev", "--rationale", "unregistered",
+                 "--no-version")
     res = repo.ckpt_ok("unassign", "clf", "--stage", "dev", "--rationale", "x")
     assert "warning: gto show will still list dev for clf" in res.err
-    repo.ckpt_ok("promote", "clf", "--stage", "dev", "--rationale", "again")
+    repo.ckpt_ok("promote", "clf", "--stage", "dev", "--rationale", "again", "--no-version")
     repo.ckpt_ok("lock", "dev", "--rationale", "release freeze")
     locked = repo.ckpt("unassign", "clf", "--stage", "dev", "--rationale", "x")
     assert locked.code == 4 and "is locked" in locked.err

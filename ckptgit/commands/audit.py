@@ -20,8 +20,9 @@ if TYPE_CHECKING:
               default="text", show_default=True)
 @click.option("--offline", is_flag=True, help="Verify bytes without reading the DVC remote.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to a file.")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 def command(name: str | None, since: str | None, fmt: str, offline: bool,
-            output: str | None) -> int:
+            output: str | None, as_json: bool) -> int:
     """The chain of custody of checkpoints (of NAME, or all), in time order.
 
     Every save (who, when, code commit, data inputs, seal) and every promotion, revert,
@@ -40,6 +41,7 @@ def command(name: str | None, since: str | None, fmt: str, offline: bool,
     from ckptgit.ops.audit import audit
     from ckptgit.repo import Repo
 
+    fmt = "json" if as_json else fmt
     result = audit(Repo.open("."), name, since, offline)
     text = render(result, fmt)
     if output:

@@ -86,7 +86,8 @@ def command(path: str, name: str, metrics_file: str | None, metric_pairs: tuple[
         if not as_json and (supplied.files or supplied.skipped):
             click.echo(f"{name}: {supplied.describe()}", err=True)
 
-    with progress(f"saving {name}", size, quiet or as_json) as bar:
+    with progress(f"saving {name}", size, quiet or as_json,
+                  then="pushing to the DVC remote" if push else None) as bar:
         ckpt = save(repo, req, progress=bar, inputs=tell)
     if as_json:
         emit_json({"id": ckpt.id, "name": ckpt.name, "commit": ckpt.commit,

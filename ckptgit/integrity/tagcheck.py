@@ -152,17 +152,25 @@ def _seal_problems(trailers: tr.Trailers, seals: dict[str, str]) -> list[str]:
 
 
 def _seals(repo: Repo, wanted: list[tuple[str, str | None]]) -> dict[str, dict[str, str]]:
-    """commit -> {checkpoint id: seal} for every sidecar in the tagged commits."""
+    """commit -> {checkpoint id: seal} for the sidecars in the tagged commits that can hold a
+    wanted id: at the paths of known checkpoints (one ``cat-file --batch`` for every commit),
+    and only those whose bytes contain the id are parsed. Either way an id that is not found
+    fails the tag, never passes it (an id spelled with YAML escapes, a sidecar elsewhere)."""
     git = repo.git
-    commits = sorted({c for c, _ in wanted})
-    specs = [f"{c}:{p}" for c in commits for p in git.files_in_commit(c, sidecar.SUFFIX)]
-    out: dict[str, dict[str, str]] = {c: {} for c in commits}
+    ids: dict[str, set[bytes]] = {}
+    for commit, ckpt_id in wanted:
+        ids.setdefault(commit, set()).update([ckpt_id.encode()] if ckpt_id else [])
+    known = sorted({c.sidecar_path for c in repo.checkpoints()})  # one batch, no ls-tree each
+    specs = [f"{c}:{p}" for c in sorted(ids) if ids[c]
+             for p in (known or git.files_in_commit(c, sidecar.SUFFIX))]
+    out: dict[str, dict[str, str]] = {c: {} for c in ids}
     for spec, raw in git.cat_files(specs).items():
-        if raw is None:
+        commit = spec.split(":", 1)[0]
+        if raw is None or not any(i in raw for i in ids[commit]):
             continue
         try:
             doc: dict[str, Any] = sidecar.load(raw, spec)
-            out[spec.split(":", 1)[0]][str(doc["id"])] = str(doc["artifact"]["sha256"])
+            out[commit][str(doc["id"])] = str(doc["artifact"]["sha256"])
         except (CkptError, KeyError, TypeError):
             continue
     return out

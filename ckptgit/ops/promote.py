@@ -31,10 +31,25 @@ class PromoteRequest:
     stage: str
     rationale: str
     approvers: tuple[str, ...] = ()
-    version: str | None = None
+    version: str | None = "auto"  # AUTO: the next patch version (as GTO bumps); None: none
     override: bool = False
     via: str = "direct"  # "request": approvals verified by governance/approvals.py
     extra: tuple[tuple[str, str], ...] = ()  # trailers added before Signed-By (Ckpt-Request)
+
+
+AUTO = "auto"
+
+
+def next_version(events: Sequence[tagevents.Event], name: str, commit: str) -> str | None:
+    """The version to register for a promotion of ``commit``: none when it has one already
+    (GTO reads that), else the highest of ``name`` with its patch bumped, v0.0.1 first."""
+    found = [e for e in events if e.kind == "register" and e.name == name and e.version]
+    if any(e.commit == commit for e in found):
+        return None
+    parts = [tuple(int(x) for x in m.groups()) for e in found
+             if (m := re.match(r"^v(\d+)\.(\d+)\.(\d+)$", e.version or ""))]
+    major, minor, patch = max(parts, default=(0, 0, 0))
+    return f"v{major}.{minor}.{patch + 1}"
 
 
 @dataclass
@@ -87,8 +102,10 @@ def promote(repo: Repo, req: PromoteRequest) -> Outcome:
     decision = policy.decide(cfg, state, request)
     decision.raise_if_refused()
     rule = decision.rule
-    if req.version is not None:
-        _check_version(repo, ckpt.name, req.version)
+    version = (next_version(events, ckpt.name, ckpt.commit) if req.version == AUTO
+               else req.version)
+    if version is not None:
+        _check_version(repo, ckpt.name, version)
     tagsigning.preflight(git)
     trust = tagsigning.repo_trust(repo.root)
     signer = tagsigning.signer_principal(git, trust[0], rule.signers)
@@ -100,8 +117,9 @@ def promote(repo: Repo, req: PromoteRequest) -> Outcome:
                           deprecation.tag if (deprecation and req.override) else None)
     pairs[-1:-1] = list(req.extra)
     version_tag = None
-    if req.version is not None:
-        version_tag = _register(repo, ckpt, req.version, rationale, trust, rule.signers)
+    if version is not None:
+        version_tag = _register(repo, ckpt, version, rationale, trust, rule.signers,
+                                auto=req.version == AUTO)
     tag = make_tag(repo, ckpt, req.stage, f"promote {ckpt.name} {ckpt.short_id} to "
                    f"{req.stage}", tr.build(pairs), trust, rule.signers)
     out = Outcome(tag, "promote", ckpt.name, req.stage, ckpt.id, ckpt.commit,
@@ -189,12 +207,22 @@ def _check_version(repo: Repo, name: str, version: str) -> None:
 
 
 def _register(repo: Repo, ckpt: Checkpoint, version: str, rationale: str,
-              trust: tuple[str, str | None], principals: Sequence[str]) -> str:
+              trust: tuple[str, str | None], principals: Sequence[str], auto: bool) -> str:
+    """Sign ``NAME@version``. A version picked by default is picked again on every try:
+    concurrent promotions of one name would all draw the same next version otherwise."""
     pairs = tr.build([(tr.ACTION, "register"), (tr.ID, ckpt.id), (tr.NAME, ckpt.name),
                       (tr.SEAL, f"sha256:{ckpt.sha256}"), (tr.RATIONALE, rationale)])
-    name = tags.version(ckpt.name, version)
-    return tagsigning.create(repo.git, lambda: (name, 0), ckpt.commit,
-                          tr.message(f"register {name}", pairs), trust[0], trust[1], principals)
+    fixed = tags.version(ckpt.name, version)
+
+    def make_name() -> tuple[str, int]:
+        if not auto:
+            return fixed, 0
+        events, _ = tagevents.read(repo.git, ckpt.name)
+        return tags.version(ckpt.name, next_version(events, ckpt.name, "") or version), 0
+
+    subject = f"register {fixed}" if not auto else f"register {ckpt.name} {ckpt.short_id}"
+    return tagsigning.create(repo.git, make_name, ckpt.commit, tr.message(subject, pairs),
+                             trust[0], trust[1], principals)
 
 
 def push_tags(repo: Repo, tags_made: list[str]) -> None:
