@@ -91,9 +91,17 @@ def configure(root: Path, remote_url: str | None, default_remote: Path) -> str:
         if remote_url is None:
             default_remote.mkdir(parents=True, exist_ok=True)
             remote_url = os.fspath(default_remote)
+        elif _is_relative_path(remote_url):
+            # as 'dvc remote add' stores it: relative to the config file, which is how DVC
+            # (and so every clone, hook and server copy) resolves it
+            remote_url = os.path.relpath(Path(remote_url).absolute(), root / DVC_DIR)
         remotes[DEFAULT_REMOTE] = {**remotes.get(DEFAULT_REMOTE, {}), "url": remote_url}
         core["remote"] = DEFAULT_REMOTE
     return remote_url
+
+
+def _is_relative_path(url: str) -> bool:
+    return "://" not in url and not os.path.isabs(url) and not url.startswith("~")
 
 
 def cache_root(root: Path) -> Path:
@@ -555,13 +563,105 @@ def write_remote_config(dest: Path, root: Path) -> str | None:
 
 
 def ensure_cached(root: Path, pointer: Pointer, dvcfile: str, rev: str, what: str) -> None:
-    """The pointer's objects in the cache, fetched from the remote as of ``rev`` if needed."""
+    """The pointer's objects in the cache, copied from the default remote if needed.
+
+    A read never modifies the remote: each object is downloaded beside the cache, its md5
+    checked, and only then renamed into the cache. A corrupt remote object is reported by
+    name (exit 3) and left where it is for its owner to inspect (DVC's own fetch deletes it).
+    """
     if not missing_objects(root, pointer):
         return
-    fetch(root, dvcfile, rev)
+    try:
+        with _quiet_dvc(), remote_store(root) as remote:
+            if remote is not None:
+                _adopt(root, remote, pointer)
+    except (IntegrityError, UsageError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - as in fetch: any backend failure is one line
+        raise MissingDataError(f"could not fetch {dvcfile} at {rev[:12]} from the DVC remote: "
+                               f"{_one_line(exc)}") from exc
     missing = missing_objects(root, pointer)
     if missing:
         raise MissingDataError(
             f"bytes of {what} are in neither the cache nor the DVC remote ({len(missing)} "
             f"object(s) missing, e.g. {missing[0]}); push them from the machine that saved "
             "it: 'dvc push'")
+
+
+def _adopt(root: Path, remote: RemoteStore, pointer: Pointer) -> None:
+    """Copy the pointer's missing objects from ``remote``, each verified before it lands."""
+    if not object_path(root, pointer.md5).exists() and remote.exists(pointer.md5):
+        _adopt_one(root, remote, pointer.md5)
+    if not pointer.is_dir or not object_path(root, pointer.md5).exists():
+        return
+    for _, md5 in dir_entries(root, pointer.md5):
+        if not object_path(root, md5).exists() and remote.exists(md5):
+            _adopt_one(root, remote, md5)
+
+
+def _adopt_one(root: Path, remote: RemoteStore, oid: str) -> None:
+    import hashlib
+
+    final = object_path(root, oid)
+    tmp_dir = cache_root(root) / "tmp"
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="ckpt-fetch-")
+    md5 = hashlib.md5(usedforsecurity=False)
+    try:
+        with os.fdopen(fd, "wb") as out, remote.open(oid) as src:
+            while chunk := src.read(hashing.CHUNK):
+                md5.update(chunk)
+                out.write(chunk)
+        if md5.hexdigest() != oid.removesuffix(".dir"):
+            raise IntegrityError(
+                f"the DVC remote's object {oid} is corrupt (its bytes hash to "
+                f"{md5.hexdigest()}); left in place at {remote.where(oid)}: restore it from "
+                "a machine that has the checkpoint ('dvc push')")
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp_name, final)
+        os.chmod(final, 0o444)  # as DVC protects its cache objects
+    finally:
+        Path(tmp_name).unlink(missing_ok=True)
+
+
+def push_objects(root: Path, oids: Sequence[str]) -> list[str]:
+    """Copy objects from the local cache to the default remote, by id (no revision walk, so
+    relative remotes and data inputs recorded at any commit work alike). Returns the ids the
+    local cache lacks, which were not pushed."""
+    from dvc.repo import Repo
+    from dvc_objects.fs.local import LocalFileSystem
+
+    have = [o for o in oids if object_path(root, o).exists()]
+    try:
+        with _quiet_dvc(), Repo(os.fspath(root)) as repo:
+            odb = repo.cloud.get_remote_odb(command="push")
+            local = LocalFileSystem()  # type: ignore[no-untyped-call]
+            odb.add([os.fspath(object_path(root, o)) for o in have], local, have, verify=False)
+    except Exception as exc:  # noqa: BLE001 - as in fetch: any backend failure is one line
+        raise ExternalError(f"dvc push failed: {_one_line(exc)}") from exc
+    return [o for o in oids if o not in set(have)]
+
+
+def remote_dir_entries(root: Path, oid: str) -> list[str]:
+    """Object ids listed by directory object ``oid``: from the cache, else from the remote."""
+    if object_path(root, oid).exists():
+        return [m for _, m in dir_entries(root, oid)]
+    try:
+        with _quiet_dvc(), remote_store(root) as remote:
+            if remote is None or not remote.exists(oid):
+                return []
+            return [m for _, m in remote.dir_entries(oid)]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise IntegrityError(f"unreadable directory listing {oid} on the DVC remote") from exc
+
+
+def remote_url(root: Path) -> str | None:
+    """The default DVC remote's URL as DVC resolves it (relative paths made absolute from the
+    config file that sets them), or None when there is none."""
+    from dvc.config import Config
+
+    merged = Config(os.fspath(root / DVC_DIR))
+    name = merged.get("core", {}).get("remote")
+    if not name or name not in merged.get("remote", {}):
+        return None
+    return str(merged["remote"][name].get("url", "")) or None

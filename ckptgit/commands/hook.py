@@ -20,7 +20,8 @@ def command(name: str, args: tuple[str, ...]) -> int:
         problems = hookchecks.pre_commit(Git.discover("."))
     elif name == "pre-push":
         lines = sys.stdin.read().splitlines()
-        problems = hookchecks.pre_push(Git.discover("."), args[0] if args else "origin", lines)
+        problems = hookchecks.pre_push(Git.discover("."), args[0] if args else "origin", lines,
+                                       args[1] if len(args) > 1 else None)
     else:
         lines = sys.stdin.read().splitlines()
         problems = hookchecks.pre_receive(Git.bare("."), lines)

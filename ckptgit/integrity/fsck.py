@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ckptgit import hashing, index, storage
 from ckptgit.errors import CkptError
+from ckptgit.git import last_commit_touching
 from ckptgit.model import Checkpoint
 from ckptgit.repo import Repo
 
@@ -44,6 +45,7 @@ def fsck(repo: Repo, *, repair: bool = False, remote: bool = True) -> list[Probl
     problems += _index_state(repo)
     entries = repo.checkpoints()
     problems += _worktree_after_save(repo)
+    problems += _staged_reverts(repo, problems)
     problems += _orphans(repo, remote)
     problems += _bytes(repo, entries, remote)
     if repair:
@@ -163,6 +165,18 @@ def _worktree_after_save(repo: Repo) -> list[Problem]:
     return out
 
 
+def _staged_reverts(repo: Repo, found: list[Problem]) -> list[Problem]:
+    """Any older save's records left unstaged by an interrupted save (not only HEAD's)."""
+    from ckptgit.integrity import records
+
+    seen = {p for q in found for p in q.paths}
+    return [Problem("worktree", f"{r.path}: the index does not hold the record the latest save "
+                                "wrote; a plain commit would revert it",
+                    "stage and write it from HEAD", paths=[repo.root / r.path])
+            for r in records.reverts(repo.git, records.staged_changes(repo.git))
+            if repo.root / r.path not in seen]
+
+
 def _stale_in_worktree(repo: Repo, path: str, old_blob: str | None) -> bool:
     """The work-tree file is missing or still the version before the save."""
     dest = repo.root / path
@@ -280,9 +294,10 @@ def _restore_record(repo: Repo, paths: Iterable[Path]) -> None:
     rels = [p.relative_to(repo.root).as_posix() for p in paths]
     head_blobs = git.tree_blobs("HEAD", rels)
     git.stage_blobs(head_blobs)
-    parent = git.rev_parse("HEAD^")
     for rel in rels:
         dest = repo.root / rel
+        last = last_commit_touching(git, "HEAD", rel)  # the save that wrote HEAD's version
+        parent = git.rev_parse(f"{last}^") if last else None
         old = git.show_file(parent, rel) if parent else None
         if dest.exists() and dest.read_bytes() != old:
             continue  # the user's own edit: keep it

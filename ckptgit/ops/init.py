@@ -9,6 +9,7 @@ from ckptgit import hooks, storage
 from ckptgit.config import CONFIG_PATH
 from ckptgit.errors import UsageError
 from ckptgit.git import Git
+from ckptgit.integrity import pushset
 from ckptgit.resources import template
 
 SIGNERS_PATH = ".ckpt/allowed_signers"
@@ -26,6 +27,7 @@ class InitResult:
     commit: str | None
     created: list[str] = field(default_factory=list)
     hooks: list[str] = field(default_factory=list)
+    local_remote: bool = False  # the DVC remote is a directory only this machine reaches
 
 
 def init(path: str = ".", remote: str | None = None, force_hooks: bool = False) -> InitResult:
@@ -45,7 +47,8 @@ def init(path: str = ".", remote: str | None = None, force_hooks: bool = False) 
             created.append(rel)
     installed = hooks.install(git, force=force_hooks)
     commit = _commit_shared(git)
-    return InitResult(root, remote_url, commit, created, installed)
+    return InitResult(root, remote_url, commit, created, installed,
+                      pushset.is_local_url(remote_url))
 
 
 def _commit_shared(git: Git) -> str | None:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ckptgit import hashing, index, names, paths, sidecar, storage, tensors, workfiles
+from ckptgit import faults, hashing, index, names, paths, sidecar, storage, tensors, workfiles
 from ckptgit.capture import code as code_capture
 from ckptgit.capture import data as data_capture
 from ckptgit.capture import environment, values
@@ -80,7 +80,8 @@ def save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None = None)
     with ThreadPoolExecutor(1, thread_name_prefix="ckpt-store") as pool:
         storing = pool.submit(storage.store, root, root / rel, progress)
         try:
-            doc = _describe(repo, req, rel, parent, given)
+            doc = _describe(repo, req, rel, parent, given,
+                            _own_paths(repo, req, [rel, *companion_paths]))
             if is_safetensors and summary is None:
                 summary = tensors.summarize_for_save(root / rel, repo.config.max_header_bytes,
                                                      False)
@@ -103,7 +104,8 @@ def save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None = None)
     if companions:
         doc["companions"] = [_companion_entry(p, st) for p, st in companions.items()]
     sidecar.validate(doc, f"sidecar for {rel}")
-    ckpt = _commit(repo, doc, rel, stored, companions)
+    faults.point("save:stored")
+    ckpt = _commit(repo, doc, rel, stored, companions, decide_parent=req.parent is None)
     if req.push:
         _push(root, ckpt)
     return ckpt
@@ -134,7 +136,11 @@ def _check_name_path(existing: list[Checkpoint], name: str, rel: str) -> None:
 def _parent_id(repo: Repo, existing: list[Checkpoint], req: SaveRequest) -> str | None:
     if req.parent:
         return repo.resolve(req.parent).id
-    same = [c for c in existing if c.name == req.name]
+    return _latest_id(existing, req.name)
+
+
+def _latest_id(existing: list[Checkpoint], name: str) -> str | None:
+    same = [c for c in existing if c.name == name]
     return max(same, key=lambda c: c.created_at).id if same else None
 
 
@@ -161,8 +167,22 @@ def _inputs(repo: Repo, req: SaveRequest) -> _Given:
     return _Given(file_metrics, file_params, data)
 
 
+def _own_paths(repo: Repo, req: SaveRequest, artifacts: list[str]) -> list[str]:
+    """What this save writes or reads as input: not the code, so never what makes it dirty."""
+    out = []
+    for rel in artifacts:
+        out += [rel, rel + ".dvc", sidecar.path_for(rel)]
+    root = repo.root.resolve()
+    for given in (req.metrics_file, req.params_file):
+        if given is not None:
+            path = _user_path(given, req.cwd).resolve()
+            if root in path.parents:
+                out.append(path.relative_to(root).as_posix())
+    return out
+
+
 def _describe(repo: Repo, req: SaveRequest, rel: str, parent: str | None,
-              given: _Given) -> dict[str, Any]:
+              given: _Given, own: list[str]) -> dict[str, Any]:
     root, cfg = repo.root, repo.config
     file_metrics, file_params = given.metrics, given.params
     created = datetime.now(UTC)
@@ -173,8 +193,7 @@ def _describe(repo: Repo, req: SaveRequest, rel: str, parent: str | None,
         "created_at": created.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         "artifact": {"path": rel, "kind": "directory" if (root / rel).is_dir() else "file",
                      "format": _format_of(root / rel), "size": 0, "md5": "", "sha256": ""},
-        "code": code_capture.capture(repo.git, exclude=[rel, rel + ".dvc",
-                                                       sidecar.path_for(rel)]),
+        "code": code_capture.capture(repo.git, exclude=own),
         "environment": environment.capture(cfg.env_vars, cfg.record_packages),
         "seeds": values.finite(dict(req.seeds or {}), "seed"),
         "params": values.finite(values.merge(file_params, req.params), "param"),
@@ -257,10 +276,10 @@ def _chain(first: Callable[[bytes | None], bytes | None],
 
 
 def _commit(repo: Repo, doc: dict[str, Any], rel: str, stored: storage.Stored,
-            companions: dict[str, storage.Stored] | None = None) -> Checkpoint:
+            companions: dict[str, storage.Stored] | None = None,
+            decide_parent: bool = False) -> Checkpoint:
     git, name = repo.git, doc["name"]
-    own = {rel + ".dvc": storage.pointer_text(stored, Path(rel).name).encode(),
-           sidecar.path_for(rel): sidecar.dump(doc).encode()}
+    own = {rel + ".dvc": storage.pointer_text(stored, Path(rel).name).encode()}
     ignore, ignore_edit = _ignore_edit(rel)
     edits: dict[str, Callable[[bytes | None], bytes | None]] = {
         ignore: ignore_edit,
@@ -272,6 +291,13 @@ def _commit(repo: Repo, doc: dict[str, Any], rel: str, stored: storage.Stored,
         edits[path] = _chain(edits[path], edit) if path in edits else edit
     message = _message(doc)
     with workfiles.commit_lock(git):
+        # Decided again under the lock, against what has landed meanwhile: of two racing saves
+        # of one new name from different paths exactly one lands; the parent is the latest.
+        existing = repo.checkpoints()
+        _check_name_path(existing, name, rel)
+        if decide_parent:
+            doc["parent"] = _latest_id(existing, name)
+        own[sidecar.path_for(rel)] = sidecar.dump(doc).encode()
         head = git.head()
         files = dict(own)
         for path, edit in edits.items():
@@ -279,11 +305,14 @@ def _commit(repo: Repo, doc: dict[str, Any], rel: str, stored: storage.Stored,
             if new is not None:
                 files[path] = new
         commit, blobs = git.commit_files(head, files, message)
+        faults.point("save:commit")
         if not git.update_ref(git.head_ref(), commit, head, f"ckpt: save {name}"):
             raise ExternalError("the branch moved during the save; nothing was recorded, "
                                 "save again")
+        faults.point("save:ref")
         ckpt = Checkpoint.from_sidecar(doc, commit)
         index.record(git, head, commit, ckpt)
+        faults.point("save:recorded")
         _sync_user_view(repo, own, {p: e for p, e in edits.items() if p in files}, blobs)
     return ckpt
 
@@ -312,8 +341,10 @@ def _sync_user_view(
     except CkptError as exc:
         raise ExternalError(f"checkpoint saved, but the index could not be updated ({exc}); "
                             f"run 'git reset -q -- {' '.join(staged)}'") from exc
+    faults.point("save:staged")
     for path, data in own.items():
         workfiles.write_atomic(root / path, data)
+        faults.point("save:worktree")
     for path, edit in edits.items():
         current = root / path
         new = edit(current.read_bytes() if current.exists() else None)
