@@ -91,17 +91,11 @@ def configure(root: Path, remote_url: str | None, default_remote: Path) -> str:
         if remote_url is None:
             default_remote.mkdir(parents=True, exist_ok=True)
             remote_url = os.fspath(default_remote)
-        elif _is_relative_path(remote_url):
-            # as 'dvc remote add' stores it: relative to the config file, which is how DVC
-            # (and so every clone, hook and server copy) resolves it
-            remote_url = os.path.relpath(Path(remote_url).absolute(), root / DVC_DIR)
+        # DVC's config writer stores a relative path relative to the config file (taking it
+        # from the current directory), as 'dvc remote add' does; every reader resolves it back
         remotes[DEFAULT_REMOTE] = {**remotes.get(DEFAULT_REMOTE, {}), "url": remote_url}
         core["remote"] = DEFAULT_REMOTE
     return remote_url
-
-
-def _is_relative_path(url: str) -> bool:
-    return "://" not in url and not os.path.isabs(url) and not url.startswith("~")
 
 
 def cache_root(root: Path) -> Path:
