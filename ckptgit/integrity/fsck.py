@@ -158,11 +158,21 @@ def _worktree_after_save(repo: Repo) -> list[Problem]:
             continue  # the user staged their own version since: theirs to resolve
         if idx == new and not _stale_in_worktree(repo, path, old):
             continue
+        if idx == new and path.endswith(".dvc") and _restored(repo, path, head):
+            continue  # 'restore' of an older checkpoint points the work tree at its bytes
         out.append(Problem("worktree", f"{path} of the latest save (commit {head[:12]}) was "
                                        "never staged or written out: the save was interrupted "
                                        "after its commit", "stage and write it from HEAD",
                            paths=[repo.root / path]))
     return out
+
+
+def _restored(repo: Repo, pointer: str, head: str) -> bool:
+    """A save writes the pointer before the sidecar, so an old pointer beside the new sidecar
+    is never a save's leftover: it is a deliberate ``restore`` of an older checkpoint."""
+    rel = pointer.removesuffix(".dvc") + ".ckpt.yaml"
+    side = repo.root / rel
+    return side.is_file() and side.read_bytes() == repo.git.show_file(head, rel)
 
 
 def _staged_reverts(repo: Repo, found: list[Problem]) -> list[Problem]:

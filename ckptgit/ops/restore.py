@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ckptgit import hashing, paths, sidecar, storage
+from ckptgit import hashing, paths, sidecar, storage, workfiles
 from ckptgit.errors import IntegrityError, UsageError
 from ckptgit.model import Checkpoint
 from ckptgit.repo import Repo
@@ -37,7 +37,18 @@ def restore(
     storage.ensure_cached(root, pointer, ckpt.dvcfile, ckpt.commit,
                           f"{ckpt.name} ({ckpt.short_id})")
     storage.materialize(root, pointer, dest, seal, progress)
+    if to is None:
+        _point_at(root, ckpt, raw_pointer)
     return ckpt, dest
+
+
+def _point_at(root: Path, ckpt: Checkpoint, raw_pointer: bytes) -> None:
+    """The work tree's ``.dvc`` pointer describes the bytes now beside it, so ``dvc status``
+    is clean. Only the work tree changes (git shows the pointer modified while an older
+    checkpoint is out); the pre-commit hook refuses committing it, which would revert a save."""
+    pointer_file = root / ckpt.dvcfile
+    if not pointer_file.exists() or pointer_file.read_bytes() != raw_pointer:
+        workfiles.write_atomic(pointer_file, raw_pointer)
 
 
 def _destination(root: Path, ckpt: Checkpoint, to: str | Path | None) -> Path:
