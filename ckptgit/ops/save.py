@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -190,7 +191,7 @@ def _describe(repo: Repo, req: SaveRequest, rel: str, parent: str | None,
         "schema_version": sidecar.CURRENT_VERSION,
         "id": _new_id(created),
         "name": req.name,
-        "created_at": created.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "created_at": _timestamp(created),
         "artifact": {"path": rel, "kind": "directory" if (root / rel).is_dir() else "file",
                      "format": _format_of(root / rel), "size": 0, "md5": "", "sha256": ""},
         "code": code_capture.capture(repo.git, exclude=own),
@@ -215,6 +216,10 @@ def _describe(repo: Repo, req: SaveRequest, rel: str, parent: str | None,
         doc["slices"] = values.finite(dict(req.slices), "slice metric")
     doc.update(req.extra)
     return doc
+
+
+def _timestamp(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _user_path(given: str | os.PathLike[str], cwd: Path | None) -> Path:
@@ -291,23 +296,30 @@ def _commit(repo: Repo, doc: dict[str, Any], rel: str, stored: storage.Stored,
         edits[path] = _chain(edits[path], edit) if path in edits else edit
     message = _message(doc)
     with workfiles.commit_lock(git):
-        # Decided again under the lock, against what has landed meanwhile: of two racing saves
-        # of one new name from different paths exactly one lands; the parent is the latest.
-        existing = repo.checkpoints()
-        _check_name_path(existing, name, rel)
-        if decide_parent:
-            doc["parent"] = _latest_id(existing, name)
-        own[sidecar.path_for(rel)] = sidecar.dump(doc).encode()
-        head = git.head()
-        files = dict(own)
-        for path, edit in edits.items():
-            new = edit(git.show_file(head, path) if head else None)
-            if new is not None:
-                files[path] = new
-        commit, blobs = git.commit_files(head, files, message)
-        faults.point("save:commit")
-        if not git.update_ref(git.head_ref(), commit, head, f"ckpt: save {name}"):
-            raise ExternalError("the branch moved during the save; nothing was recorded, "
+        for _ in range(_ATTEMPTS):
+            # Decided again under the lock, against what has landed meanwhile: of two racing
+            # saves of one new name from different paths exactly one lands; the parent is the
+            # latest. Retried when a plain 'git commit' (which takes no lock of ours) moved the
+            # branch between our read and our compare-and-swap.
+            existing = repo.checkpoints()
+            _check_name_path(existing, name, rel)
+            if decide_parent:
+                doc["parent"] = _latest_id(existing, name)
+            # stamped now, so creation order is landing order (what 'latest' means)
+            doc["created_at"] = _timestamp(datetime.now(UTC))
+            own[sidecar.path_for(rel)] = sidecar.dump(doc).encode()
+            head = git.head()
+            files = dict(own)
+            for path, edit in edits.items():
+                new = edit(git.show_file(head, path) if head else None)
+                if new is not None:
+                    files[path] = new
+            commit, blobs = git.commit_files(head, files, message)
+            faults.point("save:commit")
+            if git.update_ref(git.head_ref(), commit, head, f"ckpt: save {name}"):
+                break
+        else:
+            raise ExternalError("the branch kept moving during the save; nothing was recorded, "
                                 "save again")
         faults.point("save:ref")
         ckpt = Checkpoint.from_sidecar(doc, commit)
@@ -315,6 +327,9 @@ def _commit(repo: Repo, doc: dict[str, Any], rel: str, stored: storage.Stored,
         faults.point("save:recorded")
         _sync_user_view(repo, own, {p: e for p, e in edits.items() if p in files}, blobs)
     return ckpt
+
+
+_ATTEMPTS = 5
 
 
 def _sync_user_view(
@@ -336,11 +351,7 @@ def _sync_user_view(
             staged[path] = blobs[path]
         elif (new := edit(index_text)) is not None:
             staged[path] = git.write_blob(new)
-    try:
-        git.stage_blobs(staged)
-    except CkptError as exc:
-        raise ExternalError(f"checkpoint saved, but the index could not be updated ({exc}); "
-                            f"run 'git reset -q -- {' '.join(staged)}'") from exc
+    _stage(repo, staged)
     faults.point("save:staged")
     for path, data in own.items():
         workfiles.write_atomic(root / path, data)
@@ -350,6 +361,23 @@ def _sync_user_view(
         new = edit(current.read_bytes() if current.exists() else None)
         if new is not None:
             workfiles.write_atomic(current, new)
+
+
+def _stage(repo: Repo, staged: dict[str, str]) -> None:
+    """Stage our paths, waiting out a user's git command that holds the index lock."""
+    for attempt in range(_INDEX_ATTEMPTS):
+        try:
+            repo.git.stage_blobs(staged)
+            return
+        except CkptError as exc:
+            if attempt + 1 == _INDEX_ATTEMPTS:
+                raise ExternalError(
+                    f"checkpoint saved, but the index could not be updated ({exc}); run "
+                    "'git ckpt fsck --repair'") from exc
+            time.sleep(0.1)
+
+
+_INDEX_ATTEMPTS = 30  # 0.1 s apart: longer than git holds the lock for a commit
 
 
 def _message(doc: dict[str, Any]) -> str:
