@@ -13,7 +13,8 @@ import os
 import signal
 
 _SPEC = os.environ.get("CKPT_FAULT", "")
-_NAME, _, _NTH = _SPEC.partition(":")
+_HEAD, _, _TAIL = _SPEC.rpartition(":")
+_NAME, _NTH = (_HEAD, int(_TAIL)) if _TAIL.isdigit() else (_SPEC, 1)
 _seen = 0
 
 
@@ -23,5 +24,5 @@ def point(name: str) -> None:
     if not _NAME or name != _NAME:
         return
     _seen += 1
-    if _seen >= (int(_NTH) if _NTH.isdigit() else 1):
+    if _seen >= _NTH:
         os.kill(os.getpid(), signal.SIGKILL)
