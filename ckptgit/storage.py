@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ckptgit import hashing
+from ckptgit import faults, hashing
 from ckptgit.errors import ExternalError, IntegrityError, MissingDataError, UsageError
 
 log = logging.getLogger(__name__)
@@ -425,14 +425,18 @@ def materialize(
     dest: Path,
     expected_sha256: str,
     progress: hashing.Progress | None = None,
+    staging_dir: Path | None = None,
 ) -> None:
     """Write the artifact to ``dest`` from the cache; the seal is checked before it appears.
 
-    Written beside ``dest`` then renamed, so a failed or tampered restore leaves whatever was
-    at ``dest`` untouched.
+    Written in ``staging_dir`` (beside ``dest`` by default; it must be on the same filesystem)
+    then renamed, so a failed, tampered or killed restore leaves whatever was at ``dest``
+    untouched.
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    if staging_dir is not None:
+        staging_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=staging_dir or dest.parent))
     try:
         target = staging / dest.name
         if pointer.is_dir:
@@ -445,6 +449,7 @@ def materialize(
                 f"bytes of {pointer.path} do not match the recorded seal "
                 f"(sha256 {seal[:16]}… != {expected_sha256[:16]}…): the cache object is corrupt"
             )
+        faults.point("restore:written")
         _replace(target, dest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -612,6 +617,7 @@ def _adopt_one(root: Path, remote: RemoteStore, oid: str) -> None:
                 f"{md5.hexdigest()}); left in place at {remote.where(oid)}: restore it from "
                 "a machine that has the checkpoint ('dvc push')")
         final.parent.mkdir(parents=True, exist_ok=True)
+        faults.point("restore:fetched")
         os.replace(tmp_name, final)
         os.chmod(final, 0o444)  # as DVC protects its cache objects
     finally:

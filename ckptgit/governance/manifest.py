@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ckptgit import sidecar, workfiles
+from ckptgit import faults, sidecar, workfiles
 from ckptgit.errors import ExternalError, UsageError
 from ckptgit.git import Git
 
@@ -69,7 +69,9 @@ def commit(git: Git, rel: str, stage: str, name: str, entry: dict[str, Any] | No
             doc = updated(read(git, head, rel), stage, name, entry)
             files = {rel: (HEADER + sidecar.dump(doc)).encode(), **(extra or {})}
             new, blobs = git.commit_files(head, files, subject + "\n")
+            faults.point("manifest:commit")
             if git.update_ref(git.head_ref(), new, head, subject):
+                faults.point("manifest:ref")
                 _sync(git, files, blobs)
                 return new
     raise ExternalError("the branch kept moving while the deployment manifest was written; "

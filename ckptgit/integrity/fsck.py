@@ -85,6 +85,8 @@ def _temp_files(repo: Repo, held: set[str]) -> list[Problem]:
     if ckpt_dir.is_dir():
         candidates += [p for p in ckpt_dir.iterdir()
                        if p.name.startswith("index.") or p.name.endswith(".tmp")]
+    if (ckpt_dir / "tmp").is_dir():  # a restore's staging folder (see ops/restore.py)
+        candidates += [p for p in (ckpt_dir / "tmp").iterdir() if p.name.startswith(".")]
     candidates += _worktree_temps(repo)
     out = []
     for path in candidates:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from ckptgit import hashing, paths, sidecar, storage, workfiles
+from ckptgit import faults, hashing, paths, sidecar, storage, workfiles
 from ckptgit.errors import IntegrityError, UsageError
 from ckptgit.model import Checkpoint
 from ckptgit.repo import Repo
@@ -36,10 +37,23 @@ def restore(
         _refuse_unsaved(repo, dest, suggest_to=to is None)
     storage.ensure_cached(root, pointer, ckpt.dvcfile, ckpt.commit,
                           f"{ckpt.name} ({ckpt.short_id})")
-    storage.materialize(root, pointer, dest, seal, progress)
+    storage.materialize(root, pointer, dest, seal, progress, _staging(repo, dest))
+    faults.point("restore:replaced")
     if to is None:
         _point_at(root, ckpt, raw_pointer)
     return ckpt, dest
+
+
+def _staging(repo: Repo, dest: Path) -> Path | None:
+    """Under ``.git/ckpt/`` when that is on dest's filesystem: a restore killed mid-write then
+    leaves nothing in the work tree for ``git status`` to show (fsck removes it)."""
+    staging = repo.git.ckpt_dir / "tmp"
+    try:
+        staging.mkdir(parents=True, exist_ok=True)
+        same = os.stat(staging).st_dev == os.stat(dest.parent).st_dev
+    except OSError:
+        return None
+    return staging if same else None
 
 
 def _point_at(root: Path, ckpt: Checkpoint, raw_pointer: bytes) -> None:
