@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean venv
+.PHONY: demo test test-slow lint bench clean venv
 
 venv: $(STAMP)
 
@@ -20,7 +20,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/ruff check ckptgit tests benchmarks
 	$(VENV)/bin/mypy
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -q -p no:cacheprovider tests
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -q -p no:cacheprovider -m "not slow" tests
+
+# Kill and other long tests (docs/reliability.md): about 20-30 minutes on 2 cores.
+test-slow: $(STAMP)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -q -p no:cacheprovider -m slow --timeout 2400 tests
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check ckptgit tests benchmarks
