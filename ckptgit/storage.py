@@ -326,27 +326,6 @@ def _quiet_dvc() -> Iterator[None]:
             lg.setLevel(level)
 
 
-def fetch(root: Path, dvcfile: str, rev: str) -> None:
-    """Bring a pointer's objects from the default remote into the cache, as of commit ``rev``.
-
-    DVC reads the ``.dvc`` file from that commit itself; the work tree is not checked out.
-    """
-    from dvc.exceptions import DvcException
-    from dvc.repo import Repo
-
-    try:
-        # workspace=False: only that commit's objects, not whatever the work tree points at
-        with _quiet_dvc(), Repo(os.fspath(root)) as repo:
-            repo.fetch(targets=[dvcfile], revs=[rev], workspace=False)
-    # Remote backends fail with their own exceptions too (OSError, botocore, …); whatever the
-    # cause, the bytes are not available and the user needs one line saying so.
-    except Exception as exc:  # noqa: BLE001
-        raise MissingDataError(
-            f"could not fetch {dvcfile} at {rev[:12]} from the DVC remote: "
-            f"{_failure(exc, DvcException)}"
-        ) from exc
-
-
 class RemoteStore:
     """Read-only access to the default DVC remote's objects, without copying into the cache.
 
@@ -406,17 +385,6 @@ def pull_into(worktree: Path, main_root: Path, dvcfiles: Sequence[str]) -> None:
             repo.pull(targets=[os.fspath(worktree / f) for f in dvcfiles])
     except DvcException as exc:
         raise MissingDataError(f"dvc pull in {worktree} failed: {_one_line(exc)}") from exc
-
-
-def push(root: Path, dvcfiles: Sequence[str]) -> None:
-    from dvc.exceptions import DvcException
-    from dvc.repo import Repo
-
-    try:
-        with _quiet_dvc(), Repo(os.fspath(root)) as repo:
-            repo.push(targets=list(dvcfiles))
-    except Exception as exc:  # noqa: BLE001 - as in fetch: any backend failure is one line
-        raise ExternalError(f"dvc push failed: {_failure(exc, DvcException)}") from exc
 
 
 def materialize(
@@ -518,22 +486,10 @@ def missing_on_remote(root: Path, oids: Sequence[str]) -> list[str]:
         with Repo(os.fspath(root)) as repo:
             odb = repo.cloud.get_remote_odb(command="push")
             present = set(odb.oids_exist(list(oids)))
-    except DvcException as exc:
-        raise ExternalError(f"cannot query the DVC remote: {_one_line(exc)}") from exc
+    except Exception as exc:  # noqa: BLE001 - any backend error (OSError, botocore…) is one line
+        raise ExternalError(f"cannot query the DVC remote: {_failure(exc, DvcException)}") \
+            from exc
     return [o for o in oids if o not in present]
-
-
-def push_revs(root: Path, dvcfiles_by_rev: dict[str, list[str]]) -> None:
-    """Push the objects of ``.dvc`` files as they are at given commits (not the work tree)."""
-    from dvc.exceptions import DvcException
-    from dvc.repo import Repo
-
-    try:
-        with Repo(os.fspath(root)) as repo:
-            for rev, dvcfiles in dvcfiles_by_rev.items():
-                repo.push(targets=list(dvcfiles), revs=[rev], workspace=False)
-    except DvcException as exc:
-        raise ExternalError(f"dvc push failed: {_one_line(exc)}") from exc
 
 
 _REMOTE_ADDRESS_KEYS = ("url", "endpointurl", "region")
@@ -576,7 +532,7 @@ def ensure_cached(root: Path, pointer: Pointer, dvcfile: str, rev: str, what: st
                 _adopt(root, remote, pointer)
     except (IntegrityError, UsageError):
         raise
-    except Exception as exc:  # noqa: BLE001 - as in fetch: any backend failure is one line
+    except Exception as exc:  # noqa: BLE001 - any backend error (OSError, botocore…) is one line
         raise MissingDataError(f"could not fetch {dvcfile} at {rev[:12]} from the DVC remote: "
                                f"{_one_line(exc)}") from exc
     missing = missing_objects(root, pointer)
@@ -637,8 +593,8 @@ def push_objects(root: Path, oids: Sequence[str]) -> list[str]:
             odb = repo.cloud.get_remote_odb(command="push")
             local = LocalFileSystem()  # type: ignore[no-untyped-call]
             odb.add([os.fspath(object_path(root, o)) for o in have], local, have, verify=False)
-    except Exception as exc:  # noqa: BLE001 - as in fetch: any backend failure is one line
-        raise ExternalError(f"dvc push failed: {_one_line(exc)}") from exc
+    except Exception as exc:  # noqa: BLE001 - any backend error (OSError, botocore…) is one line
+        raise ExternalError(f"cannot copy to the DVC remote: {_one_line(exc)}") from exc
     return [o for o in oids if o not in set(have)]
 
 

@@ -282,7 +282,8 @@ def _repair(repo: Repo, p: Problem) -> None:
         elif p.kind == "lost":
             storage.store(repo.root, p.paths[0])
         elif p.kind == "unpushed" and p.ckpt is not None:
-            storage.push_revs(repo.root, {p.ckpt.commit: [p.ckpt.dvcfile]})
+            pointer = storage.Pointer(p.ckpt.md5, p.ckpt.size, p.ckpt.path)
+            storage.push_objects(repo.root, storage.object_ids(repo.root, pointer))
         else:
             return
     except (OSError, CkptError) as exc:

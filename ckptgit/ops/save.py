@@ -108,7 +108,10 @@ def save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None = None)
     faults.point("save:stored")
     ckpt = _commit(repo, doc, rel, stored, companions, decide_parent=req.parent is None)
     if req.push:
-        _push(root, ckpt)
+        _push(root, ckpt, [storage.Pointer(stored.md5, stored.size, rel),
+                           *(storage.Pointer(st.md5, st.size, p) for p, st in companions.items()),
+                           *(storage.Pointer(d["md5"], d.get("size"), d["path"])
+                             for d in given.data)])
     return ckpt
 
 
@@ -388,9 +391,15 @@ def _message(doc: dict[str, Any]) -> str:
     return f"{subject}\n\n{body}\n\n{trailers}" if body else f"{subject}\n\n{trailers}"
 
 
-def _push(root: Path, ckpt: Checkpoint) -> None:
+def _push(root: Path, ckpt: Checkpoint, pointers: list[storage.Pointer]) -> None:
+    """The artifact, its companions and its data inputs onto the DVC remote, by object id."""
+    oids = sorted({o for p in pointers for o in storage.object_ids(root, p)})
     try:
-        storage.push(root, [ckpt.dvcfile])
+        lacking = storage.push_objects(root, storage.missing_on_remote(root, oids))
     except CkptError as exc:
-        raise ExternalError(f"checkpoint {ckpt.short_id} saved locally, but {exc}; "
-                            f"retry with 'dvc push {ckpt.dvcfile}'") from exc
+        raise ExternalError(f"checkpoint {ckpt.short_id} saved locally, but dvc push failed "
+                            f"({exc}); retry with 'dvc push'") from exc
+    if lacking:
+        raise ExternalError(f"checkpoint {ckpt.short_id} saved and pushed, but {len(lacking)} "
+                            f"data input object(s) are not in the local cache (e.g. "
+                            f"{lacking[0]}): push them from the machine that has them")
