@@ -420,9 +420,14 @@ class Git:
         self.run(["update-index", "--add", "--index-info"], input=_index_info(blobs))
 
 
+UNTRACKED_HASH_LIMIT = 1 << 20  # bytes; larger untracked files are data, not code
+
+
 def _file_digest(path: Path) -> bytes:
-    """sha256 of an untracked file's bytes (a link's target, not what it points at; nothing
-    that is not a regular file is opened, so a FIFO cannot block the save)."""
+    """What pins an untracked file: sha256 of its bytes (a link's target, not what it points
+    at); for a file over ``UNTRACKED_HASH_LIMIT`` its size and mtime, so an untracked dataset
+    never costs the save a second read. Nothing but a regular file is opened, so a FIFO cannot
+    block."""
     import hashlib
     import stat
 
@@ -434,7 +439,13 @@ def _file_digest(path: Path) -> bytes:
         return hashlib.sha256(os.fsencode(os.readlink(path))).digest()
     if not stat.S_ISREG(st.st_mode):
         return b"special"
-    with open(path, "rb") as fh:
+    if st.st_size > UNTRACKED_HASH_LIMIT:
+        return f"large {st.st_size} {st.st_mtime_ns}".encode()
+    try:  # no follow, no block: the file may have been swapped since the lstat
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return b"unreadable"
+    with os.fdopen(fd, "rb") as fh:
         return hashlib.file_digest(fh, "sha256").digest()
 
 
