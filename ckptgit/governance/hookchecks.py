@@ -12,10 +12,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ckptgit.errors import CkptError
 from ckptgit.git import Git
+
+if TYPE_CHECKING:  # the hooks import these only when a push concerns checkpoints
+    from ckptgit.config import Config
+    from ckptgit.integrity import pushset
 
 ZERO = "0" * 40
 SIDECAR_SUFFIX = ".ckpt.yaml"
@@ -263,8 +267,8 @@ def pre_push(git: Git, remote: str, lines: Sequence[str], url: str | None = None
     return problems
 
 
-def _bytes_on_remote(git: Git, remote: str, url: str | None, updates: Sequence[Any],
-                     cfg: Any) -> list[str]:
+def _bytes_on_remote(git: Git, remote: str, url: str | None,
+                     updates: Sequence[pushset.Update], cfg: Config) -> list[str]:
     """Every save the push brings, whatever the refspec, has its artifact, companions and
     data inputs on a DVC remote teammates can reach."""
     from ckptgit.integrity import pushset
