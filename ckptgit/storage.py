@@ -417,7 +417,7 @@ def materialize(
                 f"bytes of {pointer.path} do not match the recorded seal "
                 f"(sha256 {seal[:16]}… != {expected_sha256[:16]}…): the cache object is corrupt"
             )
-        faults.point("restore:written")
+        faults.point("restore-staged")
         _replace(target, dest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -573,7 +573,7 @@ def _adopt_one(root: Path, remote: RemoteStore, oid: str) -> None:
                 f"{md5.hexdigest()}); left in place at {remote.where(oid)}: restore it from "
                 "a machine that has the checkpoint ('dvc push')")
         final.parent.mkdir(parents=True, exist_ok=True)
-        faults.point("restore:fetched")
+        faults.point("fetched")
         os.replace(tmp_name, final)
         os.chmod(final, 0o444)  # as DVC protects its cache objects
     finally:

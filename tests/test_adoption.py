@@ -36,7 +36,7 @@ def head_pointer(repo: Repo) -> str:
 def test_a_plain_commit_cannot_revert_a_save_killed_after_its_commit(repo: Repo) -> None:
     repo.model()
     repo.save(MODEL, "clf")
-    done = killed_save(repo, "save:ref", seed=1)  # branch moved, index never updated
+    done = killed_save(repo, "committed", seed=1)  # branch moved, index never updated
     assert done.returncode == KILLED
     saved_pointer = head_pointer(repo)
     for how in ((), ("-a",)):
@@ -54,7 +54,7 @@ def test_a_plain_commit_cannot_revert_a_save_killed_after_its_commit(repo: Repo)
 
 
 def test_a_plain_commit_cannot_delete_a_first_save_killed_after_its_commit(repo: Repo) -> None:
-    done = killed_save(repo, "save:ref", seed=1)  # the index never held these paths
+    done = killed_save(repo, "committed", seed=1)  # the index never held these paths
     assert done.returncode == KILLED
     refused = user_commit(repo)
     assert refused.returncode == 1
@@ -67,7 +67,7 @@ def test_a_plain_commit_cannot_delete_a_first_save_killed_after_its_commit(repo:
 def test_an_older_save_left_stale_is_found_even_after_later_saves(repo: Repo) -> None:
     repo.model()
     repo.save(MODEL, "clf")
-    assert killed_save(repo, "save:ref", seed=1).returncode == KILLED
+    assert killed_save(repo, "committed", seed=1).returncode == KILLED
     repo.model("models/other.safetensors", seed=3)
     repo.save("models/other.safetensors", "other")  # HEAD is now another save
     assert user_commit(repo).returncode == 1

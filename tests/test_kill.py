@@ -138,10 +138,10 @@ def verify_problems(repo: Path) -> list[str]:
 def revert_guard(repo: Path) -> str | None:
     """None when a plain commit now could not revert a save; else what is wrong."""
     from ckptgit.git import Git
-    from ckptgit.integrity import records
+    from ckptgit.integrity import stale as stale_records
 
     g = Git.discover(repo)
-    stale = records.reverts(g, records.staged_changes(g))
+    stale = stale_records.reverts(g, stale_records.staged_changes(g))
     code, _, err = in_process(repo, "hook", "pre-commit")
     if stale and code == 0:
         return f"pre-commit accepted a commit that reverts {[r.path for r in stale]}"
@@ -238,8 +238,8 @@ def new_model(repo: Path) -> None:
     write_model(repo / MODEL, seed=random.randrange(100, 10**6))  # noqa: S311
 
 
-SAVE_POINTS = ["save:stored", "save:commit", "save:ref", "save:recorded", "save:staged",
-               "save:worktree:1", "save:worktree:2"]
+SAVE_POINTS = ["stored", "built", "committed", "indexed", "staged",
+               "written:1", "written:2"]
 
 
 def test_kill_save(tmp_path: Path) -> None:
@@ -254,24 +254,24 @@ def _stage_action_retry(code: int, err: str) -> bool:
 def test_kill_promote(tmp_path: Path) -> None:
     trials(tmp_path, "promote", Scenario(
         ["promote", "reg", "--stage", "dev", "--rationale", "kill test"],
-        ["tag:created", "manifest:commit", "manifest:ref"], retry_ok=_stage_action_retry))
+        ["tagged", "manifest-built", "manifest-committed"], retry_ok=_stage_action_retry))
 
 
 def test_kill_revert(tmp_path: Path) -> None:
     trials(tmp_path, "revert", Scenario(
         ["revert", "clf", "--stage", "dev", "--to", "clf~1", "--rationale", "kill test"],
-        ["tag:created", "manifest:commit", "manifest:ref", "restore:written",
-         "restore:replaced"], retry_ok=_stage_action_retry))
+        ["tagged", "manifest-built", "manifest-committed", "restore-staged",
+         "restored"], retry_ok=_stage_action_retry))
 
 
 def test_kill_gc(tmp_path: Path) -> None:
     trials(tmp_path, "gc", Scenario(["gc", "--grace", "1m", "-q"],
-                                    ["gc:removed:1", "gc:removed:2", "gc:removed:3"]))
+                                    ["collected:1", "collected:2", "collected:3"]))
 
 
 def test_kill_restore(tmp_path: Path) -> None:
     trials(tmp_path, "restore", Scenario(
-        ["restore", "clf~1"], ["restore:fetched", "restore:written", "restore:replaced"]))
+        ["restore", "clf~1"], ["fetched", "restore-staged", "restored"]))
 
 
 def test_kill_migrate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -281,5 +281,5 @@ def test_kill_migrate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         use_v2(monkeypatch)  # this process reads (verify, fsck) as the v2 release does
 
     trials(tmp_path, "migrate", Scenario(
-        ["migrate"], ["migrate:commit", "migrate:ref", "migrate:worktree:1",
-                      "migrate:worktree:2"], before_trial=at_v2, python=True))
+        ["migrate"], ["migrate-built", "migrated", "migrate-written:1",
+                      "migrate-written:2"], before_trial=at_v2, python=True))

@@ -48,9 +48,9 @@ def pre_commit(git: Git) -> list[str]:
         return []
     problems = _weights(git, {p: staged[p] for p in weights}) if weights else []
     if records and git.head() is not None:
-        from ckptgit.integrity import records as saved_records
+        from ckptgit.integrity import stale
 
-        problems += [saved_records.message(r) for r in saved_records.reverts(git, records)]
+        problems += [stale.message(r) for r in stale.reverts(git, records)]
     for path in sidecars:
         problems += _sidecar(git, path, staged)
     return problems

@@ -69,9 +69,9 @@ def commit(git: Git, rel: str, stage: str, name: str, entry: dict[str, Any] | No
             doc = updated(read(git, head, rel), stage, name, entry)
             files = {rel: (HEADER + sidecar.dump(doc)).encode(), **(extra or {})}
             new, blobs = git.commit_files(head, files, subject + "\n")
-            faults.point("manifest:commit")
+            faults.point("manifest-built")
             if git.update_ref(git.head_ref(), new, head, subject):
-                faults.point("manifest:ref")
+                faults.point("manifest-committed")
                 _sync(git, files, blobs)
                 return new
     raise ExternalError("the branch kept moving while the deployment manifest was written; "

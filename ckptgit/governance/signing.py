@@ -188,7 +188,7 @@ def create(git: Git, make_name: Callable[[], tuple[str, int]], commit: str, mess
             _create_once(git, tag, commit, message, date)
         except TagExists:
             continue
-        faults.point("tag:created")
+        faults.point("tagged")
         obj = git.rev_parse(f"refs/tags/{tag}") or ""
         verdict = verify(git, [tag], signers_text, revoked_text, principals)[tag]
         raw = git.cat_files([obj]).get(obj) or b""

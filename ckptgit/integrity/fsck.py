@@ -179,13 +179,13 @@ def _restored(repo: Repo, pointer: str, head: str) -> bool:
 
 def _staged_reverts(repo: Repo, found: list[Problem]) -> list[Problem]:
     """Any older save's records left unstaged by an interrupted save (not only HEAD's)."""
-    from ckptgit.integrity import records
+    from ckptgit.integrity import stale
 
     seen = {p for q in found for p in q.paths}
     return [Problem("worktree", f"{r.path}: the index does not hold the record the latest save "
                                 "wrote; a plain commit would revert it",
                     "stage and write it from HEAD", paths=[repo.root / r.path])
-            for r in records.reverts(repo.git, records.staged_changes(repo.git))
+            for r in stale.reverts(repo.git, stale.staged_changes(repo.git))
             if repo.root / r.path not in seen]
 
 

@@ -135,7 +135,7 @@ def collect(repo: Repo, *, grace_s: float = GRACE_S, remote: bool = True,
                 raise CkptError(f"gc stopped at {item.path}: {exc.strerror or exc} "
                                 f"({len(found.removed)} objects removed before it)") from exc
             found.removed.append(item)
-            faults.point("gc:removed")
+            faults.point("collected")
         return found
 
 

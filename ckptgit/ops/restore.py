@@ -38,7 +38,7 @@ def restore(
     storage.ensure_cached(root, pointer, ckpt.dvcfile, ckpt.commit,
                           f"{ckpt.name} ({ckpt.short_id})")
     storage.materialize(root, pointer, dest, seal, progress, _staging(repo, dest))
-    faults.point("restore:replaced")
+    faults.point("restored")
     if to is None:
         _point_at(root, ckpt, raw_pointer)
     return ckpt, dest

@@ -105,7 +105,7 @@ def save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None = None)
     if companions:
         doc["companions"] = [_companion_entry(p, st) for p, st in companions.items()]
     sidecar.validate(doc, f"sidecar for {rel}")
-    faults.point("save:stored")
+    faults.point("stored")
     ckpt = _commit(repo, doc, rel, stored, companions, decide_parent=req.parent is None)
     if req.push:
         _push(root, ckpt, [storage.Pointer(stored.md5, stored.size, rel),
@@ -318,16 +318,16 @@ def _commit(repo: Repo, doc: dict[str, Any], rel: str, stored: storage.Stored,
                 if new is not None:
                     files[path] = new
             commit, blobs = git.commit_files(head, files, message)
-            faults.point("save:commit")
+            faults.point("built")
             if git.update_ref(git.head_ref(), commit, head, f"ckpt: save {name}"):
                 break
         else:
             raise ExternalError("the branch kept moving during the save; nothing was recorded, "
                                 "save again")
-        faults.point("save:ref")
+        faults.point("committed")
         ckpt = Checkpoint.from_sidecar(doc, commit)
         index.record(git, head, commit, ckpt)
-        faults.point("save:recorded")
+        faults.point("indexed")
         _sync_user_view(repo, own, {p: e for p, e in edits.items() if p in files}, blobs)
     return ckpt
 
@@ -355,10 +355,10 @@ def _sync_user_view(
         elif (new := edit(index_text)) is not None:
             staged[path] = git.write_blob(new)
     _stage(repo, staged)
-    faults.point("save:staged")
+    faults.point("staged")
     for path, data in own.items():
         workfiles.write_atomic(root / path, data)
-        faults.point("save:worktree")
+        faults.point("written")
     for path, edit in edits.items():
         current = root / path
         new = edit(current.read_bytes() if current.exists() else None)
