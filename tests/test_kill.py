@@ -123,7 +123,7 @@ def user_status(repo: Path) -> list[str]:
 
 def verify_problems(repo: Path) -> list[str]:
     """Findings other than 'the work tree holds other bytes' (normal mid-save or mid-restore)."""
-    from ckptgit.integrity.verify import verify
+    from ckptgit.ops.verify import verify
     from ckptgit.repo import Repo as CkptRepo
 
     report = verify(CkptRepo.open(repo), offline=False)
@@ -138,7 +138,7 @@ def verify_problems(repo: Path) -> list[str]:
 def revert_guard(repo: Path) -> str | None:
     """None when a plain commit now could not revert a save; else what is wrong."""
     from ckptgit.git import Git
-    from ckptgit.integrity import stale as stale_records
+    from ckptgit.governance import stale as stale_records
 
     g = Git.discover(repo)
     stale = stale_records.reverts(g, stale_records.staged_changes(g))

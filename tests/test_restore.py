@@ -11,7 +11,7 @@ from pathlib import Path
 from conftest import Repo, git
 
 from ckptgit import storage
-from ckptgit.integrity.fsck import fsck
+from ckptgit.ops.fsck import fsck
 from ckptgit.repo import Repo as CkptRepo
 
 MODEL = "models/clf.safetensors"

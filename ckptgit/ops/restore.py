@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ckptgit import faults, hashing, paths, sidecar, storage, workfiles
+from ckptgit import faults, hashing, paths, sidecar, storage
+from ckptgit.atomic import write_atomic
 from ckptgit.errors import IntegrityError, UsageError
 from ckptgit.model import Checkpoint
 from ckptgit.repo import Repo
@@ -62,7 +63,7 @@ def _point_at(root: Path, ckpt: Checkpoint, raw_pointer: bytes) -> None:
     checkpoint is out); the pre-commit hook refuses committing it, which would revert a save."""
     pointer_file = root / ckpt.dvcfile
     if not pointer_file.exists() or pointer_file.read_bytes() != raw_pointer:
-        workfiles.write_atomic(pointer_file, raw_pointer)
+        write_atomic(pointer_file, raw_pointer)
 
 
 def _destination(root: Path, ckpt: Checkpoint, to: str | Path | None) -> Path:

@@ -18,10 +18,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ckptgit import faults, hashing, index, names, paths, sidecar, storage, tensors, workfiles
+from ckptgit import faults, hashing, index, names, paths, sidecar, storage, workfiles
+from ckptgit.atomic import write_atomic
 from ckptgit.capture import code as code_capture
 from ckptgit.capture import data as data_capture
-from ckptgit.capture import environment, values
+from ckptgit.capture import environment, tensors, values
 from ckptgit.errors import CkptError, ExternalError, IntegrityError, UsageError
 from ckptgit.model import Checkpoint
 from ckptgit.repo import Repo
@@ -79,7 +80,8 @@ def save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None = None)
     # context and loads what the commit needs: md5 keeps one core busy for the whole read,
     # and the rest of the save fits in the other core's spare time.
     with ThreadPoolExecutor(1, thread_name_prefix="ckpt-store") as pool:
-        storing = pool.submit(storage.store, root, root / rel, progress)
+        storing = pool.submit(storage.store, root, root / rel,
+                              faults.on_progress("copying", progress))
         try:
             doc = _describe(repo, req, rel, parent, given,
                             _own_paths(repo, req, [rel, *companion_paths]))
@@ -91,6 +93,7 @@ def save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None = None)
             wait([storing])  # an unreferenced cache object at worst: fsck reports it
             raise
         stored = storing.result()
+    faults.point("stored")
     if summary is not None:
         doc["tensors"] = summary
     after = os.stat(root / rel)
@@ -105,7 +108,6 @@ def save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None = None)
     if companions:
         doc["companions"] = [_companion_entry(p, st) for p, st in companions.items()]
     sidecar.validate(doc, f"sidecar for {rel}")
-    faults.point("stored")
     ckpt = _commit(repo, doc, rel, stored, companions, decide_parent=req.parent is None)
     if req.push:
         _push(root, ckpt, [storage.Pointer(stored.md5, stored.size, rel),
@@ -192,7 +194,7 @@ def _describe(repo: Repo, req: SaveRequest, rel: str, parent: str | None,
     created = datetime.now(UTC)
     doc: dict[str, Any] = {
         "schema_version": sidecar.CURRENT_VERSION,
-        "id": _new_id(created),
+        "id": _new_id(),
         "name": req.name,
         "created_at": _timestamp(created),
         "artifact": {"path": rel, "kind": "directory" if (root / rel).is_dir() else "file",
@@ -230,7 +232,7 @@ def _user_path(given: str | os.PathLike[str], cwd: Path | None) -> Path:
     return p if p.is_absolute() else (cwd or Path.cwd()) / p
 
 
-def _new_id(created: datetime) -> str:
+def _new_id() -> str:
     """16 random hex digits: short prefixes stay unique; ``created_at`` carries the order."""
     return secrets.token_hex(8)
 
@@ -357,13 +359,13 @@ def _sync_user_view(
     _stage(repo, staged)
     faults.point("staged")
     for path, data in own.items():
-        workfiles.write_atomic(root / path, data)
+        write_atomic(root / path, data)
         faults.point("written")
     for path, edit in edits.items():
         current = root / path
         new = edit(current.read_bytes() if current.exists() else None)
         if new is not None:
-            workfiles.write_atomic(current, new)
+            write_atomic(current, new)
 
 
 def _stage(repo: Repo, staged: dict[str, str]) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ckptgit import hashing, index, storage
+from ckptgit.atomic import write_atomic
 from ckptgit.errors import CkptError
 from ckptgit.git import last_commit_touching
 from ckptgit.model import Checkpoint
@@ -179,7 +180,7 @@ def _restored(repo: Repo, pointer: str, head: str) -> bool:
 
 def _staged_reverts(repo: Repo, found: list[Problem]) -> list[Problem]:
     """Any older save's records left unstaged by an interrupted save (not only HEAD's)."""
-    from ckptgit.integrity import stale
+    from ckptgit.governance import stale
 
     seen = {p for q in found for p in q.paths}
     return [Problem("worktree", f"{r.path}: the index does not hold the record the latest save "
@@ -315,10 +316,7 @@ def _restore_record(repo: Repo, paths: Iterable[Path]) -> None:
         if dest.exists() and dest.read_bytes() != old:
             continue  # the user's own edit: keep it
         data = git.show_file("HEAD", rel) or b""
-        tmp = dest.with_name(f".{dest.name}.fsck.tmp")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(data)
-        os.replace(tmp, dest)
+        write_atomic(dest, data)
 
 
 def _rel(repo: Repo, path: Path) -> str:

@@ -1,4 +1,5 @@
-"""The checks behind the hooks: pre-commit, pre-push and the server's pre-receive.
+"""What the hooks check: staged records (pre-commit) and pushed ref updates (pre-push, the
+server's pre-receive).
 
 Each returns a list of problems (one line each, naming the path or tag); an empty list lets
 git go on. ``pre_commit`` is on every commit's path, so it imports nothing heavy until a
@@ -7,19 +8,18 @@ staged path actually concerns checkpoints.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ckptgit.errors import CkptError
 from ckptgit.git import Git
 
-if TYPE_CHECKING:  # the hooks import these only when a push concerns checkpoints
+if TYPE_CHECKING:  # the config (and YAML) is imported only when a hook needs it
     from ckptgit.config import Config
-    from ckptgit.integrity import pushset
+    from ckptgit.governance import pushset
 
 ZERO = "0" * 40
 SIDECAR_SUFFIX = ".ckpt.yaml"
@@ -48,7 +48,7 @@ def pre_commit(git: Git) -> list[str]:
         return []
     problems = _weights(git, {p: staged[p] for p in weights}) if weights else []
     if records and git.head() is not None:
-        from ckptgit.integrity import stale
+        from ckptgit.governance import stale
 
         problems += [stale.message(r) for r in stale.reverts(git, records)]
     for path in sidecars:
@@ -155,7 +155,7 @@ def is_ckpt_tag(name: str) -> bool:
 class Trust:
     """What a hook trusts: the rules and signers (a server's own copy, never the pushed ones)."""
 
-    config: Any  # ckptgit.config.Config
+    config: Config
     signers: str
     revoked: str | None
 
@@ -164,7 +164,7 @@ def check_tags(git: Git, pushed: Sequence[tuple[str, str]], trust: Trust,
                now: int | None = None) -> list[str]:
     """Problems of pushed ckpt tags ``(name, object id)``: kind, name, trailers, approvals,
     stage, tagger date (when ``now`` is given) and signature by a principal allowed there."""
-    from ckptgit.governance import signing
+    from ckptgit.governance import tagsigning
 
     objects = git.cat_files([sha for _, sha in pushed])
     problems: list[str] = []
@@ -175,7 +175,7 @@ def check_tags(git: Git, pushed: Sequence[tuple[str, str]], trust: Trust,
         if not found:
             by_principals.setdefault(principals, []).append((name, sha))
     for principals, group in by_principals.items():
-        verdicts = signing.verify(git, [sha for _, sha in group], trust.signers, trust.revoked,
+        verdicts = tagsigning.verify(git, [sha for _, sha in group], trust.signers, trust.revoked,
                                   principals)
         problems += [f"{name}: {verdicts[sha]}" for name, sha in group if verdicts[sha]]
     return problems
@@ -237,16 +237,16 @@ def _skew(now: int, when: int | None) -> str:
 
 def repo_trust(root: Path) -> Trust:
     from ckptgit import config
-    from ckptgit.governance import signing
+    from ckptgit.governance import tagsigning
 
-    signers, revoked = signing.repo_trust(root)
+    signers, revoked = tagsigning.repo_trust(root)
     return Trust(config.load(root), signers, revoked)
 
 
 # -- pre-push ----------------------------------------------------------------------------------
 def pre_push(git: Git, remote: str, lines: Sequence[str], url: str | None = None) -> list[str]:
     """Pushed ckpt tags signed and reasoned; pushed checkpoints' bytes on the DVC remote."""
-    from ckptgit.integrity import pushset
+    from ckptgit.governance import pushset
 
     updates = pushset.parse_updates(lines)
     tags_pushed, problems = [], []
@@ -271,7 +271,7 @@ def _bytes_on_remote(git: Git, remote: str, url: str | None,
                      updates: Sequence[pushset.Update], cfg: Config) -> list[str]:
     """Every save the push brings, whatever the refspec, has its artifact, companions and
     data inputs on a DVC remote teammates can reach."""
-    from ckptgit.integrity import pushset
+    from ckptgit.governance import pushset
 
     saves = pushset.saves_pushed(git, remote, updates)
     if not saves:
@@ -336,7 +336,7 @@ def _server_bytes(git: Git, dvc_dir: Path, lines: Sequence[str]) -> list[str]:
     artifact, companions and data inputs on the DVC remote: a ref never lands on the server
     ahead of its data, even with client hooks skipped. Directories are checked through their
     listing on the remote (the server holds no cache)."""
-    from ckptgit.integrity import pushset
+    from ckptgit.governance import pushset
 
     updates = [pushset.Update("", parts[1], parts[2], parts[0])
                for parts in (ln.split() for ln in lines) if len(parts) == 3]
@@ -347,26 +347,3 @@ def _server_bytes(git: Git, dvc_dir: Path, lines: Sequence[str]) -> list[str]:
         return pushset.ensure_on_remote(dvc_dir, pushset.needed(git, saves, dvc_dir), "server")
     except CkptError as exc:
         return [f"cannot check checkpoint bytes on the DVC remote ({exc}); refusing the push"]
-
-
-def install_server_trust(bare: Path, root: Path) -> list[str]:
-    """Copy this checkout's rules and signers into ``bare`` as the server's trusted copy."""
-    from ckptgit.governance import signing
-
-    dest = bare / TRUSTED_DIR
-    dest.mkdir(parents=True, exist_ok=True)
-    copied = []
-    for rel, name in ((".ckpt/config.yaml", "config.yaml"),
-                      (signing.SIGNERS_PATH, "allowed_signers"),
-                      (signing.REVOKED_PATH, "revoked_signers")):
-        src = root / rel
-        if src.is_file():
-            tmp = dest / f".{name}.{os.getpid()}"
-            tmp.write_bytes(src.read_bytes())
-            os.replace(tmp, dest / name)
-            copied.append(rel)
-    from ckptgit import storage
-
-    if storage.write_remote_config(dest / "dvc", root) is not None:
-        copied.append("the DVC remote's address")
-    return copied
