@@ -27,9 +27,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, redirect_stderr, redirect_stdout
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -51,7 +51,6 @@ class Scenario:
     before_trial: Callable[[Path], None] = lambda repo: None
     retry_ok: Callable[[int, str], bool] = lambda code, err: code == 0
     python: bool = False  # run through tests/kill_driver.py (schema v2 for migrate)
-    durations: list[float] = field(default_factory=list)
 
 
 def in_process(repo: Path, *args: str) -> tuple[int, str, str]:
@@ -179,39 +178,32 @@ def run(repo: Path, s: Scenario, fault: str | None = None,
     return proc.returncode, err
 
 
-@contextmanager
-def template_for(tmp_path: Path, name: str) -> Iterator[Path]:
-    base = prepare(tmp_path / "template", name)
-    yield base
-
-
 def trials(tmp_path: Path, name: str, s: Scenario) -> None:
-    with template_for(tmp_path, name) as template:
-        timing = copy_trial(template, tmp_path / "timing")
-        s.before_trial(timing)
-        started = time.monotonic()
-        code, err = run(timing, s)
-        assert code == 0, err
-        duration = time.monotonic() - started
-        failures = []
-        rng = random.Random(f"{name}-kill")  # noqa: S311 - test schedule, not security
-        for i in range(TRIALS):
-            if i % 2 == 0:
-                point = s.points[(i // 2) % len(s.points)]
-                how: dict = {"fault": point}
-            else:
-                how = {"kill_after": rng.uniform(0.05, duration)}
-            repo = copy_trial(template, tmp_path / f"t{i}")
-            failures += [f"trial {i} {how}: {p}" for p in trial(repo, s, how)]
-            shutil.rmtree(repo.parent)
-        assert not failures, "\n".join(failures[:20])
+    """Half the trials die at each fault point in turn, half at a random instant within the
+    command's own running time (measured once, uninterrupted, on a copy)."""
+    template = prepare(tmp_path / "template", name)
+    timing = copy_trial(template, tmp_path / "timing")
+    s.before_trial(timing)
+    started = time.monotonic()
+    code, err = run(timing, s)
+    assert code == 0, err
+    duration = time.monotonic() - started
+    failures = []
+    rng = random.Random(f"{name}-kill")  # noqa: S311 - test schedule, not security
+    for i in range(TRIALS):
+        how: dict = ({"fault": s.points[(i // 2) % len(s.points)]} if i % 2 == 0
+                     else {"kill_after": rng.uniform(0.05, duration)})
+        repo = copy_trial(template, tmp_path / f"t{i}")
+        failures += [f"trial {i} {how}: {p}" for p in trial(repo, s, how)]
+        shutil.rmtree(repo.parent)
+    assert not failures, "\n".join(failures[:20])
 
 
 def trial(repo: Path, s: Scenario, how: dict) -> list[str]:
     s.before_trial(repo)
     status, known = user_status(repo), ids(repo)
     full_status = git(repo, "status", "--porcelain")
-    code, err = run(repo, s, **how)
+    _, err = run(repo, s, **how)
     problems = []
     if "Traceback" in err:
         problems.append(f"traceback: {err[-300:]}")
@@ -222,10 +214,9 @@ def trial(repo: Path, s: Scenario, how: dict) -> list[str]:
         problems.append("a saved checkpoint disappeared")
     if (guard := revert_guard(repo)) is not None:
         problems.append(guard)
-    fixed, _, fsck_err = in_process(repo, "fsck", "--repair", "--offline")
+    in_process(repo, "fsck", "--repair", "--offline")
     if s.argv[0] in ("save", "gc") and git(repo, "status", "--porcelain") != full_status:
         problems.append(f"after fsck --repair: status {git(repo, 'status', '--porcelain')!r}")
-    del fixed, fsck_err, code
     again, err = run(repo, s)
     if not s.retry_ok(again, err):
         problems.append(f"retry exited {again}: {err.strip()[-300:]}")
