@@ -8,7 +8,7 @@ RUNTIME := $(VENV)/.runtime
 DEV := $(VENV)/.installed
 SYSTEM_TOOLS := /usr/bin/chromium /usr/bin/zsh /usr/bin/fish
 
-.PHONY: demo test lint docs bench clean venv system
+.PHONY: demo test test-slow lint docs bench clean venv system
 
 venv: $(DEV)
 
@@ -46,7 +46,11 @@ test: $(DEV) system docs
 	$(VENV)/bin/ruff check ckptgit tests benchmarks
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-cache
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -q -p no:cacheprovider tests
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -q -p no:cacheprovider -m "not slow" tests
+
+# Kill and other long tests (docs/reliability.md): about 20-30 minutes on 2 cores.
+test-slow: $(DEV)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -q -p no:cacheprovider -m slow --timeout 2400 tests
 
 lint: $(DEV)
 	$(VENV)/bin/ruff check ckptgit tests benchmarks

@@ -72,6 +72,7 @@ class Config:
     metric_goals: dict[str, str] = field(default_factory=dict)
     max_header_bytes: int = 100_000_000
     push: str = "auto"
+    allow_local_remote: bool = False  # push commits to a shared git remote, bytes to a local dir
     stages: tuple[str, ...] = DEFAULT_STAGES
     stage_rules: dict[str, StageRule] = field(default_factory=dict)
     governance: Governance = field(default_factory=Governance)
@@ -115,6 +116,7 @@ def parse(text: bytes | str, what: str = CONFIG_PATH) -> Config:
         metric_goals={str(k): str(v) for k, v in (metrics.get("goals") or {}).items()},
         max_header_bytes=int(tensors.get("max_header_bytes", 100_000_000)),
         push=push,
+        allow_local_remote=bool(data.get("allow_local_remote", False)),
         stages=tuple(r.name for r in rules),
         stage_rules={r.name: r for r in rules},
         governance=_governance(data.get("governance") or {}, what),

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ckptgit import hashing
+from ckptgit import faults, hashing
 from ckptgit.atomic import write_atomic
 from ckptgit.errors import ExternalError, IntegrityError, MissingDataError, UsageError
 
@@ -91,6 +91,8 @@ def configure(root: Path, remote_url: str | None, default_remote: Path) -> str:
         if remote_url is None:
             default_remote.mkdir(parents=True, exist_ok=True)
             remote_url = os.fspath(default_remote)
+        # DVC's config writer stores a relative path relative to the config file (taking it
+        # from the current directory), as 'dvc remote add' does; every reader resolves it back
         remotes[DEFAULT_REMOTE] = {**remotes.get(DEFAULT_REMOTE, {}), "url": remote_url}
         core["remote"] = DEFAULT_REMOTE
     return remote_url
@@ -389,27 +391,6 @@ def _quiet_dvc() -> Iterator[None]:
             lg.setLevel(level)
 
 
-def fetch(root: Path, dvcfile: str, rev: str) -> None:
-    """Bring a pointer's objects from the default remote into the cache, as of commit ``rev``.
-
-    DVC reads the ``.dvc`` file from that commit itself; the work tree is not checked out.
-    """
-    from dvc.exceptions import DvcException
-    from dvc.repo import Repo
-
-    try:
-        # workspace=False: only that commit's objects, not whatever the work tree points at
-        with _quiet_dvc(), Repo(os.fspath(root)) as repo:
-            repo.fetch(targets=[dvcfile], revs=[rev], workspace=False)
-    # Remote backends fail with their own exceptions too (OSError, botocore, …); whatever the
-    # cause, the bytes are not available and the user needs one line saying so.
-    except Exception as exc:  # noqa: BLE001
-        raise MissingDataError(
-            f"could not fetch {dvcfile} at {rev[:12]} from the DVC remote: "
-            f"{_failure(exc, DvcException)}"
-        ) from exc
-
-
 class RemoteStore:
     """Read-only access to the default DVC remote's objects, without copying into the cache.
 
@@ -471,31 +452,24 @@ def pull_into(worktree: Path, main_root: Path, dvcfiles: Sequence[str]) -> None:
         raise MissingDataError(f"dvc pull in {worktree} failed: {_one_line(exc)}") from exc
 
 
-def push(root: Path, dvcfiles: Sequence[str]) -> None:
-    from dvc.exceptions import DvcException
-    from dvc.repo import Repo
-
-    try:
-        with _quiet_dvc(), Repo(os.fspath(root)) as repo:
-            repo.push(targets=list(dvcfiles))
-    except Exception as exc:  # noqa: BLE001 - as in fetch: any backend failure is one line
-        raise ExternalError(f"dvc push failed: {_failure(exc, DvcException)}") from exc
-
-
 def materialize(
     root: Path,
     pointer: Pointer,
     dest: Path,
     expected_sha256: str,
     progress: hashing.Progress | None = None,
+    staging_dir: Path | None = None,
 ) -> None:
     """Write the artifact to ``dest`` from the cache; the seal is checked before it appears.
 
-    Written beside ``dest`` then renamed, so a failed or tampered restore leaves whatever was
-    at ``dest`` untouched.
+    Written in ``staging_dir`` (beside ``dest`` by default; it must be on the same filesystem)
+    then renamed, so a failed, tampered or killed restore leaves whatever was at ``dest``
+    untouched.
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    if staging_dir is not None:
+        staging_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=staging_dir or dest.parent))
     try:
         target = staging / dest.name
         if pointer.is_dir:
@@ -508,6 +482,7 @@ def materialize(
                 f"bytes of {pointer.path} do not match the recorded seal "
                 f"(sha256 {seal[:16]}… != {expected_sha256[:16]}…): the cache object is corrupt"
             )
+        faults.point("restore-staged")
         _replace(target, dest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -576,22 +551,10 @@ def missing_on_remote(root: Path, oids: Sequence[str]) -> list[str]:
         with Repo(os.fspath(root)) as repo:
             odb = repo.cloud.get_remote_odb(command="push")
             present = set(odb.oids_exist(list(oids)))
-    except DvcException as exc:
-        raise ExternalError(f"cannot query the DVC remote: {_one_line(exc)}") from exc
+    except Exception as exc:  # noqa: BLE001 - any backend error (OSError, botocore…) is one line
+        raise ExternalError(f"cannot query the DVC remote: {_failure(exc, DvcException)}") \
+            from exc
     return [o for o in oids if o not in present]
-
-
-def push_revs(root: Path, dvcfiles_by_rev: dict[str, list[str]]) -> None:
-    """Push the objects of ``.dvc`` files as they are at given commits (not the work tree)."""
-    from dvc.exceptions import DvcException
-    from dvc.repo import Repo
-
-    try:
-        with Repo(os.fspath(root)) as repo:
-            for rev, dvcfiles in dvcfiles_by_rev.items():
-                repo.push(targets=list(dvcfiles), revs=[rev], workspace=False)
-    except DvcException as exc:
-        raise ExternalError(f"dvc push failed: {_one_line(exc)}") from exc
 
 
 _REMOTE_ADDRESS_KEYS = ("url", "endpointurl", "region")
@@ -620,13 +583,106 @@ def write_remote_config(dest: Path, root: Path) -> str | None:
 
 
 def ensure_cached(root: Path, pointer: Pointer, dvcfile: str, rev: str, what: str) -> None:
-    """The pointer's objects in the cache, fetched from the remote as of ``rev`` if needed."""
+    """The pointer's objects in the cache, copied from the default remote if needed.
+
+    A read never modifies the remote: each object is downloaded beside the cache, its md5
+    checked, and only then renamed into the cache. A corrupt remote object is reported by
+    name (exit 3) and left where it is for its owner to inspect (DVC's own fetch deletes it).
+    """
     if not missing_objects(root, pointer):
         return
-    fetch(root, dvcfile, rev)
+    try:
+        with _quiet_dvc(), remote_store(root) as remote:
+            if remote is not None:
+                _adopt(root, remote, pointer)
+    except (IntegrityError, UsageError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - any backend error (OSError, botocore…) is one line
+        raise MissingDataError(f"could not fetch {dvcfile} at {rev[:12]} from the DVC remote: "
+                               f"{_one_line(exc)}") from exc
     missing = missing_objects(root, pointer)
     if missing:
         raise MissingDataError(
             f"bytes of {what} are in neither the cache nor the DVC remote ({len(missing)} "
             f"object(s) missing, e.g. {missing[0]}); push them from the machine that saved "
             "it: 'dvc push'")
+
+
+def _adopt(root: Path, remote: RemoteStore, pointer: Pointer) -> None:
+    """Copy the pointer's missing objects from ``remote``, each verified before it lands."""
+    if not object_path(root, pointer.md5).exists() and remote.exists(pointer.md5):
+        _adopt_one(root, remote, pointer.md5)
+    if not pointer.is_dir or not object_path(root, pointer.md5).exists():
+        return
+    for _, md5 in dir_entries(root, pointer.md5):
+        if not object_path(root, md5).exists() and remote.exists(md5):
+            _adopt_one(root, remote, md5)
+
+
+def _adopt_one(root: Path, remote: RemoteStore, oid: str) -> None:
+    import hashlib
+
+    final = object_path(root, oid)
+    tmp_dir = cache_root(root) / "tmp"
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="ckpt-fetch-")
+    md5 = hashlib.md5(usedforsecurity=False)
+    try:
+        with os.fdopen(fd, "wb") as out, remote.open(oid) as src:
+            while chunk := src.read(hashing.CHUNK):
+                md5.update(chunk)
+                out.write(chunk)
+        if md5.hexdigest() != oid.removesuffix(".dir"):
+            raise IntegrityError(
+                f"the DVC remote's object {oid} is corrupt (its bytes hash to "
+                f"{md5.hexdigest()}); left in place at {remote.where(oid)}: restore it from "
+                "a machine that has the checkpoint ('dvc push')")
+        final.parent.mkdir(parents=True, exist_ok=True)
+        faults.point("fetched")
+        os.replace(tmp_name, final)
+        os.chmod(final, 0o444)  # as DVC protects its cache objects
+    finally:
+        Path(tmp_name).unlink(missing_ok=True)
+
+
+def push_objects(root: Path, oids: Sequence[str]) -> list[str]:
+    """Copy objects from the local cache to the default remote, by id (no revision walk, so
+    relative remotes and data inputs recorded at any commit work alike). Returns the ids the
+    local cache lacks, which were not pushed."""
+    from dvc.repo import Repo
+    from dvc_objects.fs.local import LocalFileSystem
+
+    have = [o for o in oids if object_path(root, o).exists()]
+    try:
+        with _quiet_dvc(), Repo(os.fspath(root)) as repo:
+            odb = repo.cloud.get_remote_odb(command="push")
+            local = LocalFileSystem()  # type: ignore[no-untyped-call]
+            odb.add([os.fspath(object_path(root, o)) for o in have], local, have, verify=False)
+    except Exception as exc:  # noqa: BLE001 - any backend error (OSError, botocore…) is one line
+        raise ExternalError(f"cannot copy to the DVC remote: {_one_line(exc)}") from exc
+    return [o for o in oids if o not in set(have)]
+
+
+def remote_dir_entries(root: Path, oid: str) -> list[str]:
+    """Object ids listed by directory object ``oid``: from the cache, else from the remote."""
+    if object_path(root, oid).exists():
+        return [m for _, m in dir_entries(root, oid)]
+    try:
+        with _quiet_dvc(), remote_store(root) as remote:
+            if remote is None or not remote.exists(oid):
+                return []
+            return [m for _, m in remote.dir_entries(oid)]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise IntegrityError(f"unreadable directory listing {oid} on the DVC remote") from exc
+
+
+def remote_url(root: Path) -> str | None:
+    """The default DVC remote's URL as DVC resolves it (relative paths made absolute from the
+    config file that sets them), or None when there is none."""
+    from dvc.config import Config
+
+    merged = Config(os.fspath(root / DVC_DIR))
+    name = merged.get("core", {}).get("remote")
+    if not name or name not in merged.get("remote", {}):
+        return None
+    return str(merged["remote"][name].get("url", "")) or None

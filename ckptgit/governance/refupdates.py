@@ -19,6 +19,7 @@ from ckptgit.git import Git
 
 if TYPE_CHECKING:  # the config (and YAML) is imported only when a hook needs it
     from ckptgit.config import Config
+    from ckptgit.governance import pushset
 
 ZERO = "0" * 40
 SIDECAR_SUFFIX = ".ckpt.yaml"
@@ -34,15 +35,22 @@ def pre_commit(git: Git) -> list[str]:
     raw = git.out(["diff", "--cached", "--raw", "-z", "--no-renames", "--no-abbrev"])
     fields = raw.split("\0")
     staged: dict[str, str] = {}  # path -> new blob, for added or modified paths
+    records: dict[str, str | None] = {}  # pointers and sidecars changed or deleted
     for meta, path in zip(fields[0::2], fields[1::2], strict=False):
         parts = meta.split()
         if len(parts) == 5 and parts[4] != "D":
             staged[path] = parts[3]
+        if len(parts) == 5 and path.endswith((".dvc", SIDECAR_SUFFIX)):
+            records[path] = None if parts[4] == "D" else parts[3]
     sidecars = [p for p in staged if p.endswith(SIDECAR_SUFFIX)]
     weights = [p for p in staged if p.lower().endswith(WEIGHT_SUFFIXES)]
-    if not sidecars and not weights:
+    if not sidecars and not weights and not records:
         return []
     problems = _weights(git, {p: staged[p] for p in weights}) if weights else []
+    if records and git.head() is not None:
+        from ckptgit.governance import stale
+
+        problems += [stale.message(r) for r in stale.reverts(git, records)]
     for path in sidecars:
         problems += _sidecar(git, path, staged)
     return problems
@@ -262,20 +270,20 @@ def repo_trust(root: Path) -> Trust:
 
 
 # -- pre-push ----------------------------------------------------------------------------------
-def pre_push(git: Git, remote: str, lines: Sequence[str]) -> list[str]:
+def pre_push(git: Git, remote: str, lines: Sequence[str], url: str | None = None) -> list[str]:
     """Pushed ckpt tags signed and reasoned; pushed checkpoints' bytes on the DVC remote."""
-    updates = [ln.split() for ln in lines if len(ln.split()) == 4]
-    tags_pushed, heads, problems = [], [], []
-    for local_ref, local_sha, remote_ref, _remote_sha in updates:
-        short = remote_ref.removeprefix("refs/tags/")
-        if remote_ref.startswith("refs/tags/") and is_ckpt_tag(short):
-            if local_sha == ZERO:
+    from ckptgit.governance import pushset
+
+    updates = pushset.parse_updates(lines)
+    tags_pushed, problems = [], []
+    for update in updates:
+        short = update.remote_ref.removeprefix("refs/tags/")
+        if update.remote_ref.startswith("refs/tags/") and is_ckpt_tag(short):
+            if update.local_sha == ZERO:
                 problems.append(f"{short}: ckpt tags are never deleted")
             else:
-                tags_pushed.append((short, local_sha))
-        elif local_sha != ZERO and local_ref.startswith("refs/heads/"):
-            heads.append(local_sha)
-    if not tags_pushed and not heads:
+                tags_pushed.append((short, update.local_sha))
+    if not any(u.local_sha != ZERO for u in updates):
         return problems
     trust = repo_trust(git.root)
     if tags_pushed:
@@ -284,41 +292,23 @@ def pre_push(git: Git, remote: str, lines: Sequence[str]) -> list[str]:
         tip = requests.trusted_rev(git, trust.config.governance.request_branch)
         problems += check_tags(git, tags_pushed, trust, tip=tip)
     if trust.config.push != "never":
-        targets = [git.rev_parse(f"{sha}^{{commit}}") or sha for _, sha in tags_pushed]
-        problems += _bytes_on_remote(git, remote, heads, targets, trust.config.push)
+        problems += _bytes_on_remote(git, remote, url, updates, trust.config)
     return problems
 
 
-def _bytes_on_remote(git: Git, remote: str, heads: list[str], tagged: list[str],
-                     mode: str) -> list[str]:
-    from ckptgit import storage
+def _bytes_on_remote(git: Git, remote: str, url: str | None,
+                     updates: Sequence[pushset.Update], cfg: Config) -> list[str]:
+    """Every save the push brings, whatever the refspec, has its artifact, companions and
+    data inputs on a DVC remote teammates can reach."""
+    from ckptgit.governance import pushset
 
-    saves = []
-    if heads:
-        saves += git.log_saves([*heads, "--not", f"--remotes={remote}"], ("Ckpt-Id",))
-    if tagged:
-        saves += git.log_saves(["--no-walk", *tagged], ("Ckpt-Id",))
-    specs = sorted({f"{s.commit}:{f}" for s in saves for f in s.files if f.endswith(".dvc")})
-    if not specs:
+    saves = pushset.saves_pushed(git, remote, updates)
+    if not saves:
         return []
-    pointers = {spec: storage.parse_pointer(raw)
-                for spec, raw in git.cat_files(specs).items() if raw is not None}
-    needed = {spec: storage.object_ids(git.root, p) for spec, p in pointers.items()}
-    missing = set(storage.missing_on_remote(git.root, sorted({o for v in needed.values()
-                                                               for o in v})))
-    lacking = [spec for spec, oids in needed.items() if missing & set(oids)]
-    if lacking and mode == "auto":
-        by_rev: dict[str, list[str]] = {}
-        for spec in lacking:
-            rev, _, path = spec.partition(":")
-            by_rev.setdefault(rev, []).append(path)
-        storage.push_revs(git.root, by_rev)
-        missing = set(storage.missing_on_remote(git.root, sorted(missing)))
-        lacking = [spec for spec in lacking if missing & set(needed[spec])]
-    hint = ("push them first: 'dvc push' (governance push: check)" if mode == "check"
-            else "they are not in the local cache either; push from the machine that saved them")
-    return [f"{spec.partition(':')[2]} at {spec[:12]}: bytes are not on the DVC remote; {hint}"
-            for spec in lacking]
+    local = pushset.machine_local_problem(git.root, url or remote, cfg.allow_local_remote)
+    if local is not None:
+        return [local]
+    return pushset.ensure_on_remote(git.root, pushset.needed(git, saves), cfg.push)
 
 
 # -- pre-receive -------------------------------------------------------------------------------
@@ -376,33 +366,24 @@ def pre_receive(git: Git, lines: Sequence[str], now: int | None = None) -> list[
         problems += signoff.fresh_statements(git, heads, now,
                                              trust.config.governance.tag_date_window)
     dvc_dir = git.git_dir / TRUSTED_DIR / "dvc"
-    if trust.config.push != "never" and (dvc_dir / ".dvc").is_dir() and (heads or created):
-        problems += _server_bytes(git, dvc_dir, heads, [sha for _, sha in created])
+    if trust.config.push != "never" and (dvc_dir / ".dvc").is_dir():
+        problems += _server_bytes(git, dvc_dir, lines)
     return problems
 
 
-def _server_bytes(git: Git, dvc_dir: Path, heads: list[str], tag_objects: list[str]) -> list[str]:
-    """Every checkpoint a push brings (new save commits, tagged ones) has its bytes on the DVC
-    remote: a ref never lands on the server ahead of its data, even with client hooks skipped.
-    Directories are checked by their listing object (the server holds no cache to read it)."""
-    from ckptgit import storage
+def _server_bytes(git: Git, dvc_dir: Path, lines: Sequence[str]) -> list[str]:
+    """Every checkpoint a push brings (new save commits under any ref, tagged ones) has its
+    artifact, companions and data inputs on the DVC remote: a ref never lands on the server
+    ahead of its data, even with client hooks skipped. Directories are checked through their
+    listing on the remote (the server holds no cache)."""
+    from ckptgit.governance import pushset
 
-    saves = []
-    if heads:
-        saves += git.log_saves([*heads, "--not", "--all"], ("Ckpt-Id",))
-    tagged = [git.rev_parse(f"{obj}^{{commit}}") or obj for obj in tag_objects]
-    if tagged:
-        saves += git.log_saves(["--no-walk", *tagged], ("Ckpt-Id",))
-    specs = sorted({f"{s.commit}:{f}" for s in saves for f in s.files if f.endswith(".dvc")})
-    pointers = {spec: storage.parse_pointer(raw)
-                for spec, raw in git.cat_files(specs).items() if raw is not None}
-    if not pointers:
+    updates = [pushset.Update("", parts[1], parts[2], parts[0])
+               for parts in (ln.split() for ln in lines) if len(parts) == 3]
+    saves = pushset.saves_pushed(git, "", updates, exclude_all=True)
+    if not saves:
         return []
     try:
-        missing = set(storage.missing_on_remote(dvc_dir, sorted({p.md5 for p in
-                                                                 pointers.values()})))
+        return pushset.ensure_on_remote(dvc_dir, pushset.needed(git, saves, dvc_dir), "server")
     except CkptError as exc:
         return [f"cannot check checkpoint bytes on the DVC remote ({exc}); refusing the push"]
-    return [f"{spec.partition(':')[2]} at {spec[:12]}: bytes are not on the DVC remote; push "
-            "them first ('dvc push' or 'git ckpt save --push')"
-            for spec, p in pointers.items() if p.md5 in missing]

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from ckptgit import faults
 from ckptgit.errors import CkptError, IntegrityError, UsageError
 from ckptgit.git import Git
 from ckptgit.governance import allowed_signers
@@ -164,6 +165,7 @@ def create(git: Git, make_name: Callable[[], tuple[str, int]], commit: str, mess
             _create_once(git, tag, commit, message, date)
         except TagExists:
             continue
+        faults.point("tagged")
         obj = git.rev_parse(f"refs/tags/{tag}") or ""
         verdict = verify(git, [tag], signers_text, revoked_text, principals)[tag]
         raw = git.cat_files([obj]).get(obj) or b""

@@ -50,11 +50,15 @@ def edits(git: Git, entries: list[Checkpoint], rev: str = "HEAD") -> list[Edit]:
     for c in sorted(entries, key=lambda c: c.created_at):
         first_save_of.setdefault(c.id, c.commit)
     suspects: list[tuple[str, str, bool]] = []
+    saved: set[str] = set()  # record paths a save has written, in history order
     for commit, migrated, touched in _log(git, rev, sorted(files)):
         own = saves.get(commit)
         for path in touched:
             if own is not None and files[path] == own.path and first_save_of[own.id] == commit:
+                saved.add(path)
                 continue  # the save itself
+            if path not in saved:
+                continue  # before its first save (a 'dvc add' before adoption): no record yet
             suspects.append((commit, path, migrated))
     return _describe(git, suspects, {c.id: c for c in entries})
 

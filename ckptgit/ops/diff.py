@@ -15,7 +15,7 @@ from ckptgit import sidecar, storage
 from ckptgit.compare import distributions, metrics, sections, slices, tensors
 from ckptgit.compare.result import SECTIONS, Diff, Side, WeightsDiff
 from ckptgit.compare.settings import Settings, from_raw
-from ckptgit.errors import IntegrityError, MissingDataError, RefError, UsageError
+from ckptgit.errors import IntegrityError, RefError, UsageError
 from ckptgit.model import Checkpoint
 from ckptgit.repo import Repo
 
@@ -184,10 +184,6 @@ def source(repo: Repo, ckpt: Checkpoint) -> tuple[str, Path]:
 def stored_bytes(repo: Repo, ckpt: Checkpoint) -> Path:
     """The cache object of ``ckpt``, fetched from the DVC remote when missing."""
     pointer = storage.Pointer(ckpt.md5, ckpt.size, ckpt.path)
-    if storage.missing_objects(repo.root, pointer):
-        storage.fetch(repo.root, ckpt.dvcfile, ckpt.commit)
-        if storage.missing_objects(repo.root, pointer):
-            raise MissingDataError(
-                f"bytes of {ckpt.name} ({ckpt.short_id}) are in neither the cache nor the DVC "
-                "remote; push them from the machine that saved it: 'dvc push'")
+    storage.ensure_cached(repo.root, pointer, ckpt.dvcfile, ckpt.commit,
+                          f"{ckpt.name} ({ckpt.short_id})")  # verified; the remote untouched
     return storage.object_path(repo.root, ckpt.md5)

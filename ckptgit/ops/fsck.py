@@ -17,6 +17,7 @@ from pathlib import Path
 from ckptgit import hashing, index, storage
 from ckptgit.atomic import write_atomic
 from ckptgit.errors import CkptError
+from ckptgit.git import last_commit_touching
 from ckptgit.model import Checkpoint
 from ckptgit.repo import Repo
 
@@ -45,6 +46,7 @@ def fsck(repo: Repo, *, repair: bool = False, remote: bool = True) -> list[Probl
     problems += _index_state(repo)
     entries = repo.checkpoints()
     problems += _worktree_after_save(repo)
+    problems += _staged_reverts(repo, problems)
     problems += _orphans(repo, remote)
     problems += _bytes(repo, entries, remote)
     if repair:
@@ -84,6 +86,8 @@ def _temp_files(repo: Repo, held: set[str]) -> list[Problem]:
     if ckpt_dir.is_dir():
         candidates += [p for p in ckpt_dir.iterdir()
                        if p.name.startswith("index.") or p.name.endswith(".tmp")]
+    if (ckpt_dir / "tmp").is_dir():  # a restore's staging folder (see ops/restore.py)
+        candidates += [p for p in (ckpt_dir / "tmp").iterdir() if p.name.startswith(".")]
     candidates += _worktree_temps(repo)
     out = []
     for path in candidates:
@@ -157,11 +161,33 @@ def _worktree_after_save(repo: Repo) -> list[Problem]:
             continue  # the user staged their own version since: theirs to resolve
         if idx == new and not _stale_in_worktree(repo, path, old):
             continue
+        if idx == new and path.endswith(".dvc") and _restored(repo, path, head):
+            continue  # 'restore' of an older checkpoint points the work tree at its bytes
         out.append(Problem("worktree", f"{path} of the latest save (commit {head[:12]}) was "
                                        "never staged or written out: the save was interrupted "
                                        "after its commit", "stage and write it from HEAD",
                            paths=[repo.root / path]))
     return out
+
+
+def _restored(repo: Repo, pointer: str, head: str) -> bool:
+    """A save writes the pointer before the sidecar, so an old pointer beside the new sidecar
+    is never a save's leftover: it is a deliberate ``restore`` of an older checkpoint."""
+    rel = pointer.removesuffix(".dvc") + ".ckpt.yaml"
+    side = repo.root / rel
+    return side.is_file() and side.read_bytes() == repo.git.show_file(head, rel)
+
+
+def _staged_reverts(repo: Repo, found: list[Problem]) -> list[Problem]:
+    """Any older save's records left unstaged by an interrupted save (not only HEAD's)."""
+    from ckptgit.governance import stale
+
+    seen = {p for q in found for p in q.paths}
+    return [Problem("worktree", f"{r.path}: the index does not hold the record the latest save "
+                                "wrote; a plain commit would revert it",
+                    "stage and write it from HEAD", paths=[repo.root / r.path])
+            for r in stale.reverts(repo.git, stale.staged_changes(repo.git))
+            if repo.root / r.path not in seen]
 
 
 def _stale_in_worktree(repo: Repo, path: str, old_blob: str | None) -> bool:
@@ -257,7 +283,8 @@ def _repair(repo: Repo, p: Problem) -> None:
         elif p.kind == "lost":
             storage.store(repo.root, p.paths[0])
         elif p.kind == "unpushed" and p.ckpt is not None:
-            storage.push_revs(repo.root, {p.ckpt.commit: [p.ckpt.dvcfile]})
+            pointer = storage.Pointer(p.ckpt.md5, p.ckpt.size, p.ckpt.path)
+            storage.push_objects(repo.root, storage.object_ids(repo.root, pointer))
         else:
             return
     except (OSError, CkptError) as exc:
@@ -281,9 +308,10 @@ def _restore_record(repo: Repo, paths: Iterable[Path]) -> None:
     rels = [p.relative_to(repo.root).as_posix() for p in paths]
     head_blobs = git.tree_blobs("HEAD", rels)
     git.stage_blobs(head_blobs)
-    parent = git.rev_parse("HEAD^")
     for rel in rels:
         dest = repo.root / rel
+        last = last_commit_touching(git, "HEAD", rel)  # the save that wrote HEAD's version
+        parent = git.rev_parse(f"{last}^") if last else None
         old = git.show_file(parent, rel) if parent else None
         if dest.exists() and dest.read_bytes() != old:
             continue  # the user's own edit: keep it

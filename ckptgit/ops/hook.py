@@ -18,5 +18,6 @@ def run(name: str, args: Sequence[str], stdin_lines: Sequence[str]) -> list[str]
     if name == "pre-commit":
         return refupdates.pre_commit(Git.discover("."))
     if name == "pre-push":
-        return refupdates.pre_push(Git.discover("."), args[0] if args else "origin", stdin_lines)
+        return refupdates.pre_push(Git.discover("."), args[0] if args else "origin", stdin_lines,
+                                   args[1] if len(args) > 1 else None)
     return refupdates.pre_receive(Git.bare("."), stdin_lines)

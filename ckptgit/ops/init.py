@@ -9,6 +9,7 @@ from ckptgit import storage
 from ckptgit.config import CONFIG_PATH
 from ckptgit.errors import UsageError
 from ckptgit.git import Git
+from ckptgit.governance import pushset
 from ckptgit.ops import hooks
 from ckptgit.resources import template
 
@@ -28,6 +29,7 @@ class InitResult:
     commit: str | None
     created: list[str] = field(default_factory=list)
     hooks: list[str] = field(default_factory=list)
+    local_remote: bool = False  # the DVC remote is a directory only this machine reaches
 
 
 def init(path: str = ".", remote: str | None = None, force_hooks: bool = False,
@@ -54,7 +56,8 @@ def init(path: str = ".", remote: str | None = None, force_hooks: bool = False,
         ci_files = ci_templates.install(root, ci)
         created += ci_files
     commit = _commit_shared(git, ci_files)
-    return InitResult(root, remote_url, commit, created, installed)
+    return InitResult(root, remote_url, commit, created, installed,
+                      pushset.is_local_url(remote_url))
 
 
 def _commit_shared(git: Git, extra: list[str] | None = None) -> str | None:

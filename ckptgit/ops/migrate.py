@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ckptgit import sidecar, workfiles
+from ckptgit import faults, sidecar, workfiles
 from ckptgit.atomic import write_atomic
 from ckptgit.errors import CkptError, ExternalError, IntegrityError, UsageError
 from ckptgit.git import Git
@@ -64,9 +64,11 @@ def migrate(repo: Repo, names: Sequence[str] = (), dry_run: bool = False) -> Mig
             return Migration([], None, sidecar.CURRENT_VERSION)
         files = {r.path: text for r, text in planned}
         commit, blobs = git.commit_files(head, files, message([r for r, _ in planned]))
+        faults.point("migrate-built")
         if not git.update_ref(git.head_ref(), commit, head, "ckpt: migrate sidecars"):
             raise ExternalError("the branch moved during the migration; nothing was recorded, "
                                 "run 'git ckpt migrate' again")
+        faults.point("migrated")
         _sync_user_view(repo, head, files, blobs)
     return Migration([r for r, _ in planned], commit, sidecar.CURRENT_VERSION)
 
@@ -156,6 +158,7 @@ def _sync_user_view(repo: Repo, head: str, files: dict[str, bytes],
         work_text = work.read_bytes() if work.is_file() else None
         if work_text is None or work_text == before:
             write_atomic(work, new_text)
+            faults.point("migrate-written")
         elif (mine := _migrated(work_text, path)) is not None:
             write_atomic(work, mine)
     try:

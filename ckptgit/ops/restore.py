@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from ckptgit import hashing, paths, sidecar, storage
+from ckptgit import faults, hashing, paths, sidecar, storage
+from ckptgit.atomic import write_atomic
 from ckptgit.errors import IntegrityError, UsageError
 from ckptgit.model import Checkpoint
 from ckptgit.repo import Repo
@@ -36,8 +38,32 @@ def restore(
         _refuse_unsaved(repo, dest, suggest_to=to is None)
     storage.ensure_cached(root, pointer, ckpt.dvcfile, ckpt.commit,
                           f"{ckpt.name} ({ckpt.short_id})")
-    storage.materialize(root, pointer, dest, seal, progress)
+    storage.materialize(root, pointer, dest, seal, progress, _staging(repo, dest))
+    faults.point("restored")
+    if to is None:
+        _point_at(root, ckpt, raw_pointer)
     return ckpt, dest
+
+
+def _staging(repo: Repo, dest: Path) -> Path | None:
+    """Under ``.git/ckpt/`` when that is on dest's filesystem: a restore killed mid-write then
+    leaves nothing in the work tree for ``git status`` to show (fsck removes it)."""
+    staging = repo.git.ckpt_dir / "tmp"
+    try:
+        staging.mkdir(parents=True, exist_ok=True)
+        same = os.stat(staging).st_dev == os.stat(dest.parent).st_dev
+    except OSError:
+        return None
+    return staging if same else None
+
+
+def _point_at(root: Path, ckpt: Checkpoint, raw_pointer: bytes) -> None:
+    """The work tree's ``.dvc`` pointer describes the bytes now beside it, so ``dvc status``
+    is clean. Only the work tree changes (git shows the pointer modified while an older
+    checkpoint is out); the pre-commit hook refuses committing it, which would revert a save."""
+    pointer_file = root / ckpt.dvcfile
+    if not pointer_file.exists() or pointer_file.read_bytes() != raw_pointer:
+        write_atomic(pointer_file, raw_pointer)
 
 
 def _destination(root: Path, ckpt: Checkpoint, to: str | Path | None) -> Path:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -105,7 +106,8 @@ def _save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None,
         storing = (pool.submit(pin.store, root, progress) if pin else
                    pool.submit(storage.store, root, root / rel, progress))
         try:
-            doc = _describe(repo, req, rel, parent, given, is_dir)
+            doc = _describe(repo, req, rel, parent, given, is_dir,
+                            _own_paths(repo, req, [rel, *companion_paths]))
             if is_safetensors and summary is None:
                 summary = tensors.summarize_for_save(view, repo.config.max_header_bytes,
                                                      False)
@@ -129,9 +131,12 @@ def _save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None,
     if companions:
         doc["companions"] = [_companion_entry(p, st) for p, st in companions.items()]
     sidecar.validate(doc, f"sidecar for {rel}")
-    ckpt = _commit(repo, doc, rel, stored, companions)
+    ckpt = _commit(repo, doc, rel, stored, companions, decide_parent=req.parent is None)
     if req.push:
-        _push(root, ckpt)
+        _push(root, ckpt, [storage.Pointer(stored.md5, stored.size, rel),
+                           *(storage.Pointer(st.md5, st.size, p) for p, st in companions.items()),
+                           *(storage.Pointer(d["md5"], d.get("size"), d["path"])
+                             for d in given.data)])
     return ckpt
 
 
@@ -161,7 +166,11 @@ def _check_name_path(existing: list[Checkpoint], name: str, rel: str) -> None:
 def _parent_id(repo: Repo, existing: list[Checkpoint], req: SaveRequest) -> str | None:
     if req.parent:
         return repo.resolve(req.parent).id
-    same = [c for c in existing if c.name == req.name]
+    return _latest_id(existing, req.name)
+
+
+def _latest_id(existing: list[Checkpoint], name: str) -> str | None:
+    same = [c for c in existing if c.name == name]
     return max(same, key=lambda c: c.created_at).id if same else None
 
 
@@ -201,8 +210,22 @@ def _since(existing: list[Checkpoint], req: SaveRequest) -> float | None:
     return max(times, default=None)
 
 
+def _own_paths(repo: Repo, req: SaveRequest, artifacts: list[str]) -> list[str]:
+    """What this save writes or reads as input: not the code, so never what makes it dirty."""
+    out = []
+    for rel in artifacts:
+        out += [rel, rel + ".dvc", sidecar.path_for(rel)]
+    root = repo.root.resolve()
+    for given in (req.metrics_file, req.params_file):
+        if given is not None:
+            path = _user_path(given, req.cwd).resolve()
+            if root in path.parents:
+                out.append(path.relative_to(root).as_posix())
+    return out
+
+
 def _describe(repo: Repo, req: SaveRequest, rel: str, parent: str | None,
-              given: _Given, is_dir: bool) -> dict[str, Any]:
+              given: _Given, is_dir: bool, own: list[str]) -> dict[str, Any]:
     cfg = repo.config
     file_metrics, file_params = given.metrics, given.params
     created = datetime.now(UTC)
@@ -210,12 +233,11 @@ def _describe(repo: Repo, req: SaveRequest, rel: str, parent: str | None,
         "schema_version": sidecar.CURRENT_VERSION,
         "id": _new_id(),
         "name": req.name,
-        "created_at": created.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "created_at": _timestamp(created),
         "artifact": {"path": rel, "kind": "directory" if is_dir else "file",
                      "format": _format_of(Path(rel), is_dir), "size": 0, "md5": "",
                      "sha256": ""},
-        "code": code_capture.capture(repo.git, exclude=[rel, rel + ".dvc",
-                                                       sidecar.path_for(rel)]),
+        "code": code_capture.capture(repo.git, exclude=own),
         "environment": environment.capture(cfg.env_vars, cfg.record_packages),
         "seeds": values.finite(dict(req.seeds or {}), "seed"),
         "params": values.finite(values.merge(file_params, req.params), "param"),
@@ -237,6 +259,10 @@ def _describe(repo: Repo, req: SaveRequest, rel: str, parent: str | None,
         doc["slices"] = values.finite(dict(req.slices), "slice metric")
     doc.update(req.extra)
     return doc
+
+
+def _timestamp(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _user_path(given: str | os.PathLike[str], cwd: Path | None) -> Path:
@@ -298,10 +324,10 @@ def _chain(first: Callable[[bytes | None], bytes | None],
 
 
 def _commit(repo: Repo, doc: dict[str, Any], rel: str, stored: storage.Stored,
-            companions: dict[str, storage.Stored] | None = None) -> Checkpoint:
+            companions: dict[str, storage.Stored] | None = None,
+            decide_parent: bool = False) -> Checkpoint:
     git, name = repo.git, doc["name"]
-    own = {rel + ".dvc": storage.pointer_text(stored, Path(rel).name).encode(),
-           sidecar.path_for(rel): sidecar.dump(doc).encode()}
+    own = {rel + ".dvc": storage.pointer_text(stored, Path(rel).name).encode()}
     ignore, ignore_edit = _ignore_edit(rel)
     metrics_file, params_file = dvc_values.files_for(name)
     own[metrics_file] = dvc_values.metrics_text(doc["metrics"])
@@ -318,21 +344,40 @@ def _commit(repo: Repo, doc: dict[str, Any], rel: str, stored: storage.Stored,
         edits[path] = _chain(edits[path], edit) if path in edits else edit
     message = _message(doc)
     with workfiles.commit_lock(git):
-        head = git.head()
-        files = dict(own)
-        for path, edit in edits.items():
-            new = edit(git.show_file(head, path) if head else None)
-            if new is not None:
-                files[path] = new
-        commit, blobs = git.commit_files(head, files, message)
-        if not git.update_ref(git.head_ref(), commit, head, f"ckpt: save {name}"):
-            raise ExternalError("the branch moved during the save; nothing was recorded, "
+        for _ in range(_ATTEMPTS):
+            # Decided again under the lock, against what has landed meanwhile: of two racing
+            # saves of one new name from different paths exactly one lands; the parent is the
+            # latest. Retried when a plain 'git commit' (which takes no lock of ours) moved the
+            # branch between our read and our compare-and-swap.
+            existing = repo.checkpoints()
+            _check_name_path(existing, name, rel)
+            if decide_parent:
+                doc["parent"] = _latest_id(existing, name)
+            # stamped now, so creation order is landing order (what 'latest' means)
+            doc["created_at"] = _timestamp(datetime.now(UTC))
+            own[sidecar.path_for(rel)] = sidecar.dump(doc).encode()
+            head = git.head()
+            files = dict(own)
+            for path, edit in edits.items():
+                new = edit(git.show_file(head, path) if head else None)
+                if new is not None:
+                    files[path] = new
+            commit, blobs = git.commit_files(head, files, message)
+            faults.point("built")
+            if git.update_ref(git.head_ref(), commit, head, f"ckpt: save {name}"):
+                break
+        else:
+            raise ExternalError("the branch kept moving during the save; nothing was recorded, "
                                 "save again")
         faults.point("committed")
         ckpt = Checkpoint.from_sidecar(doc, commit)
         index.record(git, head, commit, ckpt)
+        faults.point("indexed")
         _sync_user_view(repo, own, {p: e for p, e in edits.items() if p in files}, blobs)
     return ckpt
+
+
+_ATTEMPTS = 5
 
 
 def _sync_user_view(
@@ -354,19 +399,33 @@ def _sync_user_view(
             staged[path] = blobs[path]
         elif (new := edit(index_text)) is not None:
             staged[path] = git.write_blob(new)
-    try:
-        git.stage_blobs(staged)
-    except CkptError as exc:
-        raise ExternalError(f"checkpoint saved, but the index could not be updated ({exc}); "
-                            f"run 'git reset -q -- {' '.join(staged)}'") from exc
+    _stage(repo, staged)
     faults.point("staged")
     for path, data in own.items():
         write_atomic(root / path, data)
+        faults.point("written")
     for path, edit in edits.items():
         current = root / path
         new = edit(current.read_bytes() if current.exists() else None)
         if new is not None:
             write_atomic(current, new)
+
+
+def _stage(repo: Repo, staged: dict[str, str]) -> None:
+    """Stage our paths, waiting out a user's git command that holds the index lock."""
+    for attempt in range(_INDEX_ATTEMPTS):
+        try:
+            repo.git.stage_blobs(staged)
+            return
+        except CkptError as exc:
+            if attempt + 1 == _INDEX_ATTEMPTS:
+                raise ExternalError(
+                    f"checkpoint saved, but the index could not be updated ({exc}); run "
+                    "'git ckpt fsck --repair'") from exc
+            time.sleep(0.1)
+
+
+_INDEX_ATTEMPTS = 30  # 0.1 s apart: longer than git holds the lock for a commit
 
 
 def _message(doc: dict[str, Any]) -> str:
@@ -377,9 +436,15 @@ def _message(doc: dict[str, Any]) -> str:
     return f"{subject}\n\n{body}\n\n{trailers}" if body else f"{subject}\n\n{trailers}"
 
 
-def _push(root: Path, ckpt: Checkpoint) -> None:
+def _push(root: Path, ckpt: Checkpoint, pointers: list[storage.Pointer]) -> None:
+    """The artifact, its companions and its data inputs onto the DVC remote, by object id."""
+    oids = sorted({o for p in pointers for o in storage.object_ids(root, p)})
     try:
-        storage.push(root, [ckpt.dvcfile])
+        lacking = storage.push_objects(root, storage.missing_on_remote(root, oids))
     except CkptError as exc:
-        raise ExternalError(f"checkpoint {ckpt.short_id} saved locally, but {exc}; "
-                            f"retry with 'dvc push {ckpt.dvcfile}'") from exc
+        raise ExternalError(f"checkpoint {ckpt.short_id} saved locally, but dvc push failed "
+                            f"({exc}); retry with 'dvc push'") from exc
+    if lacking:
+        raise ExternalError(f"checkpoint {ckpt.short_id} saved and pushed, but {len(lacking)} "
+                            f"data input object(s) are not in the local cache (e.g. "
+                            f"{lacking[0]}): push them from the machine that has them")
