@@ -39,11 +39,21 @@ def check(expression: str) -> None:
 
 def evaluate(expression: str, context: Mapping[str, Any]) -> Any:
     """The value of ``expression`` on ``context``, converted back to plain Python."""
+    return evaluate_bound(expression, bind(context))
+
+
+def bind(context: Mapping[str, Any]) -> Any:
+    """``context`` converted to CEL values once, for many expressions (``evaluate_bound``)."""
     from celpy.adapter import json_to_cel
 
+    return json_to_cel(_jsonable(context))
+
+
+def evaluate_bound(expression: str, bound: Any) -> Any:
+    """The value of ``expression`` on a context ``bind`` converted."""
     program = _program(expression)
     try:
-        value = program.evaluate(json_to_cel(_jsonable(context)))
+        value = program.evaluate(bound)
     except Exception as exc:  # noqa: BLE001 - CELEvalError and friends
         detail = exc.args[0] if getattr(exc, "args", None) else exc
         raise ExpressionError(f"cannot evaluate {expression!r}: {detail}") from exc

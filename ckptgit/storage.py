@@ -562,3 +562,54 @@ def ensure_cached(root: Path, pointer: Pointer, dvcfile: str, rev: str, what: st
             f"bytes of {what} are in neither the cache nor the DVC remote ({len(missing)} "
             f"object(s) missing, e.g. {missing[0]}); push them from the machine that saved "
             "it: 'dvc push'")
+
+
+# -- policy: what guardrails see of the remote, and what retention removes -----------------------
+def remote_settings(root: Path) -> dict[str, str]:
+    """The default remote as guardrails see it: ``url``, ``scheme`` (``s3``, ``https``, ``ssh``,
+    ``local`` …) and ``sse`` (S3 server-side encryption, e.g. ``AES256``; "" when unset)."""
+    from dvc.config import Config
+
+    merged = Config(os.fspath(root / DVC_DIR))
+    name = merged.get("core", {}).get("remote")
+    remote = merged.get("remote", {}).get(name) if name else None
+    if not remote:
+        return {"url": "", "scheme": "", "sse": ""}
+    url = str(remote.get("url", ""))
+    scheme = url.split("://", 1)[0].lower() if "://" in url else "local"
+    return {"url": url, "scheme": scheme, "sse": str(remote.get("sse", "") or "")}
+
+
+def remove_cached(root: Path, oids: Sequence[str]) -> int:
+    """Delete objects from the local cache; the bytes freed (absent objects count 0)."""
+    freed = 0
+    for oid in oids:
+        path = object_path(root, oid)
+        try:
+            size = path.stat().st_size
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        freed += size
+    return freed
+
+
+def remove_remote(root: Path, oids: Sequence[str]) -> int:
+    """Delete objects from the default DVC remote; the bytes freed there."""
+    freed = 0
+    with remote_store(root) as remote:
+        if remote is None:
+            raise UsageError("no DVC remote is configured: 'prune --remote' has nothing to "
+                             "prune; set one with 'dvc remote add -d NAME URL'")
+        fs = remote._odb.fs  # noqa: SLF001 - the store is this module's own wrapper
+        try:
+            for oid in oids:
+                path = remote._odb.oid_to_path(oid)  # noqa: SLF001
+                if not fs.exists(path):
+                    continue
+                freed += int(fs.size(path) or 0)
+                fs.rm(path)
+        except Exception as exc:  # noqa: BLE001 - any backend: one line, nothing half-claimed
+            raise ExternalError(f"cannot remove objects from the DVC remote: "
+                                f"{_one_line(exc)}; nothing else was changed there") from exc
+    return freed

@@ -24,6 +24,7 @@ from ckptgit.capture import data as data_capture
 from ckptgit.capture import environment, tensors, values
 from ckptgit.errors import CkptError, ExternalError, IntegrityError, UsageError
 from ckptgit.model import Checkpoint
+from ckptgit.policy import enforce
 from ckptgit.repo import Repo
 
 _FORMATS = {".safetensors": "safetensors", ".pt": "pytorch", ".pth": "pytorch",
@@ -55,6 +56,8 @@ class SaveRequest:
     distributions: Mapping[str, Any] | None = None
     slices: Mapping[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    overrides: Sequence[str] = ()  # guardrail ids accepted for this save, with a rationale
+    rationale: str | None = None
 
 
 def save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None = None) -> Checkpoint:
@@ -67,6 +70,10 @@ def save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None = None)
     existing = repo.checkpoints()
     _check_name_path(existing, req.name, rel)
     parent = _parent_id(repo, existing, req)
+    policy = enforce.policy_of(repo)
+    overrides = enforce.Overrides(tuple(req.overrides), req.rationale)
+    overrides.check(policy)
+    enforce.refuse_if_paused(repo, req.name)
     # Everything bad input can break is read before a byte is copied: a refusal costs nothing.
     given = _inputs(repo, req)
     companion_paths = _companion_paths(repo, req, rel)
@@ -83,6 +90,9 @@ def save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None = None)
                               faults.on_progress("copying", progress))
         try:
             doc = _describe(repo, req, rel, parent, given)
+            verdict = enforce.before_save(repo, policy, doc,
+                                          next((c for c in existing if c.id == parent), None),
+                                          overrides)
             if is_safetensors and summary is None:
                 summary = tensors.summarize_for_save(root / rel, repo.config.max_header_bytes,
                                                      False)
@@ -107,6 +117,7 @@ def save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None = None)
         doc["companions"] = [_companion_entry(p, st) for p, st in companions.items()]
     sidecar.validate(doc, f"sidecar for {rel}")
     ckpt = _commit(repo, doc, rel, stored, companions)
+    enforce.after_save(repo, verdict, ckpt)
     if req.push:
         _push(root, ckpt)
     return ckpt
@@ -331,6 +342,7 @@ def _message(doc: dict[str, Any]) -> str:
     subject = f"ckpt: save {doc['name']}{step} ({doc['id'][:8]})"
     body = (doc.get("notes") or "").strip()
     trailers = f"Ckpt-Id: {doc['id']}\nCkpt-Name: {doc['name']}\n"
+    trailers += "".join(f"{line}\n" for line in enforce.trailers(doc))
     return f"{subject}\n\n{body}\n\n{trailers}" if body else f"{subject}\n\n{trailers}"
 
 
