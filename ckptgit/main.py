@@ -42,6 +42,9 @@ COMMANDS = {
     "audit": ("ckptgit.commands.audit", "Chain of custody: every save and tag event, verified."),
     "reproduce": ("ckptgit.commands.reproduce", "Set up a re-run of a checkpoint."),
     "migrate": ("ckptgit.commands.migrate", "Rewrite older sidecars on the current schema."),
+    "policy": ("ckptgit.commands.policy", "Evaluate guardrails; how often each rule fired."),
+    "resume": ("ckptgit.commands.resume", "Let a paused name save again (recorded)."),
+    "prune": ("ckptgit.commands.prune", "Free checkpoint bytes by the retention rules."),
 }
 HIDDEN = {"hook"}
 

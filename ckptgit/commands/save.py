@@ -79,7 +79,8 @@ def command(path: str, name: str, metrics_file: str | None, metric_pairs: tuple[
         labels=labels,
         distributions=_read(distributions_file, "distributions"),
         slices=_read(slices_file, "slices"),
-        push=push, strict=strict, overrides=overrides, rationale=rationale, command=["git", "ckpt", "save", *sys.argv[2:]],
+        push=push, strict=strict, overrides=overrides, rationale=rationale,
+        command=["git", "ckpt", "save", *sys.argv[2:]],
         cwd=Path.cwd(),
     )
     size = _size(Path(path))
