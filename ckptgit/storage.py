@@ -613,3 +613,16 @@ def remove_remote(root: Path, oids: Sequence[str]) -> int:
             raise ExternalError(f"cannot remove objects from the DVC remote: "
                                 f"{_one_line(exc)}; nothing else was changed there") from exc
     return freed
+
+
+def check_remote(root: Path) -> None:
+    """A clear error unless the default DVC remote is configured and answers."""
+    with remote_store(root) as remote:
+        if remote is None:
+            raise UsageError("no DVC remote is configured: 'prune --remote' has nothing to "
+                             "prune; set one with 'dvc remote add -d NAME URL'")
+        try:
+            remote.exists("0" * 32)
+        except Exception as exc:  # noqa: BLE001 - any backend: one line
+            raise ExternalError(f"the DVC remote cannot be reached ({_one_line(exc)}); nothing "
+                                "was pruned") from exc

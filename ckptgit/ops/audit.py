@@ -51,7 +51,7 @@ class Audit:
 
     @property
     def failures(self) -> list[Event]:
-        return [e for e in self.events if e.status != "ok"]
+        return [e for e in self.events if e.status not in ("ok", "pruned")]
 
 
 def audit(repo: Repo, name: str | None = None, since: str | None = None,

@@ -61,6 +61,11 @@ class SaveRequest:
 
 
 def save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None = None) -> Checkpoint:
+    with workfiles.saving(repo.git):
+        return _save(repo, req, progress)
+
+
+def _save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None) -> Checkpoint:
     _check_request(req)
     git, root = repo.git, repo.root
     rel = paths.artifact_path(root, req.path, req.cwd)

@@ -52,6 +52,7 @@ def verify(
     entries = repo.checkpoints()
     targets = _dedupe([repo.resolve(r) for r in refs]) if refs else list(entries)
     statuses = [Status(c) for c in targets]
+    _mark_pruned(repo, statuses)
     report = Report(statuses)
     records = _records(repo, statuses)
     _check_history(repo, entries, statuses, report, records)
@@ -59,7 +60,7 @@ def verify(
         remote = _Lazy(lambda: stack.enter_context(storage.remote_store(repo.root)))
         plans: list[_Plan] = []
         for status in statuses:
-            if status.ckpt.id in records:
+            if status.ckpt.id in records and not status.pruned:
                 plans += _plan(repo, status, records[status.ckpt.id], offline, remote)
         if on_total:
             on_total(sum(j.size for p in plans for j in p.files.values()))
@@ -72,6 +73,19 @@ def verify(
             if plan.source == "cache" and plan.status.findings:
                 _explain_cache(repo.root, plan)
     return report
+
+
+def _mark_pruned(repo: Repo, statuses: list[Status]) -> None:
+    """Checkpoints whose bytes retention removed: their records are still checked, their
+    bytes are not looked for (``git ckpt prune``)."""
+    from ckptgit.ops.prune import pruned
+
+    marks = pruned(repo)
+    for s in statuses:
+        mark = marks.get(s.ckpt.id)
+        if mark is not None:
+            s.pruned = True
+            s.notes.append(f"bytes pruned on {mark.when} by retention rule {mark.rule}")
 
 
 def verify_everything(
