@@ -48,6 +48,7 @@ class Pointer:
     size: int | None
     path: str
     nfiles: int | None = None
+    labels: tuple[str, ...] = ()  # DVC's own ``labels:`` of the output (e.g. ``[pii]``)
 
     @property
     def is_dir(self) -> bool:
@@ -248,7 +249,9 @@ def parse_pointer(text: bytes | str) -> Pointer:
     try:
         data = yamlsafe.load(text)
         out = data["outs"][0]
-        return Pointer(str(out["md5"]), out.get("size"), str(out["path"]), out.get("nfiles"))
+        labels = out.get("labels") or []
+        return Pointer(str(out["md5"]), out.get("size"), str(out["path"]), out.get("nfiles"),
+                       tuple(str(v) for v in labels) if isinstance(labels, list) else ())
     except (yamlsafe.YAMLError, KeyError, IndexError, TypeError) as exc:
         raise IntegrityError(f"unreadable .dvc file: {exc}") from exc
 

@@ -79,8 +79,9 @@ def _policy_events(repo: Repo, name: str | None) -> list[Event]:
 
     out = [Event(when=e.when, action=e.action, name=e.name, who=e.who, status="ok",
                  details={"rule": e.rule, "reason": e.reason, "checkpoint": e.checkpoint,
-                          "record": f"{policy_records.RUNS_REF} {e.commit[:12]}"})
-           for e in runs.events(repo.git) if name is None or e.name == name]
+                          "record": f"{policy_records.RUNS_REF} {e.commit[:12]}"},
+                 order=e.when)
+           for e in reversed(runs.events(repo.git)) if name is None or e.name == name]
     for rec in policy_records.read(repo.git, policy_records.RETENTION_REF):
         pruned = [p for p in rec.body.get("pruned") or [] if isinstance(p, dict)
                   and (name is None or p.get("name") == name)]

@@ -62,7 +62,6 @@ def _latest(entries: list[Checkpoint]) -> list[Checkpoint]:
 
 @dataclass
 class Counts:
-    evaluations: int = 0
     fired: int = 0
     overridden: int = 0
     paused: int = 0

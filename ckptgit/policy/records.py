@@ -36,7 +36,7 @@ class Record:
 
 
 def now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def append(git: Git, ref: str, subject: str, body: dict[str, Any],

@@ -78,6 +78,8 @@ def parse(text: bytes | str, data: dict[str, Any], what: str = CONFIG_PATH) -> P
     section = {k: data[k] for k in SECTIONS if data.get(k) is not None}
     if not section:
         return Policy()
+    if isinstance(section.get("guardrails"), list):
+        section["guardrails"] = [_yaml11_on(item) for item in section["guardrails"]]
     problem = _schema_problem(section)
     if problem is not None:
         path, message = problem
@@ -94,6 +96,14 @@ def parse(text: bytes | str, data: dict[str, Any], what: str = CONFIG_PATH) -> P
     return Policy(rails, Notify(notify.get("command"), notify.get("webhook"),
                                 float(notify.get("timeout", 10.0))),
                   _retention(text, what, section.get("retention")))
+
+
+def _yaml11_on(item: Any) -> Any:
+    """YAML 1.1 reads a bare ``on:`` key as the boolean true; it means ``on`` here."""
+    if isinstance(item, dict) and True in item and "on" not in item:
+        item = dict(item)
+        item["on"] = item.pop(True)
+    return item
 
 
 def _where(text: bytes | str, what: str, path: list[str | int]) -> str:
