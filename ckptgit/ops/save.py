@@ -75,7 +75,8 @@ def _save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None) -> Ch
     existing = repo.checkpoints()
     _check_name_path(existing, req.name, rel)
     parent = _parent_id(repo, existing, req)
-    policy = enforce.policy_of(repo)
+    # the expressions compile later, on this thread while the bytes hash on the other
+    policy = enforce.policy_of(repo, compile_now=False)
     overrides = enforce.Overrides(tuple(req.overrides), req.rationale)
     overrides.check(policy)
     enforce.refuse_if_paused(repo, req.name)

@@ -45,10 +45,10 @@ class Overrides:
         return {rule: str(self.rationale).strip() for rule in self.rules}
 
 
-def policy_of(repo: Repo) -> Policy:
+def policy_of(repo: Repo, compile_now: bool = True) -> Policy:
     from ckptgit.policy import settings
 
-    return settings.load(repo.root)
+    return settings.load(repo.root, compile_now)
 
 
 def subject(repo: Repo, policy: Policy, doc: Mapping[str, Any],
@@ -79,6 +79,9 @@ def before_save(repo: Repo, policy: Policy, doc: dict[str, Any], parent: Checkpo
                 overrides: Overrides) -> Verdict:
     """The verdict on a save about to be committed; a blocking one is refused (exit 4) after
     it is recorded, and pauses the name when its rule says so."""
+    from ckptgit.policy import settings
+
+    settings.compile_all(policy)
     accepted = overrides.check(policy)
     verdict = evaluate(policy.guardrails, subject(repo, policy, doc, parent), "save",
                        raw_config=repo.config.raw, overrides=accepted)

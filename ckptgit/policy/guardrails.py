@@ -137,7 +137,7 @@ def evaluate(rails: Sequence[Guardrail], subject: Subject, action: str,
 
 def _cel(rail: Guardrail, bound: Any) -> Outcome:
     try:
-        value = expressions.evaluate_bound(rail.expression, bound)
+        value = expressions.evaluate_bound(rail.expression, bound, compiled=True)
     except expressions.ExpressionError as exc:
         return Outcome(rail.id, rail.severity, "n/a", f"does not apply: {_missing(exc)}",
                        rail.pause)

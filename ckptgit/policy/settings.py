@@ -68,13 +68,17 @@ class Policy:
     guardrails: tuple[Guardrail, ...] = ()
     notify: Notify = field(default_factory=Notify)
     retention: Retention = field(default_factory=Retention)
+    source: bytes | str = b""  # the config text, for the line of a late error
+    what: str = CONFIG_PATH
 
     def rule(self, rule_id: str) -> Guardrail | None:
         return next((g for g in self.guardrails if g.id == rule_id), None)
 
 
-def parse(text: bytes | str, data: dict[str, Any], what: str = CONFIG_PATH) -> Policy:
-    """The policy of a config whose YAML ``text`` parsed to ``data``."""
+def parse(text: bytes | str, data: dict[str, Any], what: str = CONFIG_PATH,
+          compile_now: bool = True) -> Policy:
+    """The policy of a config whose YAML ``text`` parsed to ``data``; ``compile_now=False``
+    leaves compiling the expressions to ``compile_all`` (save does it while bytes hash)."""
     section = {k: data[k] for k in SECTIONS if data.get(k) is not None}
     if not section:
         return Policy()
@@ -84,8 +88,7 @@ def parse(text: bytes | str, data: dict[str, Any], what: str = CONFIG_PATH) -> P
     if problem is not None:
         path, message = problem
         raise UsageError(f"{_where(text, what, path)}: {'.'.join(map(str, path))}: {message}")
-    rails = tuple(_guardrail(text, what, i, item)
-                  for i, item in enumerate(section.get("guardrails") or []))
+    rails = tuple(_guardrail(item) for item in section.get("guardrails") or [])
     seen: set[str] = set()
     for pos, rail in enumerate(rails):
         if rail.id in seen:
@@ -93,9 +96,21 @@ def parse(text: bytes | str, data: dict[str, Any], what: str = CONFIG_PATH) -> P
                              f"{rail.id!r} is used twice")
         seen.add(rail.id)
     notify = section.get("notify") or {}
-    return Policy(rails, Notify(notify.get("command"), notify.get("webhook"),
-                                float(notify.get("timeout", 10.0))),
-                  _retention(text, what, section.get("retention")))
+    policy = Policy(rails, Notify(notify.get("command"), notify.get("webhook"),
+                                  float(notify.get("timeout", 10.0))),
+                    _retention(text, what, section.get("retention")), text, what)
+    if compile_now:
+        compile_all(policy)
+    return policy
+
+
+def compile_all(policy: Policy) -> None:
+    """Every CEL expression compiled; the first invalid one is an error with its rule, line
+    and column."""
+    for pos, rail in enumerate(policy.guardrails):
+        if rail.kind != "check":
+            _compile(rail, functools.partial(_where, policy.source, policy.what,
+                                             ["guardrails", pos, rail.kind]))
 
 
 def _yaml11_on(item: Any) -> Any:
@@ -111,40 +126,37 @@ def _where(text: bytes | str, what: str, path: list[str | int]) -> str:
     return f"{what} line {line}" if line else what
 
 
-def _guardrail(text: bytes | str, what: str, pos: int, item: dict[str, Any]) -> Guardrail:
+def _guardrail(item: dict[str, Any]) -> Guardrail:
     kind = next(k for k in ("forbid", "require", "check") if k in item)
-    rail = Guardrail(id=item["id"], kind=kind, expression=str(item[kind]).strip(),
+    return Guardrail(id=item["id"], kind=kind, expression=str(item[kind]).strip(),
                      severity=item.get("severity", "error"), message=item.get("message", ""),
                      on=tuple(item.get("on") or ACTIONS), pause=bool(item.get("pause", False)))
-    if kind != "check":
-        _compile(rail, lambda: _where(text, what, ["guardrails", pos, kind]))
-    return rail
 
 
 def _compile(rail: Guardrail, where: Callable[[], str]) -> None:
     from ckptgit import expressions
 
     try:
-        expressions.check(rail.expression)
+        expressions.check(rail.expression, compiled=True)
     except expressions.ExpressionError as exc:
         raise UsageError(f"{where()}: guardrail {rail.id!r}: {exc}") from exc
 
 
-def load(root: Path) -> Policy:
+def load(root: Path, compile_now: bool = True) -> Policy:
     """The work tree's policy (``.ckpt/config.yaml``); an empty one when there is no file."""
     path = root / CONFIG_PATH
     if not path.is_file():
         return Policy()
-    return from_text(path.read_bytes())
+    return from_text(path.read_bytes(), compile_now=compile_now)
 
 
-def from_text(text: bytes | str, what: str = CONFIG_PATH) -> Policy:
+def from_text(text: bytes | str, what: str = CONFIG_PATH, compile_now: bool = True) -> Policy:
     from ckptgit import sidecar
 
     data = sidecar.parse_yaml(text, what) or {}
     if not isinstance(data, dict):
         raise UsageError(f"{what} must be a mapping")
-    return parse(text, data, what)
+    return parse(text, data, what, compile_now)
 
 
 def _retention(text: bytes | str, what: str, data: dict[str, Any] | None) -> Retention:
