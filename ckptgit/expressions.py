@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,8 +29,14 @@ def _program(expression: str, compiled: bool = False) -> Any:
         import logging
 
         logging.getLogger("celpy").setLevel(logging.CRITICAL)
-    env = celpy.Environment(runner_class=celpy.CompiledRunner) if compiled else \
-        celpy.Environment()
+        transpiled = _without_has(expression)
+        if "has(" not in transpiled:
+            env = celpy.Environment(runner_class=celpy.CompiledRunner)
+            try:
+                return env.program(env.compile(transpiled))
+            except Exception:  # noqa: BLE001, S110 - the tree walker below reports it
+                pass
+    env = celpy.Environment()
     try:
         return env.program(env.compile(expression))
     except Exception as exc:  # noqa: BLE001 - celpy raises bare Exception subclasses
@@ -37,6 +44,17 @@ def _program(expression: str, compiled: bool = False) -> Any:
         where = f"syntax error at column {column}" if column else type(exc).__name__
         raise ExpressionError(f"invalid CEL expression {expression!r}: {where} (e.g. "
                               "'metrics.accuracy >= 0.9 && params.lr < 0.01')") from exc
+
+
+# ``has(a.b.c)`` on maps is ``"c" in a.b`` (both fail the same way when ``a.b`` is missing).
+# celpy 0.5's transpiler mishandles the has() macro (it fails to compile, or negated fails to
+# evaluate), so the compiled runner gets the equivalent membership test.
+_HAS = re.compile(r"\bhas\(\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)"
+                  r"\.([A-Za-z_][A-Za-z0-9_]*)\s*\)")
+
+
+def _without_has(expression: str) -> str:
+    return _HAS.sub(lambda m: f'("{m.group(2)}" in {m.group(1)})', expression)
 
 
 def check(expression: str, compiled: bool = False) -> None:
