@@ -10,17 +10,18 @@ outcomes in ``refs/ckpt/policy-log``: git refuses ref updates while a push is in
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ckptgit import sidecar
-from ckptgit.config import CONFIG_PATH
-from ckptgit.errors import CkptError
 from ckptgit.git import Git
-from ckptgit.policy import settings
-from ckptgit.policy.guardrails import Subject, Verdict, evaluate
+
+if TYPE_CHECKING:  # the light path (no sidecar staged) imports no YAML, config or CEL
+    from ckptgit.policy.guardrails import Verdict
+    from ckptgit.policy.settings import Policy
 
 ZERO_CHARS = {"0"}
 TRUSTED_CONFIG = "ckpt-trusted/config.yaml"
+CONFIG_PATH = ".ckpt/config.yaml"
+SIDECAR_SUFFIX = ".ckpt.yaml"
 
 
 def problems(hook: str, git: Git, args: Sequence[str], lines: Sequence[str]) -> list[str]:
@@ -38,11 +39,15 @@ def problems(hook: str, git: Git, args: Sequence[str], lines: Sequence[str]) -> 
     trusted = git.git_dir / TRUSTED_CONFIG
     if not heads or not trusted.is_file():
         return []  # no trusted copy: refupdates already refuses the push and says why
+    from ckptgit.policy import settings
+
     policy = settings.from_text(trusted.read_bytes(), "trusted config.yaml")
     return _saves(git, [*heads, "--not", "--all"], (policy, trusted.read_bytes()), False)
 
 
-def _work_tree_policy(git: Git) -> tuple[settings.Policy, bytes]:
+def _work_tree_policy(git: Git) -> tuple[Policy, bytes]:
+    from ckptgit.policy import settings
+
     path = git.root / CONFIG_PATH
     text = path.read_bytes() if path.is_file() else b""
     return settings.from_text(text) if text else settings.Policy(), text
@@ -50,7 +55,7 @@ def _work_tree_policy(git: Git) -> tuple[settings.Policy, bytes]:
 
 def _pre_commit(git: Git) -> list[str]:
     staged = [p for p in git.out(["diff", "--cached", "--name-only", "-z", "--diff-filter=AM",
-                                  "--", f"*{sidecar.SUFFIX}"]).split("\0") if p]
+                                  "--", f"*{SIDECAR_SUFFIX}"]).split("\0") if p]
     if not staged:
         return []
     policy, text = _work_tree_policy(git)
@@ -63,13 +68,13 @@ def _pre_commit(git: Git) -> list[str]:
     return found
 
 
-def _saves(git: Git, revs: list[str], policy_text: tuple[settings.Policy, bytes],
+def _saves(git: Git, revs: list[str], policy_text: tuple[Policy, bytes],
            record: bool) -> list[str]:
     policy, text = policy_text
     if not policy.guardrails:
         return []
     specs = [f"{e.commit}:{f}" for e in git.log_saves(revs, ("Ckpt-Id",))
-             for f in e.files if f.endswith(sidecar.SUFFIX)]
+             for f in e.files if f.endswith(SIDECAR_SUFFIX)]
     found = []
     for spec, raw in git.cat_files(specs).items():
         if raw is not None:
@@ -78,8 +83,12 @@ def _saves(git: Git, revs: list[str], policy_text: tuple[settings.Policy, bytes]
     return found
 
 
-def _judge(git: Git, policy: settings.Policy, text: bytes, raw: bytes, where: str,
+def _judge(git: Git, policy: Policy, text: bytes, raw: bytes, where: str,
            action: str, record: bool) -> list[str]:
+    from ckptgit import sidecar
+    from ckptgit.errors import CkptError
+    from ckptgit.policy.guardrails import Subject, evaluate
+
     try:
         doc = sidecar.load(raw, where)
     except CkptError as exc:
@@ -94,6 +103,8 @@ def _judge(git: Git, policy: settings.Policy, text: bytes, raw: bytes, where: st
 
 
 def _raw(text: bytes) -> dict[str, Any]:
+    from ckptgit import sidecar
+
     data = sidecar.parse_yaml(text, "config") if text else {}
     return data if isinstance(data, dict) else {}
 
