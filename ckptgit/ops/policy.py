@@ -93,6 +93,8 @@ def stats(repo: Repo, since: str | None = None) -> Stats:
         month = str(body.get("when") or rec.when)[:7]
         if since is not None and month < since:
             continue
+        if str(body.get("action", "")).startswith("check:"):
+            continue  # re-judging a saved checkpoint on demand is not a new firing
         out.evaluations += 1
         out.refusals += bool(body.get("refused"))
         for item in body.get("outcomes") or []:
