@@ -45,6 +45,7 @@ COMMANDS = {
     "policy": ("ckptgit.commands.policy", "Evaluate guardrails; how often each rule fired."),
     "resume": ("ckptgit.commands.resume", "Let a paused name save again (recorded)."),
     "prune": ("ckptgit.commands.prune", "Free checkpoint bytes by the retention rules."),
+    "adopt": ("ckptgit.commands.adopt", "Make a model 'dvc add' tracks a first checkpoint."),
 }
 HIDDEN = {"hook"}
 

@@ -50,11 +50,16 @@ def edits(git: Git, entries: list[Checkpoint], rev: str = "HEAD") -> list[Edit]:
     for c in sorted(entries, key=lambda c: c.created_at):
         first_save_of.setdefault(c.id, c.commit)
     suspects: list[tuple[str, str, bool]] = []
+    saved_paths: set[str] = set()  # artifacts whose first save is behind us (oldest first)
     for commit, migrated, touched in _log(git, rev, sorted(files)):
         own = saves.get(commit)
+        if own is not None:
+            saved_paths.add(own.path)
         for path in touched:
             if own is not None and files[path] == own.path and first_save_of[own.id] == commit:
                 continue  # the save itself
+            if files[path] not in saved_paths:
+                continue  # before its first save (e.g. a 'dvc add' later adopted): no record yet
             suspects.append((commit, path, migrated))
     return _describe(git, suspects, {c.id: c for c in entries})
 

@@ -107,11 +107,23 @@ def verify_everything(
         from ckptgit.integrity import tagcheck
 
         report.extra += tagcheck.findings(repo)
+        report.extra += _uncovered_models(repo)
     if oms:
         from ckptgit.ops import sign
 
         report.extra += sign.verify_all(repo, [s.ckpt for s in report.checkpoints], oms_key)
     return report
+
+
+def _uncovered_models(repo: Repo) -> list[Finding]:
+    """Models tracked by DVC at HEAD without a sidecar (docs/policy.md#coverage)."""
+    from ckptgit.policy import coverage
+
+    head = repo.git.head()
+    if head is None:
+        return []
+    return [Finding(path, "coverage", coverage.message(path))
+            for path in coverage.in_tree(repo.git, head, coverage.patterns(repo.config.raw))]
 
 
 def _dedupe(found: list[Checkpoint]) -> list[Checkpoint]:

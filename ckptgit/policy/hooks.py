@@ -27,7 +27,7 @@ SIDECAR_SUFFIX = ".ckpt.yaml"
 def problems(hook: str, git: Git, args: Sequence[str], lines: Sequence[str]) -> list[str]:
     """What the guardrails refuse in this commit or push (empty: go on)."""
     if hook == "pre-commit":
-        return _pre_commit(git)
+        return _pre_commit(git) + _staged_models(git)
     if hook == "pre-push":
         heads = [p[1] for p in (ln.split() for ln in lines)
                  if len(p) == 4 and set(p[1]) != ZERO_CHARS and p[0].startswith("refs/heads/")]
@@ -42,7 +42,38 @@ def problems(hook: str, git: Git, args: Sequence[str], lines: Sequence[str]) -> 
     from ckptgit.policy import settings
 
     policy = settings.from_text(trusted.read_bytes(), "trusted config.yaml")
-    return _saves(git, [*heads, "--not", "--all"], (policy, trusted.read_bytes()), False)
+    return (_saves(git, [*heads, "--not", "--all"], (policy, trusted.read_bytes()), False)
+            + _pushed_models(git, heads, trusted.read_bytes()))
+
+
+def _staged_models(git: Git) -> list[str]:
+    """A ``.dvc`` file staged for a model with no sidecar staged or committed beside it."""
+    staged = [p for p in git.out(["diff", "--cached", "--name-only", "-z", "--diff-filter=AM",
+                                  "--", "*.dvc"]).split("\0") if p]
+    if not staged:
+        return []
+    from ckptgit.policy import coverage
+
+    index = set(p for p in git.out(["ls-files", "-z"]).split("\0") if p)
+    blobs = git.cat_files([f":{p}" for p in staged])
+    globs = coverage.patterns(_raw(_work_tree_policy_text(git)))
+    found = coverage.uncovered({p: blobs.get(f":{p}") for p in staged}, index, globs)
+    return [coverage.message(p) for p in found]
+
+
+def _pushed_models(git: Git, heads: list[str], config_text: bytes) -> list[str]:
+    from ckptgit.policy import coverage
+
+    globs = coverage.patterns(_raw(config_text))
+    found: set[str] = set()
+    for head in heads:
+        found.update(coverage.in_tree(git, head, globs))
+    return [f"{coverage.message(p)} (pushed)" for p in sorted(found)]
+
+
+def _work_tree_policy_text(git: Git) -> bytes:
+    path = git.root / CONFIG_PATH
+    return path.read_bytes() if path.is_file() else b""
 
 
 def _work_tree_policy(git: Git) -> tuple[Policy, bytes]:
