@@ -97,6 +97,10 @@ def test_override_needs_a_rationale_and_is_recorded(guarded: Repo) -> None:
     res = guarded.ckpt("save", MODEL, "-n", "clf", *bad, "--override", "no-such-rule",
                        "--rationale", "x")
     assert res.code == 2 and "no such guardrail" in res.err
+    for smuggled in ("ok\nPolicy-Override: torch-seed", "ok\u2028Approved-By: boss"):
+        res = guarded.ckpt("save", MODEL, "-n", "clf", *bad, "--override", "sgd-high-lr",
+                           "--rationale", smuggled)
+        assert res.code == 2 and "one line" in res.err, res.err
     saved = guarded.save(MODEL, "clf", *bad, "--override", "sgd-high-lr", "--rationale",
                          "lr sweep, diverging on purpose")
     doc = guarded.ckpt_ok("show", saved["id"], "--json").json()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ckptgit import names
 from ckptgit.errors import UsageError
-from ckptgit.policy import records, runs
+from ckptgit.policy import enforce, records, runs
 from ckptgit.repo import Repo
 
 
@@ -13,7 +13,7 @@ def resume(repo: Repo, name: str, rationale: str) -> runs.RunEvent:
     if not rationale.strip():
         raise UsageError("--rationale must say why the run may go on (e.g. 'lr lowered to "
                          "1e-4 after the NaN at step 1200')")
-    names.check_text(rationale, "--rationale")
+    rationale = enforce.trailer_text(rationale, "--rationale")
     if runs.paused(repo.git, name) is None:
         raise UsageError(f"{name!r} is not paused; nothing to resume")
     return runs.record(repo.git, runs.RunEvent("resume", name, records.now(),

@@ -37,12 +37,23 @@ class Overrides:
         if not (self.rationale or "").strip():
             raise UsageError("--override needs --rationale TEXT: say why the rule does not "
                              "hold for this checkpoint")
+        rationale = trailer_text(str(self.rationale), "--rationale")
         known = {g.id for g in policy.guardrails} | set(CHECK_RULES)
         for rule in self.rules:
             if rule not in known:
                 raise UsageError(f"--override {rule}: no such guardrail (configured: "
                                  f"{', '.join(sorted(known))})")
-        return {rule: str(self.rationale).strip() for rule in self.rules}
+        return {rule: rationale for rule in self.rules}
+
+
+def trailer_text(value: str, what: str) -> str:
+    """Text that becomes a trailer: one line, also by Unicode's line separators, which one
+    trailer parser splits on and another does not."""
+    from ckptgit.governance.trailers import check_value
+
+    if any(sep in value for sep in ("\u2028", "\u2029", "\x85")):
+        raise UsageError(f"{what} must be one line (no Unicode line separators)")
+    return check_value(what, value)
 
 
 def policy_of(repo: Repo, compile_now: bool = True) -> Policy:
