@@ -411,6 +411,31 @@ class Git:
         done = self.run(["update-ref", "-m", reason, ref, new, old_arg], check=False)
         return done.returncode == 0
 
+    def append_commit(self, ref: str, message: str, attempts: int = 20) -> str:
+        """A commit with an empty tree on top of ``ref`` (an append-only log of records, e.g.
+        refs/ckpt/policy-log), moved by compare-and-swap; retried when another writer won."""
+        empty = self.out(["mktree"], input=b"").strip()
+        for _ in range(attempts):
+            old = self.rev_parse(ref)
+            args = ["commit-tree", empty] + (["-p", old] if old else [])
+            commit = self.out([*args, "-F", "-"], input=message.encode()).strip()
+            if self.update_ref(ref, commit, old, "ckpt: record"):
+                return commit
+        raise ExternalError(f"{ref} kept moving; the record was not written")
+
+    def records(self, ref: str, limit: int | None = None) -> list[tuple[str, str, str]]:
+        """(commit, committer date ISO 8601, message) of each record on ``ref``, newest first."""
+        if self.rev_parse(ref) is None:
+            return []
+        extra = [f"-n{limit}"] if limit else []
+        text = self.out(["log", *extra, f"--format=%H{FIELD}%cI{FIELD}%B{RECORD}", ref])
+        out = []
+        for chunk in text.split(RECORD):
+            parts = chunk.strip("\n").split(FIELD)
+            if len(parts) == 3:
+                out.append((parts[0], parts[1], parts[2]))
+        return out
+
     def head_ref(self) -> str:
         done = self.run(["symbolic-ref", "--quiet", "HEAD"], check=False)
         return done.stdout.decode().strip() if done.returncode == 0 else "HEAD"

@@ -51,6 +51,10 @@ COMMANDS = {
     "card": ("ckptgit.commands.card", "Print a checkpoint's Hugging Face model card."),
     "completion": ("ckptgit.commands.completion", "Print a shell completion script."),
     "help": ("ckptgit.commands.help", "Print a reference page, e.g. 'git ckpt help config'."),
+    "policy": ("ckptgit.commands.policy", "Evaluate guardrails; how often each rule fired."),
+    "resume": ("ckptgit.commands.resume", "Let a paused name save again (recorded)."),
+    "prune": ("ckptgit.commands.prune", "Free checkpoint bytes by the retention rules."),
+    "adopt": ("ckptgit.commands.adopt", "Make a model 'dvc add' tracks a first checkpoint."),
 }
 HIDDEN = {"hook"}
 

@@ -25,3 +25,42 @@ def commit_lock(git: Git) -> Iterator[None]:
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
+
+
+@contextmanager
+def saving(git: Git) -> Iterator[None]:
+    """Held (shared) for the whole of a save: any number of saves run side by side, and
+    ``prune`` (which takes it exclusively) never removes bytes a save is about to commit."""
+    with _flock(git, fcntl.LOCK_SH):
+        yield
+
+
+@contextmanager
+def no_save_running(git: Git) -> Iterator[None]:
+    """Exclusive use of the save lock, or a refusal naming the reason: a save is in progress."""
+    from ckptgit.errors import PolicyError
+
+    path = git.ckpt_dir / "saving.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise PolicyError("a save is in progress in this repository; prune again once it "
+                              "has finished") from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@contextmanager
+def _flock(git: Git, mode: int) -> Iterator[None]:
+    path = git.ckpt_dir / "saving.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        fcntl.flock(fh, mode)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

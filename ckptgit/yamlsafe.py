@@ -6,6 +6,7 @@ no file can build Python objects and every reader parses at the same speed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import yaml
@@ -18,6 +19,30 @@ YAMLError = yaml.YAMLError
 def load(text: bytes | str) -> Any:
     """One document, safely; raises ``YAMLError``."""
     return yaml.load(text, Loader=Loader)  # noqa: S506 - Loader is a safe loader
+
+
+def line_of(text: bytes | str, path: Sequence[str | int]) -> int | None:
+    """The 1-based line where the node at ``path`` (keys and list indexes) starts, or the
+    line of its nearest parent that exists; None when the text does not parse."""
+    try:
+        node = yaml.compose(text, Loader=Loader)
+    except YAMLError:
+        return None
+    line = node.start_mark.line + 1 if node is not None else None
+    for key in path:
+        node = _child(node, key)
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+    return line
+
+
+def _child(node: Any, key: str | int) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        return next((v for k, v in node.value if getattr(k, "value", None) == key), None)
+    if isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+        return node.value[key]
+    return None
 
 
 def dump(data: Any, **options: Any) -> str:

@@ -50,6 +50,9 @@ def command(name: str | None, since: str | None, fmt: str, offline: bool,
         click.echo(text, nl=False)
     return 3 if result.failures else 0
 
+_NOT_TAGS = ("save", "sign", "migrate", "pause", "resume", "prune")
+
+
 def render(audit: Audit, fmt: str) -> str:
     return {"text": _text, "json": _json, "markdown": _markdown, "html": _html}[fmt](audit)
 
@@ -57,7 +60,7 @@ def render(audit: Audit, fmt: str) -> str:
 def summary(audit: Audit) -> dict[str, Any]:
     saves = [e for e in audit.events if e.action == "save"]
     signed = [e for e in audit.events if e.action == "sign"]
-    tags = [e for e in audit.events if e.action not in ("save", "sign", "migrate")]
+    tags = [e for e in audit.events if e.action not in _NOT_TAGS]
     return {
         "repository": audit.repo, "head": audit.head,
         "period": f"{audit.events[0].when} to {audit.events[-1].when}" if audit.events else "-",
@@ -86,6 +89,8 @@ def _what(e: Event) -> str:
         signer = f" ({d['signer']})" if d.get("signer") else ""
         return (f"{str(d.get('id', '?'))[:8]} OMS signature {d.get('signature', '?')} key "
                 f"{str(d.get('key') or '?')[:23]}…{signer}")
+    if e.action in ("pause", "resume", "prune"):
+        return _policy_what(e)
     parts = [d.get("tag", "")]
     if d.get("id"):
         parts.append(f"checkpoint {str(d['id'])[:8]}")
@@ -96,6 +101,15 @@ def _what(e: Event) -> str:
     if d.get("reverts"):
         parts.append(f"reverts {d['reverts']}")
     return "; ".join(p for p in parts if p)
+
+
+def _policy_what(e: Event) -> str:
+    d = e.details
+    if e.action == "prune":
+        return (f"{len(d.get('pruned') or [])} checkpoint(s) pruned, {d.get('freed')} bytes "
+                f"freed ({d.get('record')})")
+    rule = f"rule {d['rule']}: " if d.get("rule") else ""
+    return f"{rule}{d.get('reason', '')} ({d.get('record')})"
 
 
 def _text(audit: Audit) -> str:

@@ -36,6 +36,11 @@ if TYPE_CHECKING:
 @click.option("--label", "labels", multiple=True, metavar="L", help="A label; repeat for more.")
 @click.option("--push", is_flag=True, help="Push the bytes to the DVC remote after saving.")
 @click.option("--strict", is_flag=True, help="Refuse unreadable safetensors headers.")
+@click.option("--override", "overrides", multiple=True, metavar="RULE",
+              help="Accept a failing guardrail for this save (needs --rationale); repeat.")
+@click.option("--rationale", metavar="TEXT",
+              help="Why the overridden guardrails do not hold here (recorded in the sidecar "
+                   "and the commit trailers).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @json_option
 def command(path: str, name: str, metrics_file: str | None, metric_pairs: tuple[str, ...],
@@ -43,7 +48,8 @@ def command(path: str, name: str, metrics_file: str | None, metric_pairs: tuple[
             data: tuple[str, ...], companions: tuple[str, ...],
             distributions_file: str | None, slices_file: str | None, step: int | None,
             epoch: float | None, parent: str | None, note: str | None,
-            labels: tuple[str, ...], push: bool, strict: bool, quiet: bool,
+            labels: tuple[str, ...], push: bool, strict: bool,
+            overrides: tuple[str, ...], rationale: str | None, quiet: bool,
             as_json: bool) -> None:
     """Save PATH (a file or directory) as checkpoint NAME, in one atomic commit.
 
@@ -60,6 +66,11 @@ def command(path: str, name: str, metrics_file: str | None, metric_pairs: tuple[
       git ckpt save models/clf.safetensors -n clf --metrics metrics.json --params params.yaml
       git ckpt save models/clf.safetensors -n clf --metric acc=0.91 --param lr=3e-4 --seed torch=42
       git ckpt save out/tokenizer -n tok --data data/train.csv --push
+      git ckpt save models/clf.safetensors -n clf --override sgd-lr --rationale "lr sweep"
+
+    Guardrails in .ckpt/config.yaml are evaluated first (docs/policy.md): an error-level
+    failure refuses the save with exit 4, a paused name refuses every save until
+    'git ckpt resume NAME'.
     """
     from ckptgit.capture import values
     from ckptgit.ops.save import SaveRequest, save
@@ -75,7 +86,8 @@ def command(path: str, name: str, metrics_file: str | None, metric_pairs: tuple[
         labels=labels,
         distributions=_read(distributions_file, "distributions"),
         slices=_read(slices_file, "slices"),
-        push=push, strict=strict, command=["git", "ckpt", "save", *sys.argv[2:]],
+        push=push, strict=strict, overrides=overrides, rationale=rationale,
+        command=["git", "ckpt", "save", *sys.argv[2:]],
         cwd=Path.cwd(),
     )
     size = _size(Path(path))

@@ -65,7 +65,7 @@ def command(refs: tuple[str, ...], all_: bool, offline: bool, allow_missing: boo
 
 def _summary(report: Report, failures: Sequence[Finding]) -> None:
     states = [s.state for s in report.checkpoints]
-    counts = ", ".join(f"{states.count(k)} {k}" for k in ("ok", "failed", "unverifiable")
+    counts = ", ".join(f"{states.count(k)} {k}" for k in ("ok", "failed", "unverifiable", "pruned")
                        if states.count(k))
     mib = report.bytes_hashed / (1 << 20)
     verdict = "FAILED" if failures else "all good"

@@ -36,6 +36,7 @@ class Status:
     unverifiable: bool = False
     notes: list[str] = field(default_factory=list)
     record: dict[str, Any] | None = None  # the sidecar as saved, parsed (None: unreadable)
+    pruned: bool = False  # retention removed its bytes on purpose (refs/ckpt/retention)
 
     @property
     def subject(self) -> str:
@@ -45,6 +46,8 @@ class Status:
     def state(self) -> str:
         if self.findings:
             return "failed"
+        if self.pruned:
+            return "pruned"
         return "unverifiable" if self.unverifiable else "ok"
 
     def add(self, kind: str, message: str) -> None:
@@ -68,7 +71,8 @@ class Report:
         found = [f for s in self.checkpoints for f in s.findings] + self.extra
         if not allow_missing:
             found += [Finding(s.subject, "missing", _UNVERIFIABLE.format(path=s.ckpt.path))
-                      for s in self.checkpoints if s.unverifiable and not s.findings]
+                      for s in self.checkpoints
+                      if s.unverifiable and not s.findings and not s.pruned]
         return found
 
     def to_dict(self, allow_missing: bool = False) -> dict[str, Any]:

@@ -51,7 +51,7 @@ class Audit:
 
     @property
     def failures(self) -> list[Event]:
-        return [e for e in self.events if e.status != "ok"]
+        return [e for e in self.events if e.status not in ("ok", "pruned")]
 
 
 def audit(repo: Repo, name: str | None = None, since: str | None = None,
@@ -61,13 +61,39 @@ def audit(repo: Repo, name: str | None = None, since: str | None = None,
     report = verify(repo, [c.id for c in entries], offline=offline) if entries else None
     tags = tagevents.read(repo.git, name)
     events = (_saves(repo, entries, report) + _migrations(repo, name, report)
-              + _sign_events(repo, name) + _tag_events(repo, name, tags))
+              + _sign_events(repo, name) + _tag_events(repo, name, tags)
+              + _policy_events(repo, name))
     events.sort(key=lambda e: e.order or e.when)
     if cutoff:
         events = [e for e in events if e.when >= cutoff]
     holders = {f"{n}#{s}": str(ev.trailers.get("Ckpt-Id") or ev.commit[:12])
                for (n, s), ev in tagevents.holders(tags[0]).items()}
     return Audit(events, holders, str(repo.root), repo.git.head())
+
+
+def _policy_events(repo: Repo, name: str | None) -> list[Event]:
+    """Pauses and resumes (refs/ckpt/runs) and prune runs (refs/ckpt/retention): unsigned
+    records, shown with the commit that holds them."""
+    from ckptgit.policy import records as policy_records
+    from ckptgit.policy import runs
+
+    out = [Event(when=e.when, action=e.action, name=e.name, who=e.who, status="ok",
+                 details={"rule": e.rule, "reason": e.reason, "checkpoint": e.checkpoint,
+                          "record": f"{policy_records.RUNS_REF} {e.commit[:12]}"},
+                 order=e.when)
+           for e in reversed(runs.events(repo.git)) if name is None or e.name == name]
+    for rec in policy_records.read(repo.git, policy_records.RETENTION_REF):
+        pruned = [p for p in rec.body.get("pruned") or [] if isinstance(p, dict)
+                  and (name is None or p.get("name") == name)]
+        if pruned:
+            out.append(Event(when=str(rec.body.get("when", rec.when)), action="prune",
+                             name=name or ",".join(sorted({str(p.get("name")) for p in pruned})),
+                             who=str(rec.body.get("who", "")), status="ok",
+                             details={"pruned": [p.get("id") for p in pruned],
+                                      "freed": rec.body.get("freed"),
+                                      "record": f"{policy_records.RETENTION_REF} "
+                                                f"{rec.commit[:12]}"}))
+    return out
 
 
 def _parse_since(text: str) -> str:

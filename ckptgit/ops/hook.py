@@ -14,10 +14,14 @@ def run(name: str, args: Sequence[str], stdin_lines: Sequence[str]) -> list[str]
     """The problems hook ``name`` finds (empty: git goes on); ``args`` and ``stdin_lines`` are
     what git gave the hook."""
     from ckptgit.governance import refupdates
+    from ckptgit.policy import hooks
 
+    git = Git.bare(".") if name == "pre-receive" else Git.discover(".")
     if name == "pre-commit":
-        return refupdates.pre_commit(Git.discover("."))
-    if name == "pre-push":
-        return refupdates.pre_push(Git.discover("."), args[0] if args else "origin", stdin_lines,
-                                   args[1] if len(args) > 1 else None)
-    return refupdates.pre_receive(Git.bare("."), stdin_lines)
+        found = refupdates.pre_commit(git)
+    elif name == "pre-push":
+        found = refupdates.pre_push(git, args[0] if args else "origin", stdin_lines,
+                                    args[1] if len(args) > 1 else None)
+    else:
+        found = refupdates.pre_receive(git, stdin_lines)
+    return found + hooks.problems(name, git, args, stdin_lines)

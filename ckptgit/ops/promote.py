@@ -19,6 +19,7 @@ from ckptgit.errors import ExternalError, UsageError
 from ckptgit.governance import artifacts, gates, manifest, policy, tagevents, tagsigning
 from ckptgit.governance import trailers as tr
 from ckptgit.model import Checkpoint
+from ckptgit.policy import enforce
 from ckptgit.repo import Repo
 
 _VERSION = re.compile(r"^v\d+\.\d+\.\d+$")
@@ -110,6 +111,7 @@ def promote(repo: Repo, req: PromoteRequest) -> Outcome:
     trust = tagsigning.repo_trust(repo.root)
     signer = tagsigning.signer_principal(git, trust[0], rule.signers)
     doc = artifacts.sidecar_doc(repo, ckpt)
+    enforce.judge_promotion(repo, ckpt, req.stage, doc)
     results = run_gates(repo, ckpt, doc, req.stage, rule.gates)
     gates.require_pass(results, req.stage)
     pairs = base_trailers("promote", ckpt, doc, req.stage, rationale, approvers,

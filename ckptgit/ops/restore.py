@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ckptgit import faults, hashing, paths, sidecar, storage
 from ckptgit.atomic import write_atomic
-from ckptgit.errors import IntegrityError, UsageError
+from ckptgit.errors import IntegrityError, MissingDataError, UsageError
 from ckptgit.model import Checkpoint
 from ckptgit.repo import Repo
 
@@ -36,8 +36,11 @@ def restore(
     dest = _destination(root, ckpt, to)
     if not force and dest.exists():
         _refuse_unsaved(repo, dest, suggest_to=to is None)
-    storage.ensure_cached(root, pointer, ckpt.dvcfile, ckpt.commit,
-                          f"{ckpt.name} ({ckpt.short_id})")
+    try:
+        storage.ensure_cached(root, pointer, ckpt.dvcfile, ckpt.commit,
+                              f"{ckpt.name} ({ckpt.short_id})")
+    except MissingDataError as exc:
+        raise _pruned_or(repo, ckpt, exc) from exc
     storage.materialize(root, pointer, dest, seal, progress, _staging(repo, dest))
     faults.point("restored")
     if to is None:
@@ -64,6 +67,19 @@ def _point_at(root: Path, ckpt: Checkpoint, raw_pointer: bytes) -> None:
     pointer_file = root / ckpt.dvcfile
     if not pointer_file.exists() or pointer_file.read_bytes() != raw_pointer:
         write_atomic(pointer_file, raw_pointer)
+
+
+def _pruned_or(repo: Repo, ckpt: Checkpoint, exc: MissingDataError) -> MissingDataError:
+    """Missing bytes of a pruned checkpoint are explained: when, by which rule."""
+    from ckptgit.ops.prune import pruned
+
+    mark = pruned(repo).get(ckpt.id)
+    if mark is None:
+        return exc
+    return MissingDataError(f"{ckpt.name} ({ckpt.short_id}) was pruned on {mark.when} by "
+                            f"retention rule {mark.rule} (record {mark.record[:12]} on "
+                            "refs/ckpt/retention); its sidecar and history remain, its bytes "
+                            "are gone")
 
 
 def _destination(root: Path, ckpt: Checkpoint, to: str | Path | None) -> Path:

@@ -25,6 +25,7 @@ from ckptgit.capture import data as data_capture
 from ckptgit.capture import dvc_values, environment, sources, tensors, values
 from ckptgit.errors import CkptError, ExternalError, IntegrityError, UsageError
 from ckptgit.model import Checkpoint
+from ckptgit.policy import enforce
 from ckptgit.repo import Repo
 
 if TYPE_CHECKING:
@@ -63,13 +64,16 @@ class SaveRequest:
     run_started: float | None = None  # dvclive files older than this are another run's
     value_files: dict[str, tuple[bytes, float]] = field(default_factory=dict)  # read at call
     value_changed: dict[str, bool] = field(default_factory=dict)  # since this name's last call
+    overrides: Sequence[str] = ()  # guardrail ids accepted for this save, with a rationale
+    rationale: str | None = None
 
 
 def save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None = None,
          inputs: Callable[[sources.Supplied], None] | None = None) -> Checkpoint:
     """``inputs`` is told which files supplied metrics and params, before any byte is read."""
     try:
-        return _save(repo, req, progress, inputs)
+        with workfiles.saving(repo.git):
+            return _save(repo, req, progress, inputs)
     finally:
         if req.source is not None:
             req.source.release()  # a refused save leaves no staged copy behind
@@ -86,6 +90,11 @@ def _save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None,
     existing = repo.checkpoints()
     _check_name_path(existing, req.name, rel)
     parent = _parent_id(repo, existing, req)
+    # the expressions compile later, on this thread while the bytes hash on the other
+    policy = enforce.policy_of(repo, compile_now=False)
+    overrides = enforce.Overrides(tuple(req.overrides), req.rationale)
+    overrides.check(policy)
+    enforce.refuse_if_paused(repo, req.name)
     # Everything bad input can break is read before a byte is copied: a refusal costs nothing.
     given = _inputs(repo, req, existing)
     if inputs is not None:
@@ -108,6 +117,9 @@ def _save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None,
         try:
             doc = _describe(repo, req, rel, parent, given, is_dir,
                             _own_paths(repo, req, [rel, *companion_paths]))
+            verdict = enforce.before_save(repo, policy, doc,
+                                          next((c for c in existing if c.id == parent), None),
+                                          overrides)
             if is_safetensors and summary is None:
                 summary = tensors.summarize_for_save(view, repo.config.max_header_bytes,
                                                      False)
@@ -132,6 +144,7 @@ def _save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None,
         doc["companions"] = [_companion_entry(p, st) for p, st in companions.items()]
     sidecar.validate(doc, f"sidecar for {rel}")
     ckpt = _commit(repo, doc, rel, stored, companions, decide_parent=req.parent is None)
+    enforce.after_save(repo, verdict, ckpt)
     if req.push:
         _push(root, ckpt, [storage.Pointer(stored.md5, stored.size, rel),
                            *(storage.Pointer(st.md5, st.size, p) for p, st in companions.items()),
@@ -433,6 +446,7 @@ def _message(doc: dict[str, Any]) -> str:
     subject = f"ckpt: save {doc['name']}{step} ({doc['id'][:8]})"
     body = (doc.get("notes") or "").strip()
     trailers = f"Ckpt-Id: {doc['id']}\nCkpt-Name: {doc['name']}\n"
+    trailers += "".join(f"{line}\n" for line in enforce.trailers(doc))
     return f"{subject}\n\n{body}\n\n{trailers}" if body else f"{subject}\n\n{trailers}"
 
 

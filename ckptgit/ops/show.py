@@ -19,6 +19,11 @@ def full(repo: Repo, ref: str) -> dict[str, Any]:
     doc = sidecar.load(raw, f"{ckpt.commit[:12]}:{ckpt.sidecar_path}")
     doc["commit"] = ckpt.commit
     doc["stages"] = stages_of(repo, ckpt)
+    from ckptgit.ops.prune import pruned
+
+    mark = pruned(repo).get(ckpt.id)
+    if mark is not None:
+        doc["pruned"] = {"when": mark.when, "rule": mark.rule, "record": mark.record}
     return doc
 
 

@@ -54,6 +54,7 @@ def verify(
     entries = repo.checkpoints()
     targets = _dedupe([repo.resolve(r) for r in refs]) if refs else list(entries)
     statuses = [Status(c) for c in targets]
+    _mark_pruned(repo, statuses)
     report = Report(statuses)
     records = _records(repo, statuses)
     _check_history(repo, entries, statuses, report, records)
@@ -63,7 +64,7 @@ def verify(
         remote = _Lazy(lambda: stack.enter_context(storage.remote_store(repo.root)))
         plans: list[_Plan] = []
         for status in statuses:
-            if status.ckpt.id in records:
+            if status.ckpt.id in records and not status.pruned:
                 plans += _plan(repo, status, records[status.ckpt.id], offline, remote)
         if on_total:
             on_total(sum(j.size for p in plans for j in p.files.values()))
@@ -76,6 +77,19 @@ def verify(
             if plan.source == "cache" and plan.status.findings:
                 _explain_cache(repo.root, plan)
     return report
+
+
+def _mark_pruned(repo: Repo, statuses: list[Status]) -> None:
+    """Checkpoints whose bytes retention removed: their records are still checked, their
+    bytes are not looked for (``git ckpt prune``)."""
+    from ckptgit.ops.prune import pruned
+
+    marks = pruned(repo)
+    for s in statuses:
+        mark = marks.get(s.ckpt.id)
+        if mark is not None:
+            s.pruned = True
+            s.notes.append(f"bytes pruned on {mark.when} by retention rule {mark.rule}")
 
 
 def verify_everything(
@@ -97,11 +111,23 @@ def verify_everything(
         from ckptgit.integrity import tagcheck
 
         report.extra += tagcheck.findings(repo)
+        report.extra += _uncovered_models(repo)
     if oms:
         from ckptgit.ops import sign
 
         report.extra += sign.verify_all(repo, [s.ckpt for s in report.checkpoints], oms_key)
     return report
+
+
+def _uncovered_models(repo: Repo) -> list[Finding]:
+    """Models tracked by DVC at HEAD without a sidecar (docs/policy.md#coverage)."""
+    from ckptgit.policy import coverage
+
+    head = repo.git.head()
+    if head is None:
+        return []
+    return [Finding(path, "coverage", coverage.message(path))
+            for path in coverage.in_tree(repo.git, head, coverage.patterns(repo.config.raw))]
 
 
 def _dedupe(found: list[Checkpoint]) -> list[Checkpoint]:
