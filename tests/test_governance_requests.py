@@ -267,8 +267,9 @@ def test_emergency_revert_by_someone_not_on_responders(team: Team) -> None:
     from governance_fixtures import raw_tag
 
     held = _held(team)
-    code, _, err = _emergency(team, "bot")
-    assert code == 4 and "only a responder" in err, err
+    code, out, _ = _emergency(team, "bot")
+    assert code == 4 and json.loads(out)["exit"] == 4, out  # --json: the error is JSON on stdout
+    assert "only a responder" in json.loads(out)["error"], out
     v2 = team.v2
     message = ("revert by hand\n\nCkpt-Action: revert\n"
                f"Ckpt-Id: {v2['id']}\nCkpt-Name: clf\nCkpt-Stage: production\n"
