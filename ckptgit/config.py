@@ -22,7 +22,8 @@ from ckptgit.errors import UsageError
 CONFIG_PATH = ".ckpt/config.yaml"
 DEFAULT_ENV_VARS = ("CUDA_VISIBLE_DEVICES", "PYTHONHASHSEED", "CUBLAS_WORKSPACE_CONFIG")
 DEFAULT_STAGES = ("dev", "staging", "production")
-_RULE_KEYS = {"approvals", "signers", "gates", "requires_previous", "protected"}
+_RULE_KEYS = {"approvals", "signers", "gates", "requires_previous", "protected",
+              "signed_saves", "self_approval"}
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ class StageRule:
     gates: tuple[Gate, ...] = ()
     requires_previous: bool = False
     protected: bool = False  # reverts run in a sandbox unless --no-sandbox
+    signed_saves: bool = False  # only SSH-signed save commits may enter the stage
+    self_approval: bool = False  # the signer's own Approved-By counts toward approvals
 
 
 @dataclass(frozen=True)
@@ -152,8 +155,9 @@ def _rule(name: str, body: dict[str, Any], what: str) -> StageRule:
         raise UsageError(f"{what}: stages.{name}.signers must be a list of principals")
     gates = tuple(_gate(g, f"{what}: stages.{name}.gates") for g in body.get("gates") or [])
     return StageRule(name, approvals, tuple(signers), gates,
-                     bool(body.get("requires_previous", False)), bool(body.get("protected",
-                                                                              False)))
+                     bool(body.get("requires_previous", False)),
+                     bool(body.get("protected", False)), bool(body.get("signed_saves", False)),
+                     bool(body.get("self_approval", False)))
 
 
 def _gate(item: Any, where: str) -> Gate:

@@ -294,7 +294,7 @@ class Git:
             rows.append(RefEntry(name, obj, peeled or obj, int(when or 0)))
         return rows
 
-    def tag_records(self, patterns: Sequence[str]) -> list[TagRecord]:
+    def tag_records(self, patterns: Sequence[str], ignore_case: bool = False) -> list[TagRecord]:
         """Every tag under ``patterns`` with its body, in ONE ``for-each-ref`` (no process per tag).
 
         ``%(contents:body)`` rather than ``%(contents:trailers)``: the latter is empty on
@@ -303,7 +303,8 @@ class Git:
         fmt = FIELD.join(["%(refname:strip=2)", "%(objectname)", "%(objecttype)",
                           "%(*objectname)", "%(creatordate:unix)",
                           "%(taggername) %(taggeremail)", "%(contents:body)"]) + RECORD
-        text = self.out(["for-each-ref", f"--format={fmt}", *patterns])
+        case = ["--ignore-case"] if ignore_case else []
+        text = self.out(["for-each-ref", *case, f"--format={fmt}", *patterns])
         rows = []
         for rec in text.split(RECORD + "\n"):
             parts = rec.split(FIELD)

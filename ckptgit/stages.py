@@ -27,5 +27,9 @@ def holders_from_refs(refs: Iterable[RefEntry]) -> dict[tuple[str, str], StageAs
 
 
 def holders(git: Git, name: str | None = None) -> dict[tuple[str, str], StageAssignment]:
-    pattern = f"refs/tags/{name}#*" if name else "refs/tags/"
-    return holders_from_refs(git.for_each_ref(pattern))
+    """The latest VALID assignment per (name, stage), as the verifier judges the tags."""
+    from ckptgit.governance import history
+
+    events, _ = history.read(git, name)
+    return {key: StageAssignment(ev.name, ev.stage or "", ev.tag, ev.commit, ev.number or 0)
+            for key, ev in history.holders(events).items()}

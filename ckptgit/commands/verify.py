@@ -47,10 +47,12 @@ def command(refs: tuple[str, ...], all_: bool, offline: bool, allow_missing: boo
     with _bar(quiet or as_json) as (advance, set_total):
         report = verify(repo, list(refs) or None, offline=offline, workers=jobs,
                         progress=advance, on_total=set_total)
-    if not refs:
-        from ckptgit.integrity import tagcheck
+    from ckptgit.integrity import tagcheck
 
-        report.extra += tagcheck.findings(repo)
+    names = sorted({s.ckpt.name for s in report.checkpoints}) if refs else None
+    seen = frozenset(f.subject.removeprefix("commit ")[:12] for f in report.extra
+                     if f.kind == "forged-save")
+    report.extra += tagcheck.findings(repo, names, seen)
     if oms:
         from ckptgit.integrity import oms as oms_mod
 

@@ -1,18 +1,22 @@
 """Promotion history from the tags: every event, who holds each stage, and when.
 
 Everything comes from ONE ``for-each-ref`` that also reads each tag's body, so the cost is a
-single process whatever the number of tags; trailers are parsed in Python.
+single process whatever the number of tags; trailers are parsed in Python. Every tag is
+judged by the verifier: an event that fails is kept (shown as unverified) but never counted,
+so a stage's holder is its latest VALID assignment (``allow_unverified`` counts them anyway,
+for forensics only).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from ckptgit import tags
 from ckptgit.git import Git, TagRecord
+from ckptgit.governance import tagname, verifier
 from ckptgit.governance import trailers as tr
 
 
@@ -31,6 +35,13 @@ class Event:
     tagger: str
     annotated: bool
     trailers: tr.Trailers
+    problems: tuple[str, ...] = ()  # why the verifier refused it (empty: genuine)
+    principal: str | None = None  # who signed, per the trusted allowed_signers
+    counted: bool = True  # genuine, or counted anyway (--allow-unverified)
+
+    @property
+    def verified(self) -> bool:
+        return not self.problems
 
     @property
     def action(self) -> str:
@@ -44,7 +55,8 @@ class Event:
             "tag": self.tag, "name": self.name, "action": self.action, "stage": self.stage,
             "number": self.number, "version": self.version, "commit": self.commit,
             "id": self.trailers.get(tr.ID), "created_at": iso(self.created_at),
-            "signer": self.trailers.get(tr.SIGNED_BY) or self.tagger, "tagger": self.tagger,
+            "signer": self.principal if self.verified else None, "tagger": self.tagger,
+            "verified": self.verified, "problems": list(self.problems),
             "rationale": self.trailers.get(tr.RATIONALE),
             "approved_by": self.trailers.all(tr.APPROVED_BY),
             "reverts": self.trailers.get(tr.REVERTS),
@@ -63,43 +75,75 @@ class LockEvent:
     created_at: int
     tagger: str
     rationale: str | None
+    problems: tuple[str, ...] = ()
+    principal: str | None = None
+    counted: bool = True
+
+    @property
+    def verified(self) -> bool:
+        return not self.problems
 
 
 def iso(when: int) -> str:
     return datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def events_from(records: Iterable[TagRecord]) -> list[Event]:
-    """Events in the order they happened: by counter per name, then by date."""
+Verdicts = Mapping[str, "verifier.Verdict"]
+
+
+def events_from(records: Iterable[TagRecord], verdicts: Verdicts,
+                allow_unverified: bool = False) -> list[Event]:
+    """Events in the order they happened: by counter per name, then by date. A governed name
+    in a form we do not accept is listed too (kind ``unknown``), unverified."""
     out = []
     for rec in records:
+        verdict = verdicts.get(rec.name)
+        if verdict is None or tags.parse_lock(rec.name) is not None:
+            continue
         parsed = tags.parse(rec.name)
         if parsed is None:
-            continue
+            parsed = tags.TagName(tagname.artifact_of(rec.name), "unknown")
         out.append(Event(rec.name, parsed.name, parsed.kind, parsed.stage, parsed.number,
                          parsed.version, rec.target, rec.created_at, rec.tagger,
-                         rec.annotated, tr.parse(rec.body)))
+                         rec.annotated, tr.parse(rec.body), verdict.problems,
+                         verdict.principal, verdict.ok or allow_unverified))
     out.sort(key=lambda e: (e.created_at, e.name, e.number or 0))
     return out
 
 
-def locks_from(records: Iterable[TagRecord]) -> list[LockEvent]:
+def locks_from(records: Iterable[TagRecord], verdicts: Verdicts,
+               allow_unverified: bool = False) -> list[LockEvent]:
     out = []
     for rec in records:
         parsed = tags.parse_lock(rec.name)
-        if parsed is not None:
+        verdict = verdicts.get(rec.name)
+        if parsed is not None and verdict is not None:
             out.append(LockEvent(rec.name, parsed.kind, parsed.stage, parsed.number,
                                  rec.created_at, rec.tagger,
-                                 tr.parse(rec.body).get(tr.RATIONALE)))
+                                 tr.parse(rec.body).get(tr.RATIONALE), verdict.problems,
+                                 verdict.principal, verdict.ok or allow_unverified))
     return sorted(out, key=lambda e: (e.stage, e.number))
 
 
-def read(git: Git, name: str | None = None) -> tuple[list[Event], list[LockEvent]]:
-    """All events (of ``name``, or of every artifact) and all lock events: one process."""
+def read(git: Git, name: str | None = None, allow_unverified: bool = False,
+         ) -> tuple[list[Event], list[LockEvent]]:
+    """All events (of ``name``, or of every artifact) and all lock events, each judged by the
+    verifier: one ``for-each-ref``, one ``cat-file`` for tags not judged before."""
+    records = governed_records(git, name)
+    verdicts = verifier.judge(git, [(r.name, r.object) for r in records])
+    return (events_from(records, verdicts, allow_unverified),
+            locks_from(records, verdicts, allow_unverified))
+
+
+def governed_records(git: Git, name: str | None = None) -> list[TagRecord]:
+    """Tags our hooks govern (of ``name``, in any letter case), lock tags included."""
     patterns = ([f"refs/tags/{name}#*", f"refs/tags/{name}@*", f"refs/tags/{name}!*"]
                 if name else ["refs/tags/"])
-    records = git.tag_records([*patterns, f"refs/tags/{tags.LOCK_PREFIX}"])
-    return events_from(records), locks_from(records)
+    records = git.tag_records([*patterns, f"refs/tags/{tags.LOCK_PREFIX}"], ignore_case=True)
+    names = (name,) if name else ()
+    return [r for r in records if tagname.governed(r.name, names)
+            and (name is None or tagname.artifact_of(r.name).casefold() == name.casefold()
+                 or tags.parse_lock(r.name) is not None)]
 
 
 @dataclass(frozen=True)
@@ -117,7 +161,8 @@ def stage_view(git: Git, name: str, stage: str) -> StageView:
 
 
 def read_locks(git: Git) -> list[LockEvent]:
-    return locks_from(git.tag_records([f"refs/tags/{tags.LOCK_PREFIX}"]))
+    records = git.tag_records([f"refs/tags/{tags.LOCK_PREFIX}"], ignore_case=True)
+    return locks_from(records, verifier.judge(git, [(r.name, r.object) for r in records]))
 
 
 def holders(events: Sequence[Event], at: int | None = None) -> dict[tuple[str, str], Event]:
@@ -127,7 +172,8 @@ def holders(events: Sequence[Event], at: int | None = None) -> dict[tuple[str, s
     """
     latest: dict[tuple[str, str], Event] = {}
     for ev in events:
-        if ev.stage is None or ev.number is None or (at is not None and ev.created_at > at):
+        if not ev.counted or ev.stage is None or ev.number is None or (
+                at is not None and ev.created_at > at):
             continue
         key = (ev.name, ev.stage)
         if key not in latest or (latest[key].number or 0) < ev.number:
@@ -140,7 +186,7 @@ def deprecated(events: Sequence[Event]) -> dict[str, Event]:
     a later promotion brings a name back."""
     latest: dict[str, Event] = {}
     for ev in events:
-        if ev.number is not None and (ev.name not in latest
+        if ev.counted and ev.number is not None and (ev.name not in latest
                                       or (latest[ev.name].number or 0) < ev.number):
             latest[ev.name] = ev
     return {n: e for n, e in latest.items() if e.kind == "deprecate"}
@@ -150,7 +196,7 @@ def locked(locks: Sequence[LockEvent], at: int | None = None) -> dict[str, LockE
     """Stage -> the lock event holding it locked (at time ``at``, else now)."""
     state: dict[str, LockEvent] = {}
     for ev in locks:
-        if at is not None and ev.created_at > at:
+        if not ev.counted or (at is not None and ev.created_at > at):
             continue
         if ev.stage not in state or state[ev.stage].number < ev.number:
             state[ev.stage] = ev
@@ -158,8 +204,8 @@ def locked(locks: Sequence[LockEvent], at: int | None = None) -> dict[str, LockE
 
 
 def ever_held(events: Sequence[Event], name: str, stage: str, commit: str) -> bool:
-    return any(e.kind == "assign" and e.name == name and e.stage == stage and e.commit == commit
-               for e in events)
+    return any(e.counted and e.kind == "assign" and e.name == name and e.stage == stage
+               and e.commit == commit for e in events)
 
 
 def tag_names(events: Sequence[Event]) -> list[str]:

@@ -127,11 +127,23 @@ def _public_key(git: Git) -> str | None:
 
 
 def repo_trust(root: Path) -> tuple[str, str | None]:
-    signers = root / SIGNERS_PATH
-    revoked = root / REVOKED_PATH
-    if not signers.is_file():
-        raise UsageError(f"{SIGNERS_PATH} is missing: run 'git ckpt init', then add your key")
-    return signers.read_text(), revoked.read_text() if revoked.is_file() else None
+    """The trusted signers and revocations (at the trusted revision, never the work tree);
+    refused while ``.ckpt/`` has uncommitted changes, which would not count anyway."""
+    from ckptgit.errors import PolicyError
+    from ckptgit.governance import trustroot
+
+    git = Git.discover(root)
+    dirty = git.out(["status", "--porcelain", "--untracked-files=all", "--", ".ckpt"]).strip()
+    if dirty:
+        raise PolicyError(".ckpt/ has uncommitted changes; trust comes from committed, "
+                          "admin-signed rules only: commit them (signed by an admin) or "
+                          "'git restore .ckpt' first")
+    trust = trustroot.load(git)
+    if not trust.signers.strip():
+        why = "; ".join(trust.findings) or "no trusted allowed_signers"
+        raise UsageError(f"nobody is trusted to sign yet ({why}): commit your key to "
+                         f"{SIGNERS_PATH} on main")
+    return trust.signers, trust.revoked
 
 
 def verify(git: Git, tags: Sequence[str], signers_text: str, revoked_text: str | None,
@@ -188,16 +200,15 @@ def create(git: Git, make_name: Callable[[], tuple[str, int]], commit: str, mess
         except TagExists:
             continue
         obj = git.rev_parse(f"refs/tags/{tag}") or ""
-        verdict = verify(git, [tag], signers_text, revoked_text, principals)[tag]
-        raw = git.cat_files([obj]).get(obj) or b""
-        if verdict is None and SSH_SIGNATURE.encode() not in raw:
-            verdict = "not signed with an SSH key"
-        if verdict is not None:
+        from ckptgit.governance import verifier
+
+        verdict = verifier.judge(git, [(tag, obj)])[tag]
+        if not verdict.ok:
             git.delete_tag(tag, obj)
             raise IntegrityError(
-                f"tag {tag} was {verdict}, so it was deleted: check 'git config "
-                "user.signingkey' and 'git config gpg.format ssh', and that your key is in "
-                f"{SIGNERS_PATH} for this stage")
+                f"tag {tag} was deleted, the verifier refused it: {'; '.join(verdict.problems)}"
+                " (check 'git config user.signingkey', 'git config gpg.format ssh', and that "
+                f"your key is in the trusted {SIGNERS_PATH} for this stage)")
         return tag
     raise CkptError(f"could not get a free tag name after {ATTEMPTS} tries (many concurrent "
                     "promotions?): run the command again")

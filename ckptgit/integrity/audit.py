@@ -61,7 +61,8 @@ def audit(repo: Repo, name: str | None = None, since: str | None = None,
     report = verify(repo, [c.id for c in entries], offline=offline) if entries else None
     tags = history.read(repo.git, name)
     events = (_saves(repo, entries, report) + _migrations(repo, name, report)
-              + _sign_events(repo, name) + _tag_events(repo, name, tags))
+              + _sign_events(repo, name) + _tag_events(repo, name, tags)
+              + _forgeries(repo, name))
     events.sort(key=lambda e: e.order or e.when)
     if cutoff:
         events = [e for e in events if e.when >= cutoff]
@@ -137,6 +138,23 @@ def _migrations(repo: Repo, name: str | None, report: Report | None) -> list[Eve
     return out
 
 
+def _forgeries(repo: Repo, name: str | None) -> list[Event]:
+    """Commits that claim a save they are not, and trust changes nobody entitled signed."""
+    from ckptgit import index
+
+    forged = [f for f in index.forgeries(repo.git) if name is None or f.name == name]
+    authors = _authors(repo, [f.commit for f in forged]) if forged else {}
+    out = []
+    for f in forged:
+        who, when = authors.get(f.commit, ("?", ""))
+        out.append(Event(when, "forged-save", f.name, who, "failed",
+                         {"id": f.id, "commit": f.commit},
+                         [f"claims to save {f.name} {f.id[:8]} but {f.reason}"]))
+    out += [Event("", "trust", ".ckpt/", "?", "failed", {}, [f.message])
+            for f in tagcheck.trust_findings(repo)]
+    return out
+
+
 def _authors(repo: Repo, commits: list[str]) -> dict[str, tuple[str, str]]:
     fmt = f"{RECORD}%H{FIELD}%an <%ae>{FIELD}%at"
     text = repo.git.out(["log", "--no-walk=unsorted", f"--format={fmt}", *commits])
@@ -168,7 +186,9 @@ def _tag_events(repo: Repo, name: str | None,
         d = ev.to_dict()
         problems = verdicts.get(ev.tag, [])
         out.append(Event(
-            when=d["created_at"], action=d["action"], name=ev.name, who=ev.tagger or "?",
+            when=d["created_at"], action=d["action"], name=ev.name,
+            who=(ev.principal or ev.tagger or "?") if not problems else
+            f"{ev.tagger or '?'} (unverified)",
             status="ok" if not problems else "failed",
             details={k: d[k] for k in ("tag", "stage", "id", "commit", "rationale",
                                        "approved_by", "reverts", "impact_window") if d.get(k)},

@@ -1,19 +1,14 @@
-"""The tag half of ``verify``: every promotion, revert and lock tag, judged with governance's rules.
+"""The tag half of ``verify``: every decision tag, the trust root and the saves, as the one
+verifier (``governance.verifier``) judges them.
 
-Signatures are checked by ``git verify-tag`` against the repository's ``.ckpt/allowed_signers``
-narrowed to the stage's principals (and ``.ckpt/revoked_signers``), trailers by governance's
-own validator, and ``Ckpt-Seal`` against the seal in the sidecar of the commit the tag points
-at, so a tag cannot vouch for other bytes than the checkpoint it names.
+Nothing is decided here: this turns the verifier's verdicts, the trust changes it ignored
+(unsigned edits of ``.ckpt/``) and the forged saves the index refused into findings.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from ckptgit import sidecar
-from ckptgit.errors import CkptError
-from ckptgit.governance import history, signing
-from ckptgit.governance import trailers as tr
+from ckptgit import index
+from ckptgit.governance import history, trustroot
 from ckptgit.integrity.verify import Finding
 from ckptgit.repo import Repo
 
@@ -21,98 +16,34 @@ from ckptgit.repo import Repo
 def check(repo: Repo, name: str | None = None,
           read: tuple[list[history.Event], list[history.LockEvent]] | None = None,
           ) -> dict[str, list[str]]:
-    """Tag name -> what is wrong with it (empty list: valid), for every ckpt tag (of
+    """Tag name -> what is wrong with it (empty list: valid), for every governed tag (of
     ``name``); ``read`` is ``history.read``'s answer when the caller has it already."""
     events, locks = read if read is not None else history.read(repo.git, name)
-    try:
-        signers_text, revoked_text = signing.repo_trust(repo.root)
-    except CkptError:
-        signers_text, revoked_text = "", None
-    verdicts: dict[str, list[str]] = {}
-    by_stage: dict[str | None, list[str]] = {}
-    for ev in events:
-        by_stage.setdefault(ev.stage, []).append(ev.tag)
-        verdicts[ev.tag] = [] if ev.annotated else ["a lightweight tag, not a signed one"]
-    for lock in locks:
-        by_stage.setdefault(lock.stage, []).append(lock.tag)
-        verdicts[lock.tag] = []
-    for stage, names in by_stage.items():
-        principals = _principals(repo, stage)
-        signed = [t for t in names if not verdicts[t]]
-        for tag, why in signing.verify(repo.git, signed, signers_text, revoked_text,
-                                       principals).items():
-            if why is not None:
-                verdicts[tag].append(_revoked(repo, tag, why, signers_text, revoked_text,
-                                              principals))
-    seals = _seals(repo, [(ev.commit, ev.trailers.get(tr.ID)) for ev in events])
-    for ev in events:
-        if not ev.annotated:
-            continue
-        approvals = _approvals(repo, ev.stage) if ev.action in ("promote", "unassign") else 0
-        expected = ("revert",) if ev.action == "revert" else tr.ACTIONS
-        if ev.trailers.get(tr.ACTION) is not None or ev.kind == "assign":
-            verdicts[ev.tag] += tr.problems(ev.trailers, expected, approvals)
-        verdicts[ev.tag] += _seal_problems(ev.trailers, seals.get(ev.commit, {}))
+    verdicts = {ev.tag: list(ev.problems) for ev in events}
+    verdicts.update({lock.tag: list(lock.problems) for lock in locks})
     return verdicts
 
 
-def _revoked(repo: Repo, tag: str, why: str, signers_text: str, revoked_text: str | None,
-             principals: tuple[str, ...]) -> str:
-    """git prints only "Could not verify signature." for a revoked key (ssh-keygen's reason is
-    swallowed): a signature that verifies once the revocation list is left out was revoked."""
-    if not revoked_text or "revoked" in why:
-        return why
-    again = signing.verify(repo.git, [tag], signers_text, None, principals)[tag]
-    return "signed by a revoked key (listed in .ckpt/revoked_signers)" if again is None else why
+def trust_findings(repo: Repo) -> list[Finding]:
+    """Unsigned changes of the trust files on the trusted branch, and where trust comes from."""
+    root = trustroot.load(repo.git)
+    return [Finding(".ckpt/", "trust", why) for why in root.findings]
 
 
-def findings(repo: Repo, name: str | None = None) -> list[Finding]:
-    return [Finding(tag, "tag", "; ".join(problems))
-            for tag, problems in check(repo, name).items() if problems]
+def forged_saves(repo: Repo, name: str | None = None) -> list[Finding]:
+    return [Finding(f"commit {f.commit[:12]}", "forged-save",
+                    f"claims to save {f.name} {f.id[:8]} but {f.reason}")
+            for f in index.forgeries(repo.git) if name is None or f.name == name]
 
 
-def _seal_problems(trailers: tr.Trailers, seals: dict[str, str]) -> list[str]:
-    ckpt_id, seal = trailers.get(tr.ID), trailers.get(tr.SEAL)
-    if ckpt_id is None:
-        return []
-    if ckpt_id not in seals:
-        return [f"{tr.ID} {ckpt_id} is not a checkpoint saved in the tagged commit"]
-    if seal is not None and seal != f"sha256:{seals[ckpt_id]}":
-        return [f"{tr.SEAL} {seal[:23]}… is not the seal sha256:{seals[ckpt_id][:16]}… of "
-                f"checkpoint {ckpt_id[:8]}"]
-    return []
-
-
-def _seals(repo: Repo, wanted: list[tuple[str, str | None]]) -> dict[str, dict[str, str]]:
-    """commit -> {checkpoint id: seal} for every sidecar in the tagged commits."""
-    git = repo.git
-    commits = sorted({c for c, _ in wanted})
-    specs = [f"{c}:{p}" for c in commits for p in git.files_in_commit(c, sidecar.SUFFIX)]
-    out: dict[str, dict[str, str]] = {c: {} for c in commits}
-    for spec, raw in git.cat_files(specs).items():
-        if raw is None:
-            continue
-        try:
-            doc: dict[str, Any] = sidecar.load(raw, spec)
-            out[spec.split(":", 1)[0]][str(doc["id"])] = str(doc["artifact"]["sha256"])
-        except (CkptError, KeyError, TypeError):
-            continue
+def findings(repo: Repo, names: list[str] | None = None,
+             skip_forged: frozenset[str] = frozenset()) -> list[Finding]:
+    """Trust, forged-save and tag findings (of ``names``, else of everything); forgeries
+    whose commits are in ``skip_forged`` were reported already."""
+    out = trust_findings(repo)
+    for name in names if names is not None else [None]:
+        out += [f for f in forged_saves(repo, name)
+                if f.subject.removeprefix("commit ") not in skip_forged]
+        out += [Finding(tag, "tag", "; ".join(problems))
+                for tag, problems in check(repo, name).items() if problems]
     return out
-
-
-def _principals(repo: Repo, stage: str | None) -> tuple[str, ...]:
-    if stage is None:
-        return ()
-    try:
-        return tuple(repo.config.rule(stage).signers)
-    except (CkptError, AttributeError, KeyError):
-        return ()
-
-
-def _approvals(repo: Repo, stage: str | None) -> int:
-    if stage is None:
-        return 0
-    try:
-        return int(repo.config.rule(stage).approvals)
-    except (CkptError, AttributeError, KeyError):
-        return 0

@@ -234,8 +234,18 @@ def _check_history(repo: Repo, entries: list[Checkpoint], statuses: list[Status]
         seen_ids.setdefault(c.id, c.commit)
     edited_paths = set()
     report.edits = history.edits(repo.git, entries)
+    from ckptgit import index
+
+    forged = {f.commit: f for f in index.forgeries(repo.git)}
     for edit in report.edits:
         what = "; ".join(edit.changes) or "contents changed"
+        if edit.commit in forged:  # blame the forger, not the save it imitates
+            f = forged[edit.commit]
+            report.extra.append(Finding(f"commit {edit.commit[:12]}", "forged-save",
+                                        f"claims to save {f.name} {f.id[:8]} but {f.reason} "
+                                        f"({edit.path}: {what})"))
+            edited_paths.add(edit.path)
+            continue
         message = (f"{edit.path} was changed after its save by commit {edit.commit[:12]}, "
                    f"which is not a save: {what}")
         target = by_id.get(edit.ckpt.id) if edit.ckpt else None
