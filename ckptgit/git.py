@@ -315,18 +315,6 @@ class Git:
                                   tagger.strip() if kind == "tag" else "", body))
         return rows
 
-    def verify_tags(
-        self, tags: Sequence[str], signers: Path, revoked: Path | None = None
-    ) -> subprocess.CompletedProcess[bytes]:
-        """``git verify-tag`` of many tags in one call, trusting only the ``signers`` file.
-
-        Judge the exit code, never the text: "Good signature ... No principal matched" exits 1.
-        """
-        opts = ["-c", f"gpg.ssh.allowedSignersFile={signers}"]
-        if revoked is not None:
-            opts += ["-c", f"gpg.ssh.revocationFile={revoked}"]
-        return self.run([*opts, "verify-tag", *tags], check=False)
-
     # -- writing --------------------------------------------------------------------------
     def create_signed_tag(
         self, tag: str, commit: str, message: str, date: int | None = None
@@ -361,7 +349,8 @@ class Git:
         return self.out(["hash-object", "-w", "--stdin"], input=data).strip()
 
     def commit_files(
-        self, parent: str | None, files: Mapping[str, bytes], message: str
+        self, parent: str | None, files: Mapping[str, bytes], message: str,
+        sign: bool = False,
     ) -> tuple[str, dict[str, str]]:
         """A commit of ``parent``'s tree plus ``files``, built in a private index.
 
@@ -378,9 +367,15 @@ class Git:
             tree = self.out(["write-tree"], env=env).strip()
         finally:
             tmp_index.unlink(missing_ok=True)
-        args = ["commit-tree", tree] + (["-p", parent] if parent else [])
+        args = ["commit-tree", tree] + (["-p", parent] if parent else []) + (["-S"] if sign
+                                                                            else [])
         commit = self.out([*args, "-F", "-"], input=message.encode()).strip()
         return commit, blobs
+
+    def can_sign_ssh(self) -> bool:
+        """Whether this user has an SSH signing key configured (then saves are signed)."""
+        return (self.config("gpg.format") or "").lower() == "ssh" and bool(
+            self.config("user.signingkey") or self.config("gpg.ssh.defaultKeyCommand"))
 
     def update_ref(self, ref: str, new: str, old: str | None, reason: str) -> bool:
         """Move ``ref`` from ``old`` to ``new`` atomically; False when someone moved it first."""

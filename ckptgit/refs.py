@@ -28,8 +28,10 @@ def resolve(git: Git, ref: str, entries: list[Checkpoint]) -> Checkpoint:
     if tilde and tilde["name"] in by_name:
         return _nth(by_name, tilde["name"], int(tilde["n"]), ref)
     if ref in by_name:
+        _refuse_name_and_prefix(ref, by_name[ref][0], entries)
         return by_name[ref][0]
     if "@v" in ref:
+        _require_verified(git, ref)
         return _via_commit(git, f"refs/tags/{ref}", ref, entries)
     if _HEX.match(ref):
         matches = [e for e in entries if e.id.startswith(ref)]
@@ -39,6 +41,18 @@ def resolve(git: Git, ref: str, entries: list[Checkpoint]) -> Checkpoint:
             raise RefError(f"checkpoint id prefix {ref!r} is ambiguous",
                            [f"{e.id} ({e.name})" for e in matches])
     return _via_commit(git, ref, ref, entries)
+
+
+def _refuse_name_and_prefix(ref: str, named: Checkpoint, entries: list[Checkpoint]) -> None:
+    """A name that is also an id prefix of another checkpoint names two things: refuse, so a
+    checkpoint named like a colleague's id can never silently stand in for it."""
+    if not _HEX.match(ref):
+        return
+    others = [e for e in entries if e.id.startswith(ref) and e.name != ref]
+    if others:
+        raise RefError(f"{ref!r} is both a checkpoint name and an id prefix; say which",
+                       [f"{named.name}@latest (name: {named.id})",
+                        *[f"{e.id} ({e.name})" for e in others]])
 
 
 def _by_name(entries: list[Checkpoint]) -> dict[str, list[Checkpoint]]:
@@ -69,6 +83,18 @@ def _stage_holder(git: Git, ref: str, entries: list[Checkpoint]) -> Checkpoint:
         raise RefError(f"stage {stage!r} of {name!r} holds no checkpoint",
                        [f"{name}#{s}" for s in known])
     return _via_commit(git, held.commit, ref, entries)
+
+
+def _require_verified(git: Git, tag: str) -> None:
+    """A version tag names a checkpoint only when the verifier accepts it."""
+    from ckptgit.governance import verifier
+
+    oid = git.rev_parse(f"refs/tags/{tag}")
+    if oid is None:
+        return
+    verdict = verifier.judge(git, [(tag, oid)])[tag]
+    if not verdict.ok:
+        raise RefError(f"tag {tag} is not verified: {'; '.join(verdict.problems)}")
 
 
 def _via_commit(git: Git, rev: str, ref: str, entries: list[Checkpoint]) -> Checkpoint:

@@ -177,6 +177,8 @@ def pre_push(git: Git, remote: str, lines: Sequence[str]) -> list[str]:
     trust = trustroot.load(git)
     if tags_pushed:
         problems += check_tags(git, tags_pushed, trust)
+    if problems:
+        return problems  # refused already: no need to ask the DVC remote (seconds) first
     if config.load(git.root).push != "never":
         targets = [git.rev_parse(f"{sha}^{{commit}}") or sha for _, sha in tags_pushed]
         problems += _bytes_on_remote(git, remote, heads, targets, config.load(git.root).push)
@@ -253,6 +255,8 @@ def pre_receive(git: Git, lines: Sequence[str], now: int | None = None) -> list[
              if len(parts) == 3 and parts[1] != ZERO and parts[2].startswith("refs/heads/")]
     problems += trust_changes(git, heads)
     dvc_dir = git.git_dir / TRUSTED_DIR / "dvc"
+    if problems:
+        return problems  # refused already: no need to ask the DVC remote (seconds) first
     if trust.config.push != "never" and (dvc_dir / ".dvc").is_dir() and (heads or created):
         problems += _server_bytes(git, dvc_dir, heads, [sha for _, sha in created])
     return problems

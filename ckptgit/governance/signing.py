@@ -1,19 +1,16 @@
-"""Signed tags: create with ``git tag -s``, then prove it with ``git verify-tag``.
+"""Signed tags: create with ``git tag -s``, then prove it with the one verifier.
 
 git 2.39 can exit 0 and leave an UNSIGNED tag when signing fails, so every tag we make is
-verified right away against ``.ckpt/allowed_signers`` narrowed to the principals allowed for
-its stage, and deleted if that fails. Verdicts come from exit codes; the text is only shown.
-Only SSH signatures are trusted: an allowed-signers file is the one trust root a repository
-can carry with it (an OpenPGP keyring is per machine).
+judged right away by ``governance.verifier`` (signature, signer's permission, trailers, the
+save it points at) against the trusted rules, and deleted if that fails. Only SSH signatures
+are trusted: an allowed-signers file is the one trust root a repository can carry with it
+(an OpenPGP keyring is per machine).
 """
 
 from __future__ import annotations
 
-import fnmatch
-import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ckptgit.errors import CkptError, IntegrityError, UsageError
@@ -27,42 +24,6 @@ ATTEMPTS = 8
 
 class TagExists(CkptError):
     """Someone created the tag name first (a concurrent promotion); compute N again."""
-
-
-def narrowed(signers_text: str, principals: Sequence[str]) -> str:
-    """The allowed-signers lines that grant one of ``principals``, restricted to them.
-
-    With no principals every line is kept: the stage accepts anyone the repository trusts.
-    A line's principal field may hold patterns (``*@example.com``), as ssh-keygen allows.
-    """
-    if not principals:
-        return signers_text
-    out = []
-    for line in signers_text.splitlines():
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        field, _, rest = stripped.partition(" ")
-        patterns = field.strip('"').split(",")
-        granted = [p for p in principals
-                   if any(fnmatch.fnmatchcase(p, pat) for pat in patterns if pat)]
-        if granted and rest:
-            out.append(f"{','.join(granted)} {rest}")
-    return "".join(line + "\n" for line in out)
-
-
-@contextmanager
-def trust_files(signers_text: str, revoked_text: str | None,
-                principals: Sequence[str]) -> Iterator[tuple[Path, Path | None]]:
-    """Temporary allowed-signers (narrowed) and revocation files for one ``verify-tag``."""
-    with tempfile.TemporaryDirectory(prefix="ckpt-trust-") as tmp:
-        signers = Path(tmp) / "allowed_signers"
-        signers.write_text(narrowed(signers_text, principals))
-        revoked = None
-        if revoked_text and revoked_text.strip():
-            revoked = Path(tmp) / "revoked_signers"
-            revoked.write_text(revoked_text)
-        yield signers, revoked
 
 
 def preflight(git: Git) -> None:
@@ -144,42 +105,6 @@ def repo_trust(root: Path) -> tuple[str, str | None]:
         raise UsageError(f"nobody is trusted to sign yet ({why}): commit your key to "
                          f"{SIGNERS_PATH} on main")
     return trust.signers, trust.revoked
-
-
-def verify(git: Git, tags: Sequence[str], signers_text: str, revoked_text: str | None,
-           principals: Sequence[str]) -> dict[str, str | None]:
-    """Each tag (name or object id) -> None when validly signed by an allowed principal, else
-    why not. One ``verify-tag`` for the lot; per tag only when the lot fails."""
-    if not tags:
-        return {}
-    with trust_files(signers_text, revoked_text, principals) as (signers, revoked):
-        done = git.verify_tags(tags, signers, revoked)
-        if done.returncode == 0:
-            return dict.fromkeys(tags)
-        verdicts: dict[str, str | None] = {}
-        for tag in tags:
-            one = git.verify_tags([tag], signers, revoked) if len(tags) > 1 else done
-            if one.returncode == 0:
-                verdicts[tag] = None
-            elif revoked is not None and git.verify_tags([tag], signers).returncode == 0:
-                # ssh-keygen only says "Could not verify signature" for a revoked key
-                verdicts[tag] = "signed by a revoked key"
-            else:
-                verdicts[tag] = _reason(one.stderr, principals)
-        return verdicts
-
-
-def _reason(stderr: bytes, principals: Sequence[str]) -> str:
-    text = stderr.decode("utf-8", "replace")
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    if not lines or "no signature found" in text:
-        return "not signed"
-    if "revoked" in text.lower():
-        return "signed by a revoked key"
-    if "No principal matched" in text or "allowed signers" in text.lower():
-        who = ", ".join(principals) if principals else "anyone in the trusted allowed_signers"
-        return f"signed by a key not allowed here (allowed: {who})"
-    return f"bad signature ({lines[-1]})"
 
 
 def create(git: Git, make_name: Callable[[], tuple[str, int]], commit: str, message: str,

@@ -44,6 +44,10 @@ def init(path: str = ".", remote: str | None = None, force_hooks: bool = False) 
             dest.write_text(text)
             created.append(rel)
     installed = hooks.install(git, force=force_hooks)
+    # plain 'git tag -v' and 'git log --show-signature' read the same keys (the work tree's
+    # copy; 'git ckpt verify' judges against the trusted revision's). git runs from the top
+    # of the work tree, so the relative path holds wherever the clone lives.
+    git.run(["config", "gpg.ssh.allowedSignersFile", SIGNERS_PATH])
     commit = _commit_shared(git)
     return InitResult(root, remote_url, commit, created, installed)
 

@@ -271,6 +271,7 @@ def _commit(repo: Repo, doc: dict[str, Any], rel: str, stored: storage.Stored,
         path, edit = _ignore_edit(comp)
         edits[path] = _chain(edits[path], edit) if path in edits else edit
     message = _message(doc)
+    sign = git.can_sign_ssh()
     with workfiles.commit_lock(git):
         head = git.head()
         files = dict(own)
@@ -278,7 +279,7 @@ def _commit(repo: Repo, doc: dict[str, Any], rel: str, stored: storage.Stored,
             new = edit(git.show_file(head, path) if head else None)
             if new is not None:
                 files[path] = new
-        commit, blobs = git.commit_files(head, files, message)
+        commit, blobs = git.commit_files(head, files, message, sign=sign)
         if not git.update_ref(git.head_ref(), commit, head, f"ckpt: save {name}"):
             raise ExternalError("the branch moved during the save; nothing was recorded, "
                                 "save again")
