@@ -26,8 +26,8 @@ def command(name: str | None, allow_unverified: bool, as_json: bool) -> None:
 
     repo = Repo.open(".")
     events, locks = history.read(repo.git, name, allow_unverified)
-    refused: list[history.Event | history.LockEvent] = [
-        e for e in [*events, *locks] if not e.verified]
+    refused: list[history.Event | history.LockEvent] = [e for e in events if not e.verified]
+    refused += [e for e in locks if not e.verified]
     held = history.holders(events)
     locked = history.locked(locks)
     retired = history.deprecated(events)
