@@ -388,3 +388,30 @@ def test_every_reader_refuses_or_flags(world: World, case: Case) -> None:
 
 def test_matrix_covers_at_least_thirty_cases() -> None:
     assert len(CASES) >= 30 and len({c.id for c in CASES}) == len(CASES)
+
+
+def _gto_show(path: Path) -> dict:
+    import json
+
+    done = subprocess.run([f"{BIN}/gto", "show", "--json"], cwd=path, capture_output=True,
+                          text=True, check=True)
+    return json.loads(done.stdout)
+
+
+def test_what_gto_serves_from_the_server_never_includes_a_refused_forgery(
+        world: World, tmp_path: Path) -> None:
+    """The forms GTO reads, forged and pushed past the client hook: the server refuses each,
+    so a clone of it serves through real ``gto show`` exactly what it served before, while
+    the forger's own clone shows GTO taken in."""
+    git(tmp_path, "clone", "-q", str(world.server), "before")
+    served = _gto_show(tmp_path / "before")
+    assert served["clf"]["stage"]  # GTO reads our genuine tags
+    for forge in (_light("clf#dev"), _light("clf@deprecated"), _unsigned,
+                  _signed("CLF#DEV#5"), _signed("clf#dev#06", "mallory")):
+        forge(world)
+    for tag in ("clf#dev", "clf@deprecated", "clf#dev#4", "CLF#DEV#5", "clf#dev#06"):
+        done = push(world.repo, "--no-verify", f"refs/tags/{tag}")
+        assert done.returncode != 0 and "ckpt pre-receive: refused" in done.stderr, tag
+    git(tmp_path, "clone", "-q", str(world.server), "after")
+    assert _gto_show(tmp_path / "after") == served
+    assert _gto_show(world.repo.path) != served  # locally, GTO would serve the forgeries
