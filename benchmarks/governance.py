@@ -56,11 +56,11 @@ def _saves(sb: common.Sandbox, repo: Path, count: int) -> list[tuple[str, str, s
         models = repo / "models"
         models.mkdir(exist_ok=True)
         (models / f"m{i}.bin.dvc").write_text(
-            f"outs:\n- md5: {i + 1:032x}\n  size: 1\n  path: m{i}.bin\n")
+            f"outs:\n- md5: '{i + 1:032x}'\n  size: 1\n  path: m{i}.bin\n")
         (models / f"m{i}.bin.ckpt.yaml").write_text(
-            f"schema_version: 1\nid: {ckpt_id}\nname: {name}\n"
+            f"schema_version: 1\nid: '{ckpt_id}'\nname: {name}\n"
             "created_at: '2024-01-01T00:00:00Z'\n"
-            f"artifact: {{path: models/m{i}.bin, md5: {i + 1:032x}, sha256: {seal}, "
+            f"artifact: {{path: models/m{i}.bin, md5: '{i + 1:032x}', sha256: '{seal}', "
             "size: 1}\n")
         sb.git(repo, "add", "models")
         sb.git(repo, "commit", "-q", "-m", f"save {name}\n\nCkpt-Id: {ckpt_id}\n"

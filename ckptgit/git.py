@@ -294,6 +294,16 @@ class Git:
             rows.append(RefEntry(name, obj, peeled or obj, int(when or 0)))
         return rows
 
+    def for_each_ref_many(self, refs: Sequence[str]) -> list[RefEntry]:
+        """Those of ``refs`` (full names) that exist, in one process."""
+        fmt = "%(refname)%00%(objectname)%00%(*objectname)%00%(creatordate:unix)"
+        rows = []
+        for line in self.out(["for-each-ref", f"--format={fmt}", *refs]).splitlines():
+            name, obj, peeled, when = line.split("\0")
+            if name in refs:
+                rows.append(RefEntry(name, obj, peeled or obj, int(when or 0)))
+        return rows
+
     def tag_records(self, patterns: Sequence[str], ignore_case: bool = False) -> list[TagRecord]:
         """Every tag under ``patterns`` with its body, in ONE ``for-each-ref`` (no process per tag).
 

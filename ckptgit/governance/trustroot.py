@@ -74,29 +74,40 @@ def admins_of(cfg: Config) -> tuple[str, ...]:
     return tuple(str(a) for a in raw) if isinstance(raw, list) else ()
 
 
-def trusted_revision(git: Git) -> str | None:
-    """The ref whose tree holds the trusted rules: ``ckpt.trustedRef``, else the protected
-    branch as fetched from origin, else the local one."""
-    pinned = git.config("ckpt.trustedRef")
-    candidates = [pinned] if pinned else [
-        "refs/remotes/origin/main", "refs/remotes/origin/master", "refs/heads/main",
-        "refs/heads/master"]
-    for ref in candidates:
-        if git.rev_parse(f"{ref}^{{commit}}") is not None:
-            return ref
-    return None
+_CANDIDATES = ("refs/remotes/origin/main", "refs/remotes/origin/master", "refs/heads/main",
+               "refs/heads/master")
+
+
+def trusted_revision(git: Git, settings: dict[str, str] | None = None,
+                     ) -> tuple[str, str] | None:
+    """(ref, commit) whose tree holds the trusted rules: ``ckpt.trustedRef``, else the
+    protected branch as fetched from origin, else the local one."""
+    settings = settings if settings is not None else _settings(git)
+    pinned = settings.get("ckpt.trustedref")
+    if pinned:
+        commit = git.rev_parse(f"{pinned}^{{commit}}")
+        return (pinned, commit) if commit else None
+    found = {r.name: r.target for r in git.for_each_ref_many(_CANDIDATES)}
+    return next(((ref, found[ref]) for ref in _CANDIDATES if ref in found), None)
+
+
+def _settings(git: Git) -> dict[str, str]:
+    """Every ``ckpt.*`` git setting in one process (keys lowercased, as git reports them)."""
+    out = git.run(["config", "--get-regexp", r"^ckpt\."], check=False).stdout.decode()
+    return dict(line.partition(" ")[::2] for line in out.splitlines())
 
 
 def load(git: Git) -> TrustRoot:
     """The trust root at the trusted revision (cached per commit under ``.git/ckpt/``)."""
     if git.root == git.git_dir:
         return server(git)
-    ref = trusted_revision(git)
-    commit = git.rev_parse(f"{ref}^{{commit}}") if ref else None
-    if ref is None or commit is None:
+    settings = _settings(git)
+    found = trusted_revision(git, settings)
+    if found is None:
         return TrustRoot("none", "", None, b"", ("no trusted branch (main) to read "
                                                   ".ckpt/allowed_signers from",))
-    pin = git.config("ckpt.trustRoot") or ""
+    ref, commit = found
+    pin = settings.get("ckpt.trustroot", "")
     cached = _read_cache(git, commit, pin)
     if cached is not None:
         return cached
