@@ -140,10 +140,23 @@ def governed_records(git: Git, name: str | None = None) -> list[TagRecord]:
     patterns = ([f"refs/tags/{name}#*", f"refs/tags/{name}@*", f"refs/tags/{name}!*"]
                 if name else ["refs/tags/"])
     records = git.tag_records([*patterns, f"refs/tags/{tags.LOCK_PREFIX}"], ignore_case=True)
-    names = (name,) if name else _artifact_names(git, records)
-    return [r for r in records if tagname.governed(r.name, names)
-            and (name is None or tagname.artifact_of(r.name).casefold() == name.casefold()
-                 or tags.parse_lock(r.name) is not None)]
+    if name is not None:
+        want = name.casefold()
+        return [r for r in records if tagname.governed(r.name, {want})
+                and (tagname.artifact_of(r.name).casefold() == want
+                     or tags.parse_lock(r.name) is not None)]
+    kept, odd = [], []
+    for r in records:
+        if tagname.governed(r.name):
+            kept.append(r)
+        elif any(c in r.name for c in "#@!"):
+            odd.append(r)
+    if odd:  # a separator in a name GTO's grammar does not match: odd forms of known names?
+        from ckptgit import index
+
+        names = {c.name.casefold() for c in index.load(git)}
+        kept += [r for r in odd if tagname.governed(r.name, names)]
+    return kept
 
 
 @dataclass(frozen=True)
@@ -158,17 +171,6 @@ class StageView:
 def stage_view(git: Git, name: str, stage: str) -> StageView:
     events, locks = read(git, name)
     return StageView(events, holders(events).get((name, stage)), locked(locks).get(stage))
-
-
-def _artifact_names(git: Git, records: Sequence[TagRecord]) -> set[str]:
-    """Names with a save reachable from HEAD, looked up only when some tag could be an odd
-    form under one (a separator in a name GTO's grammar does not match)."""
-    if not any(any(c in r.name for c in "#@!") and not tagname.governed(r.name)
-               for r in records):
-        return set()
-    from ckptgit import index
-
-    return {c.name for c in index.load(git)}
 
 
 def read_locks(git: Git) -> list[LockEvent]:

@@ -119,7 +119,7 @@ def _known_names(git: Git) -> set[str]:
     from ckptgit import index
 
     try:
-        return {c.name for c in index.load(git)}
+        return {c.name.casefold() for c in index.load(git)}
     except CkptError:
         return set()
 

@@ -34,16 +34,14 @@ def artifact_of(ref: str) -> str:
 
 
 def governed(ref: str, names: Collection[str] = ()) -> bool:
-    """Whether ``ref`` (a short tag name) is one GTO or we would read as a decision."""
+    """Whether ``ref`` (a short tag name) is one GTO or we would read as a decision;
+    ``names`` are known artifact names, case-folded."""
     folded = ref.casefold()
-    if folded.startswith(tags.LOCK_PREFIX):
+    if folded.startswith(tags.LOCK_PREFIX) or _GTO_TAG.match(folded):
         return True
-    if _GTO_TAG.match(folded):
-        return True
-    if not _SEPARATORS.search(ref):
+    if not names or not _SEPARATORS.search(ref):
         return False
-    base = artifact_of(folded).split("=")[-1]
-    return base in {n.casefold() for n in names}
+    return artifact_of(folded).split("=")[-1] in names
 
 
 def problem(ref: str) -> str | None:
