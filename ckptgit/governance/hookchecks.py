@@ -226,7 +226,7 @@ def pre_receive(git: Git, lines: Sequence[str], now: int | None = None) -> list[
 
     trust = trustroot.server(git)
     if not trust.signers:
-        raise PolicyError("; ".join(trust.findings))
+        raise PolicyError(trust.empty or "; ".join(trust.findings))
     now = int(time.time()) if now is None else now
     protected = {f"refs/heads/{b}" for b in trust.config.governance.protected_branches}
     problems, created = [], []

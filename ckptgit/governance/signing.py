@@ -101,7 +101,7 @@ def repo_trust(root: Path) -> tuple[str, str | None]:
                           "'git restore .ckpt' first")
     trust = trustroot.load(git)
     if not trust.signers.strip():
-        why = "; ".join(trust.findings) or "no trusted allowed_signers"
+        why = trust.empty or "; ".join(trust.findings) or "no trusted allowed_signers"
         raise UsageError(f"nobody is trusted to sign yet ({why}): commit your key to "
                          f"{SIGNERS_PATH} on main")
     return trust.signers, trust.revoked

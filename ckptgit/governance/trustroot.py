@@ -29,7 +29,7 @@ SIGNERS_PATH = ".ckpt/allowed_signers"
 REVOKED_PATH = ".ckpt/revoked_signers"
 FILES = (SIGNERS_PATH, REVOKED_PATH, CONFIG_PATH)
 TRUSTED_DIR = "ckpt-trusted"  # inside a bare repository, written by 'hooks install --server'
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class TrustRoot:
     signers: str
     revoked: str | None
     config_text: bytes
-    findings: tuple[str, ...] = ()
+    findings: tuple[str, ...] = ()  # trust changes refused on the way (verify reports them)
     ignored: tuple[str, ...] = ()  # commits whose unsigned trust changes were ignored, in
     # the order of ``findings``
 
@@ -63,6 +63,8 @@ class TrustRoot:
         for part in (self.signers.encode(), (self.revoked or "").encode(), self.config_text):
             h.update(hashlib.sha256(part).digest())
         return h.hexdigest()
+
+    empty: str = ""  # why nothing is trusted yet (no key committed), when that is so
 
     @property
     def admins(self) -> tuple[str, ...]:
@@ -104,8 +106,8 @@ def load(git: Git) -> TrustRoot:
     settings = _settings(git)
     found = trusted_revision(git, settings)
     if found is None:
-        return TrustRoot("none", "", None, b"", ("no trusted branch (main) to read "
-                                                  ".ckpt/allowed_signers from",))
+        return TrustRoot("none", "", None, b"", empty="no trusted branch (main) to read "
+                                                       ".ckpt/allowed_signers from")
     ref, commit = found
     pin = settings.get("ckpt.trustroot", "")
     cached = _read_cache(git, commit, pin)
@@ -124,9 +126,10 @@ def server(git: Git) -> TrustRoot:
         path = base / name
         texts[name] = path.read_bytes() if path.is_file() else None
     if texts["allowed_signers"] is None or texts["config.yaml"] is None:
-        return TrustRoot("none", "", None, b"", (f"this server has no trusted rules in {base}: "
-                                                  "an admin runs 'git ckpt hooks install "
-                                                  "--server PATH' from a trusted checkout",))
+        return TrustRoot("none", "", None, b"", empty=f"this server has no trusted rules in "
+                                                       f"{base}: an admin runs 'git ckpt hooks "
+                                                       "install --server PATH' from a trusted "
+                                                       "checkout")
     revoked = texts["revoked_signers"]
     return TrustRoot("server copy", texts["allowed_signers"].decode("utf-8", "replace"),
                      revoked.decode("utf-8", "replace") if revoked is not None else None,
@@ -166,8 +169,9 @@ def replay(git: Git, commit: str, pin: str, source: str) -> TrustRoot:
             findings.append(f"commit {sha[:12]} changes {', '.join(_changed(files, state))} "
                             f"without an admin's signature ({verdict}): the change is ignored")
     if state is None:
-        return TrustRoot(source, "", None, b"", (*findings, f"no commit in {source} lists a key "
-                                                  f"in {SIGNERS_PATH}: nothing is trusted yet"))
+        return TrustRoot(source, "", None, b"", tuple(findings), tuple(ignored),
+                         empty=f"no commit in {source} lists a key in {SIGNERS_PATH}: nothing "
+                               "is trusted yet")
     return TrustRoot(source, state.signers, state.revoked, state.config_text, tuple(findings),
                      tuple(ignored))
 
@@ -221,7 +225,7 @@ def _read_cache(git: Git, commit: str, pin: str) -> TrustRoot | None:
         data = json.loads(_cache_file(git, commit, pin).read_text())
         return TrustRoot(data["source"], data["signers"], data["revoked"],
                          data["config"].encode("utf-8", "surrogateescape"),
-                         tuple(data["findings"]), tuple(data["ignored"]))
+                         tuple(data["findings"]), tuple(data["ignored"]), data["empty"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -234,7 +238,8 @@ def _write_cache(git: Git, commit: str, pin: str, root: TrustRoot) -> None:
         tmp.write_text(json.dumps({
             "source": root.source, "signers": root.signers, "revoked": root.revoked,
             "config": root.config_text.decode("utf-8", "surrogateescape"),
-            "findings": list(root.findings), "ignored": list(root.ignored)}))
+            "findings": list(root.findings), "ignored": list(root.ignored),
+            "empty": root.empty}))
         os.replace(tmp, path)
     except OSError:
         pass  # a cache; the next run replays again

@@ -186,7 +186,7 @@ def _trailer_problems(trailers: tr.Trailers, parsed: tags.TagName | None,
     stage = parsed.stage if parsed else lock.stage if lock else None
     for key, want in ((tr.STAGE, stage), (tr.NAME, parsed.name if parsed else None)):
         have = trailers.get(key)
-        if want and have != want and (have is not None or key == tr.STAGE):
+        if want and have is not None and have != want:
             found.append(f"{key} says {have!r}, the tag name says {want!r}")
     return found
 
@@ -219,7 +219,8 @@ def _save_problems(ctx: _Context, commit: str, trailers: tr.Trailers, parsed: ta
     if claimed is not None and claimed != save.id:
         found.append(f"{tr.ID} {claimed} is not the id of the save it points at ({save.id})")
     if seal is not None and seal != f"sha256:{save.sha256}":
-        found.append(f"{tr.SEAL} is not the seal of the save it points at")
+        found.append(f"{tr.SEAL} {seal[:23]}… is not the seal sha256:{save.sha256[:16]}… of "
+                     "the save it points at")
     if save.name != parsed.name:
         found.append(f"it names {parsed.name!r} but points at a save of {save.name!r}")
     if rule is not None and rule.signed_saves and parsed.kind == "assign":

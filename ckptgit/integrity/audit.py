@@ -187,10 +187,9 @@ def _tag_events(repo: Repo, name: str | None,
         problems = verdicts.get(ev.tag, [])
         out.append(Event(
             when=d["created_at"], action=d["action"], name=ev.name,
-            who=(ev.principal or ev.tagger or "?") if not problems else
-            f"{ev.tagger or '?'} (unverified)",
+            who=ev.tagger or "?" if not problems else f"{ev.tagger or '?'} (unverified)",
             status="ok" if not problems else "failed",
-            details={k: d[k] for k in ("tag", "stage", "id", "commit", "rationale",
+            details={k: d[k] for k in ("tag", "stage", "id", "commit", "signer", "rationale",
                                        "approved_by", "reverts", "impact_window") if d.get(k)},
             problems=problems))
     for lock in locks:
