@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from ckptgit import tags
@@ -34,7 +35,7 @@ class Event:
     created_at: int
     tagger: str
     annotated: bool
-    trailers: tr.Trailers
+    body: str  # the message after its subject; trailers are parsed from it when first read
     problems: tuple[str, ...] = ()  # why the verifier refused it (empty: genuine)
     principal: str | None = None  # who signed, per the trusted allowed_signers
     counted: bool = True  # genuine, or counted anyway (--allow-unverified)
@@ -42,6 +43,11 @@ class Event:
     @property
     def verified(self) -> bool:
         return not self.problems
+
+    @cached_property
+    def trailers(self) -> tr.Trailers:
+        """Parsed on first use: ``stages`` shows a few holders out of thousands of tags."""
+        return tr.parse(self.body)
 
     @property
     def action(self) -> str:
@@ -105,7 +111,7 @@ def events_from(records: Iterable[TagRecord], verdicts: Verdicts,
             parsed = tags.TagName(tagname.artifact_of(rec.name), "unknown")
         out.append(Event(rec.name, parsed.name, parsed.kind, parsed.stage, parsed.number,
                          parsed.version, rec.target, rec.created_at, rec.tagger,
-                         rec.annotated, tr.parse(rec.body), verdict.problems,
+                         rec.annotated, rec.body, verdict.problems,
                          verdict.principal, verdict.ok or allow_unverified))
     out.sort(key=lambda e: (e.created_at, e.name, e.number or 0))
     return out

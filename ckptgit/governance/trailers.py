@@ -34,6 +34,7 @@ _CONTROL = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]")
 REPEATABLE = ("approved-by",)
 _KEY = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")
 _LINE = re.compile(r"^(?P<key>[A-Za-z][A-Za-z0-9-]*):[ \t]*(?P<value>.*)$")
+_PARAGRAPH = re.compile(r"\n[ \t]*\n")
 _SEAL = re.compile(r"^sha256:[0-9a-f]{64}$")
 _ID = re.compile(r"^[0-9a-f]{16}$")
 _ISO = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})"
@@ -105,7 +106,7 @@ def parse(body: str) -> Trailers:
     (continuations, comments, text) yields no trailers at all, where git might still find
     some: what this reads is never more than what ``git interpret-trailers --parse`` reads.
     """
-    paragraphs = [p for p in re.split(r"\n[ \t]*\n", body.strip("\n")) if p.strip(" \t\n")]
+    paragraphs = [p for p in _PARAGRAPH.split(body.strip("\n")) if p.strip(" \t\n")]
     if not paragraphs:
         return Trailers()
     items = []
@@ -119,7 +120,7 @@ def parse(body: str) -> Trailers:
 
 def parse_message(message: str) -> Trailers:
     """Trailers of a whole message: its first paragraph is the title, never trailers."""
-    parts = re.split(r"\n[ \t]*\n", message.strip("\n"), maxsplit=1)
+    parts = _PARAGRAPH.split(message.strip("\n"), maxsplit=1)
     return parse(parts[1]) if len(parts) == 2 else Trailers()
 
 
