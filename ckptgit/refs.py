@@ -4,14 +4,35 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 
-from ckptgit import sidecar, stages
+from ckptgit import sidecar
 from ckptgit.errors import RefError
 from ckptgit.git import Git, last_commit_touching
-from ckptgit.model import Checkpoint
+from ckptgit.model import Checkpoint, StageAssignment
 
 _HEX = re.compile(r"^[0-9a-f]{4,40}$")
 _TILDE = re.compile(r"^(?P<name>.+)~(?P<n>\d+)$")
+
+# ``NAME#STAGE`` and ``NAME@vX.Y.Z`` are decisions, and only the one verifier (in governance/,
+# a layer above this one) may say which decisions are genuine. It registers itself here when
+# ``ckptgit.governance`` is imported (``ckptgit.ops`` does so first); until then such
+# references are refused, never read from tags nobody verified.
+StageHolders = Callable[[Git, str | None], dict[tuple[str, str], StageAssignment]]
+TagVerdict = Callable[[Git, str], str | None]  # None: the tag is genuine; else why not
+_verifier: tuple[StageHolders, TagVerdict] | None = None
+
+
+def register_verifier(holders: StageHolders, verdict: TagVerdict) -> None:
+    global _verifier
+    _verifier = (holders, verdict)
+
+
+def _registered() -> tuple[StageHolders, TagVerdict]:
+    if _verifier is None:
+        raise RefError("stage and version references need the tag verifier "
+                       "(import ckptgit.governance first)")
+    return _verifier
 
 
 def resolve(git: Git, ref: str, entries: list[Checkpoint]) -> Checkpoint:
@@ -77,9 +98,10 @@ def _nth(by_name: dict[str, list[Checkpoint]], name: str, n: int, ref: str) -> C
 
 def _stage_holder(git: Git, ref: str, entries: list[Checkpoint]) -> Checkpoint:
     name, _, stage = ref.partition("#")
-    held = stages.holders(git, name).get((name, stage))
+    holders = _registered()[0](git, name)
+    held = holders.get((name, stage))
     if held is None:
-        known = sorted({s for (n, s) in stages.holders(git, name) if n == name})
+        known = sorted({s for (n, s) in holders if n == name})
         raise RefError(f"stage {stage!r} of {name!r} holds no checkpoint",
                        [f"{name}#{s}" for s in known])
     return _via_commit(git, held.commit, ref, entries)
@@ -87,14 +109,9 @@ def _stage_holder(git: Git, ref: str, entries: list[Checkpoint]) -> Checkpoint:
 
 def _require_verified(git: Git, tag: str) -> None:
     """A version tag names a checkpoint only when the verifier accepts it."""
-    from ckptgit.governance import verifier
-
-    oid = git.rev_parse(f"refs/tags/{tag}")
-    if oid is None:
-        return
-    verdict = verifier.judge(git, [(tag, oid)])[tag]
-    if not verdict.ok:
-        raise RefError(f"tag {tag} is not verified: {'; '.join(verdict.problems)}")
+    why = _registered()[1](git, tag)
+    if why is not None:
+        raise RefError(f"tag {tag} is not verified: {why}")
 
 
 def _via_commit(git: Git, rev: str, ref: str, entries: list[Checkpoint]) -> Checkpoint:

@@ -1,16 +1,42 @@
-"""Who holds which stage: the latest VALID assignment per (name, stage), as the verifier judges
-the tags (``governance.history``), for REF resolution (``NAME#STAGE``), ``show`` and ``check``."""
+"""Who holds which stage: the ONE rule, over decisions that count.
+
+``governance/tagevents.py`` applies it to the events the verifier accepted; there is no
+reading of stage holders from tag names alone (an unsigned tag would count).
+"""
 
 from __future__ import annotations
 
-from ckptgit.git import Git
-from ckptgit.model import StageAssignment
+from collections.abc import Iterable
+from typing import Protocol, TypeVar
 
 
-def holders(git: Git, name: str | None = None) -> dict[tuple[str, str], StageAssignment]:
-    """The latest VALID assignment per (name, stage); unverified tags never count."""
-    from ckptgit.governance import history
+class Decision(Protocol):
+    """What the rule reads of a tag: whose stage, which counter, assign or not."""
 
-    events, _ = history.read(git, name)
-    return {key: StageAssignment(ev.name, ev.stage or "", ev.tag, ev.commit, ev.number or 0)
-            for key, ev in history.holders(events).items()}
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def stage(self) -> str | None: ...
+    @property
+    def number(self) -> int | None: ...
+
+
+D = TypeVar("D", bound=Decision)
+
+
+def newest(decisions: Iterable[D]) -> dict[tuple[str, str], D]:
+    """(name, stage) -> the assignment holding it.
+
+    The highest counter wins, as in GTO (the first seen among equal counters); an
+    unassignment with a higher counter clears the stage.
+    """
+    latest: dict[tuple[str, str], D] = {}
+    for d in decisions:
+        if d.stage is None or d.number is None:
+            continue
+        key = (d.name, d.stage)
+        if key not in latest or (latest[key].number or 0) < d.number:
+            latest[key] = d
+    return {k: v for k, v in latest.items() if v.kind == "assign"}

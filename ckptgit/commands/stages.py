@@ -21,27 +21,20 @@ def command(name: str | None, allow_unverified: bool, as_json: bool) -> None:
       git ckpt stages
       git ckpt stages clf --json
     """
-    from ckptgit.governance import history
+    from ckptgit.ops.stages import stages
     from ckptgit.repo import Repo
 
-    repo = Repo.open(".")
-    events, locks = history.read(repo.git, name, allow_unverified)
-    refused: list[history.Event | history.LockEvent] = [e for e in events if not e.verified]
-    refused += [e for e in locks if not e.verified]
-    held = history.holders(events)
-    locked = history.locked(locks)
-    retired = history.deprecated(events)
-    order = history.stage_order(repo.config.stages)
+    found = stages(Repo.open("."), name, allow_unverified)
+    locked, retired = found.locked, found.deprecated
     rows = [ev.to_dict() | {"locked": ev.stage in locked, "deprecated": ev.name in retired}
-            for _, ev in sorted(held.items(),
-                                key=lambda kv: (kv[0][0], order.get(kv[0][1], 99), kv[0][1]))]
+            for ev in found.holders]
     if as_json:
         emit_json({"holders": rows, "locked": {s: e.tag for s, e in sorted(locked.items())},
                    "deprecated": {n: e.tag for n, e in sorted(retired.items())},
                    "unverified": [{"tag": e.tag, "problems": list(e.problems)}
-                                  for e in refused]})
+                                  for e in found.refused]})
         return
-    for ev in refused:
+    for ev in found.refused:
         click.echo(f"UNVERIFIED {ev.tag}: {'; '.join(ev.problems)} "
                    f"({'counted: --allow-unverified' if allow_unverified else 'ignored'})",
                    err=True)
@@ -54,8 +47,7 @@ def command(name: str | None, allow_unverified: bool, as_json: bool) -> None:
           [[r["name"] + (" (deprecated)" if r["deprecated"] else ""),
             r["stage"] + (" (locked)" if r["locked"] else ""),
             (r["id"] or "")[:8] or r["commit"][:8], r["tag"], r["created_at"],
-            r["signer"] or "UNVERIFIED",
-            r["rationale"] or ""]
+            r["signer"] or "UNVERIFIED", r["rationale"] or ""]
            for r in rows])
     for stage, ev in sorted(locked.items()):
         if stage not in {r["stage"] for r in rows}:

@@ -8,7 +8,8 @@ whatever keyring the verifying machine happens to hold.
 
 Checking: the SSHSIG (namespace ``git``, sha256 or sha512) is verified in-process with the
 ``sshsig`` library (``ssh-keygen -Y check-novalidate``), then the key is looked up in the
-trusted allowed-signers text the way ``ssh-keygen -Y verify -I PRINCIPAL`` does: a line whose
+trusted allowed-signers text (read by the one parser, ``allowed_signers``) the way
+``ssh-keygen -Y verify -I PRINCIPAL`` does: a line whose
 principal patterns match, whose ``namespaces`` include ``git``, valid at the signing time
 (``valid-after``/``valid-before``), and not revoked. One process per signature (what
 ``git verify-tag`` costs) made 1,000 tags take 5 s here; in-process it is ~0.1 ms each. Key
@@ -17,7 +18,6 @@ types the library does not know (ECDSA, security keys) go to ``ssh-keygen`` itse
 
 from __future__ import annotations
 
-import fnmatch
 import io
 import tempfile
 from collections.abc import Sequence
@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+
+from ckptgit.governance import allowed_signers
 
 SSH_MARKER = b"-----BEGIN SSH SIGNATURE-----"
 _MARKERS = {
@@ -78,99 +79,37 @@ def kind(signature: bytes) -> str:
     return ""
 
 
-# -- trusted keys ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Signer:
-    """One allowed-signers line."""
-
-    principals: str  # comma-separated patterns, as ssh-keygen reads them
-    namespaces: tuple[str, ...] | None
-    valid_after: int | None
-    valid_before: int | None
-    cert_authority: bool
-    key: Any  # sshsig.PublicKey
-    line: str
-
-    def allows(self, principal: str) -> bool:
-        """ssh-keygen's pattern-list match: any positive pattern matches, no negated one."""
-        matched = False
-        for pattern in self.principals.split(","):
-            if pattern.startswith("!"):
-                if fnmatch.fnmatchcase(principal, pattern[1:]):
-                    return False
-            elif pattern and fnmatch.fnmatchcase(principal, pattern):
-                matched = True
-        return matched
-
-    def names(self) -> list[str]:
-        """The literal principals of the line (patterns left out)."""
-        return [p for p in self.principals.split(",")
-                if p and not p.startswith("!") and not any(c in p for c in "*?")]
-
-    def valid_at(self, when: int | None) -> str | None:
-        if when is None:
-            return None
-        if self.valid_after is not None and when < self.valid_after:
-            return "signed before its key became valid (valid-after)"
-        if self.valid_before is not None and when > self.valid_before:
-            return "signed after its key expired (valid-before)"
-        return None
-
-
+# -- trusted keys ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Keyring:
-    """The trusted allowed-signers and revoked-keys texts, parsed once."""
+    """The trusted allowed-signers and revoked-keys texts, read once by the one parser
+    (``allowed_signers``)."""
 
     signers_text: str
     revoked_text: str | None = None
 
     @cached_property
-    def signers(self) -> tuple[Signer, ...]:
-        from sshsig import PublicKey
-        from sshsig.allowed_signers import AllowedSigner
-
-        out = []
-        for raw in self.signers_text.split("\n"):
-            line = raw.strip()
-            if not line or line.startswith("#"):
-                continue
-            try:
-                parsed = AllowedSigner.parse(line)
-                key = PublicKey.from_openssh_str(f"{parsed.key_type} {parsed.base64_key}")
-            except (ValueError, NotImplementedError, IndexError):
-                continue  # a key type the library does not know: ssh-keygen will judge it
-            opts = parsed.options or {}
-            spaces = opts.get("namespaces")
-            out.append(Signer(
-                parsed.principals,
-                tuple(s.strip() for s in str(spaces).split(",")) if spaces else None,
-                _when(opts.get("valid-after")), _when(opts.get("valid-before")),
-                bool(opts.get("cert-authority")), key, line))
-        return tuple(out)
+    def signers(self) -> tuple[allowed_signers.Signer, ...]:
+        return tuple(allowed_signers.signers(self.signers_text))
 
     @cached_property
-    def revoked(self) -> tuple[Any, ...]:
-        from sshsig import PublicKey
+    def revoked(self) -> frozenset[str]:
+        return frozenset(allowed_signers.public_keys(self.revoked_text or ""))
 
-        keys = []
-        for raw in (self.revoked_text or "").split("\n"):
-            line = raw.strip()
-            if line and not line.startswith("#"):
-                try:
-                    keys.append(PublicKey.from_openssh_str(line))
-                except (ValueError, NotImplementedError, IndexError):
-                    continue
-        return tuple(keys)
+    def principals_of(self, key: str) -> list[str]:
+        return [n for s in self.signers if s.key == key for n in s.literal_principals()]
 
-    @cached_property
-    def unparsed(self) -> bool:
-        """Whether some key line needs ssh-keygen (a type the library does not read)."""
-        lines = [ln for ln in self.signers_text.split("\n")
-                 if ln.strip() and not ln.strip().startswith("#")]
-        return len(lines) != len(self.signers)
 
-    def principals_of(self, key: Any) -> list[str]:
-        return [n for s in self.signers if s.key == key for n in s.names()]
+def _valid_at(signer: allowed_signers.Signer, when: int | None) -> str | None:
+    """Why ``signer``'s key was not valid at ``when`` (ssh-keygen's -Overify-time), or None."""
+    if when is None:
+        return None
+    after, before = _when(signer.valid_after), _when(signer.valid_before)
+    if after is not None and when < after:
+        return "signed before its key became valid (valid-after)"
+    if before is not None and when > before:
+        return "signed after its key expired (valid-before)"
+    return None
 
 
 def _when(value: object) -> int | None:
@@ -208,18 +147,18 @@ def check(ring: Keyring, payload: bytes, signature: bytes, principal: str | None
         if problem == "unsupported":
             return _with_ssh_keygen(ring, payload, signature, principal, when, allowed)
         return Check(None, problem)
-    if any(key == r for r in ring.revoked):
+    if key in ring.revoked:
         return Check(None, "signed by a revoked key (listed in .ckpt/revoked_signers)")
     lines = [s for s in ring.signers if s.key == key and not s.cert_authority
-             and (s.namespaces is None or NAMESPACE in s.namespaces)]
+             and s.allows_namespace(NAMESPACE)]
     if not lines:
         return Check(None, "signed by a key not allowed here (not in the trusted allowed_signers)")
-    wanted = [principal] if principal else [n for s in lines for n in s.names()]
+    wanted = [principal] if principal else [n for s in lines for n in s.literal_principals()]
     for name in wanted:
         for line in lines:
-            if not line.allows(name):
+            if not line.grants(name):
                 continue
-            expired = line.valid_at(when)
+            expired = _valid_at(line, when)
             if expired:
                 return Check(None, expired)
             if allowed and name not in allowed:
@@ -232,8 +171,9 @@ def check(ring: Keyring, payload: bytes, signature: bytes, principal: str | None
     return Check(None, "signed by a key no named principal holds")
 
 
-def _key_of(payload: bytes, signature: bytes) -> tuple[Any, str | None]:
-    """The public key whose signature this is, after checking it cryptographically."""
+def _key_of(payload: bytes, signature: bytes) -> tuple[str | None, str | None]:
+    """``KEYTYPE BASE64`` of the key whose signature this is, after checking it
+    cryptographically."""
     from sshsig.sshsig import SshsigSignature, do_sshsig_verify
 
     try:
@@ -249,9 +189,9 @@ def _key_of(payload: bytes, signature: bytes) -> tuple[Any, str | None]:
         key = exc
     if isinstance(key, NotImplementedError):
         return None, "unsupported"
-    if isinstance(key, Exception):
+    if isinstance(key, Exception) or not hasattr(key, "openssh_str"):
         return None, "bad signature (the signed content was changed, or not git's namespace)"
-    return key, None
+    return " ".join(str(key.openssh_str()).split()[:2]), None
 
 
 def _with_ssh_keygen(ring: Keyring, payload: bytes, signature: bytes, principal: str | None,

@@ -8,17 +8,17 @@ Nothing is decided here: this turns the verifier's verdicts, the trust changes i
 from __future__ import annotations
 
 from ckptgit import index
-from ckptgit.governance import history, trustroot
-from ckptgit.integrity.verify import Finding
+from ckptgit.governance import tagevents, trustroot
+from ckptgit.integrity.findings import Finding
 from ckptgit.repo import Repo
 
 
 def check(repo: Repo, name: str | None = None,
-          read: tuple[list[history.Event], list[history.LockEvent]] | None = None,
+          read: tuple[list[tagevents.Event], list[tagevents.LockEvent]] | None = None,
           ) -> dict[str, list[str]]:
     """Tag name -> what is wrong with it (empty list: valid), for every governed tag (of
-    ``name``); ``read`` is ``history.read``'s answer when the caller has it already."""
-    events, locks = read if read is not None else history.read(repo.git, name)
+    ``name``); ``read`` is ``tagevents.read``'s answer when the caller has it already."""
+    events, locks = read if read is not None else tagevents.read(repo.git, name)
     verdicts = {ev.tag: list(ev.problems) for ev in events}
     verdicts.update({lock.tag: list(lock.problems) for lock in locks})
     return verdicts

@@ -1,11 +1,12 @@
-"""Reading checkpoints back: the full sidecar of one, summaries of many."""
+"""``git ckpt show``: the full sidecar of one checkpoint and the stages it holds."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ckptgit import sidecar, stages
+from ckptgit import sidecar
 from ckptgit.errors import IntegrityError
+from ckptgit.governance import tagevents
 from ckptgit.model import Checkpoint
 from ckptgit.repo import Repo
 
@@ -22,17 +23,10 @@ def full(repo: Repo, ref: str) -> dict[str, Any]:
     return doc
 
 
-def listing(repo: Repo, name: str | None = None, limit: int | None = None) -> list[Checkpoint]:
-    """Newest first by creation time; history order breaks ties."""
-    entries = [c for c in repo.checkpoints() if name is None or c.name == name]
-    entries.sort(key=lambda c: c.created_at, reverse=True)
-    return entries[:limit] if limit is not None else entries
-
-
 def stage_map(repo: Repo) -> dict[str, list[str]]:
     """commit -> stages it currently holds (for the ``stages`` column)."""
     held: dict[str, list[str]] = {}
-    for (name, stage), assignment in stages.holders(repo.git).items():
+    for (name, stage), assignment in tagevents.stage_holders(repo.git).items():
         held.setdefault(f"{name}@{assignment.commit}", []).append(stage)
     return held
 

@@ -15,10 +15,11 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
-from ckptgit import tags
+from ckptgit import stages, tags
 from ckptgit.git import Git, TagRecord
 from ckptgit.governance import tagname, verifier
 from ckptgit.governance import trailers as tr
+from ckptgit.model import StageAssignment
 
 
 @dataclass(frozen=True)
@@ -179,25 +180,24 @@ def stage_view(git: Git, name: str, stage: str) -> StageView:
     return StageView(events, holders(events).get((name, stage)), locked(locks).get(stage))
 
 
+def stage_holders(git: Git, name: str | None = None,
+                  ) -> dict[tuple[str, str], StageAssignment]:
+    """The latest VALID assignment per (name, stage): what ``NAME#STAGE`` resolves to
+    (registered with ``refs`` by ``ckptgit.governance``), ``show`` and ``check`` read."""
+    events, _ = read(git, name)
+    return {key: StageAssignment(ev.name, ev.stage or "", ev.tag, ev.commit, ev.number or 0)
+            for key, ev in holders(events).items()}
+
+
 def read_locks(git: Git) -> list[LockEvent]:
     records = git.tag_records([f"refs/tags/{tags.LOCK_PREFIX}"], ignore_case=True)
     return locks_from(records, verifier.judge(git, [(r.name, r.object) for r in records]))
 
 
 def holders(events: Sequence[Event], at: int | None = None) -> dict[tuple[str, str], Event]:
-    """(name, stage) -> the assignment holding it (at time ``at``, else now).
-
-    The highest counter wins, as in GTO; an unassignment with a higher counter clears it.
-    """
-    latest: dict[tuple[str, str], Event] = {}
-    for ev in events:
-        if not ev.counted or ev.stage is None or ev.number is None or (
-                at is not None and ev.created_at > at):
-            continue
-        key = (ev.name, ev.stage)
-        if key not in latest or (latest[key].number or 0) < ev.number:
-            latest[key] = ev
-    return {k: v for k, v in latest.items() if v.kind == "assign"}
+    """(name, stage) -> the assignment holding it (at time ``at``, else now), by the one rule
+    in ``stages.newest``, over the events that count (verified, or --allow-unverified)."""
+    return stages.newest(e for e in events if e.counted and (at is None or e.created_at <= at))
 
 
 def deprecated(events: Sequence[Event]) -> dict[str, Event]:
@@ -225,10 +225,6 @@ def locked(locks: Sequence[LockEvent], at: int | None = None) -> dict[str, LockE
 def ever_held(events: Sequence[Event], name: str, stage: str, commit: str) -> bool:
     return any(e.counted and e.kind == "assign" and e.name == name and e.stage == stage
                and e.commit == commit for e in events)
-
-
-def tag_names(events: Sequence[Event]) -> list[str]:
-    return [e.tag for e in events]
 
 
 def parse_time(git: Git, text: str) -> int:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ckptgit.errors import CkptError, IntegrityError, UsageError
 from ckptgit.git import Git
+from ckptgit.governance import allowed_signers
 
 SIGNERS_PATH = ".ckpt/allowed_signers"
 REVOKED_PATH = ".ckpt/revoked_signers"
@@ -47,14 +48,8 @@ def signer_principal(git: Git, signers_text: str, principals: Sequence[str]) -> 
     key = _public_key(git)
     if key is None:
         return ""  # a key command or agent: verification after signing still decides
-    names = []
-    for line in signers_text.splitlines():
-        fields = line.strip().split()
-        if not fields or fields[0].startswith("#"):
-            continue
-        pairs = {f"{a} {b}" for a, b in zip(fields[1:], fields[2:], strict=False)}
-        if key in pairs:
-            names += [n for n in fields[0].strip('"').split(",") if n and "*" not in n]
+    names = [n for signer in allowed_signers.signers(signers_text) if signer.key == key
+             for n in signer.literal_principals()]
     allowed = [n for n in names if not principals or n in principals]
     if not allowed:
         who = ", ".join(principals) if principals else "anyone"

@@ -1,4 +1,5 @@
-"""The checks behind the hooks: pre-commit, pre-push and the server's pre-receive.
+"""What the hooks check: staged records (pre-commit) and pushed ref updates (pre-push, the
+server's pre-receive).
 
 Each returns a list of problems (one line each, naming the path or tag); an empty list lets
 git go on. ``pre_commit`` is on every commit's path, so it imports nothing heavy until a
@@ -7,7 +8,6 @@ staged path actually concerns checkpoints.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -287,26 +287,3 @@ def _server_bytes(git: Git, dvc_dir: Path, heads: list[str], tag_objects: list[s
     return [f"{spec.partition(':')[2]} at {spec[:12]}: bytes are not on the DVC remote; push "
             "them first ('dvc push' or 'git ckpt save --push')"
             for spec, p in pointers.items() if p.md5 in missing]
-
-
-def install_server_trust(bare: Path, root: Path) -> list[str]:
-    """Copy this checkout's rules and signers into ``bare`` as the server's trusted copy."""
-    from ckptgit.governance import signing
-
-    dest = bare / TRUSTED_DIR
-    dest.mkdir(parents=True, exist_ok=True)
-    copied = []
-    for rel, name in ((".ckpt/config.yaml", "config.yaml"),
-                      (signing.SIGNERS_PATH, "allowed_signers"),
-                      (signing.REVOKED_PATH, "revoked_signers")):
-        src = root / rel
-        if src.is_file():
-            tmp = dest / f".{name}.{os.getpid()}"
-            tmp.write_bytes(src.read_bytes())
-            os.replace(tmp, dest / name)
-            copied.append(rel)
-    from ckptgit import storage
-
-    if storage.write_remote_config(dest / "dvc", root) is not None:
-        copied.append("the DVC remote's address")
-    return copied
