@@ -6,7 +6,6 @@ import difflib
 import re
 from collections.abc import Callable
 
-from ckptgit import sidecar
 from ckptgit.errors import RefError
 from ckptgit.git import Git, last_commit_touching
 from ckptgit.model import Checkpoint, StageAssignment
@@ -122,6 +121,8 @@ def _via_commit(git: Git, rev: str, ref: str, entries: list[Checkpoint]) -> Chec
     saved_here = [e for e in entries if e.commit == commit]
     if len(saved_here) == 1:
         return saved_here[0]
+    from ckptgit import sidecar  # YAML: only when a reference names a bare commit
+
     sidecars = git.files_in_commit(commit, sidecar.SUFFIX)
     if len(sidecars) != 1:
         found = [p.removesuffix(sidecar.SUFFIX) for p in sidecars]
