@@ -344,8 +344,10 @@ def _readers(w: World, case: Case) -> dict[str, str]:
             or (tag in _server_tags(w.server) and case.id != "tag-deleted-and-recreated"):
         leaks["pre-receive"] = server.stderr[-300:]
     verify = repo.ckpt("verify", "--all", "--offline", "--json")
-    if verify.code == 0 or tag.casefold() not in verify.out.casefold() and not (
-            "forged" in case.id or "trust" in case.id):
+    named = {"forged-save-copied-id": "forged-save",
+             "trust-file-changed-by-unsigned-commit": "without an admin's signature"}
+    if verify.code == 0 or (named.get(case.id, tag).casefold() not in verify.out.casefold()
+                            and case.id != "trust-file-edited-in-work-tree"):
         leaks["verify"] = verify.out[-300:]
     audit = repo.ckpt("audit", "--format", "json")
     failed = [e for e in audit.json()["events"] if e["status"] != "ok"] if audit.out else []
@@ -374,6 +376,25 @@ def _readers(w: World, case: Case) -> dict[str, str]:
         if show.code == 0 and show.json()["commit"] != want:
             leaks["show"] = show.out[-300:]
     return leaks
+
+
+def test_the_prepared_repository_passes_every_reader(world: World) -> None:
+    """The control: untouched, every reader is content, so each case's refusal is its own."""
+    repo = world.repo
+    assert repo.ckpt("verify", "--all", "--offline").code == 0
+    audit = repo.ckpt_ok("audit", "--format", "json").json()
+    assert [e for e in audit["events"] if e["status"] != "ok"] == []
+    stages = repo.ckpt_ok("stages", "--json").json()
+    assert stages["unverified"] == [] and "production" in stages["locked"]
+    assert {(h["name"], h["stage"]) for h in stages["holders"]} == {
+        ("clf", "dev"), ("clf", "staging"), ("clf", "canary")}
+    assert all(e["verified"] for e in repo.ckpt_ok("history", "clf", "--json").json())
+    assert repo.ckpt_ok("show", "clf#dev", "--json").json()["commit"] == world.saves["a"]["commit"]
+    world.tag("clf#dev#4", world.saves["b"]["commit"], world.msg("b"), "alice")  # a genuine one
+    done = subprocess.run(["git", "push", "origin", "refs/tags/clf#dev#4"], cwd=repo.path,
+                          text=True, capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert repo.ckpt_ok("show", "clf#dev", "--json").json()["commit"] == world.saves["b"]["commit"]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
