@@ -125,13 +125,45 @@ def _known_names(git: Git) -> set[str]:
 
 
 def check_tags(git: Git, pushed: Sequence[tuple[str, str]], trust: Any,
-               now: int | None = None) -> list[str]:
+               now: int | None = None, tip: str | None = None) -> list[str]:
     """Problems of pushed governed tags ``(name, object id)``, as the one verifier judges them
-    (with ``now``, tagger dates must be near it too)."""
+    (with ``now``, tagger dates must be near it too), then the signed approvals of those it
+    accepts (``governance/signoff``, against the request branch at ``tip``)."""
     from ckptgit.governance import verifier
 
     verdicts = verifier.judge(git, pushed, trust, now=now)
-    return [f"{name}: {p}" for name, _ in pushed for p in verdicts[name].problems]
+    problems = [f"{name}: {p}" for name, _ in pushed for p in verdicts[name].problems]
+    accepted = [(name, sha) for name, sha in pushed if verdicts[name].ok]
+    if accepted:
+        objects = git.cat_files([sha for _, sha in accepted])
+        for name, sha in accepted:
+            late = _signoff(git, name, sha, objects.get(sha) or b"", trust, tip, now)
+            problems += [f"{name}: {p}" for p in late]
+    return problems
+
+
+def _signoff(git: Git, name: str, sha: str, raw: bytes, trust: Any,
+             tip: str | None, now: int | None) -> list[str]:
+    """Signed approvals (or a responder's emergency) of a stage tag: governance/signoff."""
+    from ckptgit import tags
+    from ckptgit.governance import approvals, signoff, verifier
+    from ckptgit.governance import trailers as tr
+
+    parsed, obj = tags.parse(name), verifier.parse_tag(raw)
+    if parsed is None or parsed.stage is None or obj is None:
+        return []
+    trailers = tr.parse_message(obj.message)
+    action = trailers.get(tr.ACTION) or {"assign": "promote"}.get(parsed.kind, parsed.kind)
+    facts = signoff.TagFacts(name, sha, action, parsed.stage, obj.tagger_time or 0, trailers)
+    root = approvals.TrustRoot(trust.config, trust.signers, trust.revoked, "trusted copy")
+    rule = trust.config.rule(parsed.stage)
+    found = signoff.tag_problems(git, facts, rule, root, tip)
+    if now is not None and trailers.get(tr.EMERGENCY) is not None:
+        late = signoff.ratification(git, facts, rule, root, tip, now)
+        if late.state == "overdue":
+            found.append(f"an emergency revert past its ratification window "
+                         f"({rule.ratify_within} s) and not ratified: {'; '.join(late.reasons)}")
+    return found
 
 
 def trust_changes(git: Git, heads: Sequence[str]) -> list[str]:
@@ -176,7 +208,10 @@ def pre_push(git: Git, remote: str, lines: Sequence[str]) -> list[str]:
 
     trust = trustroot.load(git)
     if tags_pushed:
-        problems += check_tags(git, tags_pushed, trust)
+        from ckptgit.governance import requests
+
+        tip = requests.trusted_rev(git, trust.config.governance.request_branch)
+        problems += check_tags(git, tags_pushed, trust, tip=tip)
     if problems:
         return problems  # refused already: no need to ask the DVC remote (seconds) first
     if config.load(git.root).push != "never":
@@ -250,10 +285,19 @@ def pre_receive(git: Git, lines: Sequence[str], now: int | None = None) -> list[
                 problems.append(f"{ref}: protected branch, fast-forward only (this push rewrites "
                                 "its history)")
     if created:
-        problems += check_tags(git, created, trust, now)
+        branch = f"refs/heads/{trust.config.governance.request_branch}"
+        pushed_tip = next((p[1] for p in (ln.split() for ln in lines)
+                           if len(p) == 3 and p[2] == branch and p[1] != ZERO), None)
+        problems += check_tags(git, created, trust, now,
+                               pushed_tip or git.rev_parse(f"{branch}^{{commit}}"))
     heads = [parts[1] for parts in (ln.split() for ln in lines)
              if len(parts) == 3 and parts[1] != ZERO and parts[2].startswith("refs/heads/")]
     problems += trust_changes(git, heads)
+    if heads:
+        from ckptgit.governance import signoff
+
+        problems += signoff.fresh_statements(git, heads, now,
+                                             trust.config.governance.tag_date_window)
     dvc_dir = git.git_dir / TRUSTED_DIR / "dvc"
     if problems:
         return problems  # refused already: no need to ask the DVC remote (seconds) first

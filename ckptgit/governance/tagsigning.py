@@ -9,8 +9,10 @@ are trusted: an allowed-signers file is the one trust root a repository can carr
 
 from __future__ import annotations
 
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from ckptgit.errors import CkptError, IntegrityError, UsageError
@@ -25,6 +27,26 @@ ATTEMPTS = 8
 
 class TagExists(CkptError):
     """Someone created the tag name first (a concurrent promotion); compute N again."""
+
+
+def narrowed(signers_text: str, principals: Sequence[str]) -> str:
+    """``allowed_signers.narrowed``: only the lines (and principals) of ``principals``."""
+    return allowed_signers.narrowed(signers_text, tuple(principals))
+
+
+@contextmanager
+def trust_files(signers_text: str, revoked_text: str | None,
+                principals: Sequence[str]) -> Iterator[tuple[Path, Path | None]]:
+    """Temporary allowed-signers (narrowed) and revocation files for one ``ssh-keygen -Y
+    verify`` (detached approval signatures, governance/approvals.py)."""
+    with tempfile.TemporaryDirectory(prefix="ckpt-trust-") as tmp:
+        signers = Path(tmp) / "allowed_signers"
+        signers.write_text(narrowed(signers_text, principals))
+        revoked = None
+        if revoked_text and revoked_text.strip():
+            revoked = Path(tmp) / "revoked_signers"
+            revoked.write_text(revoked_text)
+        yield signers, revoked
 
 
 def preflight(git: Git) -> None:

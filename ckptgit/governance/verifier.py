@@ -153,6 +153,8 @@ def _judge_one(ctx: _Context, name: str, obj: TagObject | None) -> Verdict:
         problems.append("its stage is not in the trusted config")
     problems += _trailer_problems(trailers, parsed, lock, rule)
     allowed = _permitted(ctx.trust.config, parsed, lock, rule)
+    if allowed and rule is not None and trailers.get(tr.EMERGENCY) is not None:
+        allowed = (*allowed, *rule.responders)  # who may revert in an emergency
     signed = check(ctx.trust.keyring, obj.payload, obj.signature, trailers.get(tr.SIGNED_BY),
                    obj.tagger_time, allowed)
     if signed.problem:
@@ -238,8 +240,8 @@ def _approval_problems(trust: TrustRoot, trailers: tr.Trailers, parsed: tags.Tag
     if parsed is None or rule is None or parsed.kind not in ("assign", "unassign"):
         return []
     needed = rule.approvals
-    if needed <= 0:
-        return []
+    if needed <= 0 or trailers.get(tr.EMERGENCY) is not None:
+        return []  # an emergency revert is ratified afterwards (governance/signoff)
     hooked = approval_hook(trailers, trust) if approval_hook is not None else None
     names = hooked if hooked is not None else {
         a.strip().lower() for a in trailers.all(tr.APPROVED_BY) if a.strip()}
