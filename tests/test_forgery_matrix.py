@@ -21,7 +21,7 @@ import pytest
 from conftest import BIN, Repo, git, make_repo
 from governance_fixtures import CONFIG, Keys, make_keys, push
 
-BASE_TAGS = {"clf#dev#1", "clf#staging#2", "clf#canary#3", "ckpt/lock/production/1"}
+BASE_TAGS = {"clf#dev#1", "clf#staging#2", "ckpt/lock/production/1"}
 
 
 @dataclass
@@ -31,7 +31,7 @@ class World:
     repo: Repo
     server: Path
     keys: Keys
-    saves: dict[str, dict]  # a (clf, held by dev/staging/canary), b (clf), o (other)
+    saves: dict[str, dict]  # a (clf, held by dev and staging), b (clf), o (other)
     deploy: str  # a commit that is not a save
 
     def tag(self, name: str, target: str, message: str, signer: str | None = "alice",
@@ -129,8 +129,6 @@ def _prepare(base: Path) -> tuple[dict, str]:
     saves = {"a": repo.save()}
     repo.ckpt_ok("promote", "clf", "--stage", "dev", "--rationale", "good")
     repo.ckpt_ok("promote", "clf", "--stage", "staging", "--rationale", "good")
-    repo.ckpt_ok("promote", "clf", "--stage", "canary", "--rationale", "good",
-                 "--approved-by", "bob@example.com")
     repo.ckpt_ok("lock", "production", "--rationale", "release freeze")
     repo.model(seed=1)
     saves["b"] = repo.save()
@@ -371,7 +369,7 @@ def _readers(w: World, case: Case) -> dict[str, str]:
         leaks["history"] = str(shown)
     if case.stage and case.stage in ("dev", "staging", "canary", "production"):
         show = repo.ckpt("show", f"clf#{case.stage}", "--json")
-        holder = {"dev": "a", "staging": "a", "canary": "a"}.get(case.stage)
+        holder = {"dev": "a", "staging": "a"}.get(case.stage)
         want = w.saves[holder]["commit"] if holder else None
         if show.code == 0 and show.json()["commit"] != want:
             leaks["show"] = show.out[-300:]
@@ -387,7 +385,7 @@ def test_the_prepared_repository_passes_every_reader(world: World) -> None:
     stages = repo.ckpt_ok("stages", "--json").json()
     assert stages["unverified"] == [] and "production" in stages["locked"]
     assert {(h["name"], h["stage"]) for h in stages["holders"]} == {
-        ("clf", "dev"), ("clf", "staging"), ("clf", "canary")}
+        ("clf", "dev"), ("clf", "staging")}
     assert all(e["verified"] for e in repo.ckpt_ok("history", "clf", "--json").json())
     assert repo.ckpt_ok("show", "clf#dev", "--json").json()["commit"] == world.saves["a"]["commit"]
     world.tag("clf#dev#4", world.saves["b"]["commit"], world.msg("b"), "alice")  # a genuine one
