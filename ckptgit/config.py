@@ -23,7 +23,7 @@ CONFIG_PATH = ".ckpt/config.yaml"
 DEFAULT_ENV_VARS = ("CUDA_VISIBLE_DEVICES", "PYTHONHASHSEED", "CUBLAS_WORKSPACE_CONFIG")
 DEFAULT_STAGES = ("dev", "staging", "production")
 _RULE_KEYS = {"approvals", "signers", "gates", "requires_previous", "protected", "approvers",
-              "responders", "ratify_within", "proposer_counts"}
+              "responders", "ratify_within", "proposer_counts", "signed_saves", "self_approval"}
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,8 @@ class StageRule:
     responders: tuple[str, ...] = ()
     ratify_within: int = 86400  # seconds
     proposer_counts: bool = False
+    signed_saves: bool = False  # only SSH-signed save commits may enter the stage
+    self_approval: bool = False  # the signer's own Approved-By counts toward approvals
 
 
 @dataclass(frozen=True)
@@ -170,7 +172,8 @@ def _rule(name: str, body: dict[str, Any], what: str) -> StageRule:
                      people["responders"],
                      _duration(body.get("ratify_within", 86400),
                                f"{what}: stages.{name}.ratify_within"),
-                     bool(body.get("proposer_counts", False)))
+                     bool(body.get("proposer_counts", False)),
+                     bool(body.get("signed_saves", False)), bool(body.get("self_approval", False)))
 
 
 def _principals(value: Any, where: str) -> tuple[str, ...]:

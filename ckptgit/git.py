@@ -318,7 +318,17 @@ class Git:
             rows.append(RefEntry(name, obj, peeled or obj, int(when or 0)))
         return rows
 
-    def tag_records(self, patterns: Sequence[str]) -> list[TagRecord]:
+    def for_each_ref_many(self, refs: Sequence[str]) -> list[RefEntry]:
+        """Those of ``refs`` (full names) that exist, in one process."""
+        fmt = "%(refname)%00%(objectname)%00%(*objectname)%00%(creatordate:unix)"
+        rows = []
+        for line in self.out(["for-each-ref", f"--format={fmt}", *refs]).splitlines():
+            name, obj, peeled, when = line.split("\0")
+            if name in refs:
+                rows.append(RefEntry(name, obj, peeled or obj, int(when or 0)))
+        return rows
+
+    def tag_records(self, patterns: Sequence[str], ignore_case: bool = False) -> list[TagRecord]:
         """Every tag under ``patterns`` with its body, in ONE ``for-each-ref`` (no process per tag).
 
         ``%(contents:body)`` rather than ``%(contents:trailers)``: the latter is empty on
@@ -327,7 +337,8 @@ class Git:
         fmt = FIELD.join(["%(refname:strip=2)", "%(objectname)", "%(objecttype)",
                           "%(*objectname)", "%(creatordate:unix)",
                           "%(taggername) %(taggeremail)", "%(contents:body)"]) + RECORD
-        text = self.out(["for-each-ref", f"--format={fmt}", *patterns])
+        case = ["--ignore-case"] if ignore_case else []
+        text = self.out(["for-each-ref", *case, f"--format={fmt}", *patterns])
         rows = []
         for rec in text.split(RECORD + "\n"):
             parts = rec.split(FIELD)
@@ -337,18 +348,6 @@ class Git:
             rows.append(TagRecord(name, obj, peeled or obj, kind == "tag", int(when or 0),
                                   tagger.strip() if kind == "tag" else "", body))
         return rows
-
-    def verify_tags(
-        self, tags: Sequence[str], signers: Path, revoked: Path | None = None
-    ) -> subprocess.CompletedProcess[bytes]:
-        """``git verify-tag`` of many tags in one call, trusting only the ``signers`` file.
-
-        Judge the exit code, never the text: "Good signature ... No principal matched" exits 1.
-        """
-        opts = ["-c", f"gpg.ssh.allowedSignersFile={signers}"]
-        if revoked is not None:
-            opts += ["-c", f"gpg.ssh.revocationFile={revoked}"]
-        return self.run([*opts, "verify-tag", *tags], check=False)
 
     # -- writing --------------------------------------------------------------------------
     def create_signed_tag(
@@ -384,7 +383,8 @@ class Git:
         return self.out(["hash-object", "-w", "--stdin"], input=data).strip()
 
     def commit_files(
-        self, parent: str | None, files: Mapping[str, bytes], message: str
+        self, parent: str | None, files: Mapping[str, bytes], message: str,
+        sign: bool = False,
     ) -> tuple[str, dict[str, str]]:
         """A commit of ``parent``'s tree plus ``files``, built in a private index.
 
@@ -401,9 +401,15 @@ class Git:
             tree = self.out(["write-tree"], env=env).strip()
         finally:
             tmp_index.unlink(missing_ok=True)
-        args = ["commit-tree", tree] + (["-p", parent] if parent else [])
+        args = ["commit-tree", tree] + (["-p", parent] if parent else []) + (["-S"] if sign
+                                                                            else [])
         commit = self.out([*args, "-F", "-"], input=message.encode()).strip()
         return commit, blobs
+
+    def can_sign_ssh(self) -> bool:
+        """Whether this user has an SSH signing key configured (then saves are signed)."""
+        return (self.config("gpg.format") or "").lower() == "ssh" and bool(
+            self.config("user.signingkey") or self.config("gpg.ssh.defaultKeyCommand"))
 
     def update_ref(self, ref: str, new: str, old: str | None, reason: str) -> bool:
         """Move ``ref`` from ``old`` to ``new`` atomically; False when someone moved it first."""

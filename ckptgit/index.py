@@ -1,5 +1,11 @@
 """The local index of checkpoints under ``.git/ckpt/``: a cache of git, never the truth.
 
+It also applies the save half of the trust rules (DESIGN "Trust model"), because every reader
+lists saves through it: an id belongs to the FIRST commit that introduced it, with a sidecar
+whose id is the commit's ``Ckpt-Id`` and whose md5 is its ``.dvc`` pointer's. A later commit
+reusing the id (a sidecar edited under a copied trailer) is a forged save: it is never listed,
+shown, ranked or gated on, and ``forgeries`` reports it for verify and audit.
+
 It records the HEAD it was built for. A newer HEAD that descends from it is caught up with one
 ``git log OLD..HEAD`` and one ``cat-file --batch``; anything else rebuilds from scratch. Deleting
 the file is always safe.
@@ -9,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +25,7 @@ from ckptgit.errors import IntegrityError, UsageError
 from ckptgit.git import Git
 from ckptgit.model import Checkpoint
 
-VERSION = 1
+VERSION = 2
 TRAILERS = ("Ckpt-Id", "Ckpt-Name")
 
 
@@ -26,40 +33,82 @@ def _file(git: Git) -> Path:
     return git.ckpt_dir / f"index-v{VERSION}.json"
 
 
+@dataclass(frozen=True)
+class Forgery:
+    """A commit that claims to be a save and is not the genuine one."""
+
+    commit: str
+    id: str
+    name: str
+    reason: str
+
+
 def load(git: Git) -> list[Checkpoint]:
-    """Every checkpoint reachable from HEAD, in history order (newest first)."""
+    """Every genuine checkpoint reachable from HEAD, in history order (newest first)."""
+    return load_all(git)[0]
+
+
+def forgeries(git: Git) -> list[Forgery]:
+    """Commits reachable from HEAD that claim a save they are not (newest first)."""
+    return load_all(git)[1]
+
+
+def load_all(git: Git) -> tuple[list[Checkpoint], list[Forgery]]:
     head = git.head()
     if head is None:
-        return []
+        return [], []
     cached = _read(git)
     if cached is not None and cached[0] == head:
-        return cached[1]
+        return cached[1], cached[2]
     if cached is not None and git.is_ancestor(cached[0], head):
-        entries = _scan(git, [f"{cached[0]}..{head}"]) + cached[1]
+        new, forged = _scan(git, [f"{cached[0]}..{head}"])
+        entries, more = _genuine(git, new + cached[1])
+        forged = forged + more + cached[2]
     else:
-        entries = _scan(git, [head])
-    _write(git, head, entries)
-    return entries
+        found, forged = _scan(git, [head])
+        entries, more = _genuine(git, found)
+        forged = forged + more
+    _write(git, head, entries, forged)
+    return entries, forged
 
 
 def record(git: Git, old_head: str | None, new_head: str, ckpt: Checkpoint) -> None:
     """After a save: extend the index in place when it was current, so no rescan is needed."""
     cached = _read(git)
-    if cached is not None and cached[0] == old_head:
-        _write(git, new_head, [ckpt, *cached[1]])
+    if cached is not None and cached[0] == old_head and all(c.id != ckpt.id
+                                                            for c in cached[1]):
+        _write(git, new_head, [ckpt, *cached[1]], cached[2])
 
 
-def _read(git: Git) -> tuple[str, list[Checkpoint]] | None:
+def _genuine(git: Git, entries: list[Checkpoint]) -> tuple[list[Checkpoint], list[Forgery]]:
+    """Keep the first save of each id (entries come newest first); later ones are forged.
+
+    Commit dates can lie, so when the list order disagrees with ancestry, ancestry wins.
+    """
+    first: dict[str, Checkpoint] = {}
+    for c in reversed(entries):
+        known = first.get(c.id)
+        if known is None or git.is_ancestor(c.commit, known.commit):
+            first[c.id] = c
+    keep = {id(c) for c in first.values()}
+    forged = [Forgery(c.commit, c.id, c.name, f"reuses the id of the save at "
+                      f"{first[c.id].commit[:12]} (a copied Ckpt-Id trailer): not a save")
+              for c in entries if id(c) not in keep]
+    return [c for c in entries if id(c) in keep], forged
+
+
+def _read(git: Git) -> tuple[str, list[Checkpoint], list[Forgery]] | None:
     try:
         data = json.loads(_file(git).read_bytes())
         if data.get("version") != VERSION:
             return None
-        return data["head"], [Checkpoint.from_dict(e) for e in data["entries"]]
+        return (data["head"], [Checkpoint.from_dict(e) for e in data["entries"]],
+                [Forgery(**f) for f in data["forged"]])
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
-def _write(git: Git, head: str, entries: list[Checkpoint]) -> None:
+def _write(git: Git, head: str, entries: list[Checkpoint], forged: list[Forgery]) -> None:
     path = _file(git)
     rows = []
     for e in entries:
@@ -67,26 +116,55 @@ def _write(git: Git, head: str, entries: list[Checkpoint]) -> None:
         row.pop("artifact", None)
         rows.append(row)
     # the temporary is unique per thread: background saves and a list may write at once
-    write_atomic(path, json.dumps({"version": VERSION, "head": head, "entries": rows}))
+    write_atomic(path, json.dumps({"version": VERSION, "head": head, "entries": rows,
+                                   "forged": [asdict(f) for f in forged]}))
 
 
-def _scan(git: Git, revs: list[str]) -> list[Checkpoint]:
+def scan_commits(git: Git, commits: list[str]) -> tuple[list[Checkpoint], list[Forgery]]:
+    """These commits alone, judged as saves (their ancestry is the caller's business)."""
+    return _scan(git, ["--no-walk=unsorted", *commits])
+
+
+def _scan(git: Git, revs: list[str]) -> tuple[list[Checkpoint], list[Forgery]]:
     commits = git.log_saves(revs, TRAILERS)
-    specs = []
+    specs: list[tuple[str, str] | None] = []
     for entry in commits:
         side = next((f for f in entry.files if f.endswith(sidecar.SUFFIX)), None)
-        specs.append(f"{entry.commit}:{side}" if side else None)
-    blobs = git.cat_files([s for s in specs if s])
-    found = []
+        specs.append((f"{entry.commit}:{side}",
+                      f"{entry.commit}:{side.removesuffix(sidecar.SUFFIX)}.dvc") if side else None)
+    blobs = git.cat_files([p for s in specs if s for p in s])
+    found, forged = [], []
     for entry, spec in zip(commits, specs, strict=True):
-        raw = blobs.get(spec) if spec else None
-        if raw is None:
+        raw = blobs.get(spec[0]) if spec else None
+        if raw is None or spec is None:
             continue  # a commit that only mentions the trailer: not a save
         try:
-            found.append(Checkpoint.from_sidecar(_summary(raw, spec or "sidecar"), entry.commit))
+            ckpt = Checkpoint.from_sidecar(_summary(raw, spec[0]), entry.commit)
         except (IntegrityError, KeyError, TypeError, ValueError):
             continue  # unreadable sidecars are verify's business, not list's
-    return found
+        why = _not_a_save(entry.trailers.get("Ckpt-Id", ""), ckpt, blobs.get(spec[1]))
+        if why is None:
+            found.append(ckpt)
+        else:
+            forged.append(Forgery(entry.commit, ckpt.id, ckpt.name, why))
+    return found, forged
+
+
+def _not_a_save(trailer_id: str, ckpt: Checkpoint, pointer: bytes | None) -> str | None:
+    """Why a commit whose sidecar says ``ckpt`` is not the save it claims, or None."""
+    if trailer_id.split(",")[0].strip() != ckpt.id:
+        return f"its Ckpt-Id trailer {trailer_id!r} is not its sidecar's id {ckpt.id}"
+    if pointer is None:
+        return f"it has no DVC pointer {ckpt.dvcfile}"
+    from ckptgit import storage
+
+    try:
+        md5 = storage.parse_pointer(pointer).md5
+    except IntegrityError:
+        return f"its DVC pointer {ckpt.dvcfile} is unreadable"
+    if md5 != ckpt.md5:
+        return f"its sidecar's md5 {ckpt.md5} is not its pointer's {md5}"
+    return None
 
 
 # Top-level sections the index never reads and that hold nearly all of a sidecar's nodes

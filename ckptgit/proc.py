@@ -42,6 +42,16 @@ def run(
     )
 
 
+def run_input(argv: Sequence[str], data: bytes,
+              timeout: float = 30.0) -> subprocess.CompletedProcess[bytes]:
+    """Run a command with ``data`` on stdin, output as bytes; the caller judges the exit code."""
+    try:
+        return subprocess.run(  # noqa: S603
+            list(argv), input=data, capture_output=True, timeout=timeout, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return subprocess.CompletedProcess(list(argv), 127, b"", str(exc).encode())
+
+
 def run_gate(
     argv: Sequence[str], cwd: str | os.PathLike[str], env: Mapping[str, str], timeout: float
 ) -> tuple[int | None, str]:

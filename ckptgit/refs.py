@@ -4,14 +4,34 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 
-from ckptgit import sidecar, stages
 from ckptgit.errors import RefError
 from ckptgit.git import Git, last_commit_touching
-from ckptgit.model import Checkpoint
+from ckptgit.model import Checkpoint, StageAssignment
 
 _HEX = re.compile(r"^[0-9a-f]{4,40}$")
 _TILDE = re.compile(r"^(?P<name>.+)~(?P<n>\d+)$")
+
+# ``NAME#STAGE`` and ``NAME@vX.Y.Z`` are decisions, and only the one verifier (in governance/,
+# a layer above this one) may say which decisions are genuine. It registers itself here when
+# ``ckptgit.governance`` is imported (``ckptgit.ops`` does so first); until then such
+# references are refused, never read from tags nobody verified.
+StageHolders = Callable[[Git, str | None], dict[tuple[str, str], StageAssignment]]
+TagVerdict = Callable[[Git, str], str | None]  # None: the tag is genuine; else why not
+_verifier: tuple[StageHolders, TagVerdict] | None = None
+
+
+def register_verifier(holders: StageHolders, verdict: TagVerdict) -> None:
+    global _verifier
+    _verifier = (holders, verdict)
+
+
+def _registered() -> tuple[StageHolders, TagVerdict]:
+    if _verifier is None:
+        raise RefError("stage and version references need the tag verifier "
+                       "(import ckptgit.governance first)")
+    return _verifier
 
 
 def resolve(git: Git, ref: str, entries: list[Checkpoint]) -> Checkpoint:
@@ -28,8 +48,10 @@ def resolve(git: Git, ref: str, entries: list[Checkpoint]) -> Checkpoint:
     if tilde and tilde["name"] in by_name:
         return _nth(by_name, tilde["name"], int(tilde["n"]), ref)
     if ref in by_name:
+        _refuse_name_and_prefix(ref, by_name[ref][0], entries)
         return by_name[ref][0]
     if "@v" in ref:
+        _require_verified(git, ref)
         return _via_commit(git, f"refs/tags/{ref}", ref, entries)
     if _HEX.match(ref):
         matches = [e for e in entries if e.id.startswith(ref)]
@@ -39,6 +61,18 @@ def resolve(git: Git, ref: str, entries: list[Checkpoint]) -> Checkpoint:
             raise RefError(f"checkpoint id prefix {ref!r} is ambiguous",
                            [f"{e.id} ({e.name})" for e in matches])
     return _via_commit(git, ref, ref, entries)
+
+
+def _refuse_name_and_prefix(ref: str, named: Checkpoint, entries: list[Checkpoint]) -> None:
+    """A name that is also an id prefix of another checkpoint names two things: refuse, so a
+    checkpoint named like a colleague's id can never silently stand in for it."""
+    if not _HEX.match(ref):
+        return
+    others = [e for e in entries if e.id.startswith(ref) and e.name != ref]
+    if others:
+        raise RefError(f"{ref!r} is both a checkpoint name and an id prefix; say which",
+                       [f"{named.name}@latest (name: {named.id})",
+                        *[f"{e.id} ({e.name})" for e in others]])
 
 
 def _by_name(entries: list[Checkpoint]) -> dict[str, list[Checkpoint]]:
@@ -63,12 +97,20 @@ def _nth(by_name: dict[str, list[Checkpoint]], name: str, n: int, ref: str) -> C
 
 def _stage_holder(git: Git, ref: str, entries: list[Checkpoint]) -> Checkpoint:
     name, _, stage = ref.partition("#")
-    held = stages.holders(git, name).get((name, stage))
+    holders = _registered()[0](git, name)
+    held = holders.get((name, stage))
     if held is None:
-        known = sorted({s for (n, s) in stages.holders(git, name) if n == name})
+        known = sorted({s for (n, s) in holders if n == name})
         raise RefError(f"stage {stage!r} of {name!r} holds no checkpoint",
                        [f"{name}#{s}" for s in known])
     return _via_commit(git, held.commit, ref, entries)
+
+
+def _require_verified(git: Git, tag: str) -> None:
+    """A version tag names a checkpoint only when the verifier accepts it."""
+    why = _registered()[1](git, tag)
+    if why is not None:
+        raise RefError(f"tag {tag} is not verified: {why}")
 
 
 def _via_commit(git: Git, rev: str, ref: str, entries: list[Checkpoint]) -> Checkpoint:
@@ -79,6 +121,8 @@ def _via_commit(git: Git, rev: str, ref: str, entries: list[Checkpoint]) -> Chec
     saved_here = [e for e in entries if e.commit == commit]
     if len(saved_here) == 1:
         return saved_here[0]
+    from ckptgit import sidecar  # YAML: only when a reference names a bare commit
+
     sidecars = git.files_in_commit(commit, sidecar.SUFFIX)
     if len(sidecars) != 1:
         found = [p.removesuffix(sidecar.SUFFIX) for p in sidecars]

@@ -19,6 +19,7 @@ from conftest import Repo, git
 CONFIG = """\
 version: 1
 push: auto
+admins: [alice@example.com]
 stages:
   - dev
   - staging:

@@ -6,6 +6,7 @@ from typing import Any
 
 import yaml
 from conftest import Repo
+from governance_fixtures import Keys, promote_message, raw_tag, use_key
 
 
 def findings(repo: Repo, *args: str, code: int | None = None) -> list[dict[str, Any]]:
@@ -92,11 +93,18 @@ def test_dirty_tree_at_save_is_flagged(repo: Repo) -> None:
     assert rules(findings(repo, code=0)) == {"dirty-code"}  # a warning by default
 
 
-def test_regression_versus_stage_holder_and_baseline(repo: Repo) -> None:
+def test_regression_versus_stage_holder_and_baseline(repo: Repo, keys: Keys) -> None:
     quiet_data(repo)
+    signers = repo.path / ".ckpt" / "allowed_signers"
+    signers.write_text(signers.read_text() + keys.line("alice"))
+    repo.git("commit", "-q", "-m", "trust alice", ".ckpt/allowed_signers")
+    use_key(repo.path, keys, "alice")
     repo.model()
     prod = repo.save("models/clf.safetensors", "clf", "--metric", "acc=0.95", "--seed", "t=1")
-    repo.git("tag", "clf#production#1", prod["commit"])
+    # the stage holder counts only as a verified tag (a lightweight one would be ignored)
+    made = raw_tag(repo.path, "clf#production#1", prod["commit"],
+                   promote_message(prod["id"], "production", approvers=("bob@example.com",)))
+    assert made.returncode == 0, made.stderr
     repo.save("models/clf.safetensors", "clf", "--metric", "acc=0.80", "--seed", "t=1",
               "--parent", prod["id"])
     repo.save("models/clf.safetensors", "clf", "--metric", "acc=0.81", "--seed", "t=1")

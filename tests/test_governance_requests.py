@@ -233,6 +233,9 @@ def test_request_never_merged(team: Team) -> None:
     res = team.origin.ckpt("promote", "--request", rid)
     assert res.code == 4 and "never merged" in res.err, res.err
     team.origin.git("checkout", "-q", "main")
+    from governance_fixtures import use_key
+
+    use_key(team.origin.path, team.keys, "bot")  # the bot's own key: only the merge is missing
     tag = _forge(team, rid, ("bob", "carol"), at)
     done = push(team.origin, "--no-verify", f"refs/tags/{tag}")
     assert done.returncode != 0 and "never merged" in done.stderr, done.stderr

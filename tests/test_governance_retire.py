@@ -94,7 +94,8 @@ def test_the_server_accepts_a_signed_unassignment_and_refuses_a_bare_one(
         held: tuple[Repo, dict], tmp_path: Path) -> None:
     repo, saved = held
     bare_remote(repo, tmp_path)
-    assert push(repo, "main", "--tags").returncode == 0
+    first = push(repo, "main", "--tags")
+    assert first.returncode == 0, first.stderr
     repo.ckpt_ok("unassign", "clf", "--stage", "dev", "--rationale", "retired")
     repo.ckpt_ok("deprecate", "clf", "--rationale", "replaced")
     done = push(repo, "--tags")

@@ -30,6 +30,11 @@ def _trust(repo: Repo, key: Path, principal: str, file: str = "allowed_signers")
     line = f"{principal} {kind} {blob}\n" if file == "allowed_signers" else f"{kind} {blob}\n"
     path.write_text(old + line)
     repo.git("add", str(path))
+    config = repo.path / ".ckpt" / "config.yaml"
+    if file == "allowed_signers" and "admins: []" in config.read_text():
+        # the root of trust names its admins
+        config.write_text(config.read_text().replace("admins: []", f"admins: [{principal}]"))
+        repo.git("add", str(config))
     repo.git("commit", "-q", "-m", f"{file}: {principal}")
 
 
@@ -75,7 +80,12 @@ def test_key_nobody_trusts_is_unverifiable(repo: Repo, tmp_path: Path) -> None:
 
 def test_revoked_key_fails(signed: tuple[Repo, Path, str]) -> None:
     repo, key, _ = signed
-    _trust(repo, key, "", file="revoked_signers")
+    path = repo.path / ".ckpt" / "revoked_signers"
+    path.write_text(key.with_suffix(".pub").read_text())
+    repo.git("add", str(path))
+    # a change of the trust files counts only when an admin signs it (carol, with this key)
+    repo.git("-c", "gpg.format=ssh", "-c", f"user.signingkey={key}", "commit", "-q", "-S",
+             "-m", "revoke carol's key")
     code, (event,) = _signs(repo)
     assert code == 3 and event["status"] == "failed"
     assert "revoked key" in event["problems"][0]

@@ -175,6 +175,9 @@ def _signing_key(repo: Repo, tmp_path: Path, who: str = "alice@example.com") -> 
     pub = key.with_suffix(".pub").read_text().split()
     signers = repo.path / ".ckpt/allowed_signers"
     signers.write_text(signers.read_text() + f'{who} namespaces="git" {pub[0]} {pub[1]}\n')
+    config = repo.path / ".ckpt/config.yaml"
+    config.write_text(config.read_text() + f"admins: [{who}]\n")
+    repo.git("commit", "-q", "-m", "trust this key", ".ckpt")  # trust comes from commits
     repo.git("config", "gpg.format", "ssh")
     repo.git("config", "user.signingkey", str(key) + ".pub")
     return key
@@ -219,6 +222,8 @@ def test_revoked_signer_is_reported(saved: tuple[Repo, dict], tmp_path: Path) ->
     key = _signing_key(repo, tmp_path)
     _promote_by_hand(repo, second)
     (repo.path / ".ckpt/revoked_signers").write_text(key.with_suffix(".pub").read_text())
+    repo.git("add", ".ckpt/revoked_signers")
+    repo.git("commit", "-q", "-S", "-m", "revoke the key")  # an admin's signed change
     res = repo.ckpt("verify", "--all")
     assert res.code == 3
     assert res.out.startswith("clf#staging#1: signed by a revoked key"), res.out

@@ -10,9 +10,15 @@ from ckptgit.commands._common import emit_json, json_option
 @click.option("--stage", help="Only this stage.")
 @click.option("--at", "at", metavar="TIME",
               help="What each stage held at TIME (ISO 8601, unix time, or '2 days ago').")
+@click.option("--allow-unverified", is_flag=True,
+              help="Forensics only: count refused tags when answering --at (still marked).")
 @json_option
-def command(name: str | None, stage: str | None, at: str | None, as_json: bool) -> None:
+def command(name: str | None, stage: str | None, at: str | None, allow_unverified: bool,
+            as_json: bool) -> None:
     """Every promotion and revert (of NAME), with signer, rationale and approvers.
+
+    Each tag is judged by the verifier; one it refuses is shown as UNVERIFIED with why, and
+    never counts toward what a stage held.
 
     \b
     Examples:
@@ -23,7 +29,7 @@ def command(name: str | None, stage: str | None, at: str | None, as_json: bool) 
     from ckptgit.ops.history import history
     from ckptgit.repo import Repo
 
-    found = history(Repo.open("."), name, stage, at)
+    found = history(Repo.open("."), name, stage, at, allow_unverified)
     if found.at is not None:
         rows = [ev.to_dict() for ev in found.holders or []]
         if as_json:
@@ -46,8 +52,12 @@ def command(name: str | None, stage: str | None, at: str | None, as_json: bool) 
         approvers = ", ".join(r["approved_by"]) or "-"
         what = f"{r['action']:<8} {r['name']} {r['stage'] or r['version'] or ''}"
         ckpt = (r["id"] or r["commit"])[:8]
-        click.echo(f"{r['created_at']}  {what} -> {ckpt}  {r['tag']}")
-        click.echo(f"    signer: {r['signer'] or '(lightweight tag)'}  approved by: {approvers}")
+        click.echo(f"{r['created_at']}  {what} -> {ckpt}  {r['tag']}"
+                   + ("" if r["verified"] else "  UNVERIFIED"))
+        if not r["verified"]:
+            click.echo(f"    refused: {'; '.join(r['problems'])}")
+            continue
+        click.echo(f"    signer: {r['signer']}  approved by: {approvers}")
         if r["rationale"]:
             click.echo(f"    rationale: {r['rationale']}")
         if r["reverts"]:

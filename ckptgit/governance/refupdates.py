@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ckptgit.errors import CkptError
 from ckptgit.git import Git
@@ -117,130 +116,54 @@ def _sidecar(git: Git, path: str, staged: dict[str, str]) -> list[str]:
 
 
 # -- tags: pre-push and pre-receive ------------------------------------------------------------
-@dataclass(frozen=True)
-class TagObject:
-    name: str  # the name written inside the tag object
-    tagger_time: int | None
-    message: str
-    signature: str  # "ssh", "pgp" or ""
+def governed(git: Git, short: str) -> bool:
+    """Whether a pushed tag name is one the hooks govern (any GTO form, any letter case)."""
+    from ckptgit.governance import tagname
+
+    if tagname.governed(short):
+        return True
+    return any(c in short for c in "#@!") and tagname.governed(short, _known_names(git))
 
 
-def parse_tag_object(raw: bytes) -> TagObject | None:
-    """An annotated tag object's fields; None for anything else (a lightweight tag's commit)."""
-    text = raw.decode("utf-8", "replace")
-    head, _, message = text.partition("\n\n")
-    headers = dict(line.split(" ", 1) for line in head.splitlines() if " " in line)
-    if not text.startswith("object ") or "tag" not in headers:
-        return None
-    when = None
-    tagger = headers.get("tagger", "")
-    stamp = tagger.rsplit(">", 1)[-1].split()
-    if stamp and stamp[0].lstrip("-").isdigit():
-        when = int(stamp[0])
-    signature = ""
-    for marker, kind in (("-----BEGIN SSH SIGNATURE-----", "ssh"),
-                         ("-----BEGIN PGP SIGNATURE-----", "pgp")):
-        if marker in message:
-            message, signature = message.split(marker, 1)[0], kind
-    return TagObject(headers["tag"], when, message, signature)
+def _known_names(git: Git) -> set[str]:
+    """Artifact names with a save reachable from HEAD (an unknown form under one is refused)."""
+    from ckptgit import index
+
+    try:
+        return {c.name.casefold() for c in index.load(git)}
+    except CkptError:
+        return set()
 
 
-def is_ckpt_tag(name: str) -> bool:
-    from ckptgit import tags
-
-    return tags.parse(name) is not None or tags.parse_lock(name) is not None
-
-
-@dataclass(frozen=True)
-class Trust:
-    """What a hook trusts: the rules and signers (a server's own copy, never the pushed ones)."""
-
-    config: Config
-    signers: str
-    revoked: str | None
-
-
-def check_tags(git: Git, pushed: Sequence[tuple[str, str]], trust: Trust,
+def check_tags(git: Git, pushed: Sequence[tuple[str, str]], trust: Any,
                now: int | None = None, tip: str | None = None) -> list[str]:
-    """Problems of pushed ckpt tags ``(name, object id)``: kind, name, trailers, approvals,
-    stage, tagger date (when ``now`` is given) and signature by a principal allowed there."""
-    from ckptgit.governance import tagsigning
+    """Problems of pushed governed tags ``(name, object id)``, as the one verifier judges them
+    (with ``now``, tagger dates must be near it too), then the signed approvals of those it
+    accepts (``governance/signoff``, against the request branch at ``tip``)."""
+    from ckptgit.governance import verifier
 
-    objects = git.cat_files([sha for _, sha in pushed])
-    problems: list[str] = []
-    by_principals: dict[tuple[str, ...], list[tuple[str, str]]] = {}
-    for name, sha in pushed:
-        found, principals = _tag_problems(name, objects.get(sha), trust, now)
-        problems += [f"{name}: {p}" for p in found]
-        if not found:
-            by_principals.setdefault(principals, []).append((name, sha))
+    verdicts = verifier.judge(git, pushed, trust, now=now)
+    problems = [f"{name}: {p}" for name, _ in pushed for p in verdicts[name].problems]
+    accepted = [(name, sha) for name, sha in pushed if verdicts[name].ok]
+    if accepted:
+        objects = git.cat_files([sha for _, sha in accepted])
+        for name, sha in accepted:
             late = _signoff(git, name, sha, objects.get(sha) or b"", trust, tip, now)
             problems += [f"{name}: {p}" for p in late]
-    for principals, group in by_principals.items():
-        verdicts = tagsigning.verify(git, [sha for _, sha in group], trust.signers, trust.revoked,
-                                  principals)
-        problems += [f"{name}: {verdicts[sha]}" for name, sha in group if verdicts[sha]]
     return problems
 
 
-def _tag_problems(name: str, raw: bytes | None, trust: Trust,
-                  now: int | None) -> tuple[list[str], tuple[str, ...]]:
-    from ckptgit import tags
-    from ckptgit.governance import trailers as tr
-
-    obj = parse_tag_object(raw) if raw is not None else None
-    if obj is None:
-        return ["a lightweight tag; ckpt tags must be signed annotated tags "
-                "('git ckpt promote')"], ()
-    problems = []
-    if obj.name != name:
-        problems.append(f"the tag object is named {obj.name!r}: a tag cannot be renamed")
-    if obj.signature != "ssh":
-        problems.append("not signed" if not obj.signature else
-                        "signed with OpenPGP; only SSH keys in allowed_signers are trusted")
-    cfg = trust.config
-    parsed, lock = tags.parse(name), tags.parse_lock(name)
-    stage = parsed.stage if parsed else lock.stage if lock else None
-    expected = (("promote", "revert") if parsed and parsed.kind == "assign"
-                else (lock.kind,) if lock else (parsed.kind,) if parsed else ())
-    approvals = 0
-    principals: tuple[str, ...] = ()
-    trailers = tr.parse(obj.message)
-    if stage is not None:
-        if stage not in cfg.stages:
-            problems.append(f"stage {stage!r} is not in the trusted config")
-        else:
-            rule = cfg.rule(stage)
-            approvals = rule.approvals if parsed and not trailers.get(tr.EMERGENCY) else 0
-            principals = rule.signers
-    problems += tr.problems(trailers, expected, approvals)
-    signed_by = trailers.get(tr.SIGNED_BY)
-    if signed_by:
-        if principals and signed_by not in principals:
-            problems.append(f"Signed-By {signed_by} may not sign for stage {stage}")
-        principals = (signed_by,)  # the signature must be that principal's own key
-    for key, want in ((tr.STAGE, stage), (tr.NAME, parsed.name if parsed else None)):
-        have = trailers.get(key)
-        if want and have and have != want:
-            problems.append(f"{key} says {have!r}, the tag name says {want!r}")
-    window = cfg.governance.tag_date_window
-    if now is not None and (obj.tagger_time is None or abs(now - obj.tagger_time) > window):
-        problems.append(f"tagger date is {_skew(now, obj.tagger_time)} server time (allowed "
-                        f"±{window} s): re-create the tag now")
-    return problems, principals
-
-
-def _signoff(git: Git, name: str, sha: str, raw: bytes, trust: Trust,
+def _signoff(git: Git, name: str, sha: str, raw: bytes, trust: Any,
              tip: str | None, now: int | None) -> list[str]:
     """Signed approvals (or a responder's emergency) of a stage tag: governance/signoff."""
     from ckptgit import tags
-    from ckptgit.governance import approvals, signoff
+    from ckptgit.governance import approvals, signoff, verifier
     from ckptgit.governance import trailers as tr
 
-    parsed, obj = tags.parse(name), parse_tag_object(raw)
+    parsed, obj = tags.parse(name), verifier.parse_tag(raw)
     if parsed is None or parsed.stage is None or obj is None:
         return []
-    trailers = tr.parse(obj.message)
+    trailers = tr.parse_message(obj.message)
     action = trailers.get(tr.ACTION) or {"assign": "promote"}.get(parsed.kind, parsed.kind)
     facts = signoff.TagFacts(name, sha, action, parsed.stage, obj.tagger_time or 0, trailers)
     root = approvals.TrustRoot(trust.config, trust.signers, trust.revoked, "trusted copy")
@@ -254,19 +177,23 @@ def _signoff(git: Git, name: str, sha: str, raw: bytes, trust: Trust,
     return found
 
 
-def _skew(now: int, when: int | None) -> str:
-    if when is None:
-        return "missing, not within"
-    delta = now - when
-    return f"{abs(delta)} s {'behind' if delta > 0 else 'ahead of'}"
+def trust_changes(git: Git, heads: Sequence[str]) -> list[str]:
+    """Pushed commits that change the trust files without an admin's signature: refused.
 
+    Each pushed head's trust history is replayed as every clone replays it (``trustroot``);
+    a change it would ignore, made by a commit this push brings, is refused here.
+    """
+    from ckptgit.governance import trustroot
 
-def repo_trust(root: Path) -> Trust:
-    from ckptgit import config
-    from ckptgit.governance import tagsigning
-
-    signers, revoked = tagsigning.repo_trust(root)
-    return Trust(config.load(root), signers, revoked)
+    problems: list[str] = []
+    for head in heads:
+        new = set(git.out(["rev-list", head, "--not", "--all"]).split())
+        if not new:
+            continue
+        replayed = trustroot.replay(git, head, "", head[:12])
+        problems += [why for sha, why in zip(replayed.ignored, replayed.findings, strict=False)
+                     if sha in new]
+    return list(dict.fromkeys(problems))
 
 
 # -- pre-push ----------------------------------------------------------------------------------
@@ -278,19 +205,25 @@ def pre_push(git: Git, remote: str, lines: Sequence[str], url: str | None = None
     tags_pushed, problems = [], []
     for update in updates:
         short = update.remote_ref.removeprefix("refs/tags/")
-        if update.remote_ref.startswith("refs/tags/") and is_ckpt_tag(short):
+        if update.remote_ref.startswith("refs/tags/") and governed(git, short):
             if update.local_sha == ZERO:
                 problems.append(f"{short}: ckpt tags are never deleted")
+            elif update.remote_sha != ZERO and update.remote_sha != update.local_sha:
+                problems.append(f"{short}: ckpt tags are never moved or made again")
             else:
                 tags_pushed.append((short, update.local_sha))
     if not any(u.local_sha != ZERO for u in updates):
         return problems
-    trust = repo_trust(git.root)
+    from ckptgit.governance import trustroot
+
+    trust = trustroot.load(git)
     if tags_pushed:
         from ckptgit.governance import requests
 
         tip = requests.trusted_rev(git, trust.config.governance.request_branch)
         problems += check_tags(git, tags_pushed, trust, tip=tip)
+    if problems:
+        return problems  # refused already: no need to ask the DVC remote (seconds) first
     if trust.config.push != "never":
         problems += _bytes_on_remote(git, remote, url, updates, trust.config)
     return problems
@@ -312,24 +245,15 @@ def _bytes_on_remote(git: Git, remote: str, url: str | None,
 
 
 # -- pre-receive -------------------------------------------------------------------------------
-def server_trust(git: Git) -> Trust:
-    from ckptgit import config
-    from ckptgit.errors import PolicyError
-
-    base = git.git_dir / TRUSTED_DIR
-    if not (base / "config.yaml").is_file() or not (base / "allowed_signers").is_file():
-        raise PolicyError(f"this server has no trusted ckptgit rules in {base}: an admin runs "
-                          "'git ckpt hooks install --server PATH' from a trusted checkout")
-    revoked = base / "revoked_signers"
-    return Trust(config.parse((base / "config.yaml").read_bytes(), "trusted config.yaml"),
-                 (base / "allowed_signers").read_text(),
-                 revoked.read_text() if revoked.is_file() else None)
-
-
 def pre_receive(git: Git, lines: Sequence[str], now: int | None = None) -> list[str]:
     """Server side: the tag checks against the server's trusted copy, tags never moved or
     deleted, protected branches fast-forward only, tagger dates near server time."""
-    trust = server_trust(git)
+    from ckptgit.errors import PolicyError
+    from ckptgit.governance import trustroot
+
+    trust = trustroot.server(git)
+    if not trust.signers:
+        raise PolicyError(trust.empty or "; ".join(trust.findings))
     now = int(time.time()) if now is None else now
     protected = {f"refs/heads/{b}" for b in trust.config.governance.protected_branches}
     problems, created = [], []
@@ -339,7 +263,7 @@ def pre_receive(git: Git, lines: Sequence[str], now: int | None = None) -> list[
             continue
         old, new, ref = parts
         short = ref.removeprefix("refs/tags/")
-        if ref.startswith("refs/tags/") and is_ckpt_tag(short):
+        if ref.startswith("refs/tags/") and governed(git, short):
             if old != ZERO:
                 verb = "deleted" if new == ZERO else "moved"
                 problems.append(f"{short}: ckpt tags are never {verb}; record a new decision "
@@ -360,12 +284,15 @@ def pre_receive(git: Git, lines: Sequence[str], now: int | None = None) -> list[
                                pushed_tip or git.rev_parse(f"{branch}^{{commit}}"))
     heads = [parts[1] for parts in (ln.split() for ln in lines)
              if len(parts) == 3 and parts[1] != ZERO and parts[2].startswith("refs/heads/")]
+    problems += trust_changes(git, heads)
     if heads:
         from ckptgit.governance import signoff
 
         problems += signoff.fresh_statements(git, heads, now,
                                              trust.config.governance.tag_date_window)
     dvc_dir = git.git_dir / TRUSTED_DIR / "dvc"
+    if problems:
+        return problems  # refused already: no need to ask the DVC remote (seconds) first
     if trust.config.push != "never" and (dvc_dir / ".dvc").is_dir():
         problems += _server_bytes(git, dvc_dir, lines)
     return problems

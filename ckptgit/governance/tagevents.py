@@ -1,19 +1,25 @@
 """Promotion history from the tags: every event, who holds each stage, and when.
 
 Everything comes from ONE ``for-each-ref`` that also reads each tag's body, so the cost is a
-single process whatever the number of tags; trailers are parsed in Python.
+single process whatever the number of tags; trailers are parsed in Python. Every tag is
+judged by the verifier: an event that fails is kept (shown as unverified) but never counted,
+so a stage's holder is its latest VALID assignment (``allow_unverified`` counts them anyway,
+for forensics only).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from ckptgit import stages, tags
 from ckptgit.git import Git, TagRecord
+from ckptgit.governance import tagname, verifier
 from ckptgit.governance import trailers as tr
+from ckptgit.model import StageAssignment
 
 
 @dataclass(frozen=True)
@@ -30,7 +36,19 @@ class Event:
     created_at: int
     tagger: str
     annotated: bool
-    trailers: tr.Trailers
+    body: str  # the message after its subject; trailers are parsed from it when first read
+    problems: tuple[str, ...] = ()  # why the verifier refused it (empty: genuine)
+    principal: str | None = None  # who signed, per the trusted allowed_signers
+    counted: bool = True  # genuine, or counted anyway (--allow-unverified)
+
+    @property
+    def verified(self) -> bool:
+        return not self.problems
+
+    @cached_property
+    def trailers(self) -> tr.Trailers:
+        """Parsed on first use: ``stages`` shows a few holders out of thousands of tags."""
+        return tr.parse(self.body)
 
     @property
     def action(self) -> str:
@@ -44,7 +62,8 @@ class Event:
             "tag": self.tag, "name": self.name, "action": self.action, "stage": self.stage,
             "number": self.number, "version": self.version, "commit": self.commit,
             "id": self.trailers.get(tr.ID), "created_at": iso(self.created_at),
-            "signer": self.trailers.get(tr.SIGNED_BY) or self.tagger, "tagger": self.tagger,
+            "signer": self.principal if self.verified else None, "tagger": self.tagger,
+            "verified": self.verified, "problems": list(self.problems),
             "rationale": self.trailers.get(tr.RATIONALE),
             "approved_by": self.trailers.all(tr.APPROVED_BY),
             "reverts": self.trailers.get(tr.REVERTS),
@@ -65,42 +84,88 @@ class LockEvent:
     created_at: int
     tagger: str
     rationale: str | None
+    problems: tuple[str, ...] = ()
+    principal: str | None = None
+    counted: bool = True
+
+    @property
+    def verified(self) -> bool:
+        return not self.problems
 
 
 def iso(when: int) -> str:
     return datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def events_from(records: Iterable[TagRecord]) -> list[Event]:
-    """Events in the order they happened: by counter per name, then by date."""
+Verdicts = Mapping[str, "verifier.Verdict"]
+
+
+def events_from(records: Iterable[TagRecord], verdicts: Verdicts,
+                allow_unverified: bool = False) -> list[Event]:
+    """Events in the order they happened: by counter per name, then by date. A governed name
+    in a form we do not accept is listed too (kind ``unknown``), unverified."""
     out = []
     for rec in records:
+        verdict = verdicts.get(rec.name)
+        if verdict is None or tags.parse_lock(rec.name) is not None:
+            continue
         parsed = tags.parse(rec.name)
         if parsed is None:
-            continue
+            parsed = tags.TagName(tagname.artifact_of(rec.name), "unknown")
         out.append(Event(rec.name, parsed.name, parsed.kind, parsed.stage, parsed.number,
                          parsed.version, rec.target, rec.created_at, rec.tagger,
-                         rec.annotated, tr.parse(rec.body)))
+                         rec.annotated, rec.body, verdict.problems,
+                         verdict.principal, verdict.ok or allow_unverified))
     out.sort(key=lambda e: (e.created_at, e.name, e.number or 0))
     return out
 
 
-def locks_from(records: Iterable[TagRecord]) -> list[LockEvent]:
+def locks_from(records: Iterable[TagRecord], verdicts: Verdicts,
+               allow_unverified: bool = False) -> list[LockEvent]:
     out = []
     for rec in records:
         parsed = tags.parse_lock(rec.name)
-        if parsed is not None:
+        verdict = verdicts.get(rec.name)
+        if parsed is not None and verdict is not None:
             out.append(LockEvent(rec.name, parsed.kind, parsed.stage, parsed.number,
                                  rec.created_at, rec.tagger,
-                                 tr.parse(rec.body).get(tr.RATIONALE)))
+                                 tr.parse(rec.body).get(tr.RATIONALE), verdict.problems,
+                                 verdict.principal, verdict.ok or allow_unverified))
     return sorted(out, key=lambda e: (e.stage, e.number))
 
 
-def read(git: Git, name: str | None = None) -> tuple[list[Event], list[LockEvent]]:
-    """All events (of ``name``, or of every artifact) and all lock events: one process."""
-    patterns = [f"refs/tags/{name}#*", f"refs/tags/{name}@*"] if name else ["refs/tags/"]
-    records = git.tag_records([*patterns, f"refs/tags/{tags.LOCK_PREFIX}"])
-    return events_from(records), locks_from(records)
+def read(git: Git, name: str | None = None, allow_unverified: bool = False,
+         ) -> tuple[list[Event], list[LockEvent]]:
+    """All events (of ``name``, or of every artifact) and all lock events, each judged by the
+    verifier: one ``for-each-ref``, one ``cat-file`` for tags not judged before."""
+    records = governed_records(git, name)
+    verdicts = verifier.judge(git, [(r.name, r.object) for r in records])
+    return (events_from(records, verdicts, allow_unverified),
+            locks_from(records, verdicts, allow_unverified))
+
+
+def governed_records(git: Git, name: str | None = None) -> list[TagRecord]:
+    """Tags our hooks govern (of ``name``, in any letter case), lock tags included."""
+    patterns = ([f"refs/tags/{name}#*", f"refs/tags/{name}@*", f"refs/tags/{name}!*"]
+                if name else ["refs/tags/"])
+    records = git.tag_records([*patterns, f"refs/tags/{tags.LOCK_PREFIX}"], ignore_case=True)
+    if name is not None:
+        want = name.casefold()
+        return [r for r in records if tagname.governed(r.name, {want})
+                and (tagname.artifact_of(r.name).casefold() == want
+                     or tags.parse_lock(r.name) is not None)]
+    kept, odd = [], []
+    for r in records:
+        if tagname.governed(r.name):
+            kept.append(r)
+        elif any(c in r.name for c in "#@!"):
+            odd.append(r)
+    if odd:  # a separator in a name GTO's grammar does not match: odd forms of known names?
+        from ckptgit import index
+
+        names = {c.name.casefold() for c in index.load(git)}
+        kept += [r for r in odd if tagname.governed(r.name, names)]
+    return kept
 
 
 @dataclass(frozen=True)
@@ -117,14 +182,24 @@ def stage_view(git: Git, name: str, stage: str) -> StageView:
     return StageView(events, holders(events).get((name, stage)), locked(locks).get(stage))
 
 
+def stage_holders(git: Git, name: str | None = None,
+                  ) -> dict[tuple[str, str], StageAssignment]:
+    """The latest VALID assignment per (name, stage): what ``NAME#STAGE`` resolves to
+    (registered with ``refs`` by ``ckptgit.governance``), ``show`` and ``check`` read."""
+    events, _ = read(git, name)
+    return {key: StageAssignment(ev.name, ev.stage or "", ev.tag, ev.commit, ev.number or 0)
+            for key, ev in holders(events).items()}
+
+
 def read_locks(git: Git) -> list[LockEvent]:
-    return locks_from(git.tag_records([f"refs/tags/{tags.LOCK_PREFIX}"]))
+    records = git.tag_records([f"refs/tags/{tags.LOCK_PREFIX}"], ignore_case=True)
+    return locks_from(records, verifier.judge(git, [(r.name, r.object) for r in records]))
 
 
 def holders(events: Sequence[Event], at: int | None = None) -> dict[tuple[str, str], Event]:
     """(name, stage) -> the assignment holding it (at time ``at``, else now), by the one rule
-    in ``stages.newest``."""
-    return stages.newest(e for e in events if at is None or e.created_at <= at)
+    in ``stages.newest``, over the events that count (verified, or --allow-unverified)."""
+    return stages.newest(e for e in events if e.counted and (at is None or e.created_at <= at))
 
 
 def deprecated(events: Sequence[Event]) -> dict[str, Event]:
@@ -132,7 +207,7 @@ def deprecated(events: Sequence[Event]) -> dict[str, Event]:
     a later promotion brings a name back."""
     latest: dict[str, Event] = {}
     for ev in events:
-        if ev.number is not None and (ev.name not in latest
+        if ev.counted and ev.number is not None and (ev.name not in latest
                                       or (latest[ev.name].number or 0) < ev.number):
             latest[ev.name] = ev
     return {n: e for n, e in latest.items() if e.kind == "deprecate"}
@@ -142,7 +217,7 @@ def locked(locks: Sequence[LockEvent], at: int | None = None) -> dict[str, LockE
     """Stage -> the lock event holding it locked (at time ``at``, else now)."""
     state: dict[str, LockEvent] = {}
     for ev in locks:
-        if at is not None and ev.created_at > at:
+        if not ev.counted or (at is not None and ev.created_at > at):
             continue
         if ev.stage not in state or state[ev.stage].number < ev.number:
             state[ev.stage] = ev
@@ -150,8 +225,8 @@ def locked(locks: Sequence[LockEvent], at: int | None = None) -> dict[str, LockE
 
 
 def ever_held(events: Sequence[Event], name: str, stage: str, commit: str) -> bool:
-    return any(e.kind == "assign" and e.name == name and e.stage == stage and e.commit == commit
-               for e in events)
+    return any(e.counted and e.kind == "assign" and e.name == name and e.stage == stage
+               and e.commit == commit for e in events)
 
 
 def parse_time(git: Git, text: str) -> int:

@@ -1,10 +1,10 @@
-"""Signed tags: create with ``git tag -s``, then prove it with ``git verify-tag``.
+"""Signed tags: create with ``git tag -s``, then prove it with the one verifier.
 
 git 2.39 can exit 0 and leave an UNSIGNED tag when signing fails, so every tag we make is
-verified right away against ``.ckpt/allowed_signers`` narrowed to the principals allowed for
-its stage, and deleted if that fails. Verdicts come from exit codes; the text is only shown.
-Only SSH signatures are trusted: an allowed-signers file is the one trust root a repository
-can carry with it (an OpenPGP keyring is per machine).
+judged right away by ``governance.verifier`` (signature, signer's permission, trailers, the
+save it points at) against the trusted rules, and deleted if that fails. Only SSH signatures
+are trusted: an allowed-signers file is the one trust root a repository can carry with it
+(an OpenPGP keyring is per machine).
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ def narrowed(signers_text: str, principals: Sequence[str]) -> str:
 @contextmanager
 def trust_files(signers_text: str, revoked_text: str | None,
                 principals: Sequence[str]) -> Iterator[tuple[Path, Path | None]]:
-    """Temporary allowed-signers (narrowed) and revocation files for one ``verify-tag``."""
+    """Temporary allowed-signers (narrowed) and revocation files for one ``ssh-keygen -Y
+    verify`` (detached approval signatures, governance/approvals.py)."""
     with tempfile.TemporaryDirectory(prefix="ckpt-trust-") as tmp:
         signers = Path(tmp) / "allowed_signers"
         signers.write_text(narrowed(signers_text, principals))
@@ -105,47 +106,23 @@ def _public_key(git: Git) -> str | None:
 
 
 def repo_trust(root: Path) -> tuple[str, str | None]:
-    signers = root / SIGNERS_PATH
-    revoked = root / REVOKED_PATH
-    if not signers.is_file():
-        raise UsageError(f"{SIGNERS_PATH} is missing: run 'git ckpt init', then add your key")
-    return signers.read_text(), revoked.read_text() if revoked.is_file() else None
+    """The trusted signers and revocations (at the trusted revision, never the work tree);
+    refused while ``.ckpt/`` has uncommitted changes, which would not count anyway."""
+    from ckptgit.errors import PolicyError
+    from ckptgit.governance import trustroot
 
-
-def verify(git: Git, tags: Sequence[str], signers_text: str, revoked_text: str | None,
-           principals: Sequence[str]) -> dict[str, str | None]:
-    """Each tag (name or object id) -> None when validly signed by an allowed principal, else
-    why not. One ``verify-tag`` for the lot; per tag only when the lot fails."""
-    if not tags:
-        return {}
-    with trust_files(signers_text, revoked_text, principals) as (signers, revoked):
-        done = git.verify_tags(tags, signers, revoked)
-        if done.returncode == 0:
-            return dict.fromkeys(tags)
-        verdicts: dict[str, str | None] = {}
-        for tag in tags:
-            one = git.verify_tags([tag], signers, revoked) if len(tags) > 1 else done
-            if one.returncode == 0:
-                verdicts[tag] = None
-            elif revoked is not None and git.verify_tags([tag], signers).returncode == 0:
-                # ssh-keygen only says "Could not verify signature" for a revoked key
-                verdicts[tag] = "signed by a revoked key"
-            else:
-                verdicts[tag] = _reason(one.stderr, principals)
-        return verdicts
-
-
-def _reason(stderr: bytes, principals: Sequence[str]) -> str:
-    text = stderr.decode("utf-8", "replace")
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    if not lines or "no signature found" in text:
-        return "not signed"
-    if "revoked" in text.lower():
-        return "signed by a revoked key"
-    if "No principal matched" in text or "allowed signers" in text.lower():
-        who = ", ".join(principals) if principals else "anyone in the trusted allowed_signers"
-        return f"signed by a key not allowed here (allowed: {who})"
-    return f"bad signature ({lines[-1]})"
+    git = Git.discover(root)
+    dirty = git.out(["status", "--porcelain", "--untracked-files=all", "--", ".ckpt"]).strip()
+    if dirty:
+        raise PolicyError(".ckpt/ has uncommitted changes; trust comes from committed, "
+                          "admin-signed rules only: commit them (signed by an admin) or "
+                          "'git restore .ckpt' first")
+    trust = trustroot.load(git)
+    if not trust.signers.strip():
+        why = trust.empty or "; ".join(trust.findings) or "no trusted allowed_signers"
+        raise UsageError(f"nobody is trusted to sign yet ({why}): commit your key to "
+                         f"{SIGNERS_PATH} on main")
+    return trust.signers, trust.revoked
 
 
 def create(git: Git, make_name: Callable[[], tuple[str, int]], commit: str, message: str,
@@ -167,16 +144,15 @@ def create(git: Git, make_name: Callable[[], tuple[str, int]], commit: str, mess
             continue
         faults.point("tagged")
         obj = git.rev_parse(f"refs/tags/{tag}") or ""
-        verdict = verify(git, [tag], signers_text, revoked_text, principals)[tag]
-        raw = git.cat_files([obj]).get(obj) or b""
-        if verdict is None and SSH_SIGNATURE.encode() not in raw:
-            verdict = "not signed with an SSH key"
-        if verdict is not None:
+        from ckptgit.governance import verifier
+
+        verdict = verifier.judge(git, [(tag, obj)])[tag]
+        if not verdict.ok:
             git.delete_tag(tag, obj)
             raise IntegrityError(
-                f"tag {tag} was {verdict}, so it was deleted: check 'git config "
-                "user.signingkey' and 'git config gpg.format ssh', and that your key is in "
-                f"{SIGNERS_PATH} for this stage")
+                f"tag {tag} was deleted, the verifier refused it: {'; '.join(verdict.problems)}"
+                " (check 'git config user.signingkey', 'git config gpg.format ssh', and that "
+                f"your key is in the trusted {SIGNERS_PATH} for this stage)")
         return tag
     raise CkptError(f"could not get a free tag name after {ATTEMPTS} tries (many concurrent "
                     "promotions?): run the command again")

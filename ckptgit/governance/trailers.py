@@ -30,9 +30,14 @@ REQUEST_COMMIT = "Ckpt-Request-Commit"  # the protected branch's commit they wer
 EMERGENCY = "Emergency"  # "true": a responder's revert without approvals, to be ratified
 
 ACTIONS = ("promote", "revert", "unassign", "deprecate", "lock", "unlock", "register")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Every character some parser takes for a line break (Python's str.splitlines() breaks on
+# \x1c-\x1e, \x85, U+2028 and U+2029 too) and every other control character: a value holding
+# one could show one reader a trailer that git does not see.
+_CONTROL = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]")
+REPEATABLE = ("approved-by",)
 _KEY = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")
 _LINE = re.compile(r"^(?P<key>[A-Za-z][A-Za-z0-9-]*):[ \t]*(?P<value>.*)$")
+_PARAGRAPH = re.compile(r"\n[ \t]*\n")
 _SEAL = re.compile(r"^sha256:[0-9a-f]{64}$")
 _ID = re.compile(r"^[0-9a-f]{16}$")
 _ISO = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})"
@@ -96,21 +101,38 @@ def message(subject: str, trailers: Trailers) -> str:
 
 
 def parse(body: str) -> Trailers:
-    """Trailers of a message body: its last paragraph, when every line is ``Key: value``.
+    """Trailers of a message body (the message after its subject): its last paragraph, when
+    every line of it is ``Key: value``; otherwise none.
 
-    The same rule ``git interpret-trailers --parse`` applies to our messages, done in Python
-    so that reading a thousand tags costs no process per tag.
+    Lines are split on "\\n" only, as git does (``str.splitlines`` would also split on U+2028
+    and friends and see trailers git does not). A last paragraph that mixes other lines in
+    (continuations, comments, text) yields no trailers at all, where git might still find
+    some: what this reads is never more than what ``git interpret-trailers --parse`` reads.
     """
-    paragraphs = [p for p in re.split(r"\n[ \t]*\n", body.strip("\n")) if p.strip()]
+    paragraphs = [p for p in _PARAGRAPH.split(body.strip("\n")) if p.strip(" \t\n")]
     if not paragraphs:
         return Trailers()
     items = []
-    for line in paragraphs[-1].splitlines():
+    for line in paragraphs[-1].split("\n"):
         m = _LINE.match(line)
         if m is None:
             return Trailers()
-        items.append((m["key"], m["value"].strip()))
+        items.append((m["key"], m["value"].strip(" \t")))
     return Trailers(tuple(items))
+
+
+def parse_message(message: str) -> Trailers:
+    """Trailers of a whole message: its first paragraph is the title, never trailers."""
+    parts = _PARAGRAPH.split(message.strip("\n"), maxsplit=1)
+    return parse(parts[1]) if len(parts) == 2 else Trailers()
+
+
+def duplicates(trailers: Trailers) -> list[str]:
+    """Keys given more than once (only Approved-By may repeat), compared case-insensitively."""
+    seen: dict[str, int] = {}
+    for key, _ in trailers.items:
+        seen[key.lower()] = seen.get(key.lower(), 0) + 1
+    return sorted(k for k, n in seen.items() if n > 1 and k not in REPEATABLE)
 
 
 def problems(
@@ -126,7 +148,8 @@ def problems(
         found.append(f"no {RATIONALE} trailer")
     for key, value in trailers.items:
         if _CONTROL.search(value):
-            found.append(f"{key} holds control characters")
+            found.append(f"{key} holds a control character or line separator")
+    found += [f"{key} is given more than once" for key in duplicates(trailers)]
     if action in ("promote", "revert", "unassign"):
         if not _ID.match(trailers.get(ID) or ""):
             found.append(f"{ID} missing or not a checkpoint id")

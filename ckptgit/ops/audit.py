@@ -62,7 +62,7 @@ def audit(repo: Repo, name: str | None = None, since: str | None = None,
     tags = tagevents.read(repo.git, name)
     events = (_saves(repo, entries, report) + _migrations(repo, name, report)
               + _sign_events(repo, name) + _tag_events(repo, name, tags)
-              + _policy_events(repo, name))
+              + _policy_events(repo, name) + _forgeries(repo, name))
     events.sort(key=lambda e: e.order or e.when)
     if cutoff:
         events = [e for e in events if e.when >= cutoff]
@@ -163,6 +163,23 @@ def _migrations(repo: Repo, name: str | None, report: Report | None) -> list[Eve
     return out
 
 
+def _forgeries(repo: Repo, name: str | None) -> list[Event]:
+    """Commits that claim a save they are not, and trust changes nobody entitled signed."""
+    from ckptgit import index
+
+    forged = [f for f in index.forgeries(repo.git) if name is None or f.name == name]
+    authors = _authors(repo, [f.commit for f in forged]) if forged else {}
+    out = []
+    for f in forged:
+        who, when = authors.get(f.commit, ("?", ""))
+        out.append(Event(when, "forged-save", f.name, who, "failed",
+                         {"id": f.id, "commit": f.commit},
+                         [f"claims to save {f.name} {f.id[:8]} but {f.reason}"]))
+    out += [Event("", "trust", ".ckpt/", "?", "failed", {}, [f.message])
+            for f in tagcheck.trust_findings(repo)]
+    return out
+
+
 def _authors(repo: Repo, commits: list[str]) -> dict[str, tuple[str, str]]:
     fmt = f"{RECORD}%H{FIELD}%an <%ae>{FIELD}%at"
     text = repo.git.out(["log", "--no-walk=unsorted", f"--format={fmt}", *commits])
@@ -197,9 +214,10 @@ def _tag_events(repo: Repo, name: str | None,
             ["emergency revert past its window, not ratified (git ckpt ratify)"]
             if d["ratification"] == "overdue" else [])
         out.append(Event(
-            when=d["created_at"], action=d["action"], name=ev.name, who=ev.tagger or "?",
+            when=d["created_at"], action=d["action"], name=ev.name,
+            who=ev.tagger or "?" if not problems else f"{ev.tagger or '?'} (unverified)",
             status="ok" if not problems else "failed",
-            details={k: d[k] for k in ("tag", "stage", "id", "commit", "rationale",
+            details={k: d[k] for k in ("tag", "stage", "id", "commit", "signer", "rationale",
                                        "approved_by", "request", "emergency", "ratification",
                                        "reverts", "impact_window") if d.get(k)},
             problems=problems))

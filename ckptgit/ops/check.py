@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ckptgit import sidecar, stages
+from ckptgit import sidecar
 from ckptgit.compare import checks
 from ckptgit.compare.settings import from_raw
+from ckptgit.governance import tagevents
 from ckptgit.model import Checkpoint
 from ckptgit.repo import Repo
 
@@ -22,7 +23,7 @@ def run(repo: Repo, refs: Iterable[str] = (), baseline: str | None = None) -> li
     by_id = {c.id: c for c in entries}
     targets = [repo.resolve(r) for r in refs] or _latest_per_name(entries)
     base = repo.resolve(baseline) if baseline else None
-    held = stages.holders(repo.git)
+    held = tagevents.stage_holders(repo.git)
     related = checks.related(targets, by_id, held, settings, entries, base)
     docs = _docs(repo, targets + [c for group in related.values() for _, c in group])
     found: list[checks.Finding] = []

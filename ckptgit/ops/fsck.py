@@ -131,8 +131,9 @@ def _index_state(repo: Repo) -> list[Problem]:
     cached = index._read(repo.git)  # noqa: SLF001 - fsck audits the cache file itself
     if head is None or cached is None:
         return []
-    fresh = index._scan(repo.git, [head])  # noqa: SLF001
-    if cached[0] == head and cached[1] == fresh:
+    found, forged = index._scan(repo.git, [head])  # noqa: SLF001
+    fresh, more = index._genuine(repo.git, found)  # noqa: SLF001
+    if cached[0] == head and cached[1] == fresh and len(cached[2]) == len(forged + more):
         return []
     if cached[0] != head and repo.git.is_ancestor(cached[0], head):
         return []  # behind HEAD on the same line: caught up on next use, not a problem

@@ -18,9 +18,11 @@ class History:
 
 
 def history(repo: Repo, name: str | None = None, stage: str | None = None,
-            at: str | None = None) -> History:
-    """``at`` is ISO 8601, a unix time, or anything git's approxidate takes."""
-    events, _ = tagevents.read(repo.git, name)
+            at: str | None = None, allow_unverified: bool = False) -> History:
+    """``at`` is ISO 8601, a unix time, or anything git's approxidate takes. Events the
+    verifier refused are kept (marked) but never count toward what a stage held, unless
+    ``allow_unverified`` (forensics only)."""
+    events, _ = tagevents.read(repo.git, name, allow_unverified)
     when = tagevents.parse_time(repo.git, at) if at else None
     shown = [e for e in events if (stage is None or e.stage == stage)
              and (when is None or e.created_at <= when)]

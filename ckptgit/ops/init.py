@@ -49,6 +49,10 @@ def init(path: str = ".", remote: str | None = None, force_hooks: bool = False,
             dest.write_text(text)
             created.append(rel)
     installed = hooks.install(git, force=force_hooks)
+    # plain 'git tag -v' and 'git log --show-signature' read the same keys (the work tree's
+    # copy; 'git ckpt verify' judges against the trusted revision's). git runs from the top
+    # of the work tree, so the relative path holds wherever the clone lives.
+    git.run(["config", "gpg.ssh.allowedSignersFile", SIGNERS_PATH])
     ci_files: list[str] = []
     if ci:
         from ckptgit.ops import ci as ci_templates

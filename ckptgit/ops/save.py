@@ -356,6 +356,7 @@ def _commit(repo: Repo, doc: dict[str, Any], rel: str, stored: storage.Stored,
         path, edit = _ignore_edit(comp)
         edits[path] = _chain(edits[path], edit) if path in edits else edit
     message = _message(doc)
+    sign = git.can_sign_ssh()
     with workfiles.commit_lock(git):
         for _ in range(_ATTEMPTS):
             # Decided again under the lock, against what has landed meanwhile: of two racing
@@ -375,7 +376,7 @@ def _commit(repo: Repo, doc: dict[str, Any], rel: str, stored: storage.Stored,
                 new = edit(git.show_file(head, path) if head else None)
                 if new is not None:
                     files[path] = new
-            commit, blobs = git.commit_files(head, files, message)
+            commit, blobs = git.commit_files(head, files, message, sign=sign)
             faults.point("built")
             if git.update_ref(git.head_ref(), commit, head, f"ckpt: save {name}"):
                 break

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ckptgit import sidecar, stages
+from ckptgit import sidecar
 from ckptgit.errors import IntegrityError
+from ckptgit.governance import tagevents
 from ckptgit.model import Checkpoint
 from ckptgit.repo import Repo
 
@@ -30,7 +31,7 @@ def full(repo: Repo, ref: str) -> dict[str, Any]:
 def stage_map(repo: Repo) -> dict[str, list[str]]:
     """commit -> stages it currently holds (for the ``stages`` column)."""
     held: dict[str, list[str]] = {}
-    for (name, stage), assignment in stages.holders(repo.git).items():
+    for (name, stage), assignment in tagevents.stage_holders(repo.git).items():
         held.setdefault(f"{name}@{assignment.commit}", []).append(stage)
     return held
 

@@ -103,14 +103,18 @@ def verify_everything(
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
 ) -> Report:
-    """``git ckpt verify``: the checkpoints, then (without ``refs``) every decision tag, then
+    """``git ckpt verify``: the checkpoints, then the trust root, forged saves and every
+    decision tag (of the names of ``refs``, else all) as the one verifier judges them, then
     (with ``oms``) the OpenSSF model-signing bundles."""
     report = verify(repo, refs, offline=offline, workers=workers, progress=progress,
                     on_total=on_total)
-    if not refs:
-        from ckptgit.integrity import tagcheck
+    from ckptgit.integrity import tagcheck
 
-        report.extra += tagcheck.findings(repo)
+    names = sorted({s.ckpt.name for s in report.checkpoints}) if refs else None
+    seen = frozenset(f.subject.removeprefix("commit ")[:12] for f in report.extra
+                     if f.kind == "forged-save")
+    report.extra += tagcheck.findings(repo, names, seen)
+    if not refs:
         report.extra += _uncovered_models(repo)
     if oms:
         from ckptgit.ops import sign
@@ -223,8 +227,18 @@ def _check_history(repo: Repo, entries: list[Checkpoint], statuses: list[Status]
         seen_ids.setdefault(c.id, c.commit)
     edited_paths = set()
     report.edits = recordlog.edits(repo.git, entries)
+    from ckptgit import index
+
+    forged = {f.commit: f for f in index.forgeries(repo.git)}
     for edit in report.edits:
         what = "; ".join(edit.changes) or "contents changed"
+        if edit.commit in forged:  # blame the forger, not the save it imitates
+            f = forged[edit.commit]
+            report.extra.append(Finding(f"commit {edit.commit[:12]}", "forged-save",
+                                        f"claims to save {f.name} {f.id[:8]} but {f.reason} "
+                                        f"({edit.path}: {what})"))
+            edited_paths.add(edit.path)
+            continue
         message = (f"{edit.path} was changed after its save by commit {edit.commit[:12]}, "
                    f"which is not a save: {what}")
         target = by_id.get(edit.ckpt.id) if edit.ckpt else None
