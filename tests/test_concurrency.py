@@ -71,18 +71,34 @@ def test_four_saves_of_one_name_land_as_one_chain(repo: Repo) -> None:
     repo.ckpt_ok("verify", "--all")
 
 
-def test_two_saves_of_one_new_name_from_two_paths_exactly_one_lands(repo: Repo) -> None:
+def test_two_saves_of_one_new_name_from_two_paths_land_as_one_chain(repo: Repo) -> None:
+    """A name may move between paths (one file per epoch), so both land; what the lock decides
+    is the parent: the second to land names the first, never two roots of one name."""
     repo.model("models/a.safetensors", seed=1)
     repo.model("models/b.safetensors", seed=2)
     results = finish([start(repo, "save", "models/a.safetensors", "-n", "clf", "-q"),
                       start(repo, "save", "models/b.safetensors", "-n", "clf", "-q")])
+    assert [r[0] for r in results] == [0, 0], results
+    rows = list_json(repo)
+    assert sorted(r["path"] for r in rows) == ["models/a.safetensors", "models/b.safetensors"]
+    newest, oldest = rows  # newest first
+    assert oldest["parent"] is None and newest["parent"] == oldest["id"]
+    repo.ckpt_ok("verify", "--all")
+
+
+def test_two_new_names_racing_for_one_path_exactly_one_lands(repo: Repo) -> None:
+    """A path holds one name: of two new names saved from one path at once, exactly one
+    lands and the other is refused under the commit lock, with nothing half-written."""
+    repo.model("models/clf.safetensors", seed=1)
+    results = finish([start(repo, "save", "models/clf.safetensors", "-n", "clf", "-q"),
+                      start(repo, "save", "models/clf.safetensors", "-n", "other", "-q")])
     codes = sorted(r[0] for r in results)
     assert codes == [0, 2], results
     loser = next(r for r in results if r[0] == 2)
-    assert "checkpoint 'clf' lives at" in loser[2]
-    assert "Traceback" not in loser[2]
+    assert "already holds checkpoint" in loser[2] and "Traceback" not in loser[2]
     assert len(saves_in_history(repo)) == 1
-    assert [c["name"] for c in list_json(repo)] == ["clf"]
+    assert len(list_json(repo)) == 1
+    assert repo.git("status", "--porcelain") == ""
 
 
 def test_four_promotions_into_one_stage_each_get_their_own_counter(tmp_path: Path,
