@@ -13,12 +13,12 @@ from typing import Any
 
 import yaml
 
+from ckptgit import loader
 from ckptgit.errors import CkptError, IntegrityError, UsageError
 
 CURRENT_VERSION = 1
 SUFFIX = ".ckpt.yaml"
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 # version N -> function turning a version-N document into version N+1. Old sidecars are
@@ -30,15 +30,9 @@ def path_for(artifact_path: str) -> str:
     return artifact_path + SUFFIX
 
 
-def parse_yaml(text: bytes | str, what: str) -> Any:
-    """YAML through the safe C loader only; a broken document is one clear error."""
-    try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - CSafeLoader is the safe loader
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        problem = getattr(exc, "problem", exc)
-        raise UsageError(f"{what} is not valid YAML{where}: {problem}") from exc
+def parse_yaml(text: bytes | str, what: str, max_bytes: int | None = None) -> Any:
+    """YAML through the one bounded loader (``loader``): no aliases, bounded size and depth."""
+    return loader.load_yaml(text, what, max_bytes)
 
 
 def load(text: bytes | str, what: str = "sidecar") -> dict[str, Any]:
