@@ -8,9 +8,17 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import FrameType
 from typing import Any
 
+from ckptgit import limits
 from ckptgit.errors import UsageError
 
 
@@ -18,18 +26,76 @@ class ExpressionError(UsageError):
     """An expression that does not parse, or that cannot be evaluated on a checkpoint."""
 
 
+class CostError(ExpressionError):
+    """An expression over the limits (``limits.cel_*``): refused before it runs, or stopped."""
+
+
+_COMPREHENSIONS = frozenset({"map", "filter", "all", "exists", "exists_one"})
+# Python frames the evaluator spends per parse-tree level make deep trees a RecursionError;
+# far deeper than any honest filter (100 chained '&&' terms are about 110 levels).
+_MAX_TREE_DEPTH = 250
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    program: Any
+    nodes: int
+    depth: int
+    comprehensions: int
+
+
 @functools.lru_cache(maxsize=256)
-def _program(expression: str) -> Any:
+def _compiled(expression: str) -> _Compiled:
     import celpy
 
     env = celpy.Environment()
     try:
-        return env.program(env.compile(expression))
+        tree = env.compile(expression)
     except Exception as exc:  # noqa: BLE001 - celpy raises bare Exception subclasses
         column = getattr(exc, "column", None)
         where = f"syntax error at column {column}" if column else type(exc).__name__
         raise ExpressionError(f"invalid CEL expression {expression!r}: {where} (e.g. "
                               "'metrics.accuracy >= 0.9 && params.lr < 0.01')") from exc
+    nodes, depth, comprehensions = _shape(tree)
+    return _Compiled(env.program(tree), nodes, depth, comprehensions)
+
+
+def _shape(tree: Any) -> tuple[int, int, int]:
+    """Node count, depth and comprehension nesting of a parse tree, without recursion."""
+    nodes = depth = most = 0
+    stack = [(tree, 1, 0)]
+    while stack:
+        node, level, nested = stack.pop()
+        nodes += 1
+        depth, most = max(depth, level), max(most, nested)
+        children = [c for c in getattr(node, "children", ()) if hasattr(c, "children")]
+        inner = nested + (node.data == "member_dot_arg" and any(
+            getattr(c, "type", None) == "IDENT" and str(c) in _COMPREHENSIONS
+            for c in node.children))
+        # the receiver of '.map' is outside the comprehension; its arguments are inside
+        stack.extend((c, level + 1, nested if i == 0 and inner > nested else inner)
+                     for i, c in enumerate(children))
+    return nodes, depth, most
+
+
+def _program(expression: str) -> Any:
+    """The compiled program, once the expression is within every static limit."""
+    bound = limits.active()
+    if len(expression) > bound.cel_chars:
+        raise CostError(f"CEL expression of {len(expression)} characters is over the limit of "
+                        f"{bound.cel_chars} (limits.cel_chars)")
+    try:
+        compiled = _compiled(expression)
+    except RecursionError as exc:
+        raise CostError(f"CEL expression {expression[:60]!r} is nested too deeply") from exc
+    if compiled.nodes > bound.cel_nodes or compiled.depth > _MAX_TREE_DEPTH:
+        raise CostError(f"CEL expression {expression[:60]!r} is too large or too deeply nested "
+                        f"({compiled.nodes} parse nodes; limits.cel_nodes {bound.cel_nodes})")
+    if compiled.comprehensions > bound.cel_comprehensions:
+        raise CostError(f"CEL expression {expression[:60]!r} nests {compiled.comprehensions} "
+                        ".map/.filter/.all/.exists inside each other, over the limit of "
+                        f"{bound.cel_comprehensions} (limits.cel_comprehensions)")
+    return compiled.program
 
 
 def check(expression: str) -> None:
@@ -38,12 +104,23 @@ def check(expression: str) -> None:
 
 
 def evaluate(expression: str, context: Mapping[str, Any]) -> Any:
-    """The value of ``expression`` on ``context``, converted back to plain Python."""
+    """The value of ``expression`` on ``context``, converted back to plain Python.
+
+    Stopped after ``limits.cel_seconds``: a filter that passes the static bounds can still
+    walk a large list from a sidecar once per element of another.
+    """
     from celpy.adapter import json_to_cel
 
     program = _program(expression)
+    seconds = limits.active().cel_seconds
     try:
-        value = program.evaluate(json_to_cel(_jsonable(context)))
+        with _deadline(seconds):
+            value = program.evaluate(json_to_cel(_jsonable(context)))
+    except _Expired as exc:
+        raise CostError(f"CEL expression {expression[:60]!r} ran longer than {seconds:g} s on "
+                        "one checkpoint (limits.cel_seconds); stopped") from exc
+    except RecursionError as exc:
+        raise CostError(f"CEL expression {expression[:60]!r} is nested too deeply") from exc
     except Exception as exc:  # noqa: BLE001 - CELEvalError and friends
         detail = exc.args[0] if getattr(exc, "args", None) else exc
         raise ExpressionError(f"cannot evaluate {expression!r}: {detail}") from exc
@@ -52,10 +129,48 @@ def evaluate(expression: str, context: Mapping[str, Any]) -> Any:
     return _plain(value)
 
 
+class _Expired(BaseException):
+    """Raised inside the evaluator when its time is up; a BaseException so that celpy's own
+    ``except Exception`` cannot turn it into an ordinary evaluation error."""
+
+
+@contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    """A timer signal in the main thread (free while it runs); elsewhere a profile hook that
+    looks at the clock every few thousand calls."""
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
+        def expire(signum: int, frame: FrameType | None) -> None:
+            raise _Expired
+
+        old = signal.signal(signal.SIGALRM, expire)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
+        return
+    end, calls = time.monotonic() + seconds, [0]
+
+    def watch(frame: FrameType, event: str, arg: Any) -> None:
+        calls[0] += 1
+        if calls[0] % 4096 == 0 and time.monotonic() > end:
+            raise _Expired
+
+    previous = sys.getprofile()
+    sys.setprofile(watch)
+    try:
+        yield
+    finally:
+        sys.setprofile(previous)
+
+
 def holds(expression: str, context: Mapping[str, Any], missing_is_false: bool = True) -> bool:
     """Whether a boolean expression is true; a missing field counts as false when asked."""
     try:
         value = evaluate(expression, context)
+    except CostError:
+        raise
     except ExpressionError:
         if missing_is_false:
             return False
