@@ -8,6 +8,7 @@ it, the whole checkpoint. The user's index and work tree are updated last, for o
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from collections.abc import Callable, Mapping, Sequence
@@ -60,6 +61,7 @@ def save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None = None)
     _check_request(req)
     git, root = repo.git, repo.root
     rel = paths.artifact_path(root, req.path, req.cwd)
+    _check_file_kinds(root, rel, "artifact")
     if git.is_tracked(rel) or git.tracked_under(rel):
         raise UsageError(f"{rel} is tracked by git; checkpoints keep bytes in DVC: "
                          f"run 'git rm --cached -r {rel}' and commit first")
@@ -119,6 +121,16 @@ def _check_request(req: SaveRequest) -> None:
         names.check_text(req.note.replace("\n", " "), "--note")
     if req.step is not None and req.step < 0:
         raise UsageError(f"--step must be 0 or more, not {req.step}")
+    if req.epoch is not None and not (math.isfinite(req.epoch) and req.epoch >= 0):
+        raise UsageError(f"--epoch must be a finite number >= 0, not {req.epoch}")
+
+
+def _check_file_kinds(root: Path, rel: str, what: str) -> None:
+    """Hostile names and file types, refused before a byte is read or anything written: a
+    control character or an over-long derived name (``PATH.ckpt.yaml``), a symlink inside a
+    directory, a FIFO, socket or device (opening one could block forever)."""
+    paths.check_name_text(rel, f"{what} path")
+    paths.check_tree(root / rel, rel)
 
 
 def _check_name_path(existing: list[Checkpoint], name: str, rel: str) -> None:
@@ -219,6 +231,7 @@ def _companion_paths(repo: Repo, req: SaveRequest, rel: str) -> list[str]:
     out: list[str] = []
     for given in req.companions:
         comp = paths.artifact_path(repo.root, given, req.cwd)
+        _check_file_kinds(repo.root, comp, "--with")
         if comp == rel or comp in out:
             raise UsageError(f"--with {given} is listed twice or is the checkpoint itself")
         if repo.git.is_tracked(comp) or repo.git.tracked_under(comp):
