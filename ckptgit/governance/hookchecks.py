@@ -291,7 +291,7 @@ def _bytes_on_remote(git: Git, remote: str, heads: list[str], tagged: list[str],
 
 # -- pre-receive -------------------------------------------------------------------------------
 def server_trust(git: Git) -> Trust:
-    from ckptgit import config
+    from ckptgit import config, limits
     from ckptgit.errors import PolicyError
 
     base = git.git_dir / TRUSTED_DIR
@@ -299,8 +299,9 @@ def server_trust(git: Git) -> Trust:
         raise PolicyError(f"this server has no trusted ckptgit rules in {base}: an admin runs "
                           "'git ckpt hooks install --server PATH' from a trusted checkout")
     revoked = base / "revoked_signers"
-    return Trust(config.parse((base / "config.yaml").read_bytes(), "trusted config.yaml"),
-                 (base / "allowed_signers").read_text(),
+    trusted = config.parse((base / "config.yaml").read_bytes(), "trusted config.yaml")
+    limits.activate(trusted.limits)  # the server's limits, never the pusher's
+    return Trust(trusted, (base / "allowed_signers").read_text(),
                  revoked.read_text() if revoked.is_file() else None)
 
 
@@ -311,6 +312,11 @@ def pre_receive(git: Git, lines: Sequence[str], now: int | None = None) -> list[
     now = int(time.time()) if now is None else now
     protected = {f"refs/heads/{b}" for b in trust.config.governance.protected_branches}
     problems, created = [], []
+    pushed = [p[1] for p in (ln.split() for ln in lines) if len(p) == 3 and p[1] != ZERO]
+    if pushed:
+        from ckptgit.integrity import records
+
+        problems += records.refused(git, [*pushed, "--not", "--all"])
     for line in lines:
         parts = line.split()
         if len(parts) != 3:
