@@ -91,6 +91,8 @@ class Git:
     @classmethod
     def bare(cls, path: str | os.PathLike[str] = ".") -> Git:
         """A repository without a work tree (a server's, for ``pre-receive``)."""
+        if not Path(path).is_dir():
+            raise NotARepoError(f"not a git repository: {path} is not a directory")
         done = subprocess.run(  # noqa: S603
             ["git", "rev-parse", "--absolute-git-dir"],
             cwd=path, capture_output=True, text=True, env=_git_env(), check=False,

@@ -8,16 +8,19 @@ the file is always safe.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import threading
 from pathlib import Path
 from typing import Any
 
-from ckptgit import sidecar
+from ckptgit import loader, sidecar
 from ckptgit.errors import IntegrityError, UsageError
 from ckptgit.git import Git
 from ckptgit.model import Checkpoint
+
+log = logging.getLogger(__name__)
 
 VERSION = 1
 TRAILERS = ("Ckpt-Id", "Ckpt-Name")
@@ -88,8 +91,13 @@ def _scan(git: Git, revs: list[str]) -> list[Checkpoint]:
             continue  # a commit that only mentions the trailer: not a save
         try:
             found.append(Checkpoint.from_sidecar(_summary(raw, spec or "sidecar"), entry.commit))
-        except (IntegrityError, KeyError, TypeError, ValueError):
+        except IntegrityError as exc:
+            if isinstance(exc.__cause__, loader.LimitError):  # hostile, not merely broken
+                log.warning("commit %s: sidecar refused (%s); skipped", entry.commit[:12],
+                            exc.__cause__)
             continue  # unreadable sidecars are verify's business, not list's
+        except (KeyError, TypeError, ValueError):
+            continue
     return found
 
 

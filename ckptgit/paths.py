@@ -52,8 +52,10 @@ def _inside(path: Path, root: Path) -> bool:
 
 # -- hostile names and file types -------------------------------------------------------------
 NAME_MAX = 255  # bytes in one path component on Linux filesystems (ext4, xfs, btrfs, tmpfs)
-# the longest suffix ckptgit derives from an artifact's file name (``PATH.ckpt.yaml``)
-_DERIVED_SUFFIX = max(".ckpt.yaml", ".dvc", key=len)
+# the longest names ckptgit derives from an artifact's file name: ``NAME.ckpt.yaml`` and the
+# ``.NAME.old-PID`` a restore of a directory moves aside
+_DERIVED_SUFFIX = ".ckpt.yaml"
+_DERIVED_ROOM = 16
 
 
 def check_name_text(rel: str, what: str) -> None:
@@ -64,10 +66,11 @@ def check_name_text(rel: str, what: str) -> None:
     if bad is not None:
         raise UsageError(f"{what} {rel!r} holds the control character {bad!r}; rename it")
     leaf = rel.rsplit("/", 1)[-1]
-    longest = len((leaf + _DERIVED_SUFFIX).encode("utf-8", "surrogateescape"))
+    longest = len(leaf.encode("utf-8", "surrogateescape")) + _DERIVED_ROOM
     if longest > NAME_MAX:
-        raise UsageError(f"{what} {leaf[:40]}… is too long: {leaf}{_DERIVED_SUFFIX} would be "
-                         f"{longest} bytes, over the filesystem's {NAME_MAX}; shorten the name")
+        raise UsageError(f"{what} {leaf[:40]}… is too long: the files derived from it need "
+                         f"{longest} bytes, over the filesystem's {NAME_MAX}; "
+                         "shorten the name")
 
 
 def check_tree(path: Path, what: str) -> int:
@@ -111,13 +114,22 @@ def confined(base: Path, rel: str, what: str = "recorded path") -> Path:
     No absolute path, no ``..``, no empty or control-character component, and no symlink
     already under ``base`` that would lead the write elsewhere.
     """
-    parts = rel.split("/")
-    if (not rel or rel.startswith("/") or "\\" in rel
-            or any(p in ("", ".", "..") for p in parts)
-            or any(ord(c) < 32 or ord(c) == 127 for c in rel)):
-        raise IntegrityError(f"{what} {rel!r} is not a plain relative path; refused")
+    parts = recorded(rel, what)
     out = base.joinpath(*parts)
     real_base = base.resolve()
     if not _inside(out.parent.resolve(), real_base) or out.is_symlink():
         raise IntegrityError(f"{what} {rel!r} leads outside {base} through a symlink; refused")
     return out
+
+
+def recorded(rel: str, what: str = "recorded path") -> list[str]:
+    """The parts of a path taken from recorded data, if it is a plain relative path outside
+    the folders git, DVC and ckptgit manage; else an ``IntegrityError`` naming it."""
+    parts = rel.split("/")
+    if (not rel or rel.startswith("/") or "\\" in rel
+            or any(p in ("", ".", "..") for p in parts)
+            or any(ord(c) < 32 or ord(c) == 127 for c in rel)):
+        raise IntegrityError(f"{what} {rel[:80]!r} is not a plain relative path; refused")
+    if parts[0] in _RESERVED:
+        raise IntegrityError(f"{what} {rel[:80]!r} is inside {parts[0]}/; refused")
+    return parts

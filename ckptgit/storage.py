@@ -254,13 +254,19 @@ def parse_pointer(text: bytes | str) -> Pointer:
         pointer = Pointer(str(out["md5"]), out.get("size"), str(out["path"]), out.get("nfiles"))
     except (CkptError, KeyError, IndexError, TypeError) as exc:
         raise IntegrityError(f"unreadable .dvc file: {exc}") from exc
-    if not _OID.fullmatch(pointer.md5):
-        # it becomes a path in the cache and on the remote: never let it walk elsewhere
-        raise IntegrityError(f"unreadable .dvc file: md5 {pointer.md5[:40]!r} is not an md5")
+    check_oid(pointer.md5, "unreadable .dvc file: md5")
     return pointer
 
 
 _OID = re.compile(r"[0-9a-f]{32}(?:\.dir)?")
+
+
+def check_oid(oid: str, what: str) -> str:
+    """An object id from recorded data becomes a path in the cache and on the remote: refuse
+    anything but an md5 (``.dir`` for a listing), so it can never walk elsewhere."""
+    if not _OID.fullmatch(oid):
+        raise IntegrityError(f"{what} {oid[:40]!r} is not an md5 object id")
+    return oid
 
 
 def with_artifact(dvc_yaml: bytes | None, name: str, path: str) -> bytes | None:
@@ -451,7 +457,7 @@ def materialize(
     at ``dest`` untouched.
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name[:64]}.", dir=dest.parent))
     try:
         target = staging / dest.name
         if pointer.is_dir:

@@ -32,6 +32,7 @@ def commit_lock(git: Git) -> Iterator[None]:
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace ``path`` in one rename: readers see the old file or the new, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    # the name is cut so the temporary fits the filesystem whenever ``path`` itself does
+    tmp = path.with_name(f".{path.name[:64]}.{os.getpid()}.{threading.get_ident()}.tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
