@@ -61,13 +61,24 @@ def audit(repo: Repo, name: str | None = None, since: str | None = None,
     report = verify(repo, [c.id for c in entries], offline=offline) if entries else None
     tags = history.read(repo.git, name)
     events = (_saves(repo, entries, report) + _migrations(repo, name, report)
-              + _sign_events(repo, name) + _tag_events(repo, name, tags))
+              + _sign_events(repo, name) + _tag_events(repo, name, tags)
+              + (_refused_saves(repo, entries) if name is None else []))
     events.sort(key=lambda e: e.order or e.when)
     if cutoff:
         events = [e for e in events if e.when >= cutoff]
     holders = {f"{n}#{s}": str(ev.trailers.get("Ckpt-Id") or ev.commit[:12])
                for (n, s), ev in history.holders(tags[0]).items()}
     return Audit(events, holders, str(repo.root), repo.git.head())
+
+
+def _refused_saves(repo: Repo, entries: list[Checkpoint]) -> list[Event]:
+    """Save commits whose record no reader accepts (over a limit, unreadable): failed events
+    named by their commit, never silently left out of the chain."""
+    from ckptgit.integrity.records import unreadable_saves
+
+    return [Event(datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "save",
+                  f"commit {commit[:12]}", "?", "failed", {"commit": commit}, [why])
+            for commit, when, why in unreadable_saves(repo.git, {c.commit for c in entries})]
 
 
 def _parse_since(text: str) -> str:

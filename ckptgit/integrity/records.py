@@ -46,3 +46,28 @@ def refused(git: Git, revs: Sequence[str]) -> list[str]:
             problems.append(f"{where}: {exc}; refused" if where not in str(exc)
                             else f"{exc}; refused")
     return problems
+
+
+def unreadable_saves(git: Git, known: set[str]) -> list[tuple[str, int, str]]:
+    """``(commit, commit time, why)`` for each save commit on HEAD whose record no reader accepts.
+
+    The checkpoint index skips such commits (with a warning when a limit refused them), so
+    without this they would vanish from ``verify`` instead of being reported by their id.
+    """
+    head = git.head()
+    if head is None:
+        return []
+    saves = [e for e in git.log_saves([head], ("Ckpt-Id",)) if e.commit not in known]
+    when = {e.commit: e.committed_at for e in saves}
+    specs = {e.commit: next((f"{e.commit}:{f}" for f in e.files
+                             if f.endswith(sidecar.SUFFIX)), None) for e in saves}
+    blobs = git.cat_files([s for s in specs.values() if s])
+    found = []
+    for commit, spec in specs.items():
+        if spec is None or blobs.get(spec) is None:
+            continue  # a commit that only mentions the trailer: not a save
+        try:
+            sidecar.load(blobs[spec] or b"", spec.replace(commit, commit[:12], 1))
+        except CkptError as exc:
+            found.append((commit, when[commit], str(exc)))
+    return found

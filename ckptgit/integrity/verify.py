@@ -121,6 +121,12 @@ def verify(
     statuses = [Status(c) for c in targets]
     report = Report(statuses)
     records = _records(repo, statuses)
+    if not refs:
+        from ckptgit.integrity.records import unreadable_saves
+
+        report.extra += [Finding(f"commit {commit[:12]}", "record", f"save refused: {why}")
+                         for commit, _, why in unreadable_saves(repo.git, {c.commit
+                                                                        for c in entries})]
     _check_history(repo, entries, statuses, report, records)
     with ExitStack() as stack:
         remote = _Lazy(lambda: stack.enter_context(storage.remote_store(repo.root)))

@@ -119,8 +119,9 @@ def _check_request(req: SaveRequest) -> None:
             raise UsageError("--label must not be empty")
     if req.note is not None:
         names.check_text(req.note.replace("\n", " "), "--note")
-    if req.step is not None and req.step < 0:
-        raise UsageError(f"--step must be 0 or more, not {req.step}")
+    if req.step is not None and not 0 <= req.step < 1 << 63:
+        # a 64-bit signed integer: what JSON consumers and every sidecar reader can hold
+        raise UsageError(f"--step must be between 0 and 2^63-1, not {str(req.step)[:24]}")
     if req.epoch is not None and not (math.isfinite(req.epoch) and req.epoch >= 0):
         raise UsageError(f"--epoch must be a finite number >= 0, not {req.epoch}")
 
