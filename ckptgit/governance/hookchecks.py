@@ -269,8 +269,13 @@ def _bytes_on_remote(git: Git, remote: str, heads: list[str], tagged: list[str],
     specs = sorted({f"{s.commit}:{f}" for s in saves for f in s.files if f.endswith(".dvc")})
     if not specs:
         return []
-    pointers = {spec: storage.parse_pointer(raw)
-                for spec, raw in git.cat_files(specs).items() if raw is not None}
+    pointers = {}
+    for spec, raw in git.cat_files(specs).items():
+        try:
+            if raw is not None:
+                pointers[spec] = storage.parse_pointer(raw)
+        except CkptError:
+            continue  # a hostile pointer: records.refused (above) names it
     needed = {spec: storage.object_ids(git.root, p) for spec, p in pointers.items()}
     missing = set(storage.missing_on_remote(git.root, sorted({o for v in needed.values()
                                                                for o in v})))
@@ -359,8 +364,13 @@ def _server_bytes(git: Git, dvc_dir: Path, heads: list[str], tag_objects: list[s
     if tagged:
         saves += git.log_saves(["--no-walk", *tagged], ("Ckpt-Id",))
     specs = sorted({f"{s.commit}:{f}" for s in saves for f in s.files if f.endswith(".dvc")})
-    pointers = {spec: storage.parse_pointer(raw)
-                for spec, raw in git.cat_files(specs).items() if raw is not None}
+    pointers = {}
+    for spec, raw in git.cat_files(specs).items():
+        try:
+            if raw is not None:
+                pointers[spec] = storage.parse_pointer(raw)
+        except CkptError:
+            continue  # a hostile pointer: records.refused (above) names it
     if not pointers:
         return []
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ckptgit import limits, sidecar, storage
+from ckptgit import limits, loader, sidecar, storage
 from ckptgit.errors import CkptError
 from ckptgit.git import Git
 
@@ -29,10 +29,6 @@ def refused(git: Git, revs: Sequence[str]) -> list[str]:
                             f"{cap:,} (limits.sidecar_bytes); refused")
         else:
             readable.append((commit, path, blob))
-    pointers = [(c, p) for c, p, _ in readable if p.endswith(_POINTER)]
-    # only pointers of checkpoints: other .dvc files (a team's own `dvc add`) are DVC's
-    beside = git.cat_files([f"{c}:{p.removesuffix(_POINTER)}{sidecar.SUFFIX}"
-                            for c, p in pointers]) if pointers else {}
     blobs = git.cat_files([b for _, _, b in readable]) if readable else {}
     for commit, path, blob in readable:
         where = f"{path} at {commit[:12]}"
@@ -40,12 +36,23 @@ def refused(git: Git, revs: Sequence[str]) -> list[str]:
         try:
             if path.endswith(sidecar.SUFFIX):
                 sidecar.load(raw, where)
-            elif beside.get(f"{commit}:{path.removesuffix(_POINTER)}{sidecar.SUFFIX}"):
-                storage.parse_pointer(raw)
+            else:
+                _pointer_ids(raw, where)
         except CkptError as exc:
             problems.append(f"{where}: {exc}; refused" if where not in str(exc)
                             else f"{exc}; refused")
     return problems
+
+
+def _pointer_ids(raw: bytes, where: str) -> None:
+    """Any ``.dvc`` file, of a checkpoint, a companion or a team's own ``dvc add``: within the
+    limits, and every md5 it names an md5 (each becomes a path in a cache or on a remote).
+    Shapes DVC has and ckptgit does not read (no ``outs``, other hash kinds) pass."""
+    data = loader.load_yaml(raw, where)
+    outs = data.get("outs") if isinstance(data, dict) else None
+    for out in outs if isinstance(outs, list) else []:
+        if isinstance(out, dict) and "md5" in out:
+            storage.check_oid(str(out["md5"]), f"{where}: md5")
 
 
 def unreadable_saves(git: Git, known: set[str]) -> list[tuple[str, int, str]]:
