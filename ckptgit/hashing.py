@@ -32,6 +32,10 @@ _SYNC_FILE_RANGE_WRITE = 2
 Progress = Callable[[int], None]
 
 
+class Cancelled(Exception):  # noqa: N818 - what it is, not an error
+    """Raised by a progress callback to stop a copy between chunks."""
+
+
 @dataclass(frozen=True)
 class Digests:
     size: int

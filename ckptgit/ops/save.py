@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import secrets
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -79,18 +80,22 @@ def save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None = None)
     # The bytes are hashed and copied on worker threads while this thread describes the
     # context and loads what the commit needs: md5 keeps one core busy for the whole read,
     # and the rest of the save fits in the other core's spare time.
+    cancel = threading.Event()
     with ThreadPoolExecutor(1, thread_name_prefix="ckpt-store") as pool:
-        storing = pool.submit(storage.store, root, root / rel, progress)
+        storing = pool.submit(storage.store, root, root / rel, _cancellable(progress, cancel))
         try:
             doc = _describe(repo, req, rel, parent, given)
             if is_safetensors and summary is None:
                 summary = tensors.summarize_for_save(root / rel, repo.config.max_header_bytes,
                                                      False)
             sidecar.prepare()
+            stored = storing.result()
         except BaseException:
-            wait([storing])  # an unreferenced cache object at worst: fsck reports it
+            # Ctrl-C (or any failure) stops the copy at its next chunk instead of after the
+            # whole file; its temporary is removed, nothing was committed
+            cancel.set()
+            wait([storing])
             raise
-        stored = storing.result()
     if summary is not None:
         doc["tensors"] = summary
     after = os.stat(root / rel)
@@ -109,6 +114,16 @@ def save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None = None)
     if req.push:
         _push(root, ckpt)
     return ckpt
+
+
+def _cancellable(progress: hashing.Progress | None,
+                 cancel: threading.Event) -> hashing.Progress:
+    def report(n: int) -> None:
+        if cancel.is_set():
+            raise hashing.Cancelled("save interrupted")
+        if progress is not None:
+            progress(n)
+    return report
 
 
 def _check_request(req: SaveRequest) -> None:
