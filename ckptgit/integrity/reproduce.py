@@ -43,6 +43,9 @@ def prepare(repo: Repo, ref: str, dest: Path) -> Prepared:
         raise UsageError(f"{ref}: no code commit was recorded; nothing to check out")
     if dest.exists() and any(dest.iterdir()):
         raise UsageError(f"{dest} is not empty; give a new directory")
+    for item in doc.get("data") or []:  # hostile records refused before anything is made
+        paths.recorded(str(item.get("path")), "recorded data path")
+        storage.check_oid(str(item.get("md5")), f"recorded data {item.get('path')}: md5")
     repo.git.worktree_add(dest, code)
     data = _data(repo, dest, doc.get("data") or [])
     files = _write_inputs(dest, doc)
