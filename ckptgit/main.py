@@ -103,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
         logger.addHandler(_WarningHandler())
     logger.setLevel(logging.WARNING)
     logger.propagate = False
+    from ckptgit import limits
+
+    limits.activate(limits.DEFAULT)  # until a repository's config says otherwise (Repo.open)
     try:
         result: Any = cli.main(args=args, prog_name="git ckpt", standalone_mode=False)
     except click.exceptions.Exit as exc:

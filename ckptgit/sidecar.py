@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from ckptgit import loader
+from ckptgit import limits, loader
 from ckptgit.errors import CkptError, IntegrityError, UsageError
 
 CURRENT_VERSION = 1
@@ -73,8 +73,11 @@ def check_many(texts: Sequence[bytes], workers: int | None = None) -> list[Check
 
         chunk = max(16, len(texts) // (workers * 8))
         try:
+            # workers start fresh: hand them this repository's limits
             with ProcessPoolExecutor(min(workers, 32),
-                                     mp_context=multiprocessing.get_context("forkserver")) as pool:
+                                     mp_context=multiprocessing.get_context("forkserver"),
+                                     initializer=limits.activate,
+                                     initargs=(limits.active(),)) as pool:
                 return list(pool.map(check, texts, chunksize=chunk))
         except (BrokenProcessPool, OSError) as exc:
             logging.getLogger(__name__).warning(
