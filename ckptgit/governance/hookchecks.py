@@ -269,13 +269,8 @@ def _bytes_on_remote(git: Git, remote: str, heads: list[str], tagged: list[str],
     specs = sorted({f"{s.commit}:{f}" for s in saves for f in s.files if f.endswith(".dvc")})
     if not specs:
         return []
-    pointers = {}
-    for spec, raw in git.cat_files(specs).items():
-        try:
-            if raw is not None:
-                pointers[spec] = storage.parse_pointer(raw)
-        except CkptError:
-            continue  # a hostile pointer: records.refused (above) names it
+    pointers = {spec: storage.parse_pointer(raw)
+                for spec, raw in git.cat_files(specs).items() if raw is not None}
     needed = {spec: storage.object_ids(git.root, p) for spec, p in pointers.items()}
     missing = set(storage.missing_on_remote(git.root, sorted({o for v in needed.values()
                                                                for o in v})))
@@ -319,9 +314,9 @@ def pre_receive(git: Git, lines: Sequence[str], now: int | None = None) -> list[
     problems, created = [], []
     pushed = [p[1] for p in (ln.split() for ln in lines) if len(p) == 3 and p[1] != ZERO]
     if pushed:
-        from ckptgit.integrity import records
+        from ckptgit.governance import refused
 
-        problems += records.refused(git, [*pushed, "--not", "--all"])
+        problems += refused.pushed(git, [*pushed, "--not", "--all"])
     for line in lines:
         parts = line.split()
         if len(parts) != 3:
@@ -370,7 +365,7 @@ def _server_bytes(git: Git, dvc_dir: Path, heads: list[str], tag_objects: list[s
             if raw is not None:
                 pointers[spec] = storage.parse_pointer(raw)
         except CkptError:
-            continue  # a hostile pointer: records.refused (above) names it
+            continue  # a hostile pointer: refused.pushed names it
     if not pointers:
         return []
     try:

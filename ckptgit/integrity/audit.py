@@ -74,11 +74,11 @@ def audit(repo: Repo, name: str | None = None, since: str | None = None,
 def _refused_saves(repo: Repo, entries: list[Checkpoint]) -> list[Event]:
     """Save commits whose record no reader accepts (over a limit, unreadable): failed events
     named by their commit, never silently left out of the chain."""
-    from ckptgit.integrity.records import unreadable_saves
+    from ckptgit.governance import refused
 
     return [Event(datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "save",
                   f"commit {commit[:12]}", "?", "failed", {"commit": commit}, [why])
-            for commit, when, why in unreadable_saves(repo.git, {c.commit for c in entries})]
+            for commit, when, why in refused.saves(repo.git, {c.commit for c in entries})]
 
 
 def _parse_since(text: str) -> str:

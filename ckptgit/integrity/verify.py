@@ -122,10 +122,10 @@ def verify(
     report = Report(statuses)
     records = _records(repo, statuses)
     if not refs:
-        from ckptgit.integrity.records import unreadable_saves
+        from ckptgit.governance import refused
 
         report.extra += [Finding(f"commit {commit[:12]}", "record", f"save refused: {why}")
-                         for commit, _, why in unreadable_saves(repo.git, {c.commit
+                         for commit, _, why in refused.saves(repo.git, {c.commit
                                                                         for c in entries})]
     _check_history(repo, entries, statuses, report, records)
     with ExitStack() as stack:

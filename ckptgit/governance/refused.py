@@ -1,4 +1,5 @@
-"""Records a push brings (sidecars and their pointers), held to the limits before they land.
+"""Records no reader accepts: what a push brings, held to the limits before it lands, and
+save commits already in history whose record is refused.
 
 A client can skip its own hooks (``git push --no-verify``); the server's ``pre-receive`` runs
 this so no clone ever receives a sidecar that the readers (list, show, verify, audit) would
@@ -17,7 +18,7 @@ from ckptgit.git import Git
 _POINTER = ".dvc"
 
 
-def refused(git: Git, revs: Sequence[str]) -> list[str]:
+def pushed(git: Git, revs: Sequence[str]) -> list[str]:
     """One line per record in the commits ``revs`` selects that a reader would refuse."""
     cap = limits.active().sidecar_bytes
     found = git.new_blobs(revs, ["*" + sidecar.SUFFIX, "*" + _POINTER])
@@ -55,7 +56,7 @@ def _pointer_ids(raw: bytes, where: str) -> None:
             storage.check_oid(str(out["md5"]), f"{where}: md5")
 
 
-def unreadable_saves(git: Git, known: set[str]) -> list[tuple[str, int, str]]:
+def saves(git: Git, known: set[str]) -> list[tuple[str, int, str]]:
     """``(commit, commit time, why)`` for each save commit on HEAD whose record no reader accepts.
 
     The checkpoint index skips such commits (with a warning when a limit refused them), so
