@@ -119,6 +119,18 @@ def dump(data: dict[str, Any]) -> str:
     return str(text)
 
 
+def dump_record(data: dict[str, Any]) -> bytes:
+    """A sidecar's bytes for a commit; refused over ``limits.sidecar_bytes``, since every
+    reader would refuse it (the caller has not committed anything yet)."""
+    raw = dump(data).encode()
+    cap = limits.active().sidecar_bytes
+    if len(raw) > cap:
+        raise loader.LimitError(f"the sidecar would be {len(raw):,} bytes, over the limit of "
+                                f"{cap:,} (limits.sidecar_bytes); store large results as a "
+                                "companion with --with")
+    return raw
+
+
 @functools.cache
 def _schema() -> dict[str, Any]:
     text = resources.files("ckptgit").joinpath(f"schemas/sidecar-v{CURRENT_VERSION}.json")

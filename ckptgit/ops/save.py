@@ -289,7 +289,7 @@ def _commit(repo: Repo, doc: dict[str, Any], rel: str, stored: storage.Stored,
             companions: dict[str, storage.Stored] | None = None) -> Checkpoint:
     git, name = repo.git, doc["name"]
     own = {rel + ".dvc": storage.pointer_text(stored, Path(rel).name).encode(),
-           sidecar.path_for(rel): sidecar.dump(doc).encode()}
+           sidecar.path_for(rel): sidecar.dump_record(doc)}
     ignore, ignore_edit = _ignore_edit(rel)
     edits: dict[str, Callable[[bytes | None], bytes | None]] = {
         ignore: ignore_edit,

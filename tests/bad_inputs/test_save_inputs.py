@@ -219,3 +219,18 @@ CASES = [
 @pytest.mark.parametrize("case", [c.param() for c in CASES])
 def test_save_refuses(work: Any, case: Case) -> None:
     judge(work, case)
+
+
+def test_a_sidecar_over_the_limit_is_not_committed(work: Any) -> None:
+    """Known at the end of the save (the sidecar is written while the bytes stream in): refused
+    before the commit; only the unreferenced cache object remains, which gc removes."""
+    cfg = work.repo.path / ".ckpt" / "config.yaml"
+    cfg.write_text(cfg.read_text() + "limits:\n  sidecar_bytes: 3000\n")
+    write_model(work.repo.path / MODEL, seed=3)
+    before = work.snapshot()
+    res = work.repo.ckpt(*save())
+    assert res.code == 2 and "the sidecar would be" in res.err and "--with" in res.err, res
+    after = work.snapshot()
+    assert (after.refs, after.index, after.tree, after.remote) == (
+        before.refs, before.index, before.tree, before.remote)
+    assert set(before.cache) <= set(after.cache)
