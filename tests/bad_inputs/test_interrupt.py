@@ -10,11 +10,47 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from conftest import BIN, Repo
 
 from bad_inputs.snapshot import take
+
+
+def _interrupt(repo: Repo, args: list[str], started: Callable[[], bool]) -> str:
+    """Run ``git-ckpt ARGS``; once ``started()``, SIGINT its process group; its stderr."""
+    proc = subprocess.Popen([str(Path(BIN) / "git-ckpt"), *args], cwd=repo.path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not started() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert proc.poll() is None, "the command ended before it could be interrupted"
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert err.strip() in ("error: interrupted", "error: aborted"), err
+    return err
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_verify(repo: Repo) -> None:
+    big = repo.path / "models" / "big.bin"
+    big.parent.mkdir(parents=True)
+    with big.open("wb") as fh:
+        fh.truncate(4 << 30)
+    repo.ckpt_ok("save", "models/big.bin", "-n", "big", "-q")
+    before = take(repo)
+    begun = time.monotonic()
+    _interrupt(repo, ["verify", "-q"], lambda: time.monotonic() - begun > 3)
+    assert take(repo) == before
 
 
 def _hashing(repo: Repo, proc: subprocess.Popen[str]) -> bool:

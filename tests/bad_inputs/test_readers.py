@@ -126,6 +126,8 @@ CASES = [
     Case("restore-unknown", ("restore", "nosuch"), 2, "unknown checkpoint"),
     Case("restore-over-fifo", ("restore", "clf"), 2, "not a regular file",
          _fifo_at("models/clf.safetensors")),
+    Case("verify-beside-a-fifo", ("verify",), 0, "all good",
+         _fifo_at("models/clf.safetensors"), expect="finding"),
     # diff, rank, check
     Case("diff-unknown", ("diff", "clf", "nosuch"), 2, "unknown checkpoint"),
     Case("diff-bad-only", ("diff", "clf", "clf", "--only", "bogus"), 2, "bogus"),
