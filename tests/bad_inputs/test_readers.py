@@ -179,3 +179,16 @@ def test_a_gate_stops_a_slow_filter() -> None:
     finally:
         limits.activate(limits.DEFAULT)
     assert not result.passed and "limits.cel_seconds" in result.detail
+
+
+def test_json_output_is_strict_even_for_a_nan_in_history(work: Any) -> None:
+    """A record written by hand with NaN and infinity: --json stays valid JSON."""
+    doc = _clf_doc(work)
+    doc["metrics"] = {"acc": float("nan"), "loss": float("inf")}
+    _save_by_hand(yaml.safe_dump(doc).replace("id: " + doc["id"], "id: 00000000deadbeef")
+                  .replace("name: clf", "name: evil"))(work)
+    for args in (("show", "evil", "--json"), ("list", "--json"), ("rank", "--by", "acc",
+                                                                   "--json")):
+        res = work.repo.ckpt(*args)
+        assert res.code == 0, res
+        json.loads(res.out, parse_constant=lambda c: pytest.fail(f"{args}: {c} in --json"))
