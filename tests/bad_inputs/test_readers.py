@@ -191,4 +191,8 @@ def test_json_output_is_strict_even_for_a_nan_in_history(work: Any) -> None:
                                                                    "--json")):
         res = work.repo.ckpt(*args)
         assert res.code == 0, res
-        json.loads(res.out, parse_constant=lambda c: pytest.fail(f"{args}: {c} in --json"))
+        json.loads(res.out, parse_constant=_no_constant)
+
+
+def _no_constant(text: str) -> None:
+    pytest.fail(f"{text} in --json output")
