@@ -20,11 +20,13 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/ruff check ckptgit tests benchmarks
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -q -p no:cacheprovider tests
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check ckptgit tests benchmarks
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'

@@ -21,7 +21,7 @@ from ckptgit.errors import CkptError, IntegrityError, PolicyError, RefError, Usa
 if TYPE_CHECKING:
     from ckptgit.api import Tracker, load, save
     from ckptgit.model import Checkpoint
-    from ckptgit.ops.compare import diff
+    from ckptgit.ops.diff import diff
 
 __all__ = ["Checkpoint", "CkptError", "IntegrityError", "PolicyError", "RefError", "Tracker",
            "UsageError", "diff", "load", "save"]
@@ -34,7 +34,7 @@ def __getattr__(name: str) -> object:
 
         return getattr(api, name)
     if name == "diff":
-        from ckptgit.ops.compare import diff
+        from ckptgit.ops.diff import diff
 
         return diff
     if name == "Checkpoint":

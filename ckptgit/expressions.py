@@ -129,6 +129,32 @@ def evaluate(expression: str, context: Mapping[str, Any]) -> Any:
     return _plain(value)
 
 
+@contextmanager
+def _alarm(seconds: float) -> Iterator[None]:
+    """Raise ``_Expired`` in this (main) thread after ``seconds``, and again every 50 ms until
+    the block ends: a signal that lands while Python runs a finalizer has its exception
+    swallowed, so one alarm is not enough. A timer already set (e.g. a test timeout) is put
+    back afterwards with what was left of it."""
+    armed = [True]
+
+    def expire(signum: int, frame: FrameType | None) -> None:
+        if armed[0]:
+            raise _Expired
+
+    start = time.monotonic()
+    old = signal.signal(signal.SIGALRM, expire)
+    left, interval = signal.setitimer(signal.ITIMER_REAL, seconds, 0.05)
+    try:
+        yield
+    finally:
+        armed[0] = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+        if left:
+            signal.setitimer(signal.ITIMER_REAL,
+                             max(left - (time.monotonic() - start), 0.001), interval)
+
+
 class _Expired(BaseException):
     """Raised inside the evaluator when its time is up; a BaseException so that celpy's own
     ``except Exception`` cannot turn it into an ordinary evaluation error."""
@@ -139,16 +165,8 @@ def _deadline(seconds: float) -> Iterator[None]:
     """A timer signal in the main thread (free while it runs); elsewhere a profile hook that
     looks at the clock every few thousand calls."""
     if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
-        def expire(signum: int, frame: FrameType | None) -> None:
-            raise _Expired
-
-        old = signal.signal(signal.SIGALRM, expire)
-        signal.setitimer(signal.ITIMER_REAL, seconds)
-        try:
+        with _alarm(seconds):
             yield
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, old)
         return
     end, calls = time.monotonic() + seconds, [0]
 

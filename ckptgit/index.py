@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import threading
 from pathlib import Path
 from typing import Any
 
 from ckptgit import loader, sidecar
+from ckptgit.atomic import write_atomic
 from ckptgit.errors import IntegrityError, UsageError
 from ckptgit.git import Git
 from ckptgit.model import Checkpoint
@@ -65,16 +64,13 @@ def _read(git: Git) -> tuple[str, list[Checkpoint]] | None:
 
 def _write(git: Git, head: str, entries: list[Checkpoint]) -> None:
     path = _file(git)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # unique per thread too: background saves and the caller's own list may write at once
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     rows = []
     for e in entries:
         row = e.to_dict()
         row.pop("artifact", None)
         rows.append(row)
-    tmp.write_text(json.dumps({"version": VERSION, "head": head, "entries": rows}))
-    os.replace(tmp, path)
+    # the temporary is unique per thread: background saves and a list may write at once
+    write_atomic(path, json.dumps({"version": VERSION, "head": head, "entries": rows}))
 
 
 def _scan(git: Git, revs: list[str]) -> list[Checkpoint]:

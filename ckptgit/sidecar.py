@@ -9,17 +9,18 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from ckptgit import limits, loader
+from ckptgit import limits, loader, yamlsafe
 from ckptgit.errors import CkptError, IntegrityError, UsageError
+
+if TYPE_CHECKING:
+    from ckptgit.git import Git
+    from ckptgit.model import Checkpoint
 
 CURRENT_VERSION = 1
 SUFFIX = ".ckpt.yaml"
 
-_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 # version N -> function turning a version-N document into version N+1. Old sidecars are
 # migrated on read and never rejected; `schema_version` says which step to start from.
@@ -28,6 +29,19 @@ MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
 def path_for(artifact_path: str) -> str:
     return artifact_path + SUFFIX
+
+
+def load_saved(git: Git, ckpts: Sequence[Checkpoint]) -> list[dict[str, Any]]:
+    """The sidecars as each checkpoint's save commit recorded them, in one ``cat-file``."""
+    specs = [f"{c.commit}:{c.sidecar_path}" for c in ckpts]
+    blobs = git.cat_files(list(dict.fromkeys(specs)))
+    docs = []
+    for spec in specs:
+        raw = blobs.get(spec)
+        if raw is None:
+            raise IntegrityError(f"{spec} is missing: the checkpoint's commit lost its sidecar")
+        docs.append(load(raw, spec))
+    return docs
 
 
 def parse_yaml(text: bytes | str, what: str, max_bytes: int | None = None) -> Any:
@@ -114,9 +128,8 @@ def migrate(data: dict[str, Any], what: str = "sidecar") -> dict[str, Any]:
 
 
 def dump(data: dict[str, Any]) -> str:
-    text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
-                     allow_unicode=True, width=100)
-    return str(text)
+    return yamlsafe.dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True,
+                         width=100)
 
 
 def dump_record(data: dict[str, Any]) -> bytes:

@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import tempfile
-import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ckptgit import hashing, paths
+from ckptgit.atomic import write_atomic
 from ckptgit.errors import CkptError, ExternalError, IntegrityError, MissingDataError, UsageError
 
 log = logging.getLogger(__name__)
@@ -225,10 +225,7 @@ def _store_dir(odb: Any, src: Path, progress: hashing.Progress | None) -> Stored
     tree.digest()
     final = Path(odb.oid_to_path(tree.oid))
     if not final.exists():
-        final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = final.with_name(final.name + f".{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_bytes(tree.as_bytes())
-        os.replace(tmp, final)
+        write_atomic(final, tree.as_bytes())
         odb.protect(os.fspath(final))
     return Stored(tree.oid, hashing.directory_seal(seals), total, len(seals))
 
@@ -236,13 +233,13 @@ def _store_dir(odb: Any, src: Path, progress: hashing.Progress | None) -> Stored
 # -- DVC's small files ------------------------------------------------------------------------
 def pointer_text(stored: Stored, name: str) -> str:
     """The ``.dvc`` file DVC itself would write for this output (DVC 3 format)."""
-    import yaml
+    from ckptgit import yamlsafe
 
     out: dict[str, Any] = {"md5": stored.md5, "size": stored.size}
     if stored.nfiles is not None:
         out["nfiles"] = stored.nfiles
     out.update({"hash": "md5", "path": name})
-    return yaml.safe_dump({"outs": [out]}, sort_keys=False)
+    return yamlsafe.dump({"outs": [out]}, sort_keys=False)
 
 
 def parse_pointer(text: bytes | str) -> Pointer:

@@ -1,4 +1,4 @@
-"""Writing into a repository safely: the commit lock and atomic work-tree files.
+"""Writing into a repository safely: the commit lock (files are replaced by ``atomic.py``).
 
 Every command that commits for the user (save, migrate, manifest updates) takes the same lock,
 so two of them never build on the same HEAD and lose one another's commit.
@@ -7,11 +7,8 @@ so two of them never build on the same HEAD and lose one another's commit.
 from __future__ import annotations
 
 import fcntl
-import os
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from ckptgit.git import Git
 
@@ -27,12 +24,3 @@ def commit_lock(git: Git) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` in one rename: readers see the old file or the new, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # the name is cut so the temporary fits the filesystem whenever ``path`` itself does
-    tmp = path.with_name(f".{path.name[:64]}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)

@@ -67,12 +67,12 @@ def test_dash_c_runs_elsewhere(repo: Repo) -> None:
 
 
 def test_unexpected_errors_are_one_line(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
-    from ckptgit.ops import show
+    import ckptgit.ops.list as list_op
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk on fire\nsecond line")
 
-    monkeypatch.setattr(show, "listing", broken)  # a fault injected at a seam
+    monkeypatch.setattr(list_op, "listing", broken)  # a fault injected at a seam
     res = repo.ckpt("list")
     assert res.code == 1
     assert res.err == ("error: unexpected RuntimeError: disk on fire (rerun with --traceback "

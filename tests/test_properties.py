@@ -176,7 +176,7 @@ headers = st.dictionaries(
 
 
 def _read_both(path: Path) -> None:
-    from ckptgit import tensors
+    from ckptgit.capture import tensors
     from ckptgit.compare import weights
 
     try:

@@ -17,7 +17,7 @@ from governance_fixtures import bare_remote, push
 from s3server import S3Server
 
 from ckptgit import storage
-from ckptgit.governance.hookchecks import TRUSTED_DIR
+from ckptgit.governance.refupdates import TRUSTED_DIR
 
 MODEL = "models/clf.safetensors"
 

@@ -25,7 +25,7 @@ def install(force: bool, server: Path | None) -> None:
       git ckpt hooks install
       git ckpt hooks install --server /srv/git/models.git
     """
-    from ckptgit import hooks
+    from ckptgit.ops import hooks
 
     git = Git.discover(".")
     if server is not None:
@@ -40,14 +40,14 @@ def install(force: bool, server: Path | None) -> None:
 
 
 def _server(git: Git, server: Path, force: bool) -> None:
-    from ckptgit import hooks
-    from ckptgit.governance import hookchecks
+    from ckptgit.governance.refupdates import TRUSTED_DIR
+    from ckptgit.ops import hooks
 
     bare = Git.bare(server)
-    if not hooks.install(bare, names=("pre-receive",), force=force):
+    copied = hooks.install_server(git, bare, force)
+    if copied is None:
         click.echo(f"kept the existing pre-receive hook of {server} (use --force to replace "
                    "it)", err=True)
         return
-    copied = hookchecks.install_server_trust(bare.git_dir, git.root)
     click.echo(f"installed pre-receive in {bare.git_dir}")
-    click.echo(f"trusted copy of {', '.join(copied)} in {bare.git_dir / hookchecks.TRUSTED_DIR}")
+    click.echo(f"trusted copy of {', '.join(copied)} in {bare.git_dir / TRUSTED_DIR}")

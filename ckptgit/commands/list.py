@@ -20,7 +20,7 @@ def command(name: str | None, limit: int | None, as_json: bool) -> None:
       git ckpt list --name clf --limit 5
       git ckpt list --json | jq '.[0].metrics'
     """
-    from ckptgit.ops.show import listing, stage_map
+    from ckptgit.ops.list import listing, stage_map
     from ckptgit.repo import Repo
 
     repo = Repo.open(".")

@@ -1,13 +1,8 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import click
 
 from ckptgit.commands._common import emit_json, json_option
-
-if TYPE_CHECKING:
-    from ckptgit.repo import Repo
 
 
 @click.command("promote")
@@ -33,13 +28,13 @@ def command(ref: str, stage: str, rationale: str, approvers: tuple[str, ...],
       git ckpt promote clf~1 --stage production --rationale "canary clean 48h" \\
           --approved-by bob@example.com --version v1.2.0 --push
     """
-    from ckptgit.governance.promote import PromoteRequest, promote
+    from ckptgit.ops.promote import PromoteRequest, promote, push_tags
     from ckptgit.repo import Repo
 
     repo = Repo.open(".")
     out = promote(repo, PromoteRequest(ref, stage, rationale, approvers, version, override))
     if push:
-        _push(repo, [out.tag, *([out.version_tag] if out.version_tag else [])])
+        push_tags(repo, [out.tag, *([out.version_tag] if out.version_tag else [])])
     if as_json:
         emit_json(out.to_dict())
         return
@@ -48,14 +43,3 @@ def command(ref: str, stage: str, rationale: str, approvers: tuple[str, ...],
     click.echo(f"promoted {out.name} {out.id[:8]} to {out.stage}: signed tag {out.tag}"
                + (f", {out.version_tag}" if out.version_tag else ""))
     click.echo(f"{out.manifest} updated in commit {(out.manifest_commit or '')[:12]}")
-
-
-def _push(repo: Repo, refs: list[str]) -> None:
-    from ckptgit.errors import ExternalError
-
-    done = repo.git.run(["push", "origin", "HEAD", *[f"refs/tags/{t}" for t in refs]],
-                        check=False)
-    if done.returncode != 0:
-        tail = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise ExternalError(f"tagged locally, but git push failed: {tail[-1] if tail else ''}; "
-                            "push again with 'git push origin HEAD --tags'")

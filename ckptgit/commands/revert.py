@@ -36,7 +36,7 @@ def command(name: str, stage: str, to: str, rationale: str, approvers: tuple[str
       git ckpt revert clf --stage production --to clf~3 --rationale "INC-1234" \\
           --approved-by bob@example.com --impact-window 2024-05-01T10:00Z/2024-05-01T12:30Z
     """
-    from ckptgit.governance.revert import RevertRequest, revert
+    from ckptgit.ops.revert import RevertRequest, revert
     from ckptgit.repo import Repo
 
     repo = Repo.open(".")

@@ -13,18 +13,13 @@ def command(name: str | None, as_json: bool) -> None:
 
     Read from the signed tags in one pass; locked stages and deprecated names are marked.
     """
-    from ckptgit.governance import history
+    from ckptgit.ops.stages import stages
     from ckptgit.repo import Repo
 
-    repo = Repo.open(".")
-    events, locks = history.read(repo.git, name)
-    held = history.holders(events)
-    locked = history.locked(locks)
-    retired = history.deprecated(events)
-    order = history.stage_order(repo.config.stages)
+    found = stages(Repo.open("."), name)
+    locked, retired = found.locked, found.deprecated
     rows = [ev.to_dict() | {"locked": ev.stage in locked, "deprecated": ev.name in retired}
-            for _, ev in sorted(held.items(),
-                                key=lambda kv: (kv[0][0], order.get(kv[0][1], 99), kv[0][1]))]
+            for ev in found.holders]
     if as_json:
         emit_json({"holders": rows, "locked": {s: e.tag for s, e in sorted(locked.items())},
                    "deprecated": {n: e.tag for n, e in sorted(retired.items())}})

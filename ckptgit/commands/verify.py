@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ckptgit.commands._common import emit_json, json_option
+
+if TYPE_CHECKING:
+    from ckptgit.integrity.findings import Finding, Report
 
 
 @click.command("verify")
@@ -38,23 +41,16 @@ def command(refs: tuple[str, ...], all_: bool, offline: bool, allow_missing: boo
       git ckpt verify --all --json | jq '.findings'
     """
     from ckptgit.errors import UsageError
-    from ckptgit.integrity.verify import verify
+    from ckptgit.ops.verify import verify_everything
     from ckptgit.repo import Repo
 
     if all_ and refs:
         raise UsageError("give REFs or --all, not both")
     repo = Repo.open(".")
     with _bar(quiet or as_json) as (advance, set_total):
-        report = verify(repo, list(refs) or None, offline=offline, workers=jobs,
-                        progress=advance, on_total=set_total)
-    if not refs:
-        from ckptgit.integrity import tagcheck
-
-        report.extra += tagcheck.findings(repo)
-    if oms:
-        from ckptgit.integrity import oms as oms_mod
-
-        report.extra += oms_mod.verify_all(repo, [s.ckpt for s in report.checkpoints], oms_key)
+        report = verify_everything(repo, list(refs) or None, offline=offline, workers=jobs,
+                                   oms=oms, oms_key=oms_key, progress=advance,
+                                   on_total=set_total)
     failures = report.failures(allow_missing)
     if as_json:
         emit_json(report.to_dict(allow_missing))
@@ -65,10 +61,7 @@ def command(refs: tuple[str, ...], all_: bool, offline: bool, allow_missing: boo
     return 3 if failures else 0
 
 
-def _summary(report: object, failures: Sequence[object]) -> None:
-    from ckptgit.integrity.verify import Report
-
-    assert isinstance(report, Report)  # noqa: S101
+def _summary(report: Report, failures: Sequence[Finding]) -> None:
     states = [s.state for s in report.checkpoints]
     counts = ", ".join(f"{states.count(k)} {k}" for k in ("ok", "failed", "unverifiable")
                        if states.count(k))

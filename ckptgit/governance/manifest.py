@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ckptgit import sidecar, workfiles
+from ckptgit.atomic import write_atomic
 from ckptgit.errors import ExternalError, UsageError
 from ckptgit.git import Git
 
@@ -80,4 +81,4 @@ def _sync(git: Git, files: Mapping[str, bytes], blobs: Mapping[str, str]) -> Non
     """Index and work tree show the new manifest as committed (other paths untouched)."""
     git.stage_blobs(blobs)
     for rel, data in files.items():
-        workfiles.write_atomic(git.root / rel, data)
+        write_atomic(git.root / rel, data)

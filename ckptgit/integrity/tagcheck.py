@@ -12,20 +12,20 @@ from typing import Any
 
 from ckptgit import sidecar
 from ckptgit.errors import CkptError
-from ckptgit.governance import history, signing
+from ckptgit.governance import tagevents, tagsigning
 from ckptgit.governance import trailers as tr
-from ckptgit.integrity.verify import Finding
+from ckptgit.integrity.findings import Finding
 from ckptgit.repo import Repo
 
 
 def check(repo: Repo, name: str | None = None,
-          read: tuple[list[history.Event], list[history.LockEvent]] | None = None,
+          read: tuple[list[tagevents.Event], list[tagevents.LockEvent]] | None = None,
           ) -> dict[str, list[str]]:
     """Tag name -> what is wrong with it (empty list: valid), for every ckpt tag (of
-    ``name``); ``read`` is ``history.read``'s answer when the caller has it already."""
-    events, locks = read if read is not None else history.read(repo.git, name)
+    ``name``); ``read`` is ``tagevents.read``'s answer when the caller has it already."""
+    events, locks = read if read is not None else tagevents.read(repo.git, name)
     try:
-        signers_text, revoked_text = signing.repo_trust(repo.root)
+        signers_text, revoked_text = tagsigning.repo_trust(repo.root)
     except CkptError:
         signers_text, revoked_text = "", None
     verdicts: dict[str, list[str]] = {}
@@ -39,7 +39,7 @@ def check(repo: Repo, name: str | None = None,
     for stage, names in by_stage.items():
         principals = _principals(repo, stage)
         signed = [t for t in names if not verdicts[t]]
-        for tag, why in signing.verify(repo.git, signed, signers_text, revoked_text,
+        for tag, why in tagsigning.verify(repo.git, signed, signers_text, revoked_text,
                                        principals).items():
             if why is not None:
                 verdicts[tag].append(_revoked(repo, tag, why, signers_text, revoked_text,
@@ -62,7 +62,7 @@ def _revoked(repo: Repo, tag: str, why: str, signers_text: str, revoked_text: st
     swallowed): a signature that verifies once the revocation list is left out was revoked."""
     if not revoked_text or "revoked" in why:
         return why
-    again = signing.verify(repo.git, [tag], signers_text, None, principals)[tag]
+    again = tagsigning.verify(repo.git, [tag], signers_text, None, principals)[tag]
     return "signed by a revoked key (listed in .ckpt/revoked_signers)" if again is None else why
 
 

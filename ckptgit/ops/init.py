@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ckptgit import hooks, storage
+from ckptgit import storage
 from ckptgit.config import CONFIG_PATH
 from ckptgit.errors import UsageError
 from ckptgit.git import Git
+from ckptgit.ops import hooks
 from ckptgit.resources import template
 
 SIGNERS_PATH = ".ckpt/allowed_signers"

@@ -19,10 +19,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ckptgit import hashing, index, names, paths, sidecar, storage, tensors, workfiles
+from ckptgit import faults, hashing, index, names, paths, sidecar, storage, workfiles
+from ckptgit.atomic import write_atomic
 from ckptgit.capture import code as code_capture
 from ckptgit.capture import data as data_capture
-from ckptgit.capture import environment, values
+from ckptgit.capture import environment, tensors, values
 from ckptgit.errors import CkptError, ExternalError, IntegrityError, UsageError
 from ckptgit.model import Checkpoint
 from ckptgit.repo import Repo
@@ -82,7 +83,8 @@ def save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None = None)
     # and the rest of the save fits in the other core's spare time.
     cancel = threading.Event()
     with ThreadPoolExecutor(1, thread_name_prefix="ckpt-store") as pool:
-        storing = pool.submit(storage.store, root, root / rel, _cancellable(progress, cancel))
+        storing = pool.submit(storage.store, root, root / rel,
+                              _cancellable(faults.on_progress("copying", progress), cancel))
         try:
             doc = _describe(repo, req, rel, parent, given)
             if is_safetensors and summary is None:
@@ -96,6 +98,7 @@ def save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None = None)
             cancel.set()
             wait([storing])
             raise
+    faults.point("stored")
     if summary is not None:
         doc["tensors"] = summary
     after = os.stat(root / rel)
@@ -196,7 +199,7 @@ def _describe(repo: Repo, req: SaveRequest, rel: str, parent: str | None,
     created = datetime.now(UTC)
     doc: dict[str, Any] = {
         "schema_version": sidecar.CURRENT_VERSION,
-        "id": _new_id(created),
+        "id": _new_id(),
         "name": req.name,
         "created_at": created.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         "artifact": {"path": rel, "kind": "directory" if (root / rel).is_dir() else "file",
@@ -231,7 +234,7 @@ def _user_path(given: str | os.PathLike[str], cwd: Path | None) -> Path:
     return p if p.is_absolute() else (cwd or Path.cwd()) / p
 
 
-def _new_id(created: datetime) -> str:
+def _new_id() -> str:
     """16 random hex digits: short prefixes stay unique; ``created_at`` carries the order."""
     return secrets.token_hex(8)
 
@@ -311,6 +314,7 @@ def _commit(repo: Repo, doc: dict[str, Any], rel: str, stored: storage.Stored,
         if not git.update_ref(git.head_ref(), commit, head, f"ckpt: save {name}"):
             raise ExternalError("the branch moved during the save; nothing was recorded, "
                                 "save again")
+        faults.point("committed")
         ckpt = Checkpoint.from_sidecar(doc, commit)
         index.record(git, head, commit, ckpt)
         _sync_user_view(repo, own, {p: e for p, e in edits.items() if p in files}, blobs)
@@ -341,13 +345,14 @@ def _sync_user_view(
     except CkptError as exc:
         raise ExternalError(f"checkpoint saved, but the index could not be updated ({exc}); "
                             f"run 'git reset -q -- {' '.join(staged)}'") from exc
+    faults.point("staged")
     for path, data in own.items():
-        workfiles.write_atomic(root / path, data)
+        write_atomic(root / path, data)
     for path, edit in edits.items():
         current = root / path
         new = edit(current.read_bytes() if current.exists() else None)
         if new is not None:
-            workfiles.write_atomic(current, new)
+            write_atomic(current, new)
 
 
 def _message(doc: dict[str, Any]) -> str:

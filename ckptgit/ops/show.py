@@ -1,4 +1,4 @@
-"""Reading checkpoints back: the full sidecar of one, summaries of many."""
+"""``git ckpt show``: the full sidecar of one checkpoint and the stages it holds."""
 
 from __future__ import annotations
 
@@ -20,13 +20,6 @@ def full(repo: Repo, ref: str) -> dict[str, Any]:
     doc["commit"] = ckpt.commit
     doc["stages"] = stages_of(repo, ckpt)
     return doc
-
-
-def listing(repo: Repo, name: str | None = None, limit: int | None = None) -> list[Checkpoint]:
-    """Newest first by creation time; history order breaks ties."""
-    entries = [c for c in repo.checkpoints() if name is None or c.name == name]
-    entries.sort(key=lambda c: c.created_at, reverse=True)
-    return entries[:limit] if limit is not None else entries
 
 
 def stage_map(repo: Repo) -> dict[str, list[str]]:

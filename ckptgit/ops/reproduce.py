@@ -158,6 +158,15 @@ def _script(doc: dict[str, Any], env: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def check_rerun(repo: Repo, ref: str, metrics_file: Path, rtol: float,
+                atol: float) -> list[str]:
+    """``--check``: the re-run's metrics file against the metrics ``ref`` recorded."""
+    from ckptgit.capture import values
+
+    recorded = full(repo, ref).get("metrics") or {}
+    return check(recorded, values.read_file(metrics_file, "metrics"), rtol, atol)
+
+
 def check(recorded: dict[str, Any], rerun: dict[str, Any], rtol: float,
           atol: float) -> list[str]:
     """Metrics of a re-run that differ from the recorded ones beyond the tolerances."""

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ckptgit.errors import PolicyError, UsageError
-from ckptgit.governance import artifacts, history, manifest, policy, sandbox, signing
+from ckptgit.governance import artifacts, manifest, policy, sandbox, tagevents, tagsigning
 from ckptgit.governance import trailers as tr
-from ckptgit.governance.promote import Outcome, base_trailers, make_tag, write_manifest
+from ckptgit.ops.promote import Outcome, base_trailers, make_tag, write_manifest
 from ckptgit.repo import Repo
 
 
@@ -41,7 +41,7 @@ def revert(repo: Repo, req: RevertRequest) -> Outcome:
     target = repo.resolve(req.to)
     if target.name != req.name:
         raise UsageError(f"--to {req.to} is a checkpoint of {target.name!r}, not {req.name!r}")
-    view = history.stage_view(git, req.name, req.stage)
+    view = tagevents.stage_view(git, req.name, req.stage)
     events, holder, lock = view.events, view.holder, view.lock
     state = policy.State(holder_commit=holder.commit if holder else None,
                          locked_by=lock.tag if lock else None)
@@ -51,9 +51,9 @@ def revert(repo: Repo, req: RevertRequest) -> Outcome:
     if holder is None:  # decide() has refused already; this keeps the type checker informed
         raise UsageError(f"stage {req.stage} of {req.name} holds nothing")
     rule = decision.rule
-    signing.preflight(git)
-    trust = signing.repo_trust(repo.root)
-    signer = signing.signer_principal(git, trust[0], rule.signers)
+    tagsigning.preflight(git)
+    trust = tagsigning.repo_trust(repo.root)
+    signer = tagsigning.signer_principal(git, trust[0], rule.signers)
     doc = artifacts.sidecar_doc(repo, target)
     _check_serving(repo, req, doc)
     parts = artifacts.pieces(target, doc)
@@ -99,7 +99,7 @@ def _check_serving(repo: Repo, req: RevertRequest, doc: dict[str, object]) -> No
                           "to revert anyway")
 
 
-def _seals(repo: Repo, events: list[history.Event]) -> set[str]:
+def _seals(repo: Repo, events: list[tagevents.Event]) -> set[str]:
     """Seals of every saved checkpoint and of every companion a stage tag has recorded."""
     seals = artifacts.known_seals(repo)
     for ev in events:

@@ -1,4 +1,5 @@
-"""``git ckpt check``: rules over sidecars that flag what a reviewer should look at.
+"""The rules of ``git ckpt check`` over sidecars, flagging what a reviewer should look at
+(``ops/check.py`` gathers the sidecars they read).
 
 Each finding has a rule id, a severity (``error``/``warning``/``info``, from ``check.rules`` in
 ``.ckpt/config.yaml``) and a one-line message. Rules:
@@ -18,17 +19,13 @@ its parent's (or that has no step) starts a new run, where new seeds are expecte
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ckptgit import stages
 from ckptgit.compare import metrics, sections
 from ckptgit.compare.result import MetricDelta
-from ckptgit.compare.settings import Settings, from_raw
+from ckptgit.compare.settings import Settings
 from ckptgit.model import Checkpoint
-from ckptgit.ops.compare import load_sidecars
-from ckptgit.repo import Repo
 
 
 @dataclass(frozen=True)
@@ -43,37 +40,10 @@ class Finding:
         return asdict(self)
 
 
-def run(repo: Repo, refs: Iterable[str] = (), baseline: str | None = None) -> list[Finding]:
-    """Findings for ``refs`` (default: the latest checkpoint of every name)."""
-    settings = from_raw(repo.config.raw)
-    entries = repo.checkpoints()
-    by_id = {c.id: c for c in entries}
-    targets = [repo.resolve(r) for r in refs] or _latest_per_name(entries)
-    base = repo.resolve(baseline) if baseline else None
-    held = stages.holders(repo.git)
-    related = _related(targets, by_id, held, settings, entries, base)
-    docs = _docs(repo, targets + [c for group in related.values() for _, c in group])
-    found: list[Finding] = []
-    goals = repo.config.metric_goals
-    for target in {t.id: t for t in targets}.values():
-        found += _one(target, docs, related[target.id], settings, goals)
-    order = {"error": 0, "warning": 1, "info": 2}
-    found.sort(key=lambda f: (order.get(f.severity, 3), f.name, f.id, f.rule))
-    return found
-
-
-def _latest_per_name(entries: list[Checkpoint]) -> list[Checkpoint]:
-    latest: dict[str, Checkpoint] = {}
-    for c in entries:
-        if c.name not in latest or c.created_at > latest[c.name].created_at:
-            latest[c.name] = c
-    return sorted(latest.values(), key=lambda c: c.name)
-
-
 Related = dict[str, list[tuple[str, Checkpoint]]]
 
 
-def _related(targets: list[Checkpoint], by_id: dict[str, Checkpoint],
+def related(targets: list[Checkpoint], by_id: dict[str, Checkpoint],
              held: dict[tuple[str, str], Any], settings: Settings, entries: list[Checkpoint],
              base: Checkpoint | None) -> Related:
     """For each target: ("parent", p), ("stage:NAME", holder), ("baseline", b) to compare with."""
@@ -106,13 +76,9 @@ def _stage_rank(stage: str) -> int:
     return known.index(stage) if stage in known else -1
 
 
-def _docs(repo: Repo, ckpts: list[Checkpoint]) -> dict[str, dict[str, Any]]:
-    unique = list({c.id: c for c in ckpts}.values())
-    return {c.id: doc for c, doc in zip(unique, load_sidecars(repo, unique), strict=True)}
-
-
-def _one(t: Checkpoint, docs: dict[str, dict[str, Any]], related: list[tuple[str, Checkpoint]],
-         s: Settings, goals: dict[str, str]) -> list[Finding]:
+def findings_for(t: Checkpoint, docs: dict[str, dict[str, Any]],
+                 related: list[tuple[str, Checkpoint]], s: Settings,
+                 goals: dict[str, str]) -> list[Finding]:
     doc = docs[t.id]
     raw = _own(doc)
     for role, other in related:

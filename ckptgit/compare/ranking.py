@@ -1,4 +1,4 @@
-"""``git ckpt rank``: order checkpoints by metrics, filtered by a CEL expression.
+"""Ranking checkpoints by metrics, filtered by a CEL expression (``ops/rank.py`` runs it).
 
 Repeatable: criteria are applied in order, ties fall to the next criterion, then to time
 (earlier first: the first checkpoint to reach a score keeps its place, as early stopping does),

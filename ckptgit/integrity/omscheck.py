@@ -22,10 +22,10 @@ from typing import Any
 from ckptgit import hashing
 from ckptgit.errors import CkptError
 from ckptgit.git import FIELD, RECORD
-from ckptgit.integrity.oms import SUFFIX
 from ckptgit.model import Checkpoint
 from ckptgit.repo import Repo
 
+SUFFIX = ".sig"  # the OMS bundle of PATH is committed as PATH.sig
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
 
 
@@ -86,10 +86,10 @@ def _log(repo: Repo) -> list[Signature]:
 def _trust(repo: Repo) -> tuple[dict[str, tuple[str, Any]], set[str]]:
     """Hint -> (principals, EC public key) of every EC key trusted by the repo, and the hints
     of revoked keys."""
-    from ckptgit.governance import signing
+    from ckptgit.governance import tagsigning
 
     try:
-        signers_text, revoked_text = signing.repo_trust(repo.root)
+        signers_text, revoked_text = tagsigning.repo_trust(repo.root)
     except CkptError:
         signers_text, revoked_text = "", None
     trusted = {hint: (principals, key) for principals, key, hint in _keys(signers_text)}
@@ -98,27 +98,29 @@ def _trust(repo: Repo) -> tuple[dict[str, tuple[str, Any]], set[str]]:
 
 
 def _keys(text: str, principals: bool = True) -> Iterator[tuple[str, Any, str]]:
-    """(principals, key, hint) for each elliptic-curve key line of an allowed_signers (or
-    revoked keys) file; other key types cannot have made a model-signing signature."""
+    """(principals, key, hint) for each elliptic-curve key of an allowed_signers file (or, with
+    ``principals=False``, of a revoked-keys file); other key types cannot have made a
+    model-signing signature."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    for line in text.splitlines():
-        tokens = line.split()
-        if not tokens or tokens[0].startswith("#"):
+    from ckptgit.governance import allowed_signers
+
+    if principals:
+        keys = [(",".join(s.principals), s.key) for s in allowed_signers.signers(text)]
+    else:
+        keys = [("", k) for k in allowed_signers.public_keys(text)]
+    for who, text_key in keys:
+        if not text_key.startswith("ecdsa-sha2-"):
             continue
-        for i, tok in enumerate(tokens[:-1]):
-            if not tok.startswith("ecdsa-sha2-"):
-                continue
-            try:
-                key = serialization.load_ssh_public_key(f"{tok} {tokens[i + 1]}".encode())
-            except (ValueError, TypeError):
-                break
-            if isinstance(key, ec.EllipticCurvePublicKey):
-                pem = key.public_bytes(serialization.Encoding.PEM,
-                                       serialization.PublicFormat.SubjectPublicKeyInfo)
-                yield (tokens[0] if principals else ""), key, hashlib.sha256(pem).hexdigest()
-            break
+        try:
+            key = serialization.load_ssh_public_key(text_key.encode())
+        except (ValueError, TypeError):
+            continue
+        if isinstance(key, ec.EllipticCurvePublicKey):
+            pem = key.public_bytes(serialization.Encoding.PEM,
+                                   serialization.PublicFormat.SubjectPublicKeyInfo)
+            yield who, key, hashlib.sha256(pem).hexdigest()
 
 
 # -- judging one bundle ------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The checks behind the hooks: pre-commit, pre-push and the server's pre-receive.
+"""What the hooks check: staged records (pre-commit) and pushed ref updates (pre-push, the
+server's pre-receive).
 
 Each returns a list of problems (one line each, naming the path or tag); an empty list lets
 git go on. ``pre_commit`` is on every commit's path, so it imports nothing heavy until a
@@ -7,15 +8,17 @@ staged path actually concerns checkpoints.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ckptgit.errors import CkptError
 from ckptgit.git import Git
+
+if TYPE_CHECKING:  # the config (and YAML) is imported only when a hook needs it
+    from ckptgit.config import Config
 
 ZERO = "0" * 40
 SIDECAR_SUFFIX = ".ckpt.yaml"
@@ -144,7 +147,7 @@ def is_ckpt_tag(name: str) -> bool:
 class Trust:
     """What a hook trusts: the rules and signers (a server's own copy, never the pushed ones)."""
 
-    config: Any  # ckptgit.config.Config
+    config: Config
     signers: str
     revoked: str | None
 
@@ -153,7 +156,7 @@ def check_tags(git: Git, pushed: Sequence[tuple[str, str]], trust: Trust,
                now: int | None = None) -> list[str]:
     """Problems of pushed ckpt tags ``(name, object id)``: kind, name, trailers, approvals,
     stage, tagger date (when ``now`` is given) and signature by a principal allowed there."""
-    from ckptgit.governance import signing
+    from ckptgit.governance import tagsigning
 
     objects = git.cat_files([sha for _, sha in pushed])
     problems: list[str] = []
@@ -164,7 +167,7 @@ def check_tags(git: Git, pushed: Sequence[tuple[str, str]], trust: Trust,
         if not found:
             by_principals.setdefault(principals, []).append((name, sha))
     for principals, group in by_principals.items():
-        verdicts = signing.verify(git, [sha for _, sha in group], trust.signers, trust.revoked,
+        verdicts = tagsigning.verify(git, [sha for _, sha in group], trust.signers, trust.revoked,
                                   principals)
         problems += [f"{name}: {verdicts[sha]}" for name, sha in group if verdicts[sha]]
     return problems
@@ -226,9 +229,9 @@ def _skew(now: int, when: int | None) -> str:
 
 def repo_trust(root: Path) -> Trust:
     from ckptgit import config
-    from ckptgit.governance import signing
+    from ckptgit.governance import tagsigning
 
-    signers, revoked = signing.repo_trust(root)
+    signers, revoked = tagsigning.repo_trust(root)
     return Trust(config.load(root), signers, revoked)
 
 
@@ -376,26 +379,3 @@ def _server_bytes(git: Git, dvc_dir: Path, heads: list[str], tag_objects: list[s
     return [f"{spec.partition(':')[2]} at {spec[:12]}: bytes are not on the DVC remote; push "
             "them first ('dvc push' or 'git ckpt save --push')"
             for spec, p in pointers.items() if p.md5 in missing]
-
-
-def install_server_trust(bare: Path, root: Path) -> list[str]:
-    """Copy this checkout's rules and signers into ``bare`` as the server's trusted copy."""
-    from ckptgit.governance import signing
-
-    dest = bare / TRUSTED_DIR
-    dest.mkdir(parents=True, exist_ok=True)
-    copied = []
-    for rel, name in ((".ckpt/config.yaml", "config.yaml"),
-                      (signing.SIGNERS_PATH, "allowed_signers"),
-                      (signing.REVOKED_PATH, "revoked_signers")):
-        src = root / rel
-        if src.is_file():
-            tmp = dest / f".{name}.{os.getpid()}"
-            tmp.write_bytes(src.read_bytes())
-            os.replace(tmp, dest / name)
-            copied.append(rel)
-    from ckptgit import storage
-
-    if storage.write_remote_config(dest / "dvc", root) is not None:
-        copied.append("the DVC remote's address")
-    return copied

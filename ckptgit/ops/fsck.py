@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ckptgit import hashing, index, storage
+from ckptgit.atomic import write_atomic
 from ckptgit.errors import CkptError
 from ckptgit.model import Checkpoint
 from ckptgit.repo import Repo
@@ -287,10 +288,7 @@ def _restore_record(repo: Repo, paths: Iterable[Path]) -> None:
         if dest.exists() and dest.read_bytes() != old:
             continue  # the user's own edit: keep it
         data = git.show_file("HEAD", rel) or b""
-        tmp = dest.with_name(f".{dest.name}.fsck.tmp")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(data)
-        os.replace(tmp, dest)
+        write_atomic(dest, data)
 
 
 def _rel(repo: Repo, path: Path) -> str:

@@ -14,11 +14,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ckptgit.atomic import write_atomic
 from ckptgit.errors import CkptError, ExternalError, UsageError
+from ckptgit.integrity.findings import Finding
+from ckptgit.integrity.omscheck import SUFFIX
 from ckptgit.model import Checkpoint
 from ckptgit.repo import Repo
 
-SUFFIX = ".sig"
 TRAILERS = ("Ckpt-Action", "Ckpt-Id")
 
 
@@ -101,18 +103,13 @@ def _commit(repo: Repo, ckpt: Checkpoint, data: bytes) -> str:
     if not git.update_ref(git.head_ref(), commit, head, f"ckpt: sign {ckpt.name}"):
         raise ExternalError("the branch moved while signing; nothing was recorded, sign again")
     git.stage_blobs(blobs)
-    dest = repo.root / rel
-    tmp = dest.with_name(f".{dest.name}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(dest)
+    write_atomic(repo.root / rel, data)
     return commit
 
 
-def verify_all(repo: Repo, targets: list[Checkpoint], public_key: str | None) -> list[Any]:
+def verify_all(repo: Repo, targets: list[Checkpoint], public_key: str | None) -> list[Finding]:
     """Findings for each artifact path with a signature at HEAD: it must verify, with
     ``model-signing``, the newest checkpoint of that path among ``targets``."""
-    from ckptgit.integrity.verify import Finding
-
     newest: dict[str, Checkpoint] = {}
     for c in sorted(targets, key=lambda c: c.created_at):
         newest[c.path] = c

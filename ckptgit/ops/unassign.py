@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from ckptgit import tags
 from ckptgit.errors import UsageError
-from ckptgit.governance import artifacts, history, policy, signing
+from ckptgit.governance import artifacts, policy, tagevents, tagsigning
 from ckptgit.governance import trailers as tr
-from ckptgit.governance.promote import Outcome, base_trailers, make_tag, write_manifest
+from ckptgit.ops.promote import Outcome, base_trailers, make_tag, write_manifest
 from ckptgit.repo import Repo
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ def unassign(repo: Repo, req: UnassignRequest) -> Outcome:
     git, cfg = repo.git, repo.config
     rationale = tr.check_value(tr.RATIONALE, req.rationale) if req.rationale.strip() else ""
     approvers = tuple(tr.check_value(tr.APPROVED_BY, a) for a in req.approvers)
-    view = history.stage_view(git, req.name, req.stage)
+    view = tagevents.stage_view(git, req.name, req.stage)
     events, holder, lock = view.events, view.holder, view.lock
     state = policy.State(holder_commit=holder.commit if holder else None,
                          locked_by=lock.tag if lock else None)
@@ -49,9 +49,9 @@ def unassign(repo: Repo, req: UnassignRequest) -> Outcome:
                     "registered version (promote with --version); git ckpt stages does not",
                     req.stage, req.name)
     rule = decision.rule
-    signing.preflight(git)
-    trust = signing.repo_trust(repo.root)
-    signer = signing.signer_principal(git, trust[0], rule.signers)
+    tagsigning.preflight(git)
+    trust = tagsigning.repo_trust(repo.root)
+    signer = tagsigning.signer_principal(git, trust[0], rule.signers)
     doc = artifacts.sidecar_doc(repo, ckpt)
     pairs = base_trailers("unassign", ckpt, doc, req.stage, rationale, approvers,
                           lock.tag if (lock and req.override) else None, signer)

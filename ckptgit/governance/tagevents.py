@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ckptgit import tags
+from ckptgit import stages, tags
 from ckptgit.git import Git, TagRecord
 from ckptgit.governance import trailers as tr
 
@@ -96,8 +96,7 @@ def locks_from(records: Iterable[TagRecord]) -> list[LockEvent]:
 
 def read(git: Git, name: str | None = None) -> tuple[list[Event], list[LockEvent]]:
     """All events (of ``name``, or of every artifact) and all lock events: one process."""
-    patterns = ([f"refs/tags/{name}#*", f"refs/tags/{name}@*", f"refs/tags/{name}!*"]
-                if name else ["refs/tags/"])
+    patterns = [f"refs/tags/{name}#*", f"refs/tags/{name}@*"] if name else ["refs/tags/"]
     records = git.tag_records([*patterns, f"refs/tags/{tags.LOCK_PREFIX}"])
     return events_from(records), locks_from(records)
 
@@ -121,18 +120,9 @@ def read_locks(git: Git) -> list[LockEvent]:
 
 
 def holders(events: Sequence[Event], at: int | None = None) -> dict[tuple[str, str], Event]:
-    """(name, stage) -> the assignment holding it (at time ``at``, else now).
-
-    The highest counter wins, as in GTO; an unassignment with a higher counter clears it.
-    """
-    latest: dict[tuple[str, str], Event] = {}
-    for ev in events:
-        if ev.stage is None or ev.number is None or (at is not None and ev.created_at > at):
-            continue
-        key = (ev.name, ev.stage)
-        if key not in latest or (latest[key].number or 0) < ev.number:
-            latest[key] = ev
-    return {k: v for k, v in latest.items() if v.kind == "assign"}
+    """(name, stage) -> the assignment holding it (at time ``at``, else now), by the one rule
+    in ``stages.newest``."""
+    return stages.newest(e for e in events if at is None or e.created_at <= at)
 
 
 def deprecated(events: Sequence[Event]) -> dict[str, Event]:
@@ -160,10 +150,6 @@ def locked(locks: Sequence[LockEvent], at: int | None = None) -> dict[str, LockE
 def ever_held(events: Sequence[Event], name: str, stage: str, commit: str) -> bool:
     return any(e.kind == "assign" and e.name == name and e.stage == stage and e.commit == commit
                for e in events)
-
-
-def tag_names(events: Sequence[Event]) -> list[str]:
-    return [e.tag for e in events]
 
 
 def parse_time(git: Git, text: str) -> int:

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ckptgit import tags
-from ckptgit.errors import UsageError
-from ckptgit.governance import artifacts, gates, history, manifest, policy, signing
+from ckptgit.errors import ExternalError, UsageError
+from ckptgit.governance import artifacts, gates, manifest, policy, tagevents, tagsigning
 from ckptgit.governance import trailers as tr
 from ckptgit.model import Checkpoint
 from ckptgit.repo import Repo
@@ -69,14 +69,14 @@ def promote(repo: Repo, req: PromoteRequest) -> Outcome:
         log.warning("GTO cannot read the name %r (it allows letters, digits, '-' and '_', "
                     "ending in a letter or digit): gto show will not list this promotion",
                     ckpt.name)
-    events, locks = history.read(git, ckpt.name)
-    holder = history.holders(events).get((ckpt.name, req.stage))
-    lock = history.locked(locks).get(req.stage)
+    events, locks = tagevents.read(git, ckpt.name)
+    holder = tagevents.holders(events).get((ckpt.name, req.stage))
+    lock = tagevents.locked(locks).get(req.stage)
     previous = cfg.previous_stage(req.stage) if req.stage in cfg.stages else None
-    deprecation = history.deprecated(events).get(ckpt.name)
+    deprecation = tagevents.deprecated(events).get(ckpt.name)
     state = policy.State(
         holder_commit=holder.commit if holder else None,
-        held_previous=bool(previous) and history.ever_held(events, ckpt.name, previous or "",
+        held_previous=bool(previous) and tagevents.ever_held(events, ckpt.name, previous or "",
                                                             ckpt.commit),
         locked_by=lock.tag if lock else None,
         deprecated_by=deprecation.tag if deprecation else None)
@@ -87,9 +87,9 @@ def promote(repo: Repo, req: PromoteRequest) -> Outcome:
     rule = decision.rule
     if req.version is not None:
         _check_version(repo, ckpt.name, req.version)
-    signing.preflight(git)
-    trust = signing.repo_trust(repo.root)
-    signer = signing.signer_principal(git, trust[0], rule.signers)
+    tagsigning.preflight(git)
+    trust = tagsigning.repo_trust(repo.root)
+    signer = tagsigning.signer_principal(git, trust[0], rule.signers)
     doc = artifacts.sidecar_doc(repo, ckpt)
     results = run_gates(repo, ckpt, doc, req.stage, rule.gates)
     gates.require_pass(results, req.stage)
@@ -150,13 +150,12 @@ def make_tag(repo: Repo, ckpt: Checkpoint, stage: str, subject: str, trailers: t
     narrowed = [signer] if signer else principals
 
     def next_name() -> tuple[str, int]:
-        records = git.tag_records([f"refs/tags/{ckpt.name}#*", f"refs/tags/{ckpt.name}!*",
-                                   f"refs/tags/{ckpt.name}@*"])
+        records = git.tag_records([f"refs/tags/{ckpt.name}#*", f"refs/tags/{ckpt.name}@*"])
         number = tags.next_number([r.name for r in records], ckpt.name)
         floor = max((r.created_at for r in records), default=-1) + 1
         return naming(ckpt.name, stage, number), floor
 
-    return signing.create(git, next_name, ckpt.commit, tr.message(subject, trailers),
+    return tagsigning.create(git, next_name, ckpt.commit, tr.message(subject, trailers),
                           trust[0], trust[1], narrowed)
 
 
@@ -191,5 +190,15 @@ def _register(repo: Repo, ckpt: Checkpoint, version: str, rationale: str,
     pairs = tr.build([(tr.ACTION, "register"), (tr.ID, ckpt.id), (tr.NAME, ckpt.name),
                       (tr.SEAL, f"sha256:{ckpt.sha256}"), (tr.RATIONALE, rationale)])
     name = tags.version(ckpt.name, version)
-    return signing.create(repo.git, lambda: (name, 0), ckpt.commit,
+    return tagsigning.create(repo.git, lambda: (name, 0), ckpt.commit,
                           tr.message(f"register {name}", pairs), trust[0], trust[1], principals)
+
+
+def push_tags(repo: Repo, tags_made: list[str]) -> None:
+    """``--push``: the branch (with its manifest commit) and the new tags to origin."""
+    done = repo.git.run(["push", "origin", "HEAD", *[f"refs/tags/{t}" for t in tags_made]],
+                        check=False)
+    if done.returncode != 0:
+        tail = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise ExternalError(f"tagged locally, but git push failed: {tail[-1] if tail else ''}; "
+                            "push again with 'git push origin HEAD --tags'")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ckptgit import tags
 from ckptgit.errors import UsageError
-from ckptgit.governance import history, policy, signing
+from ckptgit.governance import policy, tagevents, tagsigning
 from ckptgit.governance import trailers as tr
 from ckptgit.repo import Repo
 
@@ -17,17 +17,17 @@ def set_lock(repo: Repo, stage: str, kind: str, rationale: str) -> str:
     """Lock (``kind="lock"``) or unlock a stage; returns the tag made."""
     git, cfg = repo.git, repo.config
     rationale = tr.check_value(tr.RATIONALE, rationale) if rationale.strip() else ""
-    locks = history.read_locks(git)
-    held = history.locked(locks).get(stage)
+    locks = tagevents.read_locks(git)
+    held = tagevents.locked(locks).get(stage)
     decision = policy.decide(cfg, policy.State(locked_by=held.tag if held else None),
                              policy.Request(kind, stage, rationale))
     decision.raise_if_refused()
     head = git.head()
     if head is None:
         raise UsageError("the branch has no commit to hang the lock tag on")
-    signing.preflight(git)
-    trust = signing.repo_trust(repo.root)
-    signer = signing.signer_principal(git, trust[0], decision.rule.signers)
+    tagsigning.preflight(git)
+    trust = tagsigning.repo_trust(repo.root)
+    signer = tagsigning.signer_principal(git, trust[0], decision.rule.signers)
     pairs = tr.build([(tr.ACTION, kind), (tr.STAGE, stage), (tr.RATIONALE, rationale),
                       (tr.SIGNED_BY, signer or None)])
 
@@ -37,5 +37,5 @@ def set_lock(repo: Repo, stage: str, kind: str, rationale: str) -> str:
         floor = max((r.created_at for r in records), default=-1) + 1
         return tags.lock(kind, stage, number), floor
 
-    return signing.create(git, next_name, head, tr.message(f"{kind} stage {stage}", pairs),
+    return tagsigning.create(git, next_name, head, tr.message(f"{kind} stage {stage}", pairs),
                           trust[0], trust[1], [signer] if signer else decision.rule.signers)

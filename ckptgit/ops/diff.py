@@ -36,7 +36,7 @@ def compare(repo: Repo, ref_a: str, ref_b: str | None = None, *, weights: bool =
             only: Iterable[str] | None = None) -> Diff:
     wanted = requested(only, weights)
     a, b = pair(repo, ref_a, ref_b)
-    doc_a, doc_b = load_sidecars(repo, [a, b])
+    doc_a, doc_b = sidecar.load_saved(repo.git, [a, b])
     settings = from_raw(repo.config.raw)
     built: dict[str, Any] = {}
     for name in wanted:
@@ -70,18 +70,6 @@ def pair(repo: Repo, ref_a: str, ref_b: str | None) -> tuple[Checkpoint, Checkpo
         except RefError:
             return a, a  # the parent is not in this history: nothing to compare against
     return a, latest
-
-
-def load_sidecars(repo: Repo, ckpts: list[Checkpoint]) -> list[dict[str, Any]]:
-    specs = [f"{c.commit}:{c.sidecar_path}" for c in ckpts]
-    blobs = repo.git.cat_files(list(dict.fromkeys(specs)))
-    docs = []
-    for spec in specs:
-        raw = blobs.get(spec)
-        if raw is None:
-            raise IntegrityError(f"{spec} is missing: the checkpoint's commit lost its sidecar")
-        docs.append(sidecar.load(raw, spec))
-    return docs
 
 
 def side(ckpt: Checkpoint, doc: Mapping[str, Any]) -> Side:

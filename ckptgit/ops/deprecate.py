@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from ckptgit import tags
 from ckptgit.errors import UsageError
-from ckptgit.governance import history, signing
+from ckptgit.governance import tagevents, tagsigning
 from ckptgit.governance import trailers as tr
-from ckptgit.governance.promote import Outcome, make_tag
+from ckptgit.ops.promote import Outcome, make_tag
 from ckptgit.repo import Repo
 
 
@@ -35,13 +35,13 @@ def deprecate(repo: Repo, req: DeprecateRequest) -> Outcome:
     if not latest:
         raise UsageError(f"no checkpoint is named {req.name!r}: nothing to deprecate")
     ckpt = repo.resolve(req.name)
-    events, _ = history.read(git, req.name)
-    already = history.deprecated(events).get(req.name)
+    events, _ = tagevents.read(git, req.name)
+    already = tagevents.deprecated(events).get(req.name)
     if already is not None:
         raise UsageError(f"{req.name} is already deprecated ({already.tag})")
-    signing.preflight(git)
-    trust = signing.repo_trust(repo.root)
-    signer = signing.signer_principal(git, trust[0], ())
+    tagsigning.preflight(git)
+    trust = tagsigning.repo_trust(repo.root)
+    signer = tagsigning.signer_principal(git, trust[0], ())
     pairs = tr.build([(tr.ACTION, "deprecate"), (tr.ID, ckpt.id), (tr.NAME, ckpt.name),
                       (tr.SEAL, f"sha256:{ckpt.sha256}"), (tr.RATIONALE, rationale),
                       *((tr.APPROVED_BY, a) for a in approvers), (tr.SIGNED_BY, signer or None)])

@@ -17,11 +17,11 @@ from typing import Any
 
 from ckptgit.errors import UsageError
 from ckptgit.git import FIELD, RECORD
-from ckptgit.governance import history
-from ckptgit.integrity import history as records
-from ckptgit.integrity import signatures, tagcheck
-from ckptgit.integrity.verify import Report, verify
+from ckptgit.governance import tagevents
+from ckptgit.integrity import omscheck, records, tagcheck
+from ckptgit.integrity.findings import Report
 from ckptgit.model import Checkpoint
+from ckptgit.ops.verify import verify
 from ckptgit.repo import Repo
 
 
@@ -59,7 +59,7 @@ def audit(repo: Repo, name: str | None = None, since: str | None = None,
     cutoff = _parse_since(since) if since else None
     entries = [c for c in repo.checkpoints() if name is None or c.name == name]
     report = verify(repo, [c.id for c in entries], offline=offline) if entries else None
-    tags = history.read(repo.git, name)
+    tags = tagevents.read(repo.git, name)
     events = (_saves(repo, entries, report) + _migrations(repo, name, report)
               + _sign_events(repo, name) + _tag_events(repo, name, tags)
               + (_refused_saves(repo, entries) if name is None else []))
@@ -67,7 +67,7 @@ def audit(repo: Repo, name: str | None = None, since: str | None = None,
     if cutoff:
         events = [e for e in events if e.when >= cutoff]
     holders = {f"{n}#{s}": str(ev.trailers.get("Ckpt-Id") or ev.commit[:12])
-               for (n, s), ev in history.holders(tags[0]).items()}
+               for (n, s), ev in tagevents.holders(tags[0]).items()}
     return Audit(events, holders, str(repo.root), repo.git.head())
 
 
@@ -141,7 +141,7 @@ def _migrations(repo: Repo, name: str | None, report: Report | None) -> list[Eve
             continue
         problems = rejected.get(commit, [])
         out.append(Event(
-            when=history.iso(int(when)), action="migrate", name=", ".join(touched), who=who,
+            when=tagevents.iso(int(when)), action="migrate", name=", ".join(touched), who=who,
             status="failed" if problems else "ok",
             details={"commit": commit, "migrated": ", ".join(steps.split()), "sidecars": paths},
             problems=problems))
@@ -154,24 +154,24 @@ def _authors(repo: Repo, commits: list[str]) -> dict[str, tuple[str, str]]:
     out = {}
     for rec in text.split(RECORD)[1:]:
         commit, who, when = rec.strip().split(FIELD)
-        out[commit] = (who, history.iso(int(when)))
+        out[commit] = (who, tagevents.iso(int(when)))
     return out
 
 
 def _sign_events(repo: Repo, name: str | None) -> list[Event]:
     """OMS signatures committed by 'git ckpt sign': who ran it, when, with which key."""
     out = []
-    for s in signatures.read(repo, name):
+    for s in omscheck.read(repo, name):
         details = {"id": s.ckpt_id, "commit": s.commit, "signature": s.path, "key": s.key,
                    "signer": s.signer}
-        out.append(Event(history.iso(s.when), "sign", s.name, s.who, s.status,
+        out.append(Event(tagevents.iso(s.when), "sign", s.name, s.who, s.status,
                          {k: v for k, v in details.items() if v},
                          [*s.problems, *([s.unverifiable] if s.unverifiable else [])]))
     return out
 
 
 def _tag_events(repo: Repo, name: str | None,
-                tags: tuple[list[history.Event], list[history.LockEvent]]) -> list[Event]:
+                tags: tuple[list[tagevents.Event], list[tagevents.LockEvent]]) -> list[Event]:
     events, locks = tags
     verdicts = tagcheck.check(repo, name, tags)
     out = []
@@ -186,7 +186,7 @@ def _tag_events(repo: Repo, name: str | None,
             problems=problems))
     for lock in locks:
         problems = verdicts.get(lock.tag, [])
-        out.append(Event(history.iso(lock.created_at), lock.kind, lock.stage, lock.tagger or "?",
+        out.append(Event(tagevents.iso(lock.created_at), lock.kind, lock.stage, lock.tagger or "?",
                          "ok" if not problems else "failed",
                          {"tag": lock.tag, "rationale": lock.rationale}, problems))
     return out

@@ -11,7 +11,7 @@ rewrote a saved sidecar or pointer without being a new save is a finding.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,78 +19,11 @@ from typing import Any
 
 from ckptgit import hashing, sidecar, storage
 from ckptgit.errors import CkptError
-from ckptgit.integrity import digest, history
+from ckptgit.integrity import digest
+from ckptgit.integrity import records as recordlog
+from ckptgit.integrity.findings import Finding, Report, Status
 from ckptgit.model import Checkpoint
 from ckptgit.repo import Repo
-
-
-@dataclass(frozen=True)
-class Finding:
-    subject: str  # "clf 1a2b3c4d", or a tag name
-    kind: str  # workspace|cache|remote|record|schema|edit|missing|tag|oms
-    message: str
-
-    def line(self) -> str:
-        return f"{self.subject}: {self.message}"
-
-    def to_dict(self) -> dict[str, str]:
-        return {"subject": self.subject, "kind": self.kind, "message": self.message}
-
-
-@dataclass
-class Status:
-    """What verify found for one checkpoint."""
-
-    ckpt: Checkpoint
-    verified_from: list[str] = field(default_factory=list)  # workspace, cache, remote
-    findings: list[Finding] = field(default_factory=list)
-    unverifiable: bool = False
-    notes: list[str] = field(default_factory=list)
-    record: dict[str, Any] | None = None  # the sidecar as saved, parsed (None: unreadable)
-
-    @property
-    def subject(self) -> str:
-        return f"{self.ckpt.name} {self.ckpt.short_id}"
-
-    @property
-    def state(self) -> str:
-        if self.findings:
-            return "failed"
-        return "unverifiable" if self.unverifiable else "ok"
-
-    def add(self, kind: str, message: str) -> None:
-        self.findings.append(Finding(self.subject, kind, message))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.ckpt.id, "name": self.ckpt.name, "commit": self.ckpt.commit,
-                "path": self.ckpt.path, "sha256": self.ckpt.sha256, "status": self.state,
-                "verified_from": self.verified_from, "notes": self.notes,
-                "findings": [f.to_dict() for f in self.findings]}
-
-
-@dataclass
-class Report:
-    checkpoints: list[Status]
-    extra: list[Finding] = field(default_factory=list)  # tags, records of unknown checkpoints
-    bytes_hashed: int = 0
-    edits: list[history.Edit] = field(default_factory=list)  # every rewrite of a saved record
-
-    def failures(self, allow_missing: bool = False) -> list[Finding]:
-        found = [f for s in self.checkpoints for f in s.findings] + self.extra
-        if not allow_missing:
-            found += [Finding(s.subject, "missing", _UNVERIFIABLE.format(path=s.ckpt.path))
-                      for s in self.checkpoints if s.unverifiable and not s.findings]
-        return found
-
-    def to_dict(self, allow_missing: bool = False) -> dict[str, Any]:
-        return {"ok": not self.failures(allow_missing),
-                "checkpoints": [s.to_dict() for s in self.checkpoints],
-                "findings": [f.to_dict() for f in self.failures(allow_missing)],
-                "bytes_hashed": self.bytes_hashed}
-
-
-_UNVERIFIABLE = ("unverifiable: the bytes of {path} are in neither the work tree, the cache "
-                 "nor the DVC remote")
 
 
 @dataclass
@@ -144,6 +77,32 @@ def verify(
         for plan in plans:
             if plan.source == "cache" and plan.status.findings:
                 _explain_cache(repo.root, plan)
+    return report
+
+
+def verify_everything(
+    repo: Repo,
+    refs: list[str] | None = None,
+    *,
+    offline: bool = False,
+    workers: int | None = None,
+    oms_key: str | None = None,
+    oms: bool = False,
+    progress: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> Report:
+    """``git ckpt verify``: the checkpoints, then (without ``refs``) every decision tag, then
+    (with ``oms``) the OpenSSF model-signing bundles."""
+    report = verify(repo, refs, offline=offline, workers=workers, progress=progress,
+                    on_total=on_total)
+    if not refs:
+        from ckptgit.integrity import tagcheck
+
+        report.extra += tagcheck.findings(repo)
+    if oms:
+        from ckptgit.ops import sign
+
+        report.extra += sign.verify_all(repo, [s.ckpt for s in report.checkpoints], oms_key)
     return report
 
 
@@ -239,7 +198,7 @@ def _check_history(repo: Repo, entries: list[Checkpoint], statuses: list[Status]
                                     f"{seen_ids[c.id][:12]}: an edit dressed as a save")
         seen_ids.setdefault(c.id, c.commit)
     edited_paths = set()
-    report.edits = history.edits(repo.git, entries)
+    report.edits = recordlog.edits(repo.git, entries)
     for edit in report.edits:
         what = "; ".join(edit.changes) or "contents changed"
         message = (f"{edit.path} was changed after its save by commit {edit.commit[:12]}, "
@@ -276,9 +235,9 @@ def _check_worktree_records(repo: Repo, by_path: dict[str, list[Status]], edited
                 continue
             if new is None:
                 # by meaning: a work tree migrated by 'git ckpt migrate' is not an edit
-                new = history.normalized(raw)
-            if new.get("id") == s.ckpt.id and not history.annotation_only(rec.doc, new):
-                what = "; ".join(history.changes(rec.doc, new)) or "contents changed"
+                new = recordlog.normalized(raw)
+            if new.get("id") == s.ckpt.id and not recordlog.annotation_only(rec.doc, new):
+                what = "; ".join(recordlog.changes(rec.doc, new)) or "contents changed"
                 s.add("edit", f"{sidecar.path_for(path)} in the work tree was edited after "
                               f"the save (not committed): {what}")
 
@@ -435,8 +394,3 @@ def _explain_cache(root: Path, plan: _Plan) -> None:
             where = f" ({rel})" if rel else ""
             plan.status.add("cache", f"cache object {path}{where} is corrupt: md5 {actual} != "
                                      f"{md5} named by {plan.status.ckpt.dvcfile}")
-
-
-def iter_lines(report: Report, allow_missing: bool) -> Iterator[str]:
-    for f in report.failures(allow_missing):
-        yield f.line()

@@ -9,7 +9,6 @@ can carry with it (an OpenPGP keyring is per machine).
 
 from __future__ import annotations
 
-import fnmatch
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from ckptgit.errors import CkptError, IntegrityError, UsageError
 from ckptgit.git import Git
+from ckptgit.governance import allowed_signers
 
 SIGNERS_PATH = ".ckpt/allowed_signers"
 REVOKED_PATH = ".ckpt/revoked_signers"
@@ -30,25 +30,8 @@ class TagExists(CkptError):
 
 
 def narrowed(signers_text: str, principals: Sequence[str]) -> str:
-    """The allowed-signers lines that grant one of ``principals``, restricted to them.
-
-    With no principals every line is kept: the stage accepts anyone the repository trusts.
-    A line's principal field may hold patterns (``*@example.com``), as ssh-keygen allows.
-    """
-    if not principals:
-        return signers_text
-    out = []
-    for line in signers_text.splitlines():
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        field, _, rest = stripped.partition(" ")
-        patterns = field.strip('"').split(",")
-        granted = [p for p in principals
-                   if any(fnmatch.fnmatchcase(p, pat) for pat in patterns if pat)]
-        if granted and rest:
-            out.append(f"{','.join(granted)} {rest}")
-    return "".join(line + "\n" for line in out)
+    """``allowed_signers.narrowed``: only the lines (and principals) of ``principals``."""
+    return allowed_signers.narrowed(signers_text, tuple(principals))
 
 
 @contextmanager
@@ -86,14 +69,8 @@ def signer_principal(git: Git, signers_text: str, principals: Sequence[str]) -> 
     key = _public_key(git)
     if key is None:
         return ""  # a key command or agent: verification after signing still decides
-    names = []
-    for line in signers_text.splitlines():
-        fields = line.strip().split()
-        if not fields or fields[0].startswith("#"):
-            continue
-        pairs = {f"{a} {b}" for a, b in zip(fields[1:], fields[2:], strict=False)}
-        if key in pairs:
-            names += [n for n in fields[0].strip('"').split(",") if n and "*" not in n]
+    names = [n for signer in allowed_signers.signers(signers_text) if signer.key == key
+             for n in signer.literal_principals()]
     allowed = [n for n in names if not principals or n in principals]
     if not allowed:
         who = ", ".join(principals) if principals else "anyone"
