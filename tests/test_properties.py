@@ -130,14 +130,12 @@ def test_tag_parser_never_crashes(tag: str) -> None:
 # -- the REF resolver -------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def saved_repo(tmp_path_factory: pytest.TempPathFactory) -> Repo:
-    base = tmp_path_factory.mktemp("refs")
-    home = base / "home"
-    home.mkdir()
-    (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n")
-    with pytest.MonkeyPatch.context() as mp:
-        from bad_inputs.conftest import _env
+    import hermetic
 
-        for key, value in _env(home).items():
+    base = tmp_path_factory.mktemp("refs")
+    hermetic.make_home(base)
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in hermetic.variables(base).items():
             mp.setenv(key, value)
         repo = make_repo(base)
         repo.model()

@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import hermetic
 import pytest
-from conftest import BIN, Repo, make_repo, write_model
+from conftest import Repo, make_repo, write_model
 
 from bad_inputs.snapshot import Snapshot, take
 from ckptgit import limits
@@ -33,15 +34,8 @@ class Work:
 
 
 def _env(home: Path) -> dict[str, str]:
-    return {"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
-            "XDG_CACHE_HOME": str(home / ".cache"), "GIT_CONFIG_NOSYSTEM": "1",
-            "GIT_AUTHOR_NAME": "Ada Trainer", "GIT_AUTHOR_EMAIL": "ada@example.com",
-            "GIT_COMMITTER_NAME": "Ada Trainer", "GIT_COMMITTER_EMAIL": "ada@example.com",
-            "GIT_EDITOR": "false", "DVC_NO_ANALYTICS": "1",
-            "DVC_SITE_CACHE_DIR": str(home.parent / "dvc-site"),
-            "DVC_GLOBAL_CONFIG_DIR": str(home / ".config" / "dvc"),
-            "DVC_SYSTEM_CONFIG_DIR": str(home.parent / "dvc-system"),
-            "PATH": BIN + os.pathsep + os.environ.get("PATH", "")}
+    """The suite's one hermetic environment (tests/hermetic.py), rooted beside ``home``."""
+    return hermetic.variables(home.parent)
 
 
 def prepared(build: Callable[[Repo, Path], Path | None]) -> Callable[..., Iterator[Work]]:
@@ -51,15 +45,12 @@ def prepared(build: Callable[[Repo, Path], Path | None]) -> Callable[..., Iterat
     @pytest.fixture(scope="module")
     def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path | None]]:
         base = tmp_path_factory.mktemp("bad-inputs")
-        home = base / "home"
-        home.mkdir()
+        home = hermetic.make_home(base)
         with pytest.MonkeyPatch.context() as mp:
-            for key in list(os.environ):
-                if key.startswith(("GIT_", "DVC_", "CKPT_", "AWS_")):
-                    mp.delenv(key)
+            for key in hermetic.dropped(os.environ):
+                mp.delenv(key)
             for key, value in _env(home).items():
                 mp.setenv(key, value)
-            (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n")
             work = base / "work"
             work.mkdir()
             repo = make_repo(work)
