@@ -13,7 +13,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -209,19 +209,63 @@ def _store_file(odb: Any, src: Path, progress: hashing.Progress | None,
 
 
 def _store_dir(odb: Any, src: Path, progress: hashing.Progress | None) -> Stored:
+    files = [(p.relative_to(src).as_posix(), p) for p in src.rglob("*") if p.is_file()]
+    if not files:
+        raise UsageError(f"{src} is an empty directory: nothing to save")
+    return _store_tree(odb, files, lambda path: _store_file(odb, path, progress))
+
+
+def staging_dir(root: Path) -> Path:
+    """A private folder on the cache's filesystem: files there become cache objects by rename."""
+    tmp = cache_root(root) / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    return tmp
+
+
+def store_pinned(root: Path, files: Sequence[tuple[str, Path]], *, single: bool, adopt: bool,
+                 progress: hashing.Progress | None = None) -> Stored:
+    """Bytes pinned by ``snapshot``: ``files`` are (relative path, readable path) pairs.
+
+    With ``adopt`` the readable paths are private copies in ``staging_dir``: each is hashed
+    and renamed into the cache (no second copy). Otherwise they are read and copied as usual.
+    """
+    odb = _odb(root)
+
+    def put(path: Path) -> hashing.Digests:
+        return _adopt_file(odb, path, progress) if adopt else _store_file(odb, path, progress)
+
+    if single:
+        digests = put(files[0][1])
+        return Stored(md5=digests.md5, sha256=digests.sha256, size=digests.size, nfiles=None)
+    return _store_tree(odb, list(files), put)
+
+
+def _adopt_file(odb: Any, src: Path, progress: hashing.Progress | None) -> hashing.Digests:
+    digests = hashing.stream(src, None, md5=True, progress=progress)
+    fd = os.open(src, os.O_RDONLY)
+    try:
+        os.fsync(fd)  # the copy was made without waiting for the disk; it must be there now
+    finally:
+        os.close(fd)
+    final = Path(odb.oid_to_path(digests.md5))
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(src, final)
+    odb.protect(os.fspath(final))
+    return digests
+
+
+def _store_tree(odb: Any, files: list[tuple[str, Path]],
+                put: Callable[[Path], hashing.Digests]) -> Stored:
     from dvc_data.hashfile.hash_info import HashInfo
     from dvc_data.hashfile.meta import Meta
     from dvc_data.hashfile.tree import Tree
 
     tree, seals, total = Tree(), [], 0  # type: ignore[no-untyped-call]
-    for path in sorted(p for p in src.rglob("*") if p.is_file()):
-        rel = path.relative_to(src).as_posix()
-        digests = _store_file(odb, path, progress)
+    for rel, path in sorted(files):
+        digests = put(path)
         tree.add(tuple(rel.split("/")), Meta(size=digests.size), HashInfo("md5", digests.md5))
         seals.append((rel, digests.sha256))
         total += digests.size
-    if not seals:
-        raise UsageError(f"{src} is an empty directory: nothing to save")
     tree.digest()
     final = Path(odb.oid_to_path(tree.oid))
     if not final.exists():
@@ -280,6 +324,30 @@ def with_artifact(dvc_yaml: bytes | None, name: str, path: str) -> bytes | None:
         return None
     artifacts[name] = {**artifacts.get(name, {}), **entry}
     return str(dumps_yaml(data)).encode()
+
+
+def with_values_files(dvc_yaml: bytes | None, metrics: str, params: str) -> bytes | None:
+    """``dvc.yaml`` listing ``metrics`` and ``params`` in its top-level ``metrics:`` and
+    ``params:`` (as dvclive registers its own), so ``dvc metrics diff``, ``dvc params diff``,
+    Studio and the VS Code extension see them; None when already listed."""
+    from dvc.utils.serialize import dumps_yaml, parse_yaml_for_update
+
+    text = dvc_yaml.decode() if dvc_yaml else ""
+    lines = set(text.splitlines())
+    if f"- {metrics}" in lines and f"- {params}" in lines:  # every save after the first:
+        return None  # no second YAML parse (~30 ms) for a no-op; a false miss just parses
+    data = parse_yaml_for_update(text, "dvc.yaml") if text.strip() else {}
+    if not isinstance(data, dict):
+        raise UsageError("dvc.yaml is not a mapping; fix it before saving checkpoints")
+    changed = False
+    for key, path in (("metrics", metrics), ("params", params)):
+        listed = data.setdefault(key, [])
+        if not isinstance(listed, list):
+            raise UsageError(f"dvc.yaml: {key} is not a list; fix it before saving checkpoints")
+        if path not in listed:
+            listed.append(path)
+            changed = True
+    return str(dumps_yaml(data)).encode() if changed else None
 
 
 def with_ignore(gitignore: bytes | None, filename: str) -> bytes | None:

@@ -103,3 +103,12 @@ def too_deep(data: Any, max_depth: int) -> bool:
 def dump(data: Any, **options: Any) -> str:
     text: str = yaml.dump(data, Dumper=Dumper, **options)
     return text
+
+
+def has_aliases(text: bytes | str) -> bool:
+    """Whether the text uses anchors or aliases, found from the event stream alone (nothing is
+    built, so an alias bomb costs no more than its own bytes)."""
+    for event in yaml.parse(text, Loader=Loader):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            return True
+    return False

@@ -59,9 +59,12 @@ def test_api_errors_are_exceptions(inside: Repo) -> None:
     # a background save checks what it cheaply can before returning the future ...
     with pytest.raises(ckptgit.UsageError, match="invalid checkpoint name"):
         ckptgit.save(MODEL, "Bad Name", background=True)
+    with pytest.raises(ckptgit.UsageError, match="no such file"):  # nothing to pin
+        ckptgit.save("models/missing.safetensors", "clf", background=True)
     # ... and the rest surfaces from the future, not from some worker thread's log
-    fut = ckptgit.save("models/missing.safetensors", "clf", background=True)
-    with pytest.raises(ckptgit.UsageError, match="no such file"):
+    outside = write_model(inside.path.parent / "elsewhere.safetensors")
+    fut = ckptgit.save(outside, "clf", background=True)
+    with pytest.raises(ckptgit.UsageError, match="outside the repository"):
         fut.result(timeout=60)
 
 

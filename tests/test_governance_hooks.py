@@ -170,27 +170,32 @@ def test_pre_push_bytes_on_dvc_remote(tmp_path: Path, keys: Keys, mode: str) -> 
 
 
 def test_whole_flow_through_a_guarded_remote_and_a_fresh_clone(served: tuple[Repo, Path, dict],
-                                                                tmp_path: Path) -> None:
+                                                                tmp_path: Path,
+                                                                keys: Keys) -> None:
     import json
 
     from conftest import BIN, git
+    from governance_fixtures import signed
 
     repo, bare, v1 = served
-    approvals = {"canary": ("--approved-by", "bob"),
-                 "production": ("--approved-by", "bob", "--approved-by", "carol")}
+    approvals = {"canary": ("bob",), "production": ("bob", "carol")}
 
     def climb(ref: str) -> None:
-        for stage in ("dev", "staging", "canary", "production"):
-            repo.ckpt_ok("promote", ref, "--stage", stage, "--rationale", f"{ref} ok",
-                         *approvals.get(stage, ()))
+        for stage in ("dev", "staging"):
+            repo.ckpt_ok("promote", ref, "--stage", stage, "--rationale", f"{ref} ok")
+        for stage in ("canary", "production"):
+            res = signed(repo, keys, ref, "--stage", stage, "--rationale", f"{ref} ok",
+                         approvers=approvals[stage])
+            assert res.code == 0, res.err
 
     climb(v1["id"])
     repo.model(seed=5)
     v2 = repo.save("models/clf.safetensors", "clf")
     climb(v2["id"])
     for stage in ("canary", "production"):
-        repo.ckpt_ok("revert", "clf", "--stage", stage, "--to", v1["id"], "--rationale",
-                     f"roll back {stage}", *approvals[stage])
+        res = signed(repo, keys, "clf", "--stage", stage, "--revert-to", v1["id"],
+                     "--rationale", f"roll back {stage}", approvers=approvals[stage])
+        assert res.code == 0, res.err
     done = push(repo, "main", "--tags")  # client pre-push checks all ten tags and the bytes
     assert done.returncode == 0, done.stderr
     clone = tmp_path / "clone"

@@ -1,4 +1,4 @@
-"""Metrics, params and seeds: from files (JSON/YAML, dvclive's output) and ``K=V`` pairs."""
+"""Metrics, params and seeds: from files (JSON/YAML) and ``K=V`` pairs (which files: sources.py)."""
 
 from __future__ import annotations
 
@@ -13,14 +13,16 @@ from ckptgit.errors import UsageError
 
 log = logging.getLogger(__name__)
 
-DVCLIVE_METRICS = "dvclive/metrics.json"
-DVCLIVE_PARAMS = "params.yaml"
-
 
 def read_file(path: Path, what: str) -> dict[str, Any]:
     """A metrics or params file, within ``limits.values_bytes`` and the nesting limit."""
+    return parse(loader.read_file(path, f"{what} file", limits.active().values_bytes), path,
+                 what)
+
+
+def parse(raw: bytes, path: Path, what: str) -> dict[str, Any]:
+    """The mapping in ``raw``, the bytes of ``path`` (JSON by its suffix, else YAML)."""
     bound = limits.active().values_bytes
-    raw = loader.read_file(path, f"{what} file", bound)
     if path.suffix.lower() == ".json":
         data = loader.load_json(raw, f"{what} file {path}", bound)
     else:
@@ -112,13 +114,3 @@ def finite(data: Any, what: str, path: str = "") -> Any:
     if data is None or isinstance(data, (str, int, float, bool)):
         return data
     return str(data)
-
-
-def defaults_from_dvclive(root: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """dvclive's metrics and the params file, used when the user names none."""
-    metrics = root / DVCLIVE_METRICS
-    params = root / DVCLIVE_PARAMS
-    return (
-        read_file(metrics, "metrics") if metrics.is_file() else {},
-        read_file(params, "params") if params.is_file() else {},
-    )

@@ -31,7 +31,11 @@ def command(name: str | None, stage: str | None, at: str | None, as_json: bool) 
             return
         _holders_table(rows, iso(found.at))
         return
-    rows = [e.to_dict() for e in found.events]
+    from ckptgit.integrity.tagcheck import ratification_states
+
+    repo = Repo.open(".")
+    states = ratification_states(repo, found.events)
+    rows = [e.to_dict() | {"ratification": states.get(e.tag)} for e in found.events]
     if as_json:
         emit_json(rows)
         return
@@ -48,6 +52,10 @@ def command(name: str | None, stage: str | None, at: str | None, as_json: bool) 
             click.echo(f"    rationale: {r['rationale']}")
         if r["reverts"]:
             click.echo(f"    reverts: {r['reverts']}  impact window: {r['impact_window']}")
+        if r["emergency"]:
+            click.echo(f"    EMERGENCY revert, ratification {r['ratification']}"
+                       + ("" if r["ratification"] == "ratified"
+                          else f": git ckpt ratify '{r['tag']}'"))
 
 
 def _holders_table(rows: list[dict[str, object]], when: str) -> None:

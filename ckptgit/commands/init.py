@@ -9,8 +9,10 @@ from ckptgit.commands._common import emit_json, json_option
 @click.option("--remote", metavar="URL",
               help="DVC remote for checkpoint bytes (default: a local one under .git/ckpt/).")
 @click.option("--force-hooks", is_flag=True, help="Replace existing hooks with ckptgit's.")
+@click.option("--ci", type=click.Choice(["github", "gitlab"]),
+              help="Also install the pull-request flow's CI templates (docs/pull-requests.md).")
 @json_option
-def command(remote: str | None, force_hooks: bool, as_json: bool) -> None:
+def command(remote: str | None, force_hooks: bool, ci: str | None, as_json: bool) -> None:
     """Set up checkpoint tracking in this git repository.
 
     Runs 'dvc init' when needed, configures a copy-or-reflink cache (never links into the
@@ -21,10 +23,11 @@ def command(remote: str | None, force_hooks: bool, as_json: bool) -> None:
     Examples:
       git ckpt init
       git ckpt init --remote s3://bucket/ckpts
+      git ckpt init --ci github
     """
     from ckptgit.ops.init import init
 
-    result = init(".", remote=remote, force_hooks=force_hooks)
+    result = init(".", remote=remote, force_hooks=force_hooks, ci=ci)
     if as_json:
         emit_json({"root": str(result.root), "remote": result.remote, "commit": result.commit,
                    "created": result.created, "hooks": result.hooks})

@@ -2,11 +2,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ckptgit.commands._common import emit_json, human_size, json_option, progress
+
+if TYPE_CHECKING:
+    from ckptgit.capture.sources import Supplied
 
 
 @click.command("save")
@@ -44,9 +47,13 @@ def command(path: str, name: str, metrics_file: str | None, metric_pairs: tuple[
             as_json: bool) -> None:
     """Save PATH (a file or directory) as checkpoint NAME, in one atomic commit.
 
-    The commit holds only PATH.dvc, the sidecar PATH.ckpt.yaml (and dvc.yaml/.gitignore
-    entries on the first save); your other staged and unstaged changes stay as they were.
-    Without --metrics/--params, dvclive's dvclive/metrics.json and params.yaml are read.
+    The commit holds only PATH.dvc, the sidecar PATH.ckpt.yaml, NAME's metrics and params
+    for DVC (.ckpt/metrics/NAME.json, .ckpt/params/NAME.yaml) and dvc.yaml/.gitignore entries;
+    your other staged and unstaged changes stay as they were. A name may move between paths
+    (one file per epoch): each save records its own PATH, and restore writes that one.
+    Without --metrics/--params, dvclive's dvclive/metrics.json and dvclive/params.yaml are
+    read when written since NAME's last save; their "step" is the checkpoint's step. The
+    files that supplied metrics and params are named on stderr (and under "sources" in --json).
 
     \b
     Examples:
@@ -72,13 +79,21 @@ def command(path: str, name: str, metrics_file: str | None, metric_pairs: tuple[
         cwd=Path.cwd(),
     )
     size = _size(Path(path))
+    told: list[Supplied] = []
+
+    def tell(supplied: Supplied) -> None:
+        told.append(supplied)
+        if not as_json and (supplied.files or supplied.skipped):
+            click.echo(f"{name}: {supplied.describe()}", err=True)
+
     with progress(f"saving {name}", size, quiet or as_json) as bar:
-        ckpt = save(repo, req, progress=bar)
+        ckpt = save(repo, req, progress=bar, inputs=tell)
     if as_json:
         emit_json({"id": ckpt.id, "name": ckpt.name, "commit": ckpt.commit,
                    "created_at": ckpt.created_at, "step": ckpt.step, "parent": ckpt.parent,
                    "artifact": {"path": ckpt.path, "md5": ckpt.md5, "sha256": ckpt.sha256,
-                                "size": ckpt.size}})
+                                "size": ckpt.size},
+                   "sources": told[0].to_dict() if told else None})
         return
     click.echo(f"saved {ckpt.name} {ckpt.short_id} ({human_size(ckpt.size)}) in commit "
                f"{ckpt.commit[:12]}" + (" and pushed" if push else ""))

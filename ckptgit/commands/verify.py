@@ -58,7 +58,9 @@ def command(refs: tuple[str, ...], all_: bool, offline: bool, allow_missing: boo
         for finding in failures:
             click.echo(finding.line())
         _summary(report, failures)
-    return 3 if failures else 0
+    if any(f.kind != "ratification" for f in failures):
+        return 3
+    return 1 if failures else 0  # only emergency reverts overdue for ratification
 
 
 def _summary(report: Report, failures: Sequence[Finding]) -> None:

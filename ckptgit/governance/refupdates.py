@@ -153,7 +153,7 @@ class Trust:
 
 
 def check_tags(git: Git, pushed: Sequence[tuple[str, str]], trust: Trust,
-               now: int | None = None) -> list[str]:
+               now: int | None = None, tip: str | None = None) -> list[str]:
     """Problems of pushed ckpt tags ``(name, object id)``: kind, name, trailers, approvals,
     stage, tagger date (when ``now`` is given) and signature by a principal allowed there."""
     from ckptgit.governance import tagsigning
@@ -166,6 +166,8 @@ def check_tags(git: Git, pushed: Sequence[tuple[str, str]], trust: Trust,
         problems += [f"{name}: {p}" for p in found]
         if not found:
             by_principals.setdefault(principals, []).append((name, sha))
+            late = _signoff(git, name, sha, objects.get(sha) or b"", trust, tip, now)
+            problems += [f"{name}: {p}" for p in late]
     for principals, group in by_principals.items():
         verdicts = tagsigning.verify(git, [sha for _, sha in group], trust.signers, trust.revoked,
                                   principals)
@@ -195,14 +197,14 @@ def _tag_problems(name: str, raw: bytes | None, trust: Trust,
                 else (lock.kind,) if lock else (parsed.kind,) if parsed else ())
     approvals = 0
     principals: tuple[str, ...] = ()
+    trailers = tr.parse(obj.message)
     if stage is not None:
         if stage not in cfg.stages:
             problems.append(f"stage {stage!r} is not in the trusted config")
         else:
             rule = cfg.rule(stage)
-            approvals = rule.approvals if parsed else 0
+            approvals = rule.approvals if parsed and not trailers.get(tr.EMERGENCY) else 0
             principals = rule.signers
-    trailers = tr.parse(obj.message)
     problems += tr.problems(trailers, expected, approvals)
     signed_by = trailers.get(tr.SIGNED_BY)
     if signed_by:
@@ -218,6 +220,30 @@ def _tag_problems(name: str, raw: bytes | None, trust: Trust,
         problems.append(f"tagger date is {_skew(now, obj.tagger_time)} server time (allowed "
                         f"±{window} s): re-create the tag now")
     return problems, principals
+
+
+def _signoff(git: Git, name: str, sha: str, raw: bytes, trust: Trust,
+             tip: str | None, now: int | None) -> list[str]:
+    """Signed approvals (or a responder's emergency) of a stage tag: governance/signoff."""
+    from ckptgit import tags
+    from ckptgit.governance import approvals, signoff
+    from ckptgit.governance import trailers as tr
+
+    parsed, obj = tags.parse(name), parse_tag_object(raw)
+    if parsed is None or parsed.stage is None or obj is None:
+        return []
+    trailers = tr.parse(obj.message)
+    action = trailers.get(tr.ACTION) or {"assign": "promote"}.get(parsed.kind, parsed.kind)
+    facts = signoff.TagFacts(name, sha, action, parsed.stage, obj.tagger_time or 0, trailers)
+    root = approvals.TrustRoot(trust.config, trust.signers, trust.revoked, "trusted copy")
+    rule = trust.config.rule(parsed.stage)
+    found = signoff.tag_problems(git, facts, rule, root, tip)
+    if now is not None and trailers.get(tr.EMERGENCY) is not None:
+        late = signoff.ratification(git, facts, rule, root, tip, now)
+        if late.state == "overdue":
+            found.append(f"an emergency revert past its ratification window "
+                         f"({rule.ratify_within} s) and not ratified: {'; '.join(late.reasons)}")
+    return found
 
 
 def _skew(now: int, when: int | None) -> str:
@@ -253,7 +279,10 @@ def pre_push(git: Git, remote: str, lines: Sequence[str]) -> list[str]:
         return problems
     trust = repo_trust(git.root)
     if tags_pushed:
-        problems += check_tags(git, tags_pushed, trust)
+        from ckptgit.governance import requests
+
+        tip = requests.trusted_rev(git, trust.config.governance.request_branch)
+        problems += check_tags(git, tags_pushed, trust, tip=tip)
     if trust.config.push != "never":
         targets = [git.rev_parse(f"{sha}^{{commit}}") or sha for _, sha in tags_pushed]
         problems += _bytes_on_remote(git, remote, heads, targets, trust.config.push)
@@ -340,9 +369,18 @@ def pre_receive(git: Git, lines: Sequence[str], now: int | None = None) -> list[
                 problems.append(f"{ref}: protected branch, fast-forward only (this push rewrites "
                                 "its history)")
     if created:
-        problems += check_tags(git, created, trust, now)
+        branch = f"refs/heads/{trust.config.governance.request_branch}"
+        pushed_tip = next((p[1] for p in (ln.split() for ln in lines)
+                           if len(p) == 3 and p[2] == branch and p[1] != ZERO), None)
+        problems += check_tags(git, created, trust, now,
+                               pushed_tip or git.rev_parse(f"{branch}^{{commit}}"))
     heads = [parts[1] for parts in (ln.split() for ln in lines)
              if len(parts) == 3 and parts[1] != ZERO and parts[2].startswith("refs/heads/")]
+    if heads:
+        from ckptgit.governance import signoff
+
+        problems += signoff.fresh_statements(git, heads, now,
+                                             trust.config.governance.tag_date_window)
     dvc_dir = git.git_dir / TRUSTED_DIR / "dvc"
     if trust.config.push != "never" and (dvc_dir / ".dvc").is_dir() and (heads or created):
         problems += _server_bytes(git, dvc_dir, heads, [sha for _, sha in created])

@@ -51,6 +51,8 @@ class Event:
             "impact_window": self.trailers.get(tr.IMPACT_WINDOW),
             "sandbox_report": self.trailers.get(tr.SANDBOX_REPORT),
             "override": self.trailers.get(tr.OVERRIDE),
+            "request": self.trailers.get(tr.REQUEST),
+            "emergency": self.trailers.get(tr.EMERGENCY) == "true",
         }
 
 

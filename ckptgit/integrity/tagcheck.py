@@ -48,12 +48,62 @@ def check(repo: Repo, name: str | None = None,
     for ev in events:
         if not ev.annotated:
             continue
-        approvals = _approvals(repo, ev.stage) if ev.action in ("promote", "unassign") else 0
+        approvals = _approvals(repo, ev.stage) if ev.action in ("promote", "unassign") \
+            and ev.trailers.get(tr.EMERGENCY) is None else 0
         expected = ("revert",) if ev.action == "revert" else tr.ACTIONS
         if ev.trailers.get(tr.ACTION) is not None or ev.kind == "assign":
             verdicts[ev.tag] += tr.problems(ev.trailers, expected, approvals)
         verdicts[ev.tag] += _seal_problems(ev.trailers, seals.get(ev.commit, {}))
+    for tag, found in signed_approvals(repo, events).items():
+        verdicts[tag] += found
     return verdicts
+
+
+def _trusted(repo: Repo) -> tuple[str | None, Any]:
+    """The protected branch's commit and its rules (the work tree's when there is none)."""
+    from ckptgit.governance import approvals, requests
+
+    tip = requests.trusted_rev(repo.git, repo.config.governance.request_branch)
+    if tip is not None:
+        return tip, approvals.trust_at(repo.git, tip)
+    try:
+        signers, revoked = tagsigning.repo_trust(repo.root)
+    except CkptError:
+        signers, revoked = "", None
+    return None, approvals.TrustRoot(repo.config, signers, revoked, "work tree")
+
+
+def signed_approvals(repo: Repo, events: list[tagevents.Event]) -> dict[str, list[str]]:
+    """Tag -> why its signed approvals (or its emergency) do not hold (governance/signoff)."""
+    from ckptgit.governance import signoff
+
+    tip, trust = _trusted(repo)
+    out: dict[str, list[str]] = {}
+    for ev in events:
+        if not ev.annotated or ev.stage is None or ev.stage not in trust.config.stages:
+            continue
+        facts = signoff.TagFacts(ev.tag, "", ev.action, ev.stage, ev.created_at, ev.trailers)
+        found = signoff.tag_problems(repo.git, facts, trust.config.rule(ev.stage), trust, tip)
+        if found:
+            out[ev.tag] = found
+    return out
+
+
+def ratifications(repo: Repo, events: list[tagevents.Event], now: int) -> list[Any]:
+    """The ratification state of every emergency revert (governance/signoff)."""
+    from ckptgit.governance import signoff
+
+    tip, trust = _trusted(repo)
+    out = []
+    for ev in events:
+        if ev.trailers.get(tr.EMERGENCY) is None or ev.stage not in trust.config.stages:
+            continue
+        obj = repo.git.rev_parse(f"refs/tags/{ev.tag}") or ""
+        facts = signoff.TagFacts(ev.tag, obj, ev.action, ev.stage or "", ev.created_at,
+                                 ev.trailers)
+        out.append(signoff.ratification(repo.git, facts, trust.config.rule(ev.stage or ""),
+                                        trust, tip, now))
+    return out
 
 
 def _revoked(repo: Repo, tag: str, why: str, signers_text: str, revoked_text: str | None,
@@ -66,9 +116,27 @@ def _revoked(repo: Repo, tag: str, why: str, signers_text: str, revoked_text: st
     return "signed by a revoked key (listed in .ckpt/revoked_signers)" if again is None else why
 
 
+def ratification_states(repo: Repo, events: list[tagevents.Event]) -> dict[str, str]:
+    """Emergency tag -> ratified | pending | overdue (for stages and history)."""
+    import time
+
+    if not any(ev.trailers.get(tr.EMERGENCY) for ev in events):
+        return {}
+    now = repo.git.committer_time() or int(time.time())
+    return {r.tag: r.state for r in ratifications(repo, events, now)}
+
+
 def findings(repo: Repo, name: str | None = None) -> list[Finding]:
-    return [Finding(tag, "tag", "; ".join(problems))
-            for tag, problems in check(repo, name).items() if problems]
+    import time
+
+    read = tagevents.read(repo.git, name)
+    found = [Finding(tag, "tag", "; ".join(problems))
+             for tag, problems in check(repo, name, read).items() if problems]
+    now = repo.git.committer_time() or int(time.time())
+    found += [Finding(r.tag, "ratification", "emergency revert not ratified by "
+                      f"{tagevents.iso(r.due)}: {'; '.join(r.reasons)} (git ckpt ratify {r.tag})")
+              for r in ratifications(repo, read[0], now) if r.state == "overdue"]
+    return found
 
 
 def _seal_problems(trailers: tr.Trailers, seals: dict[str, str]) -> list[str]:

@@ -174,15 +174,19 @@ def _tag_events(repo: Repo, name: str | None,
                 tags: tuple[list[tagevents.Event], list[tagevents.LockEvent]]) -> list[Event]:
     events, locks = tags
     verdicts = tagcheck.check(repo, name, tags)
+    ratified = tagcheck.ratification_states(repo, events)  # emergency reverts stay flagged
     out = []
     for ev in events:
-        d = ev.to_dict()
-        problems = verdicts.get(ev.tag, [])
+        d = ev.to_dict() | {"ratification": ratified.get(ev.tag)}
+        problems = verdicts.get(ev.tag, []) + (
+            ["emergency revert past its window, not ratified (git ckpt ratify)"]
+            if d["ratification"] == "overdue" else [])
         out.append(Event(
             when=d["created_at"], action=d["action"], name=ev.name, who=ev.tagger or "?",
             status="ok" if not problems else "failed",
             details={k: d[k] for k in ("tag", "stage", "id", "commit", "rationale",
-                                       "approved_by", "reverts", "impact_window") if d.get(k)},
+                                       "approved_by", "request", "emergency", "ratification",
+                                       "reverts", "impact_window") if d.get(k)},
             problems=problems))
     for lock in locks:
         problems = verdicts.get(lock.tag, [])

@@ -16,7 +16,8 @@ SIGNERS_PATH = ".ckpt/allowed_signers"
 _SHARED = (".dvc/config", ".dvc/.gitignore", ".dvcignore", CONFIG_PATH, SIGNERS_PATH)
 _SIGNERS_HEADER = (
     "# Who may sign promotions and reverts: one line per key, in ssh-keygen's allowed signers\n"
-    "# format, e.g.  alice@example.com namespaces=\"git\" ssh-ed25519 AAAA...\n"
+    "# format; namespaces git (tags) and ckpt-approval (signed approvals of requests), e.g.\n"
+    "#   alice@example.com namespaces=\"git,ckpt-approval\" ssh-ed25519 AAAA...\n"
 )
 
 
@@ -29,7 +30,8 @@ class InitResult:
     hooks: list[str] = field(default_factory=list)
 
 
-def init(path: str = ".", remote: str | None = None, force_hooks: bool = False) -> InitResult:
+def init(path: str = ".", remote: str | None = None, force_hooks: bool = False,
+         ci: str | None = None) -> InitResult:
     git = Git.discover(path)
     root = git.root
     created: list[str] = []
@@ -45,15 +47,21 @@ def init(path: str = ".", remote: str | None = None, force_hooks: bool = False) 
             dest.write_text(text)
             created.append(rel)
     installed = hooks.install(git, force=force_hooks)
-    commit = _commit_shared(git)
+    ci_files: list[str] = []
+    if ci:
+        from ckptgit.ops import ci as ci_templates
+
+        ci_files = ci_templates.install(root, ci)
+        created += ci_files
+    commit = _commit_shared(git, ci_files)
     return InitResult(root, remote_url, commit, created, installed)
 
 
-def _commit_shared(git: Git) -> str | None:
+def _commit_shared(git: Git, extra: list[str] | None = None) -> str | None:
     """Commit the shared set-up files that differ from HEAD, and nothing else."""
     head = git.head()
     files = {}
-    for rel in _SHARED:
+    for rel in (*_SHARED, *(extra or ())):
         path = git.root / rel
         if not path.is_file():
             continue

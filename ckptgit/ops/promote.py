@@ -33,6 +33,8 @@ class PromoteRequest:
     approvers: tuple[str, ...] = ()
     version: str | None = None
     override: bool = False
+    via: str = "direct"  # "request": approvals verified by governance/approvals.py
+    extra: tuple[tuple[str, str], ...] = ()  # trailers added before Signed-By (Ckpt-Request)
 
 
 @dataclass
@@ -81,7 +83,7 @@ def promote(repo: Repo, req: PromoteRequest) -> Outcome:
         locked_by=lock.tag if lock else None,
         deprecated_by=deprecation.tag if deprecation else None)
     request = policy.Request("promote", req.stage, rationale, approvers, ckpt.name,
-                             ckpt.commit, req.override)
+                             ckpt.commit, req.override, req.via)
     decision = policy.decide(cfg, state, request)
     decision.raise_if_refused()
     rule = decision.rule
@@ -96,6 +98,7 @@ def promote(repo: Repo, req: PromoteRequest) -> Outcome:
     pairs = base_trailers("promote", ckpt, doc, req.stage, rationale, approvers,
                           lock.tag if (lock and req.override) else None, signer,
                           deprecation.tag if (deprecation and req.override) else None)
+    pairs[-1:-1] = list(req.extra)
     version_tag = None
     if req.version is not None:
         version_tag = _register(repo, ckpt, req.version, rationale, trust, rule.signers)

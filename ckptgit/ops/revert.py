@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from ckptgit.config import StageRule
 from ckptgit.errors import PolicyError, UsageError
 from ckptgit.governance import artifacts, manifest, policy, sandbox, tagevents, tagsigning
 from ckptgit.governance import trailers as tr
@@ -31,6 +32,9 @@ class RevertRequest:
     override: bool = False  # a locked stage
     force: bool = False  # an incompatible serving stack, or unsaved bytes in the work tree
     restore: bool = True
+    emergency: bool = False  # a responder's break glass: no approvals now, ratified later
+    via: str = "direct"
+    extra: tuple[tuple[str, str], ...] = ()
 
 
 def revert(repo: Repo, req: RevertRequest) -> Outcome:
@@ -46,7 +50,8 @@ def revert(repo: Repo, req: RevertRequest) -> Outcome:
     state = policy.State(holder_commit=holder.commit if holder else None,
                          locked_by=lock.tag if lock else None)
     decision = policy.decide(cfg, state, policy.Request(
-        "revert", req.stage, rationale, approvers, req.name, target.commit, req.override))
+        "revert", req.stage, rationale, approvers, req.name, target.commit, req.override,
+        "emergency" if req.emergency else req.via))
     decision.raise_if_refused()
     if holder is None:  # decide() has refused already; this keeps the type checker informed
         raise UsageError(f"stage {req.stage} of {req.name} holds nothing")
@@ -54,6 +59,8 @@ def revert(repo: Repo, req: RevertRequest) -> Outcome:
     tagsigning.preflight(git)
     trust = tagsigning.repo_trust(repo.root)
     signer = tagsigning.signer_principal(git, trust[0], rule.signers)
+    if req.emergency:
+        _check_responder(rule, signer)
     doc = artifacts.sidecar_doc(repo, target)
     _check_serving(repo, req, doc)
     parts = artifacts.pieces(target, doc)
@@ -74,6 +81,7 @@ def revert(repo: Repo, req: RevertRequest) -> Outcome:
                   (tr.SANDBOX_REPORT, f"sha256:{rehearsal.digest}" if use_worktree else None)]
         if req.force:
             pairs.append((tr.OVERRIDE, "force: serving stack or unsaved work tree"))
+        pairs[-1:-1] = [*req.extra, *([(tr.EMERGENCY, "true")] if req.emergency else [])]
         tag = make_tag(repo, target, req.stage, f"revert {req.name} {req.stage} to "
                        f"{target.short_id} (replacing {holder.tag})", tr.build(pairs), trust,
                        rule.signers)
@@ -85,6 +93,14 @@ def revert(repo: Repo, req: RevertRequest) -> Outcome:
                   sandbox_report=rehearsal.digest if use_worktree else None)
     write_manifest(repo, out, target, doc, report)
     return out
+
+
+def _check_responder(rule: StageRule, signer: str) -> None:
+    if not rule.responders or signer not in rule.responders:
+        who = ", ".join(rule.responders) or "nobody (no responders: in .ckpt/config.yaml)"
+        raise PolicyError(f"only a responder of {rule.name} may revert it in an emergency "
+                          f"(responders: {who}); you sign as {signer or 'an unknown key'}: "
+                          "propose it instead ('git ckpt propose … --revert-to REF')")
 
 
 def _check_serving(repo: Repo, req: RevertRequest, doc: dict[str, object]) -> None:

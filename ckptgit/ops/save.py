@@ -17,16 +17,19 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ckptgit import faults, hashing, index, names, paths, sidecar, storage, workfiles
 from ckptgit.atomic import write_atomic
 from ckptgit.capture import code as code_capture
 from ckptgit.capture import data as data_capture
-from ckptgit.capture import environment, tensors, values
+from ckptgit.capture import dvc_values, environment, sources, tensors, values
 from ckptgit.errors import CkptError, ExternalError, IntegrityError, UsageError
 from ckptgit.model import Checkpoint
 from ckptgit.repo import Repo
+
+if TYPE_CHECKING:
+    from ckptgit.snapshot import Pin
 
 _FORMATS = {".safetensors": "safetensors", ".pt": "pytorch", ".pth": "pytorch",
             ".bin": "binary", ".ckpt": "lightning", ".gguf": "gguf", ".onnx": "onnx",
@@ -57,13 +60,30 @@ class SaveRequest:
     distributions: Mapping[str, Any] | None = None
     slices: Mapping[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    source: Pin | None = None  # bytes pinned when a background save was asked for
+    run_started: float | None = None  # dvclive files older than this are another run's
+    value_files: dict[str, tuple[bytes, float]] = field(default_factory=dict)  # read at call
+    value_changed: dict[str, bool] = field(default_factory=dict)  # since this name's last call
 
 
-def save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None = None) -> Checkpoint:
+def save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None = None,
+         inputs: Callable[[sources.Supplied], None] | None = None) -> Checkpoint:
+    """``inputs`` is told which files supplied metrics and params, before any byte is read."""
+    try:
+        return _save(repo, req, progress, inputs)
+    finally:
+        if req.source is not None:
+            req.source.release()  # a refused save leaves no staged copy behind
+
+
+def _save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None,
+          inputs: Callable[[sources.Supplied], None] | None) -> Checkpoint:
     _check_request(req)
-    git, root = repo.git, repo.root
-    rel = paths.artifact_path(root, req.path, req.cwd)
-    _check_file_kinds(root, rel, "artifact")
+    git, root, pin = repo.git, repo.root, req.source
+    rel = paths.artifact_path(root, pin.real if pin else req.path, req.cwd, pinned=bool(pin))
+    paths.check_name_text(rel, "artifact path")
+    if pin is None:  # a pin checked the file kinds when it copied the bytes
+        _check_file_kinds(root, rel, "artifact")
     if git.is_tracked(rel) or git.tracked_under(rel):
         raise UsageError(f"{rel} is tracked by git; checkpoints keep bytes in DVC: "
                          f"run 'git rm --cached -r {rel}' and commit first")
@@ -71,24 +91,29 @@ def save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None = None)
     _check_name_path(existing, req.name, rel)
     parent = _parent_id(repo, existing, req)
     # Everything bad input can break is read before a byte is copied: a refusal costs nothing.
-    given = _inputs(repo, req)
+    given = _inputs(repo, req, existing)
+    if inputs is not None:
+        inputs(given.supplied)
     companion_paths = _companion_paths(repo, req, rel)
-    is_safetensors = _format_of(root / rel) == "safetensors"
+    is_dir = pin.is_dir if pin else (root / rel).is_dir()
+    view = pin.view if pin and not is_dir else root / rel  # where this save's bytes are read
+    is_safetensors = _format_of(Path(rel), is_dir) == "safetensors"
     summary = None
-    if is_safetensors and req.strict:
-        summary = tensors.summarize_for_save(root / rel, repo.config.max_header_bytes, True)
-    before = os.stat(root / rel)
+    if is_safetensors and (req.strict or pin):  # a pinned copy is consumed by storing it
+        summary = tensors.summarize_for_save(view, repo.config.max_header_bytes, req.strict)
+    before = None if pin else os.stat(view)
     # The bytes are hashed and copied on worker threads while this thread describes the
     # context and loads what the commit needs: md5 keeps one core busy for the whole read,
     # and the rest of the save fits in the other core's spare time.
     cancel = threading.Event()
     with ThreadPoolExecutor(1, thread_name_prefix="ckpt-store") as pool:
-        storing = pool.submit(storage.store, root, root / rel,
-                              _cancellable(faults.on_progress("copying", progress), cancel))
+        progress = _cancellable(faults.on_progress("copying", progress), cancel)
+        storing = (pool.submit(pin.store, root, progress) if pin else
+                   pool.submit(storage.store, root, root / rel, progress))
         try:
-            doc = _describe(repo, req, rel, parent, given)
+            doc = _describe(repo, req, rel, parent, given, is_dir)
             if is_safetensors and summary is None:
-                summary = tensors.summarize_for_save(root / rel, repo.config.max_header_bytes,
+                summary = tensors.summarize_for_save(view, repo.config.max_header_bytes,
                                                      False)
             sidecar.prepare()
             stored = storing.result()
@@ -101,8 +126,8 @@ def save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None = None)
     faults.point("stored")
     if summary is not None:
         doc["tensors"] = summary
-    after = os.stat(root / rel)
-    if stored.nfiles is None and (before.st_size, before.st_mtime_ns) != (
+    after = None if pin else os.stat(view)  # a pin checks its own bytes
+    if before and after and stored.nfiles is None and (before.st_size, before.st_mtime_ns) != (
             after.st_size, after.st_mtime_ns):
         raise IntegrityError(f"{rel} changed while it was being saved; save it again once "
                              "writing has finished")
@@ -153,10 +178,11 @@ def _check_file_kinds(root: Path, rel: str, what: str) -> None:
 
 
 def _check_name_path(existing: list[Checkpoint], name: str, rel: str) -> None:
+    """A path holds one name; a name may move between paths (one file per epoch).
+
+    Each save records its own path; restore writes the bytes back to the recorded one.
+    """
     for ckpt in existing:
-        if ckpt.name == name and ckpt.path != rel:
-            raise UsageError(f"checkpoint {name!r} lives at {ckpt.path}; save that path, "
-                             f"or pick a new name for {rel}")
         if ckpt.path == rel and ckpt.name != name:
             raise UsageError(f"{rel} already holds checkpoint {ckpt.name!r}; save it under "
                              f"that name")
@@ -176,25 +202,38 @@ class _Given:
     metrics: dict[str, Any]
     params: dict[str, Any]
     data: list[dict[str, Any]]
+    step: int | None
+    supplied: sources.Supplied
 
 
-def _inputs(repo: Repo, req: SaveRequest) -> _Given:
+def _inputs(repo: Repo, req: SaveRequest, existing: list[Checkpoint]) -> _Given:
     root = repo.root
-    file_metrics: dict[str, Any] = {}
-    file_params: dict[str, Any] = {}
-    if req.metrics_file is None and req.params_file is None and not req.metrics:
-        file_metrics, file_params = values.defaults_from_dvclive(root)
-    if req.metrics_file is not None:
-        file_metrics = values.read_file(_user_path(req.metrics_file, req.cwd), "metrics")
-    if req.params_file is not None:
-        file_params = values.read_file(_user_path(req.params_file, req.cwd), "params")
+    asked = sources.Asked(
+        metrics_file=_user_path(req.metrics_file, req.cwd) if req.metrics_file else None,
+        params_file=_user_path(req.params_file, req.cwd) if req.params_file else None,
+        has_metrics=bool(req.metrics), since=_since(existing, req), pinned=req.value_files,
+        changed=req.value_changed)
+    settings = repo.config.raw.get("save") or {}
+    if not isinstance(settings, dict):
+        raise UsageError(".ckpt/config.yaml: save must be a mapping")
+    supplied = sources.gather(root, asked, settings)
     data = data_capture.capture(root, req.data, req.cwd) if req.data else []
-    return _Given(file_metrics, file_params, data)
+    return _Given(supplied.metrics, supplied.params, data, supplied.step, supplied)
+
+
+def _since(existing: list[Checkpoint], req: SaveRequest) -> float | None:
+    """The moment after which a dvclive file can belong to this save (seconds)."""
+    last = max((c.created_at for c in existing if c.name == req.name), default=None)
+    times = [req.run_started] if req.run_started is not None else []
+    if last is not None:
+        stamp = datetime.strptime(last, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        times.append(stamp.timestamp())
+    return max(times, default=None)
 
 
 def _describe(repo: Repo, req: SaveRequest, rel: str, parent: str | None,
-              given: _Given) -> dict[str, Any]:
-    root, cfg = repo.root, repo.config
+              given: _Given, is_dir: bool) -> dict[str, Any]:
+    cfg = repo.config
     file_metrics, file_params = given.metrics, given.params
     created = datetime.now(UTC)
     doc: dict[str, Any] = {
@@ -202,8 +241,9 @@ def _describe(repo: Repo, req: SaveRequest, rel: str, parent: str | None,
         "id": _new_id(),
         "name": req.name,
         "created_at": created.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        "artifact": {"path": rel, "kind": "directory" if (root / rel).is_dir() else "file",
-                     "format": _format_of(root / rel), "size": 0, "md5": "", "sha256": ""},
+        "artifact": {"path": rel, "kind": "directory" if is_dir else "file",
+                     "format": _format_of(Path(rel), is_dir), "size": 0, "md5": "",
+                     "sha256": ""},
         "code": code_capture.capture(repo.git, exclude=[rel, rel + ".dvc",
                                                        sidecar.path_for(rel)]),
         "environment": environment.capture(cfg.env_vars, cfg.record_packages),
@@ -211,7 +251,7 @@ def _describe(repo: Repo, req: SaveRequest, rel: str, parent: str | None,
         "params": values.finite(values.merge(file_params, req.params), "param"),
         "metrics": values.finite(values.merge(file_metrics, req.metrics), "metric"),
         "parent": parent,
-        "step": req.step,
+        "step": req.step if req.step is not None else given.step,
     }
     if req.epoch is not None:
         doc["epoch"] = req.epoch
@@ -239,8 +279,8 @@ def _new_id() -> str:
     return secrets.token_hex(8)
 
 
-def _format_of(path: Path) -> str:
-    if path.is_dir():
+def _format_of(path: Path, is_dir: bool) -> str:
+    if is_dir:
         return "directory"
     return _FORMATS.get(path.suffix.lower(), path.suffix.lower().lstrip(".") or "unknown")
 
@@ -294,9 +334,14 @@ def _commit(repo: Repo, doc: dict[str, Any], rel: str, stored: storage.Stored,
     own = {rel + ".dvc": storage.pointer_text(stored, Path(rel).name).encode(),
            sidecar.path_for(rel): sidecar.dump_record(doc)}
     ignore, ignore_edit = _ignore_edit(rel)
+    metrics_file, params_file = dvc_values.files_for(name)
+    own[metrics_file] = dvc_values.metrics_text(doc["metrics"])
+    own[params_file] = dvc_values.params_text(doc["params"])
     edits: dict[str, Callable[[bytes | None], bytes | None]] = {
         ignore: ignore_edit,
-        "dvc.yaml": lambda text: storage.with_artifact(text, name, rel),
+        "dvc.yaml": _chain(lambda text: storage.with_artifact(text, name, rel),
+                           lambda text: storage.with_values_files(text, metrics_file,
+                                                                  params_file)),
     }
     for comp, comp_stored in (companions or {}).items():
         own[comp + ".dvc"] = storage.pointer_text(comp_stored, Path(comp).name).encode()

@@ -28,6 +28,8 @@ class UnassignRequest:
     rationale: str
     approvers: tuple[str, ...] = ()
     override: bool = False  # a locked stage
+    via: str = "direct"
+    extra: tuple[tuple[str, str], ...] = ()
 
 
 def unassign(repo: Repo, req: UnassignRequest) -> Outcome:
@@ -39,7 +41,7 @@ def unassign(repo: Repo, req: UnassignRequest) -> Outcome:
     state = policy.State(holder_commit=holder.commit if holder else None,
                          locked_by=lock.tag if lock else None)
     decision = policy.decide(cfg, state, policy.Request(
-        "unassign", req.stage, rationale, approvers, req.name, None, req.override))
+        "unassign", req.stage, rationale, approvers, req.name, None, req.override, req.via))
     decision.raise_if_refused()
     if holder is None:  # decide() has refused already; this keeps the type checker informed
         raise UsageError(f"stage {req.stage} of {req.name} holds nothing")
@@ -55,6 +57,7 @@ def unassign(repo: Repo, req: UnassignRequest) -> Outcome:
     doc = artifacts.sidecar_doc(repo, ckpt)
     pairs = base_trailers("unassign", ckpt, doc, req.stage, rationale, approvers,
                           lock.tag if (lock and req.override) else None, signer)
+    pairs[-1:-1] = list(req.extra)
     tag = make_tag(repo, ckpt, req.stage,
                    f"unassign {req.stage} from {ckpt.name} {ckpt.short_id}", tr.build(pairs),
                    trust, rule.signers, naming=tags.unassignment)
