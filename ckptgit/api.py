@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import functools
 import os
+import stat
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -12,7 +13,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ckptgit import background
+from ckptgit import background, limits
 from ckptgit import snapshot as snap
 from ckptgit.model import Checkpoint
 
@@ -145,8 +146,10 @@ def _value_files(repo_path: Path, fields: dict[str, Any]) -> None:
     found: dict[str, tuple[bytes, float]] = {}
     for path in wanted + live:
         try:
-            mtime = os.stat(path).st_mtime
-            found[os.fspath(path.resolve())] = (path.read_bytes(), mtime)
+            st = os.stat(path)
+            if not stat.S_ISREG(st.st_mode) or st.st_size > limits.active().values_bytes:
+                continue  # never blocks here: the save itself refuses it with a reason
+            found[os.fspath(path.resolve())] = (path.read_bytes(), st.st_mtime)
         except OSError:
             continue
     keys = [os.fspath(p.resolve()) for p in live]

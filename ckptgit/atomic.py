@@ -15,7 +15,8 @@ from pathlib import Path
 def write_atomic(path: Path, data: bytes | str) -> None:
     """Replace ``path`` with ``data`` (text is written as UTF-8) in one rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    # the name is cut so the temporary fits the filesystem whenever ``path`` itself does
+    tmp = path.with_name(f".{path.name[:64]}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         tmp.write_bytes(data.encode() if isinstance(data, str) else data)
         os.replace(tmp, path)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ckptgit import sidecar
+from ckptgit import limits, sidecar
 from ckptgit.errors import UsageError
 
 CONFIG_PATH = ".ckpt/config.yaml"
@@ -78,6 +78,7 @@ class Config:
     stages: tuple[str, ...] = DEFAULT_STAGES
     stage_rules: dict[str, StageRule] = field(default_factory=dict)
     governance: Governance = field(default_factory=Governance)
+    limits: limits.Limits = limits.DEFAULT
     raw: dict[str, Any] = field(default_factory=dict)
 
     def rule(self, stage: str) -> StageRule:
@@ -122,6 +123,7 @@ def parse(text: bytes | str, what: str = CONFIG_PATH) -> Config:
         stages=tuple(r.name for r in rules),
         stage_rules={r.name: r for r in rules},
         governance=_governance(data.get("governance") or {}, what),
+        limits=limits.parse(data.get(limits.CONFIG_KEY), what),
         raw=data,
     )
 

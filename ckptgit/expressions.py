@@ -9,9 +9,17 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Mapping
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import FrameType
 from typing import Any
 
+from ckptgit import limits
 from ckptgit.errors import UsageError
 
 
@@ -19,31 +27,60 @@ class ExpressionError(UsageError):
     """An expression that does not parse, or that cannot be evaluated on a checkpoint."""
 
 
+class CostError(ExpressionError):
+    """An expression over the limits (``limits.cel_*``): refused before it runs, or stopped."""
+
+
+_COMPREHENSIONS = frozenset({"map", "filter", "all", "exists", "exists_one"})
+# Python frames the evaluator spends per parse-tree level make deep trees a RecursionError;
+# far deeper than any honest filter (100 chained '&&' terms are about 110 levels).
+_MAX_TREE_DEPTH = 250
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    program: Any
+    nodes: int
+    depth: int
+    comprehensions: int
+
+
 @functools.lru_cache(maxsize=1024)
-def _program(expression: str, compiled: bool = False) -> Any:
-    """``compiled``: celpy's transpiler to Python (guardrails: ~0.3 ms a rule instead of ~2 ms
-    for the tree walker); its evaluation errors are ours to report, not celpy's log lines."""
+def _compiled(expression: str, transpile: bool = False) -> _Compiled:
+    """``transpile``: celpy's transpiler to Python (guardrails: ~0.3 ms a rule instead of ~2 ms
+    for the tree walker), falling back to the tree walker where it cannot take the expression.
+    The limits are judged on the parse tree either way."""
     import celpy
 
-    if compiled:
-        import logging
-
-        logging.getLogger("celpy").setLevel(logging.CRITICAL)
-        transpiled = _without_has(expression)
-        if "has(" not in transpiled:
-            env = celpy.Environment(runner_class=celpy.CompiledRunner)
-            try:
-                return env.program(env.compile(transpiled))
-            except Exception:  # noqa: BLE001, S110 - the tree walker below reports it
-                pass
     env = celpy.Environment()
     try:
-        return env.program(env.compile(expression))
+        tree = env.compile(expression)
     except Exception as exc:  # noqa: BLE001 - celpy raises bare Exception subclasses
         column = getattr(exc, "column", None)
         where = f"syntax error at column {column}" if column else type(exc).__name__
         raise ExpressionError(f"invalid CEL expression {expression!r}: {where} (e.g. "
                               "'metrics.accuracy >= 0.9 && params.lr < 0.01')") from exc
+    nodes, depth, comprehensions = _shape(tree)
+    program = (_transpiled(expression) if transpile else None) or env.program(tree)
+    return _Compiled(program, nodes, depth, comprehensions)
+
+
+def _transpiled(expression: str) -> Any | None:
+    """The compiled runner's program, or None where it cannot take the expression; its
+    evaluation errors are ours to report, not celpy's log lines."""
+    import logging
+
+    import celpy
+
+    logging.getLogger("celpy").setLevel(logging.CRITICAL)
+    text = _without_has(expression)
+    if "has(" in text:
+        return None
+    env = celpy.Environment(runner_class=celpy.CompiledRunner)
+    try:
+        return env.program(env.compile(text))
+    except Exception:  # noqa: BLE001 - the tree walker takes it instead
+        return None
 
 
 # ``has(a.b.c)`` on maps is ``"c" in a.b`` (both fail the same way when ``a.b`` is missing).
@@ -55,6 +92,44 @@ _HAS = re.compile(r"\bhas\(\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*
 
 def _without_has(expression: str) -> str:
     return _HAS.sub(lambda m: f'("{m.group(2)}" in {m.group(1)})', expression)
+
+
+def _shape(tree: Any) -> tuple[int, int, int]:
+    """Node count, depth and comprehension nesting of a parse tree, without recursion."""
+    nodes = depth = most = 0
+    stack = [(tree, 1, 0)]
+    while stack:
+        node, level, nested = stack.pop()
+        nodes += 1
+        depth, most = max(depth, level), max(most, nested)
+        children = [c for c in getattr(node, "children", ()) if hasattr(c, "children")]
+        inner = nested + (node.data == "member_dot_arg" and any(
+            getattr(c, "type", None) == "IDENT" and str(c) in _COMPREHENSIONS
+            for c in node.children))
+        # the receiver of '.map' is outside the comprehension; its arguments are inside
+        stack.extend((c, level + 1, nested if i == 0 and inner > nested else inner)
+                     for i, c in enumerate(children))
+    return nodes, depth, most
+
+
+def _program(expression: str, compiled: bool = False) -> Any:
+    """The compiled program, once the expression is within every static limit."""
+    bound = limits.active()
+    if len(expression) > bound.cel_chars:
+        raise CostError(f"CEL expression of {len(expression)} characters is over the limit of "
+                        f"{bound.cel_chars} (limits.cel_chars)")
+    try:
+        shaped = _compiled(expression, compiled)
+    except RecursionError as exc:
+        raise CostError(f"CEL expression {expression[:60]!r} is nested too deeply") from exc
+    if shaped.nodes > bound.cel_nodes or shaped.depth > _MAX_TREE_DEPTH:
+        raise CostError(f"CEL expression {expression[:60]!r} is too large or too deeply nested "
+                        f"({shaped.nodes} parse nodes; limits.cel_nodes {bound.cel_nodes})")
+    if shaped.comprehensions > bound.cel_comprehensions:
+        raise CostError(f"CEL expression {expression[:60]!r} nests {shaped.comprehensions} "
+                        ".map/.filter/.all/.exists inside each other, over the limit of "
+                        f"{bound.cel_comprehensions} (limits.cel_comprehensions)")
+    return shaped.program
 
 
 def check(expression: str, compiled: bool = False) -> None:
@@ -75,10 +150,21 @@ def bind(context: Mapping[str, Any]) -> Any:
 
 
 def evaluate_bound(expression: str, bound: Any, compiled: bool = False) -> Any:
-    """The value of ``expression`` on a context ``bind`` converted."""
+    """The value of ``expression`` on a context ``bind`` converted.
+
+    Stopped after ``limits.cel_seconds``: a filter that passes the static bounds can still
+    walk a large list from a sidecar once per element of another.
+    """
     program = _program(expression, compiled)
+    seconds = limits.active().cel_seconds
     try:
-        value = program.evaluate(bound)
+        with _deadline(seconds):
+            value = program.evaluate(bound)
+    except _Expired as exc:
+        raise CostError(f"CEL expression {expression[:60]!r} ran longer than {seconds:g} s on "
+                        "one checkpoint (limits.cel_seconds); stopped") from exc
+    except RecursionError as exc:
+        raise CostError(f"CEL expression {expression[:60]!r} is nested too deeply") from exc
     except Exception as exc:  # noqa: BLE001 - CELEvalError and friends
         raise ExpressionError(f"cannot evaluate {expression!r}: {_detail(exc)}") from exc
     if isinstance(value, Exception):
@@ -97,10 +183,66 @@ def _detail(exc: BaseException) -> object:
     return args[0]
 
 
+@contextmanager
+def _alarm(seconds: float) -> Iterator[None]:
+    """Raise ``_Expired`` in this (main) thread after ``seconds``, and again every 50 ms until
+    the block ends: a signal that lands while Python runs a finalizer has its exception
+    swallowed, so one alarm is not enough. A timer already set (e.g. a test timeout) is put
+    back afterwards with what was left of it."""
+    armed = [True]
+
+    def expire(signum: int, frame: FrameType | None) -> None:
+        if armed[0]:
+            raise _Expired
+
+    start = time.monotonic()
+    old = signal.signal(signal.SIGALRM, expire)
+    left, interval = signal.setitimer(signal.ITIMER_REAL, seconds, 0.05)
+    try:
+        yield
+    finally:
+        armed[0] = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+        if left:
+            signal.setitimer(signal.ITIMER_REAL,
+                             max(left - (time.monotonic() - start), 0.001), interval)
+
+
+class _Expired(BaseException):
+    """Raised inside the evaluator when its time is up; a BaseException so that celpy's own
+    ``except Exception`` cannot turn it into an ordinary evaluation error."""
+
+
+@contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    """A timer signal in the main thread (free while it runs); elsewhere a profile hook that
+    looks at the clock every few thousand calls."""
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
+        with _alarm(seconds):
+            yield
+        return
+    end, calls = time.monotonic() + seconds, [0]
+
+    def watch(frame: FrameType, event: str, arg: Any) -> None:
+        calls[0] += 1
+        if calls[0] % 4096 == 0 and time.monotonic() > end:
+            raise _Expired
+
+    previous = sys.getprofile()
+    sys.setprofile(watch)
+    try:
+        yield
+    finally:
+        sys.setprofile(previous)
+
+
 def holds(expression: str, context: Mapping[str, Any], missing_is_false: bool = True) -> bool:
     """Whether a boolean expression is true; a missing field counts as false when asked."""
     try:
         value = evaluate(expression, context)
+    except CostError:
+        raise
     except ExpressionError:
         if missing_is_false:
             return False

@@ -91,6 +91,8 @@ class Git:
     @classmethod
     def bare(cls, path: str | os.PathLike[str] = ".") -> Git:
         """A repository without a work tree (a server's, for ``pre-receive``)."""
+        if not Path(path).is_dir():
+            raise NotARepoError(f"not a git repository: {path} is not a directory")
         done = subprocess.run(  # noqa: S603
             ["git", "rev-parse", "--absolute-git-dir"],
             cwd=path, capture_output=True, text=True, env=_git_env(), check=False,
@@ -309,6 +311,32 @@ class Git:
             trailers = {k: v.strip() for k, v in zip(trailer_keys, values, strict=True)}
             entries.append(LogEntry(commit, when, trailers, files))
         return entries
+
+    def new_blobs(self, revs: Sequence[str], pathspecs: Sequence[str]) -> list[tuple[str, str,
+                                                                                  str, int]]:
+        """``(commit, path, blob, size)`` for every file matching ``pathspecs`` added or changed
+        by the commits ``revs`` select (``[*new, "--not", "--all"]``: what a push brings)."""
+        fmt = f"{RECORD}%H"
+        text = self.out(["log", f"--format={fmt}", "--raw", "-z", "--no-renames", "--no-abbrev",
+                         *revs, "--", *pathspecs])
+        found: list[tuple[str, str, str]] = []
+        for rec in text.split(RECORD)[1:]:
+            head, _, rest = rec.partition("\n")
+            fields = rest.lstrip("\n\0").split("\0")
+            for meta, path in zip(fields[0::2], fields[1::2], strict=False):
+                parts = meta.split()
+                if len(parts) == 5 and parts[4] != "D":
+                    found.append((head.strip("\0\n "), path, parts[3]))
+        if not found:
+            return []
+        sizes = {}
+        out = self.out(["cat-file", "--batch-check=%(objectname) %(objectsize)"],
+                       input="".join(f"{b}\n" for _, _, b in found).encode())
+        for line in out.splitlines():
+            oid, _, size = line.partition(" ")
+            if size.isdigit():
+                sizes[oid] = int(size)
+        return [(c, p, b, sizes.get(b, 0)) for c, p, b in found]
 
     def for_each_ref(self, pattern: str) -> list[RefEntry]:
         fmt = "%(refname)%00%(objectname)%00%(*objectname)%00%(creatordate:unix)"

@@ -16,12 +16,13 @@ import fcntl
 import functools
 import hashlib
 import os
+import stat
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from ckptgit.errors import IntegrityError
+from ckptgit.errors import IntegrityError, UsageError
 
 CHUNK = 4 << 20
 _RING = 4
@@ -29,6 +30,10 @@ _FICLONE = 0x40049409
 _SYNC_FILE_RANGE_WRITE = 2
 
 Progress = Callable[[int], None]
+
+
+class Cancelled(Exception):  # noqa: N818 - what it is, not an error
+    """Raised by a progress callback to stop a copy between chunks."""
 
 
 @dataclass(frozen=True)
@@ -70,8 +75,12 @@ def stream(
     progress: Progress | None = None,
 ) -> Digests:
     """Hash ``src`` once and, when ``dst`` is given, copy it there in the same pass."""
-    before = os.stat(src)
-    src_fd = os.open(src, os.O_RDONLY)
+    # non-blocking: a FIFO put where a file was expected must fail here, not hang the read
+    src_fd = os.open(src, os.O_RDONLY | os.O_NONBLOCK)
+    before = os.fstat(src_fd)
+    if not stat.S_ISREG(before.st_mode):
+        os.close(src_fd)
+        raise UsageError(f"{src} is not a regular file (a FIFO, socket or device); refused")
     dst_fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644) if dst else -1
     try:
         copy = dst_fd >= 0 and not _reflink(src_fd, dst_fd)

@@ -14,16 +14,19 @@ the file is always safe.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ckptgit import sidecar
+from ckptgit import loader, sidecar
 from ckptgit.atomic import write_atomic
 from ckptgit.errors import IntegrityError, UsageError
 from ckptgit.git import Git
 from ckptgit.model import Checkpoint
+
+log = logging.getLogger(__name__)
 
 VERSION = 2
 TRAILERS = ("Ckpt-Id", "Ckpt-Name")
@@ -140,8 +143,13 @@ def _scan(git: Git, revs: list[str]) -> tuple[list[Checkpoint], list[Forgery]]:
             continue  # a commit that only mentions the trailer: not a save
         try:
             ckpt = Checkpoint.from_sidecar(_summary(raw, spec[0]), entry.commit)
-        except (IntegrityError, KeyError, TypeError, ValueError):
+        except IntegrityError as exc:
+            if isinstance(exc.__cause__, loader.LimitError):  # hostile, not merely broken
+                log.warning("commit %s: sidecar refused (%s); skipped", entry.commit[:12],
+                            exc.__cause__)
             continue  # unreadable sidecars are verify's business, not list's
+        except (KeyError, TypeError, ValueError):
+            continue
         why = _not_a_save(entry.trailers.get("Ckpt-Id", ""), ckpt, blobs.get(spec[1]))
         if why is None:
             found.append(ckpt)

@@ -128,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     logger.setLevel(logging.WARNING)
     logger.propagate = False
     report = _json_errors if wants_json(args) else _text_errors
+    from ckptgit import limits
+
+    limits.activate(limits.DEFAULT)  # until a repository's config says otherwise (Repo.open)
     try:
         result: Any = cli.main(args=args, prog_name="git ckpt", standalone_mode=False,
                                complete_var=COMPLETE_VAR)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from ckptgit import config, index, refs, storage
+from ckptgit import config, index, limits, refs, storage
 from ckptgit.errors import UsageError
 from ckptgit.git import Git
 from ckptgit.model import Checkpoint
@@ -22,6 +22,8 @@ class Repo:
         repo = cls(Git.discover(path))
         if initialized and not storage.is_initialized(repo.root):
             raise UsageError(f"{repo.root} is not set up for checkpoints: run 'git ckpt init'")
+        # every reader below applies the repository's limits to what it reads (limits.py)
+        limits.activate(repo.config.limits)
         return repo
 
     @property

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from ckptgit import yamlsafe
+from ckptgit import limits, loader, yamlsafe
 from ckptgit.errors import CkptError, IntegrityError, UsageError
 
 if TYPE_CHECKING:
@@ -44,15 +44,9 @@ def load_saved(git: Git, ckpts: Sequence[Checkpoint]) -> list[dict[str, Any]]:
     return docs
 
 
-def parse_yaml(text: bytes | str, what: str) -> Any:
-    """YAML through the safe C loader only; a broken document is one clear error."""
-    try:
-        return yamlsafe.load(text)
-    except yamlsafe.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        problem = getattr(exc, "problem", exc)
-        raise UsageError(f"{what} is not valid YAML{where}: {problem}") from exc
+def parse_yaml(text: bytes | str, what: str, max_bytes: int | None = None) -> Any:
+    """YAML through the one bounded loader (``loader``): no aliases, bounded size and depth."""
+    return loader.load_yaml(text, what, max_bytes)
 
 
 def load(text: bytes | str, what: str = "sidecar") -> dict[str, Any]:
@@ -93,8 +87,11 @@ def check_many(texts: Sequence[bytes], workers: int | None = None) -> list[Check
 
         chunk = max(16, len(texts) // (workers * 8))
         try:
+            # workers start fresh: hand them this repository's limits
             with ProcessPoolExecutor(min(workers, 32),
-                                     mp_context=multiprocessing.get_context("forkserver")) as pool:
+                                     mp_context=multiprocessing.get_context("forkserver"),
+                                     initializer=limits.activate,
+                                     initargs=(limits.active(),)) as pool:
                 return list(pool.map(check, texts, chunksize=chunk))
         except (BrokenProcessPool, OSError) as exc:
             logging.getLogger(__name__).warning(
@@ -133,6 +130,18 @@ def migrate(data: dict[str, Any], what: str = "sidecar") -> dict[str, Any]:
 def dump(data: dict[str, Any]) -> str:
     return yamlsafe.dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True,
                          width=100)
+
+
+def dump_record(data: dict[str, Any]) -> bytes:
+    """A sidecar's bytes for a commit; refused over ``limits.sidecar_bytes``, since every
+    reader would refuse it (the caller has not committed anything yet)."""
+    raw = dump(data).encode()
+    cap = limits.active().sidecar_bytes
+    if len(raw) > cap:
+        raise loader.LimitError(f"the sidecar would be {len(raw):,} bytes, over the limit of "
+                                f"{cap:,} (limits.sidecar_bytes); store large results as a "
+                                "companion with --with")
+    return raw
 
 
 @functools.cache

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ckptgit import paths
 from ckptgit.errors import IntegrityError, UsageError
 
 if TYPE_CHECKING:  # imported when needed: the guard, the common case, must cost a few ms
@@ -122,6 +123,9 @@ def pin(root: Callable[[], Path], path: Path, mode: str = "auto") -> Pin:
     real = path.resolve()
     if not real.exists():
         raise UsageError(f"{path}: no such file or directory")
+    # lstat only: a FIFO would block the open below, a symlink inside would be followed out
+    paths.check_name_text(real.name, "artifact path")
+    paths.check_tree(real, str(path))
     files = _listing(real)
     with _seen_lock:
         rolling = real in _seen

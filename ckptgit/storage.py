@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ckptgit import faults, hashing
+from ckptgit import faults, hashing, paths
 from ckptgit.atomic import write_atomic
-from ckptgit.errors import ExternalError, IntegrityError, MissingDataError, UsageError
+from ckptgit.errors import CkptError, ExternalError, IntegrityError, MissingDataError, UsageError
 
 log = logging.getLogger(__name__)
 
@@ -290,16 +290,29 @@ def pointer_text(stored: Stored, name: str) -> str:
 
 
 def parse_pointer(text: bytes | str) -> Pointer:
-    from ckptgit import yamlsafe
+    from ckptgit import loader
 
     try:
-        data = yamlsafe.load(text)
+        data = loader.load_yaml(text, ".dvc file")
         out = data["outs"][0]
         labels = out.get("labels") or []
-        return Pointer(str(out["md5"]), out.get("size"), str(out["path"]), out.get("nfiles"),
-                       tuple(str(v) for v in labels) if isinstance(labels, list) else ())
-    except (yamlsafe.YAMLError, KeyError, IndexError, TypeError) as exc:
+        pointer = Pointer(str(out["md5"]), out.get("size"), str(out["path"]), out.get("nfiles"),
+                          tuple(str(v) for v in labels) if isinstance(labels, list) else ())
+    except (CkptError, KeyError, IndexError, TypeError) as exc:
         raise IntegrityError(f"unreadable .dvc file: {exc}") from exc
+    check_oid(pointer.md5, "unreadable .dvc file: md5")
+    return pointer
+
+
+_OID = re.compile(r"[0-9a-f]{32}(?:\.dir)?")
+
+
+def check_oid(oid: str, what: str) -> str:
+    """An object id from recorded data becomes a path in the cache and on the remote: refuse
+    anything but an md5 (``.dir`` for a listing), so it can never walk elsewhere."""
+    if not _OID.fullmatch(oid):
+        raise IntegrityError(f"{what} {oid[:40]!r} is not an md5 object id")
+    return oid
 
 
 def with_artifact(dvc_yaml: bytes | None, name: str, path: str) -> bytes | None:
@@ -365,10 +378,26 @@ def object_path(root: Path, md5: str) -> Path:
 
 
 def dir_entries(root: Path, md5: str) -> list[tuple[str, str]]:
-    import json
+    return listing(object_path(root, md5).read_bytes(), md5)
 
-    raw = object_path(root, md5).read_bytes()
-    return [(e["relpath"], e["md5"]) for e in json.loads(raw)]
+
+def listing(raw: bytes, oid: str) -> list[tuple[str, str]]:
+    """A directory object's ``(relpath, md5)`` entries, each checked before any use: the
+    listing comes from a cache or remote that may be hostile, and both values become paths."""
+    from ckptgit import loader
+
+    try:
+        data = loader.load_json(raw, f"directory listing {oid}", max_bytes=1 << 30)
+        entries = [(str(e["relpath"]), str(e["md5"])) for e in data]
+    except (CkptError, KeyError, TypeError) as exc:
+        raise IntegrityError(f"directory listing {oid} is unreadable: {exc}") from exc
+    for rel, md5 in entries:
+        parts = rel.split("/")
+        if (rel.startswith("/") or "\\" in rel or any(p in ("", ".", "..") for p in parts)
+                or any(ord(c) < 32 for c in rel) or not _OID.fullmatch(md5)):
+            raise IntegrityError(f"directory listing {oid} holds a hostile entry {rel[:80]!r}; "
+                                 "refused")
+    return entries
 
 
 def missing_objects(root: Path, pointer: Pointer) -> list[str]:
@@ -414,10 +443,8 @@ class RemoteStore:
         return str(self._odb.oid_to_path(oid))
 
     def dir_entries(self, oid: str) -> list[tuple[str, str]]:
-        import json
-
         with self.open(oid) as fh:
-            return [(e["relpath"], e["md5"]) for e in json.loads(fh.read())]
+            return listing(fh.read(), oid)
 
 
 @contextmanager
@@ -472,7 +499,7 @@ def materialize(
     dest.parent.mkdir(parents=True, exist_ok=True)
     if staging_dir is not None:
         staging_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=staging_dir or dest.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name[:64]}.", dir=staging_dir or dest.parent))
     try:
         target = staging / dest.name
         if pointer.is_dir:
@@ -496,7 +523,7 @@ def _materialize_dir(
 ) -> str:
     seals = []
     for rel, md5 in dir_entries(root, pointer.md5):
-        out = target / rel
+        out = paths.confined(target, rel, f"directory member of {pointer.path}")
         out.parent.mkdir(parents=True, exist_ok=True)
         seals.append((rel, hashing.stream(object_path(root, md5), out, md5=False,
                                           progress=progress).sha256))

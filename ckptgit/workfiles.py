@@ -26,7 +26,6 @@ def commit_lock(git: Git) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-
 @contextmanager
 def saving(git: Git) -> Iterator[None]:
     """Held (shared) for the whole of a save: any number of saves run side by side, and

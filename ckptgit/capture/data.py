@@ -51,7 +51,8 @@ def _from_lock(root: Path, rel: str) -> dict[str, Any] | None:
     lock = root / "dvc.lock"
     if not lock.is_file():
         return None
-    data = sidecar.parse_yaml(lock.read_bytes(), "dvc.lock") or {}
+    # DVC writes it (no aliases); a large pipeline's lock may exceed a sidecar's size
+    data = sidecar.parse_yaml(lock.read_bytes(), "dvc.lock", max_bytes=64 << 20) or {}
     for stage in (data.get("stages") or {}).values():
         for out in stage.get("outs") or []:
             if out.get("path") == rel and out.get("md5"):

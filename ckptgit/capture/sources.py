@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ckptgit import limits, loader
 from ckptgit.capture import values
 from ckptgit.errors import UsageError
 
@@ -70,10 +71,11 @@ class Asked:
         found = self.pinned.get(os.fspath(path.resolve()))
         if found is not None:
             return found
-        try:
-            return path.read_bytes(), os.stat(path).st_mtime
-        except OSError:
+        if not os.path.lexists(path):
             return None
+        # bounded and non-blocking: a FIFO or a huge file is refused, never waited on
+        raw = loader.read_file(path, "metrics/params file", limits.active().values_bytes)
+        return raw, os.stat(path).st_mtime
 
 
 def gather(root: Path, asked: Asked, settings: Mapping[str, Any]) -> Supplied:

@@ -2,33 +2,31 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ckptgit import sidecar
+from ckptgit import limits, loader, sidecar
 from ckptgit.errors import UsageError
 
 log = logging.getLogger(__name__)
 
+
 def read_file(path: Path, what: str) -> dict[str, Any]:
-    if not path.is_file():
-        raise UsageError(f"{what} file {path} does not exist")
-    return parse(path.read_bytes(), path, what)
+    """A metrics or params file, within ``limits.values_bytes`` and the nesting limit."""
+    return parse(loader.read_file(path, f"{what} file", limits.active().values_bytes), path,
+                 what)
 
 
 def parse(raw: bytes, path: Path, what: str) -> dict[str, Any]:
     """The mapping in ``raw``, the bytes of ``path`` (JSON by its suffix, else YAML)."""
+    bound = limits.active().values_bytes
     if path.suffix.lower() == ".json":
-        try:
-            data = json.loads(raw)
-        except ValueError as exc:
-            raise UsageError(f"{what} file {path} is not valid JSON: {exc}") from exc
+        data = loader.load_json(raw, f"{what} file {path}", bound)
     else:
-        data = sidecar.parse_yaml(raw, f"{what} file {path}")
+        data = loader.load_yaml(raw, f"{what} file {path}", bound)
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -74,11 +72,18 @@ def _scalar(value: str, what: str) -> Any:
 def _set_dotted(target: dict[str, Any], key: str, value: Any) -> None:
     """``optim.lr=0.1`` nests, as params files usually do."""
     parts = key.split(".")
+    if any(not p.strip() for p in parts):
+        raise UsageError(f"{key}: empty part in a dotted name")
     for part in parts[:-1]:
         nxt = target.setdefault(part, {})
         if not isinstance(nxt, dict):
             raise UsageError(f"{key}: {part} is already a value, not a group")
         target = nxt
+    if parts[-1] in target:
+        # never drop one of two values silently: 'a.b=1' then 'a=2', or 'a=1' twice
+        raise UsageError(f"{key} is given twice or conflicts with another key "
+                         f"({'a group' if isinstance(target[parts[-1]], dict) else 'a value'} "
+                         "already); give each key once")
     target[parts[-1]] = value
 
 

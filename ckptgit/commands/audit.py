@@ -77,6 +77,8 @@ def summary(audit: Audit) -> dict[str, Any]:
 
 def _what(e: Event) -> str:
     d = e.details
+    if e.action == "save" and "id" not in d:  # a save whose record was refused
+        return f"commit {str(d.get('commit', '?'))[:12]}: record refused; see 'git ckpt verify'"
     if e.action == "save":
         data = ", ".join(f"{x['path']}@{str(x['md5'])[:8]}" for x in d.get("data") or [])
         code = str(d.get("code_commit") or "?")[:12] + (" (dirty)" if d.get("dirty") else "")

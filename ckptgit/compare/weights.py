@@ -12,7 +12,6 @@ the main thread compares (hashlib and numpy release the GIL), so the files are r
 
 from __future__ import annotations
 
-import json
 import math
 import mmap
 import os
@@ -26,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ckptgit import hashing
+from ckptgit import hashing, loader
 from ckptgit.capture import tensors as headers
 from ckptgit.compare.result import ModuleStat, TensorStat, WeightsDiff
 from ckptgit.errors import IntegrityError, UsageError
@@ -69,9 +68,11 @@ def read_header(path: Path, max_header: int = headers.SAFETENSORS_LIMIT) -> dict
         headers._check_header(path, max_header)
         with path.open("rb") as fh:
             (length,) = struct.unpack("<Q", fh.read(8))
-            raw = json.loads(fh.read(length))
+            raw = loader.load_json(fh.read(length), "header", max_bytes=max_header)
         size = path.stat().st_size
-    except (headers.HeaderError, ValueError, OSError) as exc:
+        if not isinstance(raw, dict):
+            raise ValueError("header is not a JSON object")
+    except (headers.HeaderError, UsageError, ValueError, OSError) as exc:
         raise UsageError(f"{path.name} is not a readable safetensors file: {exc}") from exc
     base = 8 + length
     entries = {}
@@ -81,7 +82,7 @@ def read_header(path: Path, max_header: int = headers.SAFETENSORS_LIMIT) -> dict
         try:
             dtype, shape = str(info["dtype"]), tuple(int(d) for d in info["shape"])
             start, end = (int(o) for o in info["data_offsets"])
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise IntegrityError(f"{path.name}: bad header entry for {name!r}") from exc
         width = _SIZES.get(dtype, 0)
         if (start < 0 or end < start or base + end > size or any(d < 0 for d in shape)

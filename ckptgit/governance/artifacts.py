@@ -38,7 +38,9 @@ def pieces(ckpt: Checkpoint, doc: dict[str, Any]) -> list[Piece]:
     """The artifact first, then its companions, as sealed at save."""
     out = [Piece(ckpt.path, ckpt.sha256)]
     for comp in doc.get("companions") or []:
-        out.append(Piece(str(comp["path"]), str(comp["sha256"])))
+        path = str(comp["path"])
+        paths.recorded(path, f"companion of {ckpt.name} {ckpt.short_id}")
+        out.append(Piece(path, str(comp["sha256"])))
     return out
 
 
@@ -58,7 +60,7 @@ def materialize(repo: Repo, ckpt: Checkpoint, parts: list[Piece], dest_root: Pat
         pointer = storage.parse_pointer(raw)
         storage.ensure_cached(root, pointer, piece.dvcfile, ckpt.commit,
                               f"{piece.path} ({ckpt.name} {ckpt.short_id})")
-        dest = dest_root / piece.path
+        dest = paths.confined(dest_root, piece.path, "companion path")
         storage.materialize(root, pointer, dest, piece.sha256)
         written[piece.path] = dest
     return written

@@ -254,9 +254,17 @@ def pre_receive(git: Git, lines: Sequence[str], now: int | None = None) -> list[
     trust = trustroot.server(git)
     if not trust.signers:
         raise PolicyError(trust.empty or "; ".join(trust.findings))
+    from ckptgit import limits
+
+    limits.activate(trust.config.limits)  # the server's limits, never the pusher's
     now = int(time.time()) if now is None else now
     protected = {f"refs/heads/{b}" for b in trust.config.governance.protected_branches}
     problems, created = [], []
+    pushed = [p[1] for p in (ln.split() for ln in lines) if len(p) == 3 and p[1] != ZERO]
+    if pushed:
+        from ckptgit.governance import refused
+
+        problems += refused.pushed(git, [*pushed, "--not", "--all"])
     for line in lines:
         parts = line.split()
         if len(parts) != 3:

@@ -234,19 +234,29 @@ def parse_time(git: Git, text: str) -> int:
     from ckptgit.errors import UsageError
 
     value = text.strip()
+    moment: int | None = None
     if value.isdigit():
-        return int(value)
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        return int(moment.timestamp())
-    except ValueError:
-        pass
-    out = git.out(["rev-parse", f"--since={value}"]).strip()
-    if not out.startswith("--max-age="):
+        moment = int(value)
+    else:
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=UTC)
+            moment = int(parsed.timestamp())
+        except (ValueError, OverflowError):
+            pass
+    if moment is None and "\n" not in value and "\0" not in value:
+        out = git.out(["rev-parse", f"--since={value}"]).strip()
+        if out.startswith("--max-age="):
+            moment = int(out.removeprefix("--max-age="))
+    if moment is None:
         raise UsageError(f"--at {text!r} is not a time (try 2024-05-01T12:00Z or '2 days ago')")
-    return int(out.removeprefix("--max-age="))
+    if not 0 <= moment <= _LAST_MOMENT:
+        raise UsageError(f"--at {text[:40]!r} is out of range (1970 to 9999)")
+    return moment
+
+
+_LAST_MOMENT = 253402300799  # 9999-12-31T23:59:59Z: what a datetime can show
 
 
 def stage_order(stages: Sequence[str]) -> dict[str, int]:

@@ -62,7 +62,8 @@ def audit(repo: Repo, name: str | None = None, since: str | None = None,
     tags = tagevents.read(repo.git, name)
     events = (_saves(repo, entries, report) + _migrations(repo, name, report)
               + _sign_events(repo, name) + _tag_events(repo, name, tags)
-              + _policy_events(repo, name) + _forgeries(repo, name))
+              + _policy_events(repo, name) + _forgeries(repo, name)
+              + (_refused_saves(repo, entries) if name is None else []))
     events.sort(key=lambda e: e.order or e.when)
     if cutoff:
         events = [e for e in events if e.when >= cutoff]
@@ -94,6 +95,16 @@ def _policy_events(repo: Repo, name: str | None) -> list[Event]:
                                       "record": f"{policy_records.RETENTION_REF} "
                                                 f"{rec.commit[:12]}"}))
     return out
+
+
+def _refused_saves(repo: Repo, entries: list[Checkpoint]) -> list[Event]:
+    """Save commits whose record no reader accepts (over a limit, unreadable): failed events
+    named by their commit, never silently left out of the chain."""
+    from ckptgit.governance import refused
+
+    return [Event(datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "save",
+                  f"commit {commit[:12]}", "?", "failed", {"commit": commit}, [why])
+            for commit, when, why in refused.saves(repo.git, {c.commit for c in entries})]
 
 
 def _parse_since(text: str) -> str:

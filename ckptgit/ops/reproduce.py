@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ckptgit import sidecar, storage
+from ckptgit import paths, sidecar, storage
 from ckptgit.errors import IntegrityError, UsageError
 from ckptgit.integrity import digest
 from ckptgit.ops.show import full
 from ckptgit.repo import Repo
 
 OUT = ".ckpt-reproduce"
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_REQUIREMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*==[A-Za-z0-9][A-Za-z0-9.+!_-]*")
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,9 @@ def prepare(repo: Repo, ref: str, dest: Path) -> Prepared:
         raise UsageError(f"{ref}: no code commit was recorded; nothing to check out")
     if dest.exists() and any(dest.iterdir()):
         raise UsageError(f"{dest} is not empty; give a new directory")
+    for item in doc.get("data") or []:  # hostile records refused before anything is made
+        paths.recorded(str(item.get("path")), "recorded data path")
+        storage.check_oid(str(item.get("md5")), f"recorded data {item.get('path')}: md5")
     repo.git.worktree_add(dest, code)
     data = _data(repo, dest, doc.get("data") or [])
     files = _write_inputs(dest, doc)
@@ -50,7 +56,8 @@ def _data(repo: Repo, dest: Path, inputs: list[dict[str, Any]]) -> list[dict[str
     dvcfiles = []
     for item in inputs:
         rel, md5 = str(item["path"]), str(item["md5"])
-        pointer = dest / f"{rel}.dvc"
+        pointer = paths.confined(dest, f"{rel}.dvc", "recorded data path")
+        storage.check_oid(md5, f"recorded data {rel}: md5")
         current = storage.parse_pointer(pointer.read_bytes()).md5 if pointer.is_file() else None
         if current != md5:  # the code commit predates the data: pin the recorded hash
             stored = storage.Stored(md5, "", int(item.get("size") or 0), item.get("nfiles"))
@@ -76,7 +83,7 @@ def data_problems(root: Path, dest: Path, inputs: list[dict[str, Any]]) -> list[
     problems = []
     for item in inputs:
         rel, md5 = str(item["path"]), str(item["md5"])
-        path = dest / rel
+        path = paths.confined(dest, rel, "recorded data path")
         if md5.endswith(".dir"):
             problems += _dir_problems(root, path, rel, md5)
         elif not path.is_file():
@@ -117,7 +124,9 @@ def _write_inputs(dest: Path, doc: dict[str, Any]) -> list[str]:
     packages = env.get("packages") or {}
     (out / "requirements.txt").write_text(
         f"# pinned from checkpoint {doc['id']} (python {env.get('python', '?')})\n"
-        + "".join(f"{n}=={v}\n" for n, v in sorted(packages.items())))
+        + "".join(f"{n}=={v}\n" for n, v in sorted(packages.items())
+                  # one plain requirement per line: never an option such as --index-url
+                  if _REQUIREMENT.fullmatch(f"{n}=={v}")))
     (out / "params.yaml").write_text(sidecar.dump(doc.get("params") or {}))
     (out / "seeds.json").write_text(json.dumps(doc.get("seeds") or {}, indent=2) + "\n")
     (out / "metrics.expected.json").write_text(json.dumps(doc.get("metrics") or {}, indent=2)
@@ -136,7 +145,8 @@ def _script(doc: dict[str, Any], env: dict[str, str]) -> str:
              f"# Install first:  pip install -r {OUT}/requirements.txt",
              f"# Params: {OUT}/params.yaml   seeds: {OUT}/seeds.json", "set -euo pipefail",
              'cd "$(dirname "$0")"']
-    lines += [f"export {k}={shlex.quote(str(v))}" for k, v in sorted(env.items())]
+    lines += [f"export {k}={shlex.quote(str(v))}" for k, v in sorted(env.items())
+              if _ENV_NAME.fullmatch(str(k))]  # a recorded name is never shell code
     if command[:3] == ["git", "ckpt", "save"]:
         lines += ["# The checkpoint was saved from the command line; the training command that",
                   "# produced it was not recorded. Put it here, then save as recorded:",

@@ -88,6 +88,10 @@ def _destination(root: Path, ckpt: Checkpoint, to: str | Path | None) -> Path:
     target = Path(to)
     if target.exists() and not target.is_dir():
         raise UsageError(f"--to {to} is a file; give a directory to restore into")
+    if target.is_dir() and not os.access(target, os.W_OK | os.X_OK):
+        raise UsageError(f"--to {to} is not a directory this user can write into")
+    if target.resolve().parts[1:2] in (("proc",), ("sys",), ("dev",)):
+        raise UsageError(f"--to {to} is inside a kernel filesystem; give an ordinary directory")
     return target.resolve() / Path(ckpt.path).name
 
 

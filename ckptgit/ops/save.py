@@ -8,8 +8,10 @@ it, the whole checkpoint. The user's index and work tree are updated last, for o
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -84,6 +86,9 @@ def _save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None,
     _check_request(req)
     git, root, pin = repo.git, repo.root, req.source
     rel = paths.artifact_path(root, pin.real if pin else req.path, req.cwd, pinned=bool(pin))
+    paths.check_name_text(rel, "artifact path")
+    if pin is None:  # a pin checked the file kinds when it copied the bytes
+        _check_file_kinds(root, rel, "artifact")
     if git.is_tracked(rel) or git.tracked_under(rel):
         raise UsageError(f"{rel} is tracked by git; checkpoints keep bytes in DVC: "
                          f"run 'git rm --cached -r {rel}' and commit first")
@@ -110,8 +115,9 @@ def _save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None,
     # The bytes are hashed and copied on worker threads while this thread describes the
     # context and loads what the commit needs: md5 keeps one core busy for the whole read,
     # and the rest of the save fits in the other core's spare time.
+    cancel = threading.Event()
     with ThreadPoolExecutor(1, thread_name_prefix="ckpt-store") as pool:
-        progress = faults.on_progress("copying", progress)
+        progress = _cancellable(faults.on_progress("copying", progress), cancel)
         storing = (pool.submit(pin.store, root, progress) if pin else
                    pool.submit(storage.store, root, root / rel, progress))
         try:
@@ -124,10 +130,13 @@ def _save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None,
                 summary = tensors.summarize_for_save(view, repo.config.max_header_bytes,
                                                      False)
             sidecar.prepare()
+            stored = storing.result()
         except BaseException:
-            wait([storing])  # an unreferenced cache object at worst: fsck reports it
+            # Ctrl-C (or any failure) stops the copy at its next chunk instead of after the
+            # whole file; its temporary is removed, nothing was committed
+            cancel.set()
+            wait([storing])
             raise
-        stored = storing.result()
     faults.point("stored")
     if summary is not None:
         doc["tensors"] = summary
@@ -153,6 +162,16 @@ def _save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None,
     return ckpt
 
 
+def _cancellable(progress: hashing.Progress | None,
+                 cancel: threading.Event) -> hashing.Progress:
+    def report(n: int) -> None:
+        if cancel.is_set():
+            raise hashing.Cancelled("save interrupted")
+        if progress is not None:
+            progress(n)
+    return report
+
+
 def _check_request(req: SaveRequest) -> None:
     names.check_name(req.name)
     for label in req.labels:
@@ -161,8 +180,19 @@ def _check_request(req: SaveRequest) -> None:
             raise UsageError("--label must not be empty")
     if req.note is not None:
         names.check_text(req.note.replace("\n", " "), "--note")
-    if req.step is not None and req.step < 0:
-        raise UsageError(f"--step must be 0 or more, not {req.step}")
+    if req.step is not None and not 0 <= req.step < 1 << 63:
+        # a 64-bit signed integer: what JSON consumers and every sidecar reader can hold
+        raise UsageError(f"--step must be between 0 and 2^63-1, not {str(req.step)[:24]}")
+    if req.epoch is not None and not (math.isfinite(req.epoch) and req.epoch >= 0):
+        raise UsageError(f"--epoch must be a finite number >= 0, not {req.epoch}")
+
+
+def _check_file_kinds(root: Path, rel: str, what: str) -> None:
+    """Hostile names and file types, refused before a byte is read or anything written: a
+    control character or an over-long derived name (``PATH.ckpt.yaml``), a symlink inside a
+    directory, a FIFO, socket or device (opening one could block forever)."""
+    paths.check_name_text(rel, f"{what} path")
+    paths.check_tree(root / rel, rel)
 
 
 def _check_name_path(existing: list[Checkpoint], name: str, rel: str) -> None:
@@ -299,6 +329,7 @@ def _companion_paths(repo: Repo, req: SaveRequest, rel: str) -> list[str]:
     out: list[str] = []
     for given in req.companions:
         comp = paths.artifact_path(repo.root, given, req.cwd)
+        _check_file_kinds(repo.root, comp, "--with")
         if comp == rel or comp in out:
             raise UsageError(f"--with {given} is listed twice or is the checkpoint itself")
         if repo.git.is_tracked(comp) or repo.git.tracked_under(comp):
@@ -369,7 +400,7 @@ def _commit(repo: Repo, doc: dict[str, Any], rel: str, stored: storage.Stored,
                 doc["parent"] = _latest_id(existing, name)
             # stamped now, so creation order is landing order (what 'latest' means)
             doc["created_at"] = _timestamp(datetime.now(UTC))
-            own[sidecar.path_for(rel)] = sidecar.dump(doc).encode()
+            own[sidecar.path_for(rel)] = sidecar.dump_record(doc)
             head = git.head()
             files = dict(own)
             for path, edit in edits.items():

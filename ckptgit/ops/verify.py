@@ -57,6 +57,12 @@ def verify(
     _mark_pruned(repo, statuses)
     report = Report(statuses)
     records = _records(repo, statuses)
+    if not refs:
+        from ckptgit.governance import refused
+
+        report.extra += [Finding(f"commit {commit[:12]}", "record", f"save refused: {why}")
+                         for commit, _, why in refused.saves(repo.git, {c.commit
+                                                                        for c in entries})]
     _check_history(repo, entries, statuses, report, records)
     if records_only:
         return report

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ckptgit import workfiles
+from ckptgit import loader, workfiles
+from ckptgit.errors import CkptError
 from ckptgit.git import Git
 
 LOG_REF = "refs/ckpt/policy-log"
@@ -58,8 +59,8 @@ def read(git: Git, ref: str) -> Iterator[Record]:
         if not body or len(body) > _MAX_BODY:
             continue
         try:
-            data = json.loads(body)
-        except ValueError:
-            continue
+            data = loader.load_json(body, f"{ref} record {commit[:12]}")
+        except (ValueError, CkptError):
+            continue  # malformed or over the limits (a hostile record is never a crash)
         if isinstance(data, dict):
             yield Record(commit, when, subject, data)

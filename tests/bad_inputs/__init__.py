@@ -1,0 +1,1 @@
+"""The bad-input catalogue (docs/reliability.md)."""
