@@ -34,7 +34,7 @@ def test_bash_completion_registers_and_completes_through_git(repo: Repo) -> None
         echo "shells: ${COMPREPLY[*]}"
     """, repo.path)
     assert "complete -o nosort -F _git_ckpt_complete git-ckpt" in out
-    assert "git: show\n" in out and "git-C: promote\n" in out
+    assert "git: show\n" in out and "git-C: promote propose\n" in out
     assert "opts: --stage\n" in out and "shells: bash fish zsh\n" in out
 
 
@@ -79,7 +79,7 @@ def test_other_shells_get_scripts_that_complete(repo: Repo, shell: str) -> None:
     done = subprocess.run([program, flag, body.format(script=path)], cwd=repo.path,
                           capture_output=True, text=True, check=False, timeout=60)
     lines = [ln.split("\t")[0] for ln in done.stdout.splitlines()]
-    assert lines == ["show", "promote"], (done.stdout, done.stderr)
+    assert lines == ["show", "promote", "propose"], (done.stdout, done.stderr)
 
 
 def test_completion_protocol_answers_for_git_ckpt(repo: Repo) -> None:

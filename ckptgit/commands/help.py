@@ -18,6 +18,11 @@ TOPICS = {
     "audit": ("audit.md", "the chain of custody"),
     "migration": ("migration.md", "older sidecar schemas"),
     "report": ("report.md", "the report site and model cards"),
+    "policy": ("policy.md", "guardrails, pause and resume, the policy log"),
+    "retention": ("retention.md", "what 'git ckpt prune' keeps and frees"),
+    "reliability": ("reliability.md", "what survives a kill, limits, what the server refuses"),
+    "pull-requests": ("pull-requests.md", "promotions reviewed in pull requests"),
+    "training": ("training.md", "background saves and training callbacks"),
 }
 
 

@@ -224,8 +224,13 @@ def pre_push(git: Git, remote: str, lines: Sequence[str], url: str | None = None
         problems += check_tags(git, tags_pushed, trust, tip=tip)
     if problems:
         return problems  # refused already: no need to ask the DVC remote (seconds) first
-    if trust.config.push != "never":
-        problems += _bytes_on_remote(git, remote, url, updates, trust.config)
+    # How bytes travel is this clone's choice (its own config): the server refuses refs ahead
+    # of their bytes whatever a client says, so this is convenience, not trust.
+    from ckptgit import config
+
+    local = config.load(git.root)
+    if local.push != "never":
+        problems += _bytes_on_remote(git, remote, url, updates, local)
     return problems
 
 
