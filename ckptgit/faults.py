@@ -19,6 +19,9 @@ order each command reaches them:
 - gc: ``collected`` (one more cache object removed);
 - migrate: ``migrate-built``, ``migrated`` (the branch moved), ``migrate-written``.
 
+``CKPT_FAULT_SIGNAL=INT`` sends SIGINT instead of SIGKILL: Ctrl-C at exactly that step, so the
+interrupt tests need no guessed delay either.
+
 Unset (always, outside tests) it costs one environment lookup per point.
 """
 
@@ -31,6 +34,7 @@ from collections.abc import Callable
 Progress = Callable[[int], None]  # as ``hashing.Progress``; this module imports nothing of ours
 
 ENV = "CKPT_FAULT"
+SIGNAL_ENV = "CKPT_FAULT_SIGNAL"
 POINTS = ("copying", "stored", "built", "committed", "indexed", "staged", "written", "tagged",
           "manifest-built", "manifest-committed", "fetched", "restore-staged", "restored",
           "collected", "migrate-built", "migrated", "migrate-written")
@@ -48,8 +52,12 @@ def point(name: str) -> None:
     if armed != name:
         return
     _hits[name] = _hits.get(name, 0) + 1
-    if _hits[name] >= nth:
-        os.kill(os.getpid(), signal.SIGKILL)
+    if _hits[name] == nth or (_hits[name] > nth and not _interrupting()):
+        os.kill(os.getpid(), signal.SIGINT if _interrupting() else signal.SIGKILL)
+
+
+def _interrupting() -> bool:
+    return os.environ.get(SIGNAL_ENV, "").upper() in ("INT", "SIGINT")
 
 
 def on_progress(name: str, progress: Progress | None) -> Progress | None:

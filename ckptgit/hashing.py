@@ -116,6 +116,7 @@ def _pump(
         return len(first)
     ring = [bytearray(CHUNK) for _ in range(_RING)]
     ring[0][:] = first
+    preload()  # on this thread: the workers below must not import (see ``preload``)
     side = ThreadPoolExecutor(1, thread_name_prefix="ckpt-sha")
     main = ThreadPoolExecutor(1, thread_name_prefix="ckpt-md5") if md else None
     pending: list[list[Future[None]]] = []
@@ -153,6 +154,15 @@ def _side_work(sha: hashlib._Hash, dst_fd: int, src_fd: int, view: memoryview, o
     if dst_fd >= 0:
         _copy_range(src_fd, dst_fd, view, offset)
         _start_writeback(dst_fd, offset, len(view))
+
+
+def preload() -> None:
+    """Resolve, on the calling thread, what the hashing workers use (ctypes' libc binding).
+
+    A worker thread that imports can block for ever on the import lock when Ctrl-C lands
+    while the main thread is in the middle of an import; the copy then never ends.
+    """
+    _sync_file_range()
 
 
 @functools.cache

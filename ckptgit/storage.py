@@ -14,7 +14,6 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -179,29 +178,40 @@ def _odb(root: Path) -> Any:
 
 
 # -- ingest -----------------------------------------------------------------------------------
+def preload(root: Path) -> None:
+    """Import, on the calling (main) thread, everything ``store`` and ``store_pinned`` need.
+
+    They run on worker threads. A worker that imports can block for ever on the import lock
+    when Ctrl-C lands while the main thread is itself importing, and the save then hangs
+    instead of exiting 130; so nothing is left for a worker to import.
+    """
+    from dvc_data.hashfile.hash_info import HashInfo  # noqa: F401 - imported for the workers
+    from dvc_data.hashfile.meta import Meta  # noqa: F401
+    from dvc_data.hashfile.tree import Tree  # noqa: F401
+
+    _odb(root)  # the object database's module and whatever its constructor imports
+    hashing.preload()
+
+
 def store(root: Path, artifact: Path, progress: hashing.Progress | None = None) -> Stored:
     """Put ``artifact`` (a file or a directory) into the DVC cache in one read pass."""
     if artifact.is_dir():
         return _store_dir(_odb(root), artifact, progress)
-    # DVC's object database (a 50-80 ms import) loads while the bytes stream in.
-    with ThreadPoolExecutor(1, thread_name_prefix="ckpt-odb") as pool:
-        odb = pool.submit(_odb, root)
-        digests = _store_file(odb, artifact, progress, cache_root(root))
+    # DVC's object database (a 50-80 ms import) loads on this thread before the bytes stream:
+    # imported on a side thread it could hang Ctrl-C (a worker blocked on the import lock
+    # after the interrupt landed while this thread was importing)
+    digests = _store_file(_odb(root), artifact, progress)
     return Stored(md5=digests.md5, sha256=digests.sha256, size=digests.size, nfiles=None)
 
 
-def _store_file(odb: Any, src: Path, progress: hashing.Progress | None,
-                cache: Path | None = None) -> hashing.Digests:
-    """``odb`` is DVC's object database, or a future of it (then ``cache`` is its path)."""
-    tmp_dir = (cache or Path(odb.path)) / "tmp"  # same filesystem: the final rename is atomic
+def _store_file(odb: Any, src: Path, progress: hashing.Progress | None) -> hashing.Digests:
+    tmp_dir = Path(odb.path) / "tmp"  # same filesystem: the final rename is atomic
     tmp_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="ckpt-")
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         digests = hashing.stream(src, tmp, md5=True, progress=progress)
-        if isinstance(odb, Future):
-            odb = odb.result()
         final = Path(odb.oid_to_path(digests.md5))
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, final)

@@ -3,6 +3,10 @@
 ``NAME#STAGE#N`` assigns STAGE, ``NAME#STAGE!#N`` unassigns it, ``NAME@vX.Y.Z`` registers a
 version, ``NAME@deprecated#N`` deprecates NAME. N is a counter per artifact name, shared by all
 stages.
+
+A counter is at most 18 ASCII digits (it fits an int64): a longer one, or one written in
+other scripts' digits, makes the tag not one of ours, so the verifier refuses a governed name in
+that form as unknown instead of failing to read it (Python refuses int() of over 4,300 digits).
 """
 
 from __future__ import annotations
@@ -12,11 +16,12 @@ from dataclasses import dataclass
 
 _NAME = r"[a-z0-9][a-z0-9._-]*"
 _STAGE = r"[a-z0-9][a-z0-9_-]*"
+_COUNTER = r"[0-9]{1,18}"
 TAG_RE = re.compile(
     rf"^(?P<name>{_NAME})(?:"
-    rf"#(?P<stage>{_STAGE})(?P<unassign>!?)#(?P<number>\d+)"
+    rf"#(?P<stage>{_STAGE})(?P<unassign>!?)#(?P<number>{_COUNTER})"
     rf"|@(?P<version>v\d+\.\d+\.\d+)(?P<deregister>!?)"
-    rf"|@deprecated#(?P<dep_number>\d+)"
+    rf"|@deprecated#(?P<dep_number>{_COUNTER})"
     rf")$"
 )
 
@@ -66,7 +71,7 @@ def version(name: str, ver: str) -> str:
 # Stage locks are not GTO events, so they live under their own prefix that GTO's grammar
 # never matches: ``ckpt/lock/STAGE/N`` and ``ckpt/unlock/STAGE/N``, N counted per stage.
 LOCK_PREFIX = "ckpt/"
-LOCK_RE = re.compile(rf"^ckpt/(?P<kind>lock|unlock)/(?P<stage>{_STAGE})/(?P<number>\d+)$")
+LOCK_RE = re.compile(rf"^ckpt/(?P<kind>lock|unlock)/(?P<stage>{_STAGE})/(?P<number>{_COUNTER})$")
 
 
 @dataclass(frozen=True)

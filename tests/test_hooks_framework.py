@@ -84,3 +84,20 @@ def test_config_with_other_keys_after_repos_is_rewritten_validly(tmp_path: Path)
 
     with pytest.raises(UsageError, match="no 'repos:' list"):
         add_hooks(cfg)
+
+
+def test_a_hostile_config_is_refused_by_the_bounded_loader(tmp_path: Path) -> None:
+    """Nesting, an alias bomb or a broken document: one clear line, the file unchanged."""
+    import pytest
+
+    from ckptgit.errors import UsageError
+    from ckptgit.ops.precommit import add_hooks
+
+    cfg = tmp_path / ".pre-commit-config.yaml"
+    for text, reason in (("repos: " + "[" * 5000 + "]" * 5000 + "\n", "nested deeper"),
+                         ("repos: []\nx: &a [1]\ny: [*a, *a]\n", "alias"),
+                         ("repos: [\n", "not valid YAML")):
+        cfg.write_text(text)
+        with pytest.raises(UsageError, match=reason):
+            add_hooks(cfg)
+        assert cfg.read_text() == text

@@ -29,6 +29,10 @@ from ckptgit.governance import trailers as tr
     ("clf#dev#0", True, False),
     ("dir=clf#dev#1", True, False),
     ("CKPT/Unlock/production/2", True, False),
+    ("clf#dev#" + "9" * 19, True, False),  # over 18 digits: not a counter
+    ("clf#dev#" + "1" * 5000, True, False),  # past int()'s 4,300-digit limit
+    ("clf@deprecated#" + "1" * 5000, True, False),
+    ("ckpt/lock/production/" + "1" * 5000, True, False),
     ("v1.0", False, None),
     ("release-2024", False, None),
 ])
@@ -42,6 +46,16 @@ def test_every_gto_form_in_any_case_is_governed(ref: str, governed: bool,
 def test_an_odd_form_under_a_known_name_is_governed() -> None:
     assert not tagname.governed("clf#dev#1x")
     assert tagname.governed("clf#dev#1x", {"clf"}) and tagname.problem("clf#dev#1x")
+
+
+@pytest.mark.parametrize("stamp", ["1" * 5000, "9" * 19, "\u0661\u0662"])
+def test_a_tagger_date_that_is_no_int64_is_no_date(stamp: str) -> None:
+    from ckptgit.governance import verifier
+
+    raw = (f"object {'a' * 40}\ntype commit\ntag clf#dev#1\ntagger x <x@y> {stamp} +0000\n\n"
+           "msg\n").encode()
+    obj = verifier.parse_tag(raw)
+    assert obj is not None and obj.tagger_time is None
 
 
 def test_the_signature_starts_at_the_last_marker_line_as_in_git() -> None:

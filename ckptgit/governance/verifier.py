@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,7 @@ from ckptgit.governance.trustroot import load as load_trust
 
 __all__ = ["Verdict", "judge", "load_trust", "TrustRoot"]
 _CACHE = "verdicts-v1.json"
+_STAMP = re.compile(r"-?[0-9]{1,18}")
 _CACHE_MAX = 200_000
 
 # Seam for signed approvals (governance.approvals): given the tag's trailers and the trust
@@ -87,7 +89,9 @@ def parse_tag(raw: bytes) -> TagObject | None:
     if "tag" not in headers or "type" not in headers:
         return None
     stamp = headers.get("tagger", "").rsplit(">", 1)[-1].split()
-    when = int(stamp[0]) if stamp and stamp[0].lstrip("-").isdigit() else None
+    # ASCII digits that fit an int64: a hostile tagger line of 5,000 digits is no date, not
+    # a ValueError from int()
+    when = int(stamp[0]) if stamp and _STAMP.fullmatch(stamp[0]) else None
     return TagObject(headers["object"], headers["type"], headers["tag"], when,
                      message.decode("utf-8", "replace"), payload, signature)
 

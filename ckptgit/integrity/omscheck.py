@@ -14,13 +14,12 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ckptgit import hashing
-from ckptgit.errors import CkptError
+from ckptgit import hashing, loader
+from ckptgit.errors import CkptError, UsageError
 from ckptgit.git import FIELD, RECORD
 from ckptgit.model import Checkpoint
 from ckptgit.repo import Repo
@@ -130,8 +129,11 @@ def _judge(s: Signature, raw: bytes | None, ckpt: Checkpoint | None,
         s.problems.append(f"commit {s.commit[:12]} lacks {s.path}")
         return
     try:
-        hint, payload, sig, statement = _parse(raw)
-    except (ValueError, KeyError, IndexError, TypeError, binascii.Error) as exc:
+        hint, payload, sig, statement = _parse(raw, s.path)
+    except loader.LimitError as exc:  # too big or too deep: say which limit, not a crash
+        s.problems.append(str(exc))
+        return
+    except (UsageError, ValueError, KeyError, IndexError, TypeError, binascii.Error) as exc:
         s.problems.append(f"{s.path} is not a model-signing bundle ({type(exc).__name__})")
         return
     s.key = f"sha256:{hint}"
@@ -151,15 +153,15 @@ def _judge(s: Signature, raw: bytes | None, ckpt: Checkpoint | None,
                           "(add its public key there to have it checked)")
 
 
-def _parse(raw: bytes) -> tuple[str, bytes, bytes, dict[str, Any]]:
-    bundle = json.loads(raw)
+def _parse(raw: bytes, path: str) -> tuple[str, bytes, bytes, dict[str, Any]]:
+    bundle = loader.load_json(raw, path)
     hint = str(bundle["verificationMaterial"]["publicKey"]["hint"])
     envelope = bundle["dsseEnvelope"]
     if envelope.get("payloadType") != PAYLOAD_TYPE:
         raise ValueError("not an in-toto payload")
     payload = base64.b64decode(envelope["payload"], validate=True)
     sig = base64.b64decode(envelope["signatures"][0]["sig"], validate=True)
-    statement = json.loads(payload)
+    statement = loader.load_json(payload, f"the statement in {path}")
     if not isinstance(statement, dict):
         raise TypeError("statement is not an object")
     return hint, payload, sig, statement

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ckptgit import proc, yamlsafe
+from ckptgit import loader, proc, yamlsafe
 from ckptgit.errors import CkptError, UsageError
 from ckptgit.git import Git
 from ckptgit.ops import hooks
@@ -78,10 +78,7 @@ def install(git: Git) -> Result:
 def add_hooks(config: Path) -> bool:
     """Add our two hooks to ``config`` unless there; keeps the user's text and comments."""
     text = config.read_text(encoding="utf-8") if config.is_file() else "repos:\n"
-    try:
-        doc = yamlsafe.load(text) or {}
-    except yamlsafe.YAMLError as exc:
-        raise UsageError(f"{config.name} is not valid YAML: {exc}") from exc
+    doc = loader.load_yaml(text, config.name) or {}  # bounded: size, depth, no aliases
     repos = doc.get("repos") if isinstance(doc, dict) else None
     if not isinstance(repos, list):
         raise UsageError(f"{config.name} has no 'repos:' list; add 'repos: []' and rerun")
@@ -101,7 +98,7 @@ def _append(text: str) -> str:
     later_keys = start is not None and any(re.match(r"^[A-Za-z_]", ln)
                                            for ln in lines[start + 1:])
     if start is None or later_keys:
-        doc = yamlsafe.load(text)
+        doc = loader.load_yaml(text, ".pre-commit-config.yaml")
         doc["repos"].append(yamlsafe.load(BLOCK.format(i=""))[0])
         return str(yamlsafe.dump(doc, sort_keys=False))
     items = [re.match(r"^(\s*)- ", ln) for ln in lines[start + 1:]]

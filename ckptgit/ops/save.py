@@ -116,6 +116,7 @@ def _save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None,
     # context and loads what the commit needs: md5 keeps one core busy for the whole read,
     # and the rest of the save fits in the other core's spare time.
     cancel = threading.Event()
+    storage.preload(root)  # here, on the main thread: a worker that imports can hang Ctrl-C
     with ThreadPoolExecutor(1, thread_name_prefix="ckpt-store") as pool:
         progress = _cancellable(faults.on_progress("copying", progress), cancel)
         storing = (pool.submit(pin.store, root, progress) if pin else

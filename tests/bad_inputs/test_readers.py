@@ -3,6 +3,7 @@ restore, diff, rank, check, promote, history, hooks."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -90,6 +91,15 @@ def _file_at(rel: str) -> Any:
     return setup
 
 
+def _oms_bundle(raw: str) -> Any:
+    """A ``sign`` commit whose OMS bundle is ``raw`` (the audit reads every one)."""
+    def setup(work: Any) -> None:
+        ckpt_id = _clf_doc(work)["id"]
+        _commit(work, {"models/clf.safetensors.sig": raw},
+                f"ckpt: sign clf\n\nCkpt-Action: sign\nCkpt-Id: {ckpt_id}\n")
+    return setup
+
+
 NESTED_MAP = ("[0,1,2,3,4,5,6,7,8,9].map(a, [0,1,2,3,4,5,6,7,8,9].map(b, "
               "[0,1,2,3,4,5,6,7,8,9].map(c, c))).size() > 0")
 SLOW = "params.xs.map(a, params.xs.map(b, b)).size() > 0"
@@ -113,6 +123,16 @@ CASES = [
          expect="finding"),
     Case("audit-alias-bomb", ("audit",), 3, "alias", _save_by_hand(BOMB_DOC), expect="finding"),
     Case("audit-deep", ("audit",), 3, "nested deeper", _save_by_hand(DEEP), expect="finding"),
+    Case("audit-deep-oms-bundle", ("audit",), 3, "nested deeper",
+         _oms_bundle("[" * 100000 + "]" * 100000), expect="finding"),
+    Case("audit-deep-oms-statement", ("audit",), 3, "nested deeper",
+         _oms_bundle(json.dumps({"verificationMaterial": {"publicKey": {"hint": "ab"}},
+                                 "dsseEnvelope": {
+                                     "payloadType": "application/vnd.in-toto+json",
+                                     "payload": base64.b64encode(b"[" * 5000 + b"]" * 5000)
+                                     .decode(),
+                                     "signatures": [{"sig": ""}]}})),
+         expect="finding"),
     Case("show-skipped-record", ("show", "evil"), 2, "unknown checkpoint",
          _save_by_hand(BOMB_DOC), expect="finding"),
     Case("restore-pointer-traversal", ("restore", "evil"), 3, "not an md5",
