@@ -100,9 +100,14 @@ def load(root: Path) -> Config:
     return parse(path.read_bytes(), CONFIG_PATH)
 
 
+# The config is the team's own file, read before its limits are known: its own fixed bound, so
+# lowering limits.sidecar_bytes can never make the file that sets it unreadable.
+CONFIG_MAX_BYTES = 1 << 20
+
+
 def parse(text: bytes | str, what: str = CONFIG_PATH) -> Config:
     """A config from YAML text: the work tree's, or a server's trusted copy."""
-    data = sidecar.parse_yaml(text, what) or {}
+    data = sidecar.parse_yaml(text, what, CONFIG_MAX_BYTES) or {}
     if not isinstance(data, dict):
         raise UsageError(f"{what} must be a mapping")
     env = data.get("environment") or {}

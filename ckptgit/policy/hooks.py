@@ -135,8 +135,9 @@ def _judge(git: Git, policy: Policy, text: bytes, raw: bytes, where: str,
 
 def _raw(text: bytes) -> dict[str, Any]:
     from ckptgit import sidecar
+    from ckptgit.config import CONFIG_MAX_BYTES
 
-    data = sidecar.parse_yaml(text, "config") if text else {}
+    data = sidecar.parse_yaml(text, "config", CONFIG_MAX_BYTES) if text else {}
     return data if isinstance(data, dict) else {}
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ckptgit import yamlsafe
-from ckptgit.config import CONFIG_PATH
+from ckptgit.config import CONFIG_MAX_BYTES, CONFIG_PATH
 from ckptgit.errors import UsageError
 
 ACTIONS = ("save", "push", "promote")
@@ -153,7 +153,7 @@ def load(root: Path, compile_now: bool = True) -> Policy:
 def from_text(text: bytes | str, what: str = CONFIG_PATH, compile_now: bool = True) -> Policy:
     from ckptgit import sidecar
 
-    data = sidecar.parse_yaml(text, what) or {}
+    data = sidecar.parse_yaml(text, what, CONFIG_MAX_BYTES) or {}
     if not isinstance(data, dict):
         raise UsageError(f"{what} must be a mapping")
     return parse(text, data, what, compile_now)

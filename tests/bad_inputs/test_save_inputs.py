@@ -225,10 +225,13 @@ def test_a_sidecar_over_the_limit_is_not_committed(work: Any) -> None:
     """Known at the end of the save (the sidecar is written while the bytes stream in): refused
     before the commit; only the unreferenced cache object remains, which gc removes."""
     cfg = work.repo.path / ".ckpt" / "config.yaml"
-    cfg.write_text(cfg.read_text() + "limits:\n  sidecar_bytes: 3000\n")
+    # above every sidecar already in history (they stay readable), below this save's
+    cfg.write_text(cfg.read_text() + "limits:\n  sidecar_bytes: 100000\n")
+    params = work.repo.path / "big-params.yaml"
+    params.write_text("".join(f"p{i}: {'v' * 200}\n" for i in range(600)))  # ~125 KB
     write_model(work.repo.path / MODEL, seed=3)
     before = work.snapshot()
-    res = work.repo.ckpt(*save())
+    res = work.repo.ckpt(*save("--params", "big-params.yaml"))
     assert res.code == 2 and "the sidecar would be" in res.err and "--with" in res.err, res
     after = work.snapshot()
     assert (after.refs, after.index, after.tree, after.remote) == (
