@@ -33,6 +33,9 @@ from ckptgit.commands._common import emit_json, human_size, json_option, progres
 @click.option("--label", "labels", multiple=True, metavar="L", help="A label; repeat for more.")
 @click.option("--push", is_flag=True, help="Push the bytes to the DVC remote after saving.")
 @click.option("--strict", is_flag=True, help="Refuse unreadable safetensors headers.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), metavar="N",
+              help="Files of a directory stored, and objects pushed, N at a time "
+                   "(default: one per core).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @json_option
 def command(path: str, name: str, metrics_file: str | None, metric_pairs: tuple[str, ...],
@@ -40,7 +43,7 @@ def command(path: str, name: str, metrics_file: str | None, metric_pairs: tuple[
             data: tuple[str, ...], companions: tuple[str, ...],
             distributions_file: str | None, slices_file: str | None, step: int | None,
             epoch: float | None, parent: str | None, note: str | None,
-            labels: tuple[str, ...], push: bool, strict: bool, quiet: bool,
+            labels: tuple[str, ...], push: bool, strict: bool, jobs: int | None, quiet: bool,
             as_json: bool) -> None:
     """Save PATH (a file or directory) as checkpoint NAME, in one atomic commit.
 
@@ -53,6 +56,7 @@ def command(path: str, name: str, metrics_file: str | None, metric_pairs: tuple[
       git ckpt save models/clf.safetensors -n clf --metrics metrics.json --params params.yaml
       git ckpt save models/clf.safetensors -n clf --metric acc=0.91 --param lr=3e-4 --seed torch=42
       git ckpt save out/tokenizer -n tok --data data/train.csv --push
+      git ckpt save out/llm -n llm --jobs 8 --push   # a directory of shards
     """
     from ckptgit.capture import values
     from ckptgit.ops.save import SaveRequest, save
@@ -68,7 +72,7 @@ def command(path: str, name: str, metrics_file: str | None, metric_pairs: tuple[
         labels=labels,
         distributions=_read(distributions_file, "distributions"),
         slices=_read(slices_file, "slices"),
-        push=push, strict=strict, command=["git", "ckpt", "save", *sys.argv[2:]],
+        push=push, strict=strict, jobs=jobs, command=["git", "ckpt", "save", *sys.argv[2:]],
         cwd=Path.cwd(),
     )
     size = _size(Path(path))

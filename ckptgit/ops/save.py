@@ -17,11 +17,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ckptgit import hashing, index, names, paths, sidecar, storage, tensors, workfiles
+from ckptgit import (
+    hashing,
+    index,
+    names,
+    paths,
+    replicas,
+    sidecar,
+    storage,
+    tensors,
+    workfiles,
+)
 from ckptgit.capture import code as code_capture
 from ckptgit.capture import data as data_capture
 from ckptgit.capture import environment, values
 from ckptgit.errors import CkptError, ExternalError, IntegrityError, UsageError
+from ckptgit.hashmemo import HashMemo
 from ckptgit.model import Checkpoint
 from ckptgit.repo import Repo
 
@@ -48,6 +59,7 @@ class SaveRequest:
     note: str | None = None
     labels: Sequence[str] = ()
     push: bool = False
+    jobs: int | None = None  # parallel shard stores and transfers; None: one per core
     strict: bool = False
     command: list[str] | None = None
     cwd: Path | None = None
@@ -78,7 +90,8 @@ def save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None = None)
     # context and loads what the commit needs: md5 keeps one core busy for the whole read,
     # and the rest of the save fits in the other core's spare time.
     with ThreadPoolExecutor(1, thread_name_prefix="ckpt-store") as pool:
-        storing = pool.submit(storage.store, root, root / rel, progress)
+        memo = HashMemo(git.ckpt_dir)
+        storing = pool.submit(storage.store, root, root / rel, progress, memo, req.jobs)
         try:
             doc = _describe(repo, req, rel, parent, given)
             if is_safetensors and summary is None:
@@ -89,6 +102,7 @@ def save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None = None)
             wait([storing])  # an unreferenced cache object at worst: fsck reports it
             raise
         stored = storing.result()
+        memo.save()
     if summary is not None:
         doc["tensors"] = summary
     after = os.stat(root / rel)
@@ -99,13 +113,14 @@ def save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None = None)
     doc["artifact"].update(size=stored.size, md5=stored.md5, sha256=stored.sha256)
     if stored.nfiles is not None:
         doc["artifact"]["nfiles"] = stored.nfiles
+        doc["artifact"]["files"] = dict(stored.files)  # diff --weights verifies shard by shard
     companions = _store_companions(repo, companion_paths)
     if companions:
         doc["companions"] = [_companion_entry(p, st) for p, st in companions.items()]
     sidecar.validate(doc, f"sidecar for {rel}")
     ckpt = _commit(repo, doc, rel, stored, companions)
     if req.push:
-        _push(root, ckpt)
+        _push(root, ckpt, req.jobs)
     return ckpt
 
 
@@ -329,9 +344,11 @@ def _message(doc: dict[str, Any]) -> str:
     return f"{subject}\n\n{body}\n\n{trailers}" if body else f"{subject}\n\n{trailers}"
 
 
-def _push(root: Path, ckpt: Checkpoint) -> None:
+def _push(root: Path, ckpt: Checkpoint, jobs: int | None = None) -> None:
+    """To the default DVC remote and every mirror at once (``replicas.push``)."""
+    oids = storage.object_ids(root, storage.Pointer(ckpt.md5, ckpt.size, ckpt.path))
     try:
-        storage.push(root, [ckpt.dvcfile])
+        replicas.push(root, oids, jobs or replicas.default_jobs())
     except CkptError as exc:
         raise ExternalError(f"checkpoint {ckpt.short_id} saved locally, but {exc}; "
                             f"retry with 'dvc push {ckpt.dvcfile}'") from exc
