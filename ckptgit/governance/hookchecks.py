@@ -259,7 +259,7 @@ def pre_push(git: Git, remote: str, lines: Sequence[str]) -> list[str]:
 
 def _bytes_on_remote(git: Git, remote: str, heads: list[str], tagged: list[str],
                      mode: str) -> list[str]:
-    from ckptgit import storage
+    from ckptgit import replicas, storage
 
     saves = []
     if heads:
@@ -272,17 +272,11 @@ def _bytes_on_remote(git: Git, remote: str, heads: list[str], tagged: list[str],
     pointers = {spec: storage.parse_pointer(raw)
                 for spec, raw in git.cat_files(specs).items() if raw is not None}
     needed = {spec: storage.object_ids(git.root, p) for spec, p in pointers.items()}
-    missing = set(storage.missing_on_remote(git.root, sorted({o for v in needed.values()
-                                                               for o in v})))
+    # every replica (the default remote and its mirrors) must hold them; auto pushes to all
+    every = sorted({o for v in needed.values() for o in v})
+    by_replica = replicas.sync(git.root, every, push=mode == "auto")
+    missing = set().union(*by_replica.values())
     lacking = [spec for spec, oids in needed.items() if missing & set(oids)]
-    if lacking and mode == "auto":
-        by_rev: dict[str, list[str]] = {}
-        for spec in lacking:
-            rev, _, path = spec.partition(":")
-            by_rev.setdefault(rev, []).append(path)
-        storage.push_revs(git.root, by_rev)
-        missing = set(storage.missing_on_remote(git.root, sorted(missing)))
-        lacking = [spec for spec in lacking if missing & set(needed[spec])]
     hint = ("push them first: 'dvc push' (governance push: check)" if mode == "check"
             else "they are not in the local cache either; push from the machine that saved them")
     return [f"{spec.partition(':')[2]} at {spec[:12]}: bytes are not on the DVC remote; {hint}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ckptgit import hashing, paths, sidecar, storage
+from ckptgit import hashing, paths, replicas, sidecar, storage
 from ckptgit.errors import IntegrityError, UsageError
 from ckptgit.model import Checkpoint
 from ckptgit.repo import Repo
@@ -17,6 +17,7 @@ def restore(
     *,
     force: bool = False,
     progress: hashing.Progress | None = None,
+    jobs: int | None = None,
 ) -> tuple[Checkpoint, Path]:
     """Write checkpoint ``ref`` to its artifact path (or into directory ``to``).
 
@@ -34,8 +35,9 @@ def restore(
     dest = _destination(root, ckpt, to)
     if not force and dest.exists():
         _refuse_unsaved(repo, dest, suggest_to=to is None)
-    storage.ensure_cached(root, pointer, ckpt.dvcfile, ckpt.commit,
-                          f"{ckpt.name} ({ckpt.short_id})")
+    # the first replica that answers; the seal below catches one that serves wrong bytes
+    replicas.ensure_cached(root, pointer, f"{ckpt.name} ({ckpt.short_id})",
+                           jobs or replicas.default_jobs())
     storage.materialize(root, pointer, dest, seal, progress)
     return ckpt, dest
 
