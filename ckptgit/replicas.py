@@ -26,7 +26,7 @@ def mirrors(root: Path) -> list[str]:
     path = root / MIRRORS_PATH
     if not path.exists():
         return []
-    doc = sidecar.load(path.read_bytes(), MIRRORS_PATH) if path.stat().st_size else {}
+    doc = sidecar.parse_yaml(path.read_bytes(), MIRRORS_PATH) if path.stat().st_size else {}
     listed = doc.get("mirrors") or [] if isinstance(doc, dict) else None
     if not isinstance(listed, list) or not all(isinstance(n, str) for n in listed):
         raise UsageError(f"{MIRRORS_PATH}: mirrors must be a list of DVC remote names")
@@ -105,7 +105,7 @@ def fetch(root: Path, oids: Sequence[str], complete: Callable[[], bool],
         if complete():
             return remote.name
         tried.append(f"{remote.name}: objects missing")
-    raise MissingDataError("not on any DVC remote (" + ("; ".join(tried) or "none configured")
+    raise MissingDataError("no DVC remote has them (" + ("; ".join(tried) or "none configured")
                            + "); push them from the machine that saved it: 'dvc push'")
 
 
@@ -119,7 +119,7 @@ def ensure_cached(root: Path, pointer: storage.Pointer, what: str,
         return fetch(root, [pointer.md5], lambda: not storage.missing_objects(root, pointer),
                      jobs)
     except MissingDataError as exc:
-        raise MissingDataError(f"bytes of {what} are in neither the cache nor {exc}") from exc
+        raise MissingDataError(f"bytes of {what} are not in the cache and {exc}") from exc
 
 
 def holdings(root: Path, oids: Sequence[str], jobs: int | None = None) -> dict[str, set[str]]:

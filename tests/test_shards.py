@@ -22,7 +22,7 @@ def shards(repo: Repo, seeds: list[int]) -> Path:
         write_model(root / f"model-{i:05d}.safetensors", tensors={
             f"layer.{i}.weight": rng.standard_normal((64, 32)).astype(np.float32),
             f"layer.{i}.bias": rng.standard_normal(64).astype(np.float32)})
-    (root / "config.json").write_text('{"layers": %d}\n' % len(seeds))
+    (root / "config.json").write_text(f'{{"layers": {len(seeds)}}}\n')
     return root
 
 
