@@ -19,7 +19,7 @@ from typing import Any
 
 from ckptgit import hashing, sidecar, storage
 from ckptgit.errors import CkptError
-from ckptgit.integrity import digest, history
+from ckptgit.integrity import digest, history, parsecache
 from ckptgit.model import Checkpoint
 from ckptgit.repo import Repo
 
@@ -166,34 +166,47 @@ class _Lazy:
 class _Record:
     pointer: storage.Pointer
     seal: str
-    raw: bytes  # the sidecar as saved
-    doc: dict[str, Any]  # ... parsed, on the current schema
+    oid: str  # the sidecar as saved: its blob id
+    doc: dict[str, Any]  # ... parsed, on the current schema (what verify and audit read)
 
 
 def _records(repo: Repo, statuses: list[Status]) -> dict[str, _Record]:
-    specs = [f"{s.ckpt.commit}:{p}" for s in statuses
-             for p in (s.ckpt.sidecar_path, s.ckpt.dvcfile)]
+    """Each save's sidecar and pointer, parsed and schema-checked.
+
+    Sidecars are looked up by blob id first (one ``--batch-check``): a blob parsed by an
+    earlier run is not read or parsed again (``parsecache``); only new ones are.
+    """
+    side_specs = [f"{s.ckpt.commit}:{s.ckpt.sidecar_path}" for s in statuses]
+    oids = repo.git.object_ids(side_specs)
+    cached = parsecache.ParseCache(repo.git.ckpt_dir)
+    known = {spec: hit for spec in side_specs if (hit := cached.get(oids.get(spec)))}
+    specs = [f"{s.ckpt.commit}:{s.ckpt.dvcfile}" for s in statuses]
+    specs += [spec for spec in side_specs if spec not in known and oids.get(spec)]
     blobs = repo.git.cat_files(specs)
-    found: list[tuple[Status, bytes, bytes]] = []
-    for s in statuses:
+    found: list[tuple[Status, str, bytes]] = []
+    for s, spec in zip(statuses, side_specs, strict=True):
         c = s.ckpt
-        raw_side = blobs.get(f"{c.commit}:{c.sidecar_path}")
         raw_ptr = blobs.get(f"{c.commit}:{c.dvcfile}")
-        if raw_side is None or raw_ptr is None:
-            missing = c.sidecar_path if raw_side is None else c.dvcfile
+        if oids.get(spec) is None or raw_ptr is None:
+            missing = c.sidecar_path if oids.get(spec) is None else c.dvcfile
             s.add("record", f"save commit {c.commit[:12]} lacks {missing}")
             continue
-        found.append((s, raw_side, raw_ptr))
-    checked = sidecar.check_many([raw for _, raw, _ in found])
+        found.append((s, spec, raw_ptr))
+    fresh = [spec for _, spec, _ in found if spec not in known]
+    for spec, result in zip(fresh, sidecar.check_many([blobs[spec] or b"" for spec in fresh]),
+                            strict=True):
+        known[spec] = result
+        cached.put(str(oids[spec]), result)
+    cached.save()
     out = {}
-    for (s, raw_side, raw_ptr), result in zip(found, checked, strict=True):
-        record = _check_record(s, raw_side, raw_ptr, result)
+    for s, spec, raw_ptr in found:
+        record = _check_record(s, str(oids[spec]), raw_ptr, known[spec])
         if record is not None:
             out[s.ckpt.id] = record
     return out
 
 
-def _check_record(s: Status, raw_side: bytes, raw_ptr: bytes,
+def _check_record(s: Status, oid: str, raw_ptr: bytes,
                   checked: sidecar.Checked) -> _Record | None:
     try:
         if checked.doc is None:
@@ -217,7 +230,7 @@ def _check_record(s: Status, raw_side: bytes, raw_ptr: bytes,
     if doc.get("id") != s.ckpt.id:
         s.add("record", f"sidecar id {doc.get('id')} is not the saved id {s.ckpt.id}")
     s.record = doc
-    return _Record(pointer, seal, raw_side, doc)
+    return _Record(pointer, seal, oid, doc)
 
 
 def _check_history(repo: Repo, entries: list[Checkpoint], statuses: list[Status],
@@ -266,13 +279,16 @@ def _check_worktree_records(repo: Repo, by_path: dict[str, list[Status]], edited
         new: dict[str, Any] | None = None
         for s in group:
             rec = records.get(s.ckpt.id)
-            if rec is None or raw == rec.raw:
+            if rec is None or parsecache.blob_id(raw) == rec.oid:
                 continue
             if new is None:
                 # by meaning: a work tree migrated by 'git ckpt migrate' is not an edit
                 new = history.normalized(raw)
-            if new.get("id") == s.ckpt.id and not history.annotation_only(rec.doc, new):
-                what = "; ".join(history.changes(rec.doc, new)) or "contents changed"
+            if new.get("id") != s.ckpt.id:
+                continue
+            saved = sidecar.load(repo.git.cat_files([rec.oid])[rec.oid] or b"")  # in full
+            if not history.annotation_only(saved, new):
+                what = "; ".join(history.changes(saved, new)) or "contents changed"
                 s.add("edit", f"{sidecar.path_for(path)} in the work tree was edited after "
                               f"the save (not committed): {what}")
 
