@@ -328,11 +328,8 @@ def _opener_remote(store: storage.RemoteStore, md5: str) -> digest.Opener:
 def _workspace_plan(root: Path, s: Status, pointer: storage.Pointer) -> _Plan | None:
     """The work tree holds this checkpoint when its own pointer file names the same bytes."""
     c = s.ckpt
-    wt_ptr, art = root / c.dvcfile, root / c.path
-    try:
-        if not wt_ptr.is_file() or storage.parse_pointer(wt_ptr.read_bytes()).md5 != pointer.md5:
-            return None
-    except CkptError:
+    art = root / c.path
+    if _worktree_md5(root / c.dvcfile) != pointer.md5:
         return None
     if not art.exists():
         return None
@@ -345,6 +342,25 @@ def _workspace_plan(root: Path, s: Status, pointer: storage.Pointer) -> _Plan | 
     return _Plan(s, "workspace", c.path,
                  {rel: digest.Job((id(s), rel), path=p, size=p.stat().st_size)
                   for rel, p in files.items()})
+
+
+def _worktree_md5(path: Path) -> str | None:
+    """The object a work-tree pointer names; read once per file and state, however many saves
+    of that path are verified (10,000 saves of one path: one read, not 10,000)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    key = (str(path), st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
+    if key not in _WORKTREE_MD5:
+        try:
+            _WORKTREE_MD5[key] = storage.parse_pointer(path.read_bytes()).md5
+        except (CkptError, OSError):
+            _WORKTREE_MD5[key] = None
+    return _WORKTREE_MD5[key]
+
+
+_WORKTREE_MD5: dict[tuple[str, int, int, int, int], str | None] = {}
 
 
 def _cache_listing(root: Path, pointer: storage.Pointer) -> dict[str, str] | None:
