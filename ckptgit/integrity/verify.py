@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ckptgit import hashing, sidecar, storage
+from ckptgit import hashing, refs, sidecar, storage
 from ckptgit.errors import CkptError
 from ckptgit.integrity import digest, history, parsecache
 from ckptgit.model import Checkpoint
@@ -117,7 +117,7 @@ def verify(
     on_total: Callable[[int], None] | None = None,
 ) -> Report:
     entries = repo.checkpoints()
-    targets = _dedupe([repo.resolve(r) for r in refs]) if refs else list(entries)
+    targets = _dedupe(_resolve_all(repo, refs, entries)) if refs else list(entries)
     statuses = [Status(c) for c in targets]
     report = Report(statuses)
     records = _records(repo, statuses)
@@ -139,6 +139,12 @@ def verify(
             if plan.source == "cache" and plan.status.findings:
                 _explain_cache(repo.root, plan)
     return report
+
+
+def _resolve_all(repo: Repo, given: list[str], entries: list[Checkpoint]) -> list[Checkpoint]:
+    """Each ref against one listing (audit hands in every id: one index load, not one each)."""
+    by_id = {c.id: c for c in entries}
+    return [by_id[r] if r in by_id else refs.resolve(repo.git, r, entries) for r in given]
 
 
 def _dedupe(found: list[Checkpoint]) -> list[Checkpoint]:
