@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ckptgit import hashing, storage
+from ckptgit import hashing, replicas, storage
 from ckptgit.compare import weights
 from ckptgit.compare.result import TensorStat, WeightsDiff
 from ckptgit.errors import IntegrityError, UsageError
@@ -62,7 +62,7 @@ def from_checkpoint(root: Path, ckpt: Checkpoint, doc: Mapping[str, Any], jobs: 
     art = doc.get("artifact") or {}
     label = f"{ckpt.name} ({ckpt.short_id})"
     pointer = storage.Pointer(ckpt.md5, ckpt.size, ckpt.path, art.get("nfiles"))
-    storage.ensure_cached(root, pointer, ckpt.dvcfile, ckpt.commit, label)
+    replicas.ensure_cached(root, pointer, label)
     listing = {rel: storage.object_path(root, md5)
                for rel, md5 in storage.dir_entries(root, ckpt.md5)}
     return side(label, art, listing, jobs)
