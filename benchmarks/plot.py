@@ -45,10 +45,14 @@ def plot(results: Path, out: Path) -> Path:
     fig, axes = plt.subplots(rows_n, cols, figsize=(7.5 * cols, 3.6 * rows_n), dpi=100,
                              squeeze=False)
     for ax, (module, curves) in zip(axes.flat, sorted(panels.items()), strict=False):
-        for label, points in curves.items():
-            xs, ys = zip(*sorted(set(points)), strict=True)
+        for i, (label, points) in enumerate(curves.items()):
+            by_n: dict[int, list[float]] = {}
+            for n, y in points:  # a baseline shared by several curves: its median per size
+                by_n.setdefault(n, []).append(y)
+            xs = sorted(by_n)
+            ys = [sorted(by_n[n])[len(by_n[n]) // 2] for n in xs]
             ax.plot(xs, ys, marker="o", linestyle="--" if label.endswith("(baseline)") else "-",
-                    label=label)
+                    label=label, color=plt.get_cmap("tab20")(i % 20))
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("checkpoints (or stage events for stages/history)")
