@@ -25,6 +25,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.append(str(ROOT / "tests"))  # the hermetic environment the tests use
+
+import hermetic  # noqa: E402
+
 BIN = Path(sys.executable).parent
 MiB = 1 << 20
 GiB = 1 << 30
@@ -91,25 +95,7 @@ class Sandbox:
 
 
 def hermetic_env(base: Path) -> dict[str, str]:
-    home = base / "home"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "DVC_", "CKPT_"))}
-    env.update({
-        "HOME": str(home),
-        "XDG_CONFIG_HOME": str(home / ".config"),
-        "XDG_CACHE_HOME": str(home / ".cache"),
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_AUTHOR_NAME": "Ada Trainer",
-        "GIT_AUTHOR_EMAIL": "ada@example.com",
-        "GIT_COMMITTER_NAME": "Ada Trainer",
-        "GIT_COMMITTER_EMAIL": "ada@example.com",
-        "GIT_EDITOR": "false",
-        "DVC_NO_ANALYTICS": "1",
-        "DVC_SITE_CACHE_DIR": str(base / "dvc-site"),
-        "DVC_GLOBAL_CONFIG_DIR": str(home / ".config" / "dvc"),
-        "DVC_SYSTEM_CONFIG_DIR": str(base / "dvc-system"),
-        "PATH": str(BIN) + os.pathsep + os.environ.get("PATH", ""),
-    })
-    return env
+    return hermetic.environment(base)
 
 
 @contextmanager
@@ -118,9 +104,7 @@ def sandbox(label: str) -> Iterator[Sandbox]:
     parent = os.environ.get("CKPT_BENCH_TMP") or None
     base = Path(tempfile.mkdtemp(prefix=f"ckpt-bench-{label}-", dir=parent))
     try:
-        home = base / "home"
-        home.mkdir()
-        (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n")
+        hermetic.make_home(base)
         yield Sandbox(base, hermetic_env(base))
     finally:
         shutil.rmtree(base, ignore_errors=True)

@@ -1,6 +1,6 @@
 """``git ckpt gc --dry-run`` at 100 / 1,000 / 10,000 checkpoints against ``dvc gc --dry``.
 
-A history synthesized like ``listing.py``'s (``_history.py``) whose every save has its own 4 KiB
+A history synthesized like ``listing.py``'s (``_synth.py``) whose every save has its own 4 KiB
 object in the DVC cache, plus one unnamed object per ten saves (the bytes of saves killed
 before their commit, two hours old). Both tools are asked the same question: what in the cache
 does no commit name? DVC's form is ``dvc gc --dry --all-commits --workspace``, which reads the
@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import _history
+import _synth
 import common
 from common import Sandbox
 
@@ -32,7 +32,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
         return [common.na("gc --dry-run", "git ckpt gc does not exist yet")]
     rounds = {100: 3} if quick else {100: 5, 1000: 3, 10000: 1}
     return [_point(box, repo, n, _unnamed_objects(repo, n // 10), times)
-            for box, repo, n, _, times in _history.sizes("gc", rounds, ARTIFACT)]
+            for box, repo, n, _, times in _synth.sizes("gc", rounds, ARTIFACT)]
 
 
 def _unnamed_objects(repo: Path, count: int) -> set[str]:
@@ -43,7 +43,7 @@ def _unnamed_objects(repo: Path, count: int) -> set[str]:
     for _ in range(count):
         data = rng.randbytes(ARTIFACT)
         md5 = hashlib.md5(data).hexdigest()  # noqa: S324 - DVC's object address
-        path = _history.object_path(repo, md5)
+        path = _synth.object_path(repo, md5)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         os.utime(path, (old, old))

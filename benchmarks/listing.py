@@ -1,7 +1,7 @@
 """``git ckpt list`` at 100 / 1,000 / 10,000 checkpoints, cold (no index) and warm.
 
 Ten thousand real saves would take hours, so the history is synthesized with ONE
-``git fast-import`` stream of valid save commits (``_history.py``: real sidecars with fresh
+``git fast-import`` stream of valid save commits (``_synth.py``: real sidecars with fresh
 ids, times, hashes, metrics, steps and parents; ``.dvc`` pointers; ``Ckpt-Id``/``Ckpt-Name``
 trailers). The floor is ``git log`` selecting the same commits by trailer.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import _history
+import _synth
 import common
 from common import Sandbox
 
@@ -20,10 +20,10 @@ def run(quick: bool) -> list[dict[str, Any]]:
     sizes, rounds = ((100, 1000), 3) if quick else ((100, 1000, 10000), 5)
     rows: list[dict[str, Any]] = []
     with common.sandbox("list") as box:
-        template = _history.template(box)
+        template = _synth.template(box)
         for n in sizes:
             repo = box.ckpt_repo(f"list-{n}")
-            _history.synthesize(box, repo, template, n)
+            _synth.synthesize(box, repo, template, n)
             rows += _measure(box, repo, n, rounds)
     return rows
 

@@ -9,7 +9,7 @@ between the two saves (shards read, against reading the differing shards once); 
 of storing and comparing on every core against one (``--jobs 1``).
 
 History: 100 / 1,000 / 10,000 / 100,000 saves (``--quick``: 100 and 1,000) synthesized with
-``git fast-import`` (``_history.py``) plus one stage event per ten saves, at most 10,000
+``git fast-import`` (``_synth.py``) plus one stage event per ten saves, at most 10,000
 (annotated tags with our trailers, unsigned: reading them costs the same). At each size:
 ``list`` cold and warm, ``show``, ``diff`` (metadata), ``stages``, ``history``,
 ``rank --where``, ``verify --all`` of the metadata (``--offline --allow-missing``: no bytes
@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import _history
+import _synth
 import common
 from common import MiB, Sandbox
 
@@ -236,11 +236,11 @@ def _history_rows(quick: bool) -> list[dict[str, Any]]:
     sizes = (100, 1000) if quick else (100, 1000, 10000, 100000)
     rows: list[dict[str, Any]] = []
     with common.sandbox("scale") as box:
-        template = _history.template(box)
+        template = _synth.template(box)
         for n in sizes:
             repo = box.ckpt_repo(f"scale-{n}")
             start = time.perf_counter()
-            _history.synthesize(box, repo, template, n)
+            _synth.synthesize(box, repo, template, n)
             _tags(box, repo, min(n // 10, 10000))
             made = time.perf_counter() - start
             rows += _at(box, repo, n, 3, made)

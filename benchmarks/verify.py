@@ -7,7 +7,7 @@ time at most 1.25 x openssl's, start-up of the real ``git ckpt`` process include
 
 Then the scale curve: ``verify --all --offline`` at 100 / 1,000 / 10,000 checkpoints of 4 KiB
 each (only 100 with ``--quick``), in a history synthesized like ``listing.py``'s
-(``_history.py``) whose every artifact has its own bytes in the DVC cache; the same objects
+(``_synth.py``) whose every artifact has its own bytes in the DVC cache; the same objects
 through one ``openssl dgst -sha256`` are the floor. No target: the curve is for reading.
 
     python benchmarks/verify.py            # 20 x 50 MB, then the curve
@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import _history
+import _synth
 import common
 
 TARGET = 1.25  # ours_s / openssl_s; 1 / 1.25 = 80 % of openssl's throughput
@@ -101,7 +101,7 @@ def _scale(quick: bool) -> list[dict[str, Any]]:
     # schema): one round at 10,000 keeps the run to about a minute
     rounds = {100: 3} if quick else {100: 5, 1000: 3, 10000: 1}
     return [_scale_point(box, repo, n, objects, times)
-            for box, repo, n, objects, times in _history.sizes("verify", rounds, ARTIFACT)]
+            for box, repo, n, objects, times in _synth.sizes("verify", rounds, ARTIFACT)]
 
 
 def _scale_point(box: common.Sandbox, repo: Path, n: int, objects: list[Path],

@@ -16,14 +16,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ckptgit.errors import CkptError, IntegrityError, PolicyError, RefError, UsageError
+from ckptgit.errors import (
+    CkptError,
+    IntegrityError,
+    PolicyError,
+    RefError,
+    RunPaused,
+    UsageError,
+)
 
 if TYPE_CHECKING:
     from ckptgit.api import Tracker, load, save
     from ckptgit.model import Checkpoint
-    from ckptgit.ops.compare import diff
+    from ckptgit.ops.diff import diff
 
-__all__ = ["Checkpoint", "CkptError", "IntegrityError", "PolicyError", "RefError", "Tracker",
+__all__ = ["Checkpoint", "CkptError", "IntegrityError", "PolicyError", "RefError", "RunPaused",
+           "Tracker",
            "UsageError", "diff", "load", "save"]
 __version__ = "0.1.0"
 
@@ -34,7 +42,7 @@ def __getattr__(name: str) -> object:
 
         return getattr(api, name)
     if name == "diff":
-        from ckptgit.ops.compare import diff
+        from ckptgit.ops.diff import diff
 
         return diff
     if name == "Checkpoint":

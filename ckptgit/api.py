@@ -2,30 +2,37 @@
 
 from __future__ import annotations
 
-import atexit
 import copy
+import functools
 import os
 import sys
-import threading
+import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ckptgit import background
+from ckptgit import snapshot as snap
 from ckptgit.model import Checkpoint
 
-_executor: ThreadPoolExecutor | None = None
-_executor_lock = threading.Lock()
+if TYPE_CHECKING:
+    from ckptgit.capture.sources import Supplied
 
 
-def _background() -> ThreadPoolExecutor:
-    """One worker per process: background saves land in the order they were asked for."""
-    global _executor
-    with _executor_lock:
-        if _executor is None:
-            _executor = ThreadPoolExecutor(1, thread_name_prefix="ckptgit-save")
-            atexit.register(_executor.shutdown, wait=True)
-        return _executor
+
+@functools.cache
+def _process_started() -> float:
+    """When this process began: dvclive files written before it belong to another run."""
+    try:
+        import psutil
+
+        return float(psutil.Process().create_time())
+    except Exception:  # noqa: BLE001 - no psutil or no /proc: the API's import time is close
+        return _IMPORTED
+
+
+_IMPORTED = time.time()
 
 
 def save(
@@ -48,6 +55,7 @@ def save(
     strict: bool = False,
     repo: str | os.PathLike[str] = ".",
     background: bool = False,
+    snapshot: bool | None = None,
 ) -> Checkpoint | Future[Checkpoint]:
     """Save ``path`` as checkpoint ``name``: one atomic commit, like ``git ckpt save``.
 
@@ -55,32 +63,99 @@ def save(
     paths sealed with it (tokenizer, eval results); ``distributions`` and ``slices`` follow
     the formats in docs/compare.md. With
     ``background=True`` a ``Future`` comes back at once and the bytes are hashed and stored
-    on a worker thread; don't rewrite ``path`` until it resolves (a change mid-read fails the
-    save instead of recording a mix of two models).
+    on a worker thread. The save records exactly the bytes at ``path`` when it was called, or
+    fails: ``snapshot=True`` copies them now (a reflink where the filesystem has them),
+    ``False`` reads them in place later and fails that save if ``path`` was rewritten in the
+    meantime, ``None`` (default) copies small files and paths saved before in this process
+    (rolling checkpoints) and guards the rest. Saves still queued at exit finish first.
     """
     from ckptgit.names import check_name
 
-    # Only cheap work happens here, on the caller's thread: the heavy imports and everything
-    # else run in _run_save. Mappings are copied now, so a training loop that keeps updating
-    # its metrics dict does not change what a pending background save records.
     check_name(name)  # a typo fails in the training loop, not later on a worker thread
+    fields, repo_path, argv = _fields(path, name, repo, dict(
+        metrics=metrics, params=params, seeds=seeds, data=data, companions=companions,
+        distributions=distributions, slices=slices, step=step, epoch=epoch, parent=parent,
+        note=note, labels=labels, push=push, strict=strict))
+    if background:
+        return _submit(repo_path, fields, argv, snapshot,
+                       lambda: _run_save(repo_path, fields, argv))
+    return _run_save(repo_path, fields, argv)
+
+
+def _fields(path: str | os.PathLike[str], name: str, repo: str | os.PathLike[str],
+            options: dict[str, Any]) -> tuple[dict[str, Any], Path, list[str]]:
+    """A save's request fields, fixed now on the caller's thread.
+
+    Only cheap work happens here: the heavy imports and everything else run in _run_save.
+    Mappings are copied now, so a training loop that keeps updating its metrics dict does not
+    change what a pending background save records.
+    """
     cwd = Path.cwd()
+    metrics, params = options.pop("metrics", None), options.pop("params", None)
     fields: dict[str, Any] = dict(
-        path=path, name=name,
+        path=path, name=name, cwd=cwd,
         metrics=None if _is_path(metrics) else copy.deepcopy(metrics),
         metrics_file=metrics if _is_path(metrics) else None,
         params=None if _is_path(params) else copy.deepcopy(params),
         params_file=params if _is_path(params) else None,
-        seeds=copy.deepcopy(seeds), data=list(data), companions=list(companions),
-        distributions=copy.deepcopy(distributions), slices=copy.deepcopy(slices),
-        step=step, epoch=epoch, parent=parent,
-        note=note, labels=list(labels), push=push, strict=strict, cwd=cwd,
     )
-    argv = list(sys.argv)
+    for key in ("data", "companions", "labels"):
+        fields[key] = list(options.pop(key, None) or ())
+    fields.update(copy.deepcopy(options))
     repo_path = Path(repo) if Path(repo).is_absolute() else cwd / repo
-    if background:
-        return _background().submit(_run_save, repo_path, fields, argv)
-    return _run_save(repo_path, fields, argv)
+    return fields, repo_path, list(sys.argv)
+
+
+def _submit(repo_path: Path, fields: dict[str, Any], argv: list[str], snapshot: bool | None,
+            run: Any) -> Future[Checkpoint]:
+    """Pin the bytes now, on the caller's thread, and queue the rest for the worker."""
+    pin = _pin(repo_path, Path(fields["cwd"]) / fields["path"], snapshot)
+    fields["source"] = pin
+    _value_files(repo_path, fields)
+    step = f" step {fields['step']}" if fields.get("step") is not None else ""
+    future: Future[Checkpoint] = background.worker().submit(
+        run, f"{fields['name']}{step} ({fields['path']})", pin.release)
+    return future
+
+
+def _pin(repo_path: Path, path: Path, snapshot: bool | None) -> snap.Pin:
+    def root() -> Path:  # only a copy needs it: git's discovery is left off the common path
+        from ckptgit.git import Git
+
+        return Git.discover(repo_path).root
+
+    mode = {None: "auto", True: "copy", False: "guard"}[snapshot]
+    return snap.pin(root, path, mode)
+
+
+_last_values: dict[tuple[Path, str], dict[str, bytes]] = {}
+
+
+def _value_files(repo_path: Path, fields: dict[str, Any]) -> None:
+    """Metrics and params files as they are now: the next epoch may rewrite them.
+
+    The files named, and dvclive's in its default folder (files named only in the config are
+    read by the worker). dvclive's count as this save's when their bytes changed since the
+    previous save of this name in this process.
+    """
+    cwd = Path(fields["cwd"])
+    wanted = [cwd / f for f in (fields["metrics_file"], fields["params_file"]) if f]
+    top = next((d for d in (repo_path, *repo_path.parents) if (d / ".git").exists()), None)
+    live = [top / "dvclive" / "metrics.json", top / "dvclive" / "params.yaml"] if top else []
+    found: dict[str, tuple[bytes, float]] = {}
+    for path in wanted + live:
+        try:
+            mtime = os.stat(path).st_mtime
+            found[os.fspath(path.resolve())] = (path.read_bytes(), mtime)
+        except OSError:
+            continue
+    keys = [os.fspath(p.resolve()) for p in live]
+    now = {k: found[k][0] for k in keys if k in found}
+    before = _last_values.get((repo_path, fields["name"]))
+    _last_values[(repo_path, fields["name"])] = now
+    fields["value_files"] = found
+    if before is not None:
+        fields["value_changed"] = {k: before.get(k) != data for k, data in now.items()}
 
 
 def _is_path(value: object) -> bool:
@@ -93,8 +168,17 @@ def _run_save(repo_path: Path, fields: dict[str, Any], argv: list[str]) -> Check
     from ckptgit.ops.save import save as do_save
     from ckptgit.repo import Repo
 
-    req = SaveRequest(**fields, command=environment.command_line(argv))
-    return do_save(Repo.open(repo_path), req)
+    req = SaveRequest(**fields, command=environment.command_line(argv),
+                      run_started=_process_started())
+    return do_save(Repo.open(repo_path), req, inputs=_tell_inputs(req.name))
+
+
+def _tell_inputs(name: str) -> Any:
+    """Say on stderr which files supplied metrics or params, when files did (dvclive…)."""
+    def tell(supplied: Supplied) -> None:
+        if supplied.files:
+            sys.stderr.write(f"ckptgit: {name}: {supplied.describe()}\n")
+    return tell
 
 
 def load(ref: str, repo: str | os.PathLike[str] = ".") -> dict[str, Any]:
@@ -108,9 +192,13 @@ def load(ref: str, repo: str | os.PathLike[str] = ".") -> dict[str, Any]:
 class Tracker:
     """Saves of one training run: fills ``parent`` and ``step`` and repeats params and seeds.
 
-    >>> run = Tracker("clf", params={"lr": 3e-4}, seeds={"torch": 42})
-    >>> run.save("models/clf.safetensors", metrics={"loss": 0.4})        # step 0
-    >>> run.save("models/clf.safetensors", metrics={"loss": 0.3})        # step 1, parent = first
+    >>> with Tracker("clf", params={"lr": 3e-4}, seeds={"torch": 42}) as run:
+    ...     run.save("models/clf-0.safetensors", metrics={"loss": 0.4}, background=True)
+    ...     run.save("models/clf-1.safetensors", metrics={"loss": 0.3}, background=True)
+
+    Each save may use a new path (one file per epoch) or the same one (a rolling checkpoint).
+    A background save that failed raises on the next call to the tracker, and at ``wait()``
+    and ``close()`` (which the ``with`` block calls).
     """
 
     def __init__(
@@ -136,6 +224,7 @@ class Tracker:
         self.step = start_step
         self._last: str | Future[Checkpoint] | None = parent
         self.checkpoints: list[Checkpoint | Future[Checkpoint]] = []
+        self._raised: set[int] = set()
 
     def save(
         self,
@@ -145,8 +234,10 @@ class Tracker:
         step: int | None = None,
         note: str | None = None,
         background: bool = False,
+        snapshot: bool | None = None,
         **kwargs: Any,
     ) -> Checkpoint | Future[Checkpoint]:
+        self._raise_failed(block=False)
         step = self.step if step is None else step
         previous = self._last
         # Pinned now: a background save must record this call's values and paths, even if the
@@ -161,7 +252,10 @@ class Tracker:
         if background:
             # The parent is known only once the previous save lands; the single worker runs
             # saves in order, so resolving it there never blocks the training loop.
-            result = _background().submit(self._save_after, path, previous, options)
+            repo = options.pop("repo")
+            fields, repo_path, argv = _fields(path, self.name, repo, options)
+            result = _submit(repo_path, fields, argv, snapshot,
+                             lambda: self._save_after(previous, repo_path, fields, argv))
         else:
             result = save(path, self.name, parent=_id_of(previous), **options)
         self._last = result if isinstance(result, Future) else result.id
@@ -169,15 +263,50 @@ class Tracker:
         self.checkpoints.append(result)
         return result
 
-    def _save_after(self, path: str | os.PathLike[str],
-                    previous: str | Future[Checkpoint] | None,
-                    options: dict[str, Any]) -> Checkpoint:
-        ckpt = save(path, self.name, parent=_id_of(previous), **options)
-        assert isinstance(ckpt, Checkpoint)  # noqa: S101 - background=False gives a Checkpoint
-        return ckpt
+    def _save_after(self, previous: str | Future[Checkpoint] | None, repo_path: Path,
+                    fields: dict[str, Any], argv: list[str]) -> Checkpoint:
+        fields["parent"] = _id_of(previous)
+        return _run_save(repo_path, fields, argv)
+
+    def wait(self) -> list[Checkpoint]:
+        """Block until every background save of this run has landed; raise the first failure."""
+        self._raise_failed(block=True)
+        return [c.result() if isinstance(c, Future) else c for c in self.checkpoints]
+
+    def close(self) -> list[Checkpoint]:
+        """``wait()``; a run that ends should call it (or use the tracker as a context manager)."""
+        return self.wait()
+
+    def __enter__(self) -> Tracker:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: object) -> None:
+        if kind is None:
+            self.close()
+            return
+        try:  # the loop already failed: let its error through, but still land what was asked
+            self.close()
+        except Exception as failure:  # noqa: BLE001 - reported beside the error in flight
+            sys.stderr.write(f"ckptgit: also, a background save of {self.name} failed: "
+                             f"{failure}\n")
+
+    def _raise_failed(self, *, block: bool) -> None:
+        for ckpt in self.checkpoints:
+            if not isinstance(ckpt, Future) or id(ckpt) in self._raised:
+                continue
+            if not block and not ckpt.done():
+                continue
+            exc = ckpt.exception()
+            if exc is not None:
+                self._raised.add(id(ckpt))
+                raise exc
 
 
 def _id_of(previous: str | Future[Checkpoint] | None) -> str | None:
+    """The id of the previous save; None (the name's latest) when it failed."""
     if isinstance(previous, Future):
-        return previous.result().id
+        # Future's own methods: asking here does not count as the caller having seen an error.
+        failed = Future.exception(previous) is not None
+        return None if failed else Future.result(previous).id
     return previous

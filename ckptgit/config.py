@@ -22,7 +22,8 @@ from ckptgit.errors import UsageError
 CONFIG_PATH = ".ckpt/config.yaml"
 DEFAULT_ENV_VARS = ("CUDA_VISIBLE_DEVICES", "PYTHONHASHSEED", "CUBLAS_WORKSPACE_CONFIG")
 DEFAULT_STAGES = ("dev", "staging", "production")
-_RULE_KEYS = {"approvals", "signers", "gates", "requires_previous", "protected"}
+_RULE_KEYS = {"approvals", "signers", "gates", "requires_previous", "protected", "approvers",
+              "responders", "ratify_within", "proposer_counts"}
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,12 @@ class StageRule:
     gates: tuple[Gate, ...] = ()
     requires_previous: bool = False
     protected: bool = False  # reverts run in a sandbox unless --no-sandbox
+    # signed approvals (governance/approvals.py): who may approve (empty: anyone in
+    # allowed_signers), who may revert in an emergency, how long until it must be ratified
+    approvers: tuple[str, ...] = ()
+    responders: tuple[str, ...] = ()
+    ratify_within: int = 86400  # seconds
+    proposer_counts: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,8 @@ class Governance:
     max_weight_bytes: int = 1 << 20
     tag_date_window: int = 600  # seconds a pushed tag's tagger date may differ from server time
     protected_branches: tuple[str, ...] = ("main", "master")
+    # the branch promotion requests are merged into (its copy of the rules is the trust root)
+    request_branch: str = "main"
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,7 @@ class Config:
     metric_goals: dict[str, str] = field(default_factory=dict)
     max_header_bytes: int = 100_000_000
     push: str = "auto"
+    allow_local_remote: bool = False  # push commits to a shared git remote, bytes to a local dir
     stages: tuple[str, ...] = DEFAULT_STAGES
     stage_rules: dict[str, StageRule] = field(default_factory=dict)
     governance: Governance = field(default_factory=Governance)
@@ -106,6 +116,7 @@ def parse(text: bytes | str, what: str = CONFIG_PATH) -> Config:
         metric_goals={str(k): str(v) for k, v in (metrics.get("goals") or {}).items()},
         max_header_bytes=int(tensors.get("max_header_bytes", 100_000_000)),
         push=push,
+        allow_local_remote=bool(data.get("allow_local_remote", False)),
         stages=tuple(r.name for r in rules),
         stage_rules={r.name: r for r in rules},
         governance=_governance(data.get("governance") or {}, what),
@@ -151,9 +162,33 @@ def _rule(name: str, body: dict[str, Any], what: str) -> StageRule:
     if not isinstance(signers, list) or not all(isinstance(s, str) for s in signers):
         raise UsageError(f"{what}: stages.{name}.signers must be a list of principals")
     gates = tuple(_gate(g, f"{what}: stages.{name}.gates") for g in body.get("gates") or [])
+    people = {key: _principals(body.get(key), f"{what}: stages.{name}.{key}")
+              for key in ("approvers", "responders")}
     return StageRule(name, approvals, tuple(signers), gates,
-                     bool(body.get("requires_previous", False)), bool(body.get("protected",
-                                                                              False)))
+                     bool(body.get("requires_previous", False)),
+                     bool(body.get("protected", False)), people["approvers"],
+                     people["responders"],
+                     _duration(body.get("ratify_within", 86400),
+                               f"{what}: stages.{name}.ratify_within"),
+                     bool(body.get("proposer_counts", False)))
+
+
+def _principals(value: Any, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(s, str) and s for s in value):
+        raise UsageError(f"{where} must be a list of principals")
+    return tuple(value)
+
+
+def _duration(value: Any, where: str) -> int:
+    """Seconds from 3600, "90m", "24h" or "7d"."""
+    text = str(value).strip().lower()
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    number, unit = (text[:-1], units[text[-1]]) if text[-1:] in units else (text, 1)
+    if not number.isdigit() or int(number) <= 0:
+        raise UsageError(f"{where} must be a duration like 3600, 90m, 24h or 7d, not {value!r}")
+    return int(number) * unit
 
 
 def _gate(item: Any, where: str) -> Gate:
@@ -184,6 +219,7 @@ def _governance(data: Any, what: str) -> Governance:
             tag_date_window=int(data.get("tag_date_window", default.tag_date_window)),
             protected_branches=tuple(str(b) for b in data.get("protected_branches",
                                                               default.protected_branches)),
+            request_branch=str(data.get("request_branch", default.request_branch)),
         )
     except (TypeError, ValueError) as exc:
         raise UsageError(f"{what}: governance: {exc}") from exc

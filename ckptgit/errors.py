@@ -51,3 +51,15 @@ class ExternalError(CkptError):
     """A tool we drive (git, DVC) failed in a way we did not foresee."""
 
     exit_code = 1
+
+
+class RunPaused(PolicyError):
+    """Saves of a name are paused by a guardrail until ``git ckpt resume NAME``.
+
+    A training loop catches this to stop cleanly: ``except ckptgit.RunPaused: break``.
+    """
+
+    def __init__(self, message: str, name: str = "", rule: str = "") -> None:
+        super().__init__(message)
+        self.name = name
+        self.rule = rule

@@ -159,17 +159,26 @@ class Git:
         ident = done.stdout.decode().strip()
         return ident.rsplit(">", 1)[0] + ">" if ">" in ident else ident
 
-    def dirty_state(self, exclude: Iterable[str] = ()) -> tuple[bool, str | None]:
-        """Whether tracked files differ from HEAD, and the bytes of that diff (for a digest)."""
-        excludes = [f":(exclude){p}" for p in exclude]
+    def dirty_state(self, exclude: Iterable[str] = ()) -> tuple[bool, str | None, int]:
+        """Whether the work differs from HEAD: tracked files changed (staged or not) or files
+        git does not ignore left untracked. Returns the flag, a digest pinning the diff and the
+        untracked files' names and bytes, and how many untracked files there are."""
+        excludes = [f":(exclude,literal){p}" for p in exclude]
         if self.head() is None:
-            return False, None
+            return False, None, 0
         diff = self.run(["diff", "HEAD", "--binary", "--no-ext-diff", "--", ".", *excludes]).stdout
-        if not diff:
-            return False, None
+        listing = self.run(["ls-files", "--others", "--exclude-standard", "-z", "--", ".",
+                            *excludes]).stdout
+        untracked = sorted(p for p in listing.split(b"\0") if p)
+        if not diff and not untracked:
+            return False, None, 0
         import hashlib
 
-        return True, hashlib.sha256(diff).hexdigest()
+        digest = hashlib.sha256(diff)
+        for rel in untracked:
+            digest.update(b"\0untracked\0" + rel + b"\0")
+            digest.update(_file_digest(self.root / os.fsdecode(rel)))
+        return True, digest.hexdigest(), len(untracked)
 
     def cat_files(self, specs: Sequence[str]) -> dict[str, bytes | None]:
         """Contents of many ``<rev>:<path>`` (or object ids) in one ``cat-file --batch``."""
@@ -204,6 +213,20 @@ class Git:
             oid, _, kind = line.partition(" ")
             out[spec] = oid if kind == "blob" else None
         return out
+    def peel_commits(self, revs: Sequence[str]) -> dict[str, str | None]:
+        """The commit each rev names (tags peeled), or None for a missing object or one that is
+        no commit (a tree, a blob); one ``cat-file --batch-check`` for them all."""
+        unique = list(dict.fromkeys(revs))
+        if not unique:
+            return {}
+        data = "".join(f"{r}^{{commit}}\n" for r in unique).encode()
+        lines = self.run(["cat-file", "--batch-check=%(objectname) %(objecttype)"],
+                         input=data).stdout.decode().splitlines()
+        found: dict[str, str | None] = {}
+        for rev, line in zip(unique, lines, strict=False):
+            oid, _, kind = line.partition(" ")
+            found[rev] = oid if kind == "commit" else None
+        return found
 
     def show_file(self, rev: str, path: str) -> bytes | None:
         return self.cat_files([f"{rev}:{path}"])[f"{rev}:{path}"]
@@ -401,6 +424,31 @@ class Git:
         done = self.run(["update-ref", "-m", reason, ref, new, old_arg], check=False)
         return done.returncode == 0
 
+    def append_commit(self, ref: str, message: str, attempts: int = 20) -> str:
+        """A commit with an empty tree on top of ``ref`` (an append-only log of records, e.g.
+        refs/ckpt/policy-log), moved by compare-and-swap; retried when another writer won."""
+        empty = self.out(["mktree"], input=b"").strip()
+        for _ in range(attempts):
+            old = self.rev_parse(ref)
+            args = ["commit-tree", empty] + (["-p", old] if old else [])
+            commit = self.out([*args, "-F", "-"], input=message.encode()).strip()
+            if self.update_ref(ref, commit, old, "ckpt: record"):
+                return commit
+        raise ExternalError(f"{ref} kept moving; the record was not written")
+
+    def records(self, ref: str, limit: int | None = None) -> list[tuple[str, str, str]]:
+        """(commit, committer date ISO 8601, message) of each record on ``ref``, newest first."""
+        if self.rev_parse(ref) is None:
+            return []
+        extra = [f"-n{limit}"] if limit else []
+        text = self.out(["log", *extra, f"--format=%H{FIELD}%cI{FIELD}%B{RECORD}", ref])
+        out = []
+        for chunk in text.split(RECORD):
+            parts = chunk.strip("\n").split(FIELD)
+            if len(parts) == 3:
+                out.append((parts[0], parts[1], parts[2]))
+        return out
+
     def head_ref(self) -> str:
         done = self.run(["symbolic-ref", "--quiet", "HEAD"], check=False)
         return done.stdout.decode().strip() if done.returncode == 0 else "HEAD"
@@ -408,6 +456,35 @@ class Git:
     def stage_blobs(self, blobs: Mapping[str, str]) -> None:
         """Record our files in the user's index so they show as committed, not as deleted."""
         self.run(["update-index", "--add", "--index-info"], input=_index_info(blobs))
+
+
+UNTRACKED_HASH_LIMIT = 1 << 20  # bytes; larger untracked files are data, not code
+
+
+def _file_digest(path: Path) -> bytes:
+    """What pins an untracked file: sha256 of its bytes (a link's target, not what it points
+    at); for a file over ``UNTRACKED_HASH_LIMIT`` its size and mtime, so an untracked dataset
+    never costs the save a second read. Nothing but a regular file is opened, so a FIFO cannot
+    block."""
+    import hashlib
+    import stat
+
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return b"gone"
+    if stat.S_ISLNK(st.st_mode):
+        return hashlib.sha256(os.fsencode(os.readlink(path))).digest()
+    if not stat.S_ISREG(st.st_mode):
+        return b"special"
+    if st.st_size > UNTRACKED_HASH_LIMIT:
+        return f"large {st.st_size} {st.st_mtime_ns}".encode()
+    try:  # no follow, no block: the file may have been swapped since the lstat
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return b"unreadable"
+    with os.fdopen(fd, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").digest()
 
 
 def _oids(listing: str, column: int) -> dict[str, str]:

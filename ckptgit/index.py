@@ -8,13 +8,12 @@ the file is always safe.
 from __future__ import annotations
 
 import json
-import os
 import re
-import threading
 from pathlib import Path
 from typing import Any
 
 from ckptgit import sidecar
+from ckptgit.atomic import write_atomic
 from ckptgit.errors import IntegrityError, UsageError
 from ckptgit.git import Git
 from ckptgit.model import Checkpoint
@@ -74,16 +73,13 @@ _READ: dict[tuple[str, int, int, int, int], tuple[str, list[Checkpoint]]] = {}
 
 def _write(git: Git, head: str, entries: list[Checkpoint]) -> None:
     path = _file(git)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # unique per thread too: background saves and the caller's own list may write at once
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     rows = []
     for e in entries:
         row = e.to_dict()
         row.pop("artifact", None)
         rows.append(row)
-    tmp.write_text(json.dumps({"version": VERSION, "head": head, "entries": rows}))
-    os.replace(tmp, path)
+    # the temporary is unique per thread: background saves and a list may write at once
+    write_atomic(path, json.dumps({"version": VERSION, "head": head, "entries": rows}))
 
 
 def _scan(git: Git, revs: list[str]) -> list[Checkpoint]:

@@ -27,6 +27,11 @@ COMMANDS = {
     "check": ("ckptgit.commands.check", "Check checkpoints for regressions and anomalies."),
     "promote": ("ckptgit.commands.promote", "Assign a stage with a signed, reasoned tag."),
     "revert": ("ckptgit.commands.revert", "Roll a stage back with a new signed tag."),
+    "propose": ("ckptgit.commands.propose", "Propose a promotion as a branch for a pull request."),
+    "review": ("ckptgit.commands.review", "What a reviewer needs to judge a request, on one page."),
+    "approve": ("ckptgit.commands.approve", "Sign a request's approval with your own SSH key."),
+    "reject": ("ckptgit.commands.reject", "Sign a request's rejection with your own SSH key."),
+    "ratify": ("ckptgit.commands.ratify", "Sign the ratification of an emergency revert."),
     "unassign": ("ckptgit.commands.unassign", "Take a stage away from a name (signed tag)."),
     "deprecate": ("ckptgit.commands.deprecate", "Retire a name (signed tag); promote refuses it."),
     "stages": ("ckptgit.commands.stages", "Which checkpoint holds each stage."),
@@ -43,6 +48,14 @@ COMMANDS = {
     "reproduce": ("ckptgit.commands.reproduce", "Set up a re-run of a checkpoint."),
     "migrate": ("ckptgit.commands.migrate", "Rewrite older sidecars on the current schema."),
     "remote": ("ckptgit.commands.remote", "DVC remotes for checkpoint bytes: default, mirrors."),
+    "report": ("ckptgit.commands.report", "Write an offline report site and executive summary."),
+    "card": ("ckptgit.commands.card", "Print a checkpoint's Hugging Face model card."),
+    "completion": ("ckptgit.commands.completion", "Print a shell completion script."),
+    "help": ("ckptgit.commands.help", "Print a reference page, e.g. 'git ckpt help config'."),
+    "policy": ("ckptgit.commands.policy", "Evaluate guardrails; how often each rule fired."),
+    "resume": ("ckptgit.commands.resume", "Let a paused name save again (recorded)."),
+    "prune": ("ckptgit.commands.prune", "Free checkpoint bytes by the retention rules."),
+    "adopt": ("ckptgit.commands.adopt", "Make a model 'dvc add' tracks a first checkpoint."),
 }
 HIDDEN = {"hook"}
 
@@ -70,6 +83,17 @@ class LazyGroup(click.Group):
         module = importlib.import_module(COMMANDS[cmd_name][0])
         command: click.Command = module.command
         return command
+
+    def resolve_command(self, ctx: click.Context,
+                        args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        name = click.utils.make_str(args[0]) if args else ""
+        if args and name not in COMMANDS and not name.startswith("-"):
+            import difflib
+
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=3, cutoff=0.5)
+            hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            ctx.fail(f"No such command {name!r}.{hint}")
+        return super().resolve_command(ctx, args)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
@@ -104,34 +128,57 @@ def main(argv: list[str] | None = None) -> int:
         logger.addHandler(_WarningHandler())
     logger.setLevel(logging.WARNING)
     logger.propagate = False
+    report = _json_errors if wants_json(args) else _text_errors
     try:
-        result: Any = cli.main(args=args, prog_name="git ckpt", standalone_mode=False)
+        result: Any = cli.main(args=args, prog_name="git ckpt", standalone_mode=False,
+                               complete_var=COMPLETE_VAR)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:
-        click.echo(f"error: {_one_line(exc.format_message())}{_usage_hint(exc)}", err=True)
-        return 2 if isinstance(exc, click.UsageError) else int(exc.exit_code)
+        code = 2 if isinstance(exc, click.UsageError) else int(exc.exit_code)
+        return report(f"{_one_line(exc.format_message())}{_usage_hint(exc)}", code)
     except click.exceptions.Abort:
-        click.echo("error: aborted", err=True)
-        return 130
+        return report("aborted", 130)
     except KeyboardInterrupt:
-        click.echo("error: interrupted", err=True)
-        return 130
+        return report("interrupted", 130)
     except CkptError as exc:
         if show_traceback:
             raise
-        click.echo(f"error: {exc}", err=True)
-        return exc.exit_code
+        return report(str(exc), exc.exit_code)
     except BrokenPipeError:
         return 0
     except Exception as exc:  # noqa: BLE001 - the one boundary that turns crashes into a line
         if show_traceback:
             raise
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        click.echo(f"error: unexpected {type(exc).__name__}: {first} "
-                   "(rerun with --traceback and report it)", err=True)
-        return 1
+        return report(f"unexpected {type(exc).__name__}: {first} "
+                      "(rerun with --traceback and report it)", 1)
     return int(result) if isinstance(result, int) else 0
+
+
+COMPLETE_VAR = "_GIT_CKPT_COMPLETE"
+
+
+def wants_json(args: list[str]) -> bool:
+    """``--json`` (or ``--format json``) before any ``--``: errors are then JSON too."""
+    head = args[:args.index("--")] if "--" in args else args
+    pairs = zip(head, head[1:], strict=False)
+    return "--json" in head or "--format=json" in head or any(
+        a == "--format" and b == "json" for a, b in pairs)
+
+
+def _text_errors(message: str, code: int) -> int:
+    click.echo(f"error: {message}", err=True)
+    return code
+
+
+def _json_errors(message: str, code: int) -> int:
+    """One JSON object on stdout, where the answer would have been: ``--json | jq`` always
+    reads JSON. The exit code is the same as without --json."""
+    import json
+
+    click.echo(json.dumps({"error": message, "exit": code}))
+    return code
 
 
 def _one_line(text: str) -> str:

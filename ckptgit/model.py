@@ -70,3 +70,89 @@ class StageAssignment:
     tag: str
     commit: str
     number: int
+
+
+# -- the sidecar as a value ----------------------------------------------------------------------
+# Parsed once at the edge (``Sidecar.from_doc`` over a document ``sidecar.load`` has already
+# migrated and validated) and passed inward. Call sites still pass ``dict[str, Any]`` today;
+# they move to this value one by one.
+
+
+@dataclass(frozen=True)
+class Artifact:
+    path: str
+    format: str
+    size: int
+    md5: str
+    sha256: str
+    kind: str | None = None  # file | directory (older sidecars: absent)
+    nfiles: int | None = None  # directories only
+
+
+@dataclass(frozen=True)
+class CodeState:
+    commit: str | None
+    branch: str | None
+    dirty: bool
+    diff_sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class Companion:
+    """A file sealed with the checkpoint (tokenizer, eval results)."""
+
+    path: str
+    sha256: str
+    md5: str | None = None
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class Sidecar:
+    """Everything a save recorded (docs/sidecar.md). Open-ended sections stay mappings."""
+
+    schema_version: int
+    id: str
+    name: str
+    created_at: str
+    artifact: Artifact
+    code: CodeState
+    environment: dict[str, Any]
+    seeds: dict[str, Any]
+    params: dict[str, Any]
+    metrics: dict[str, Any]
+    parent: str | None = None
+    step: int | None = None
+    epoch: float | None = None
+    data: tuple[dict[str, Any], ...] = ()
+    distributions: dict[str, Any] = field(default_factory=dict)
+    slices: dict[str, Any] = field(default_factory=dict)
+    tensors: dict[str, Any] | None = None
+    labels: tuple[str, ...] = ()
+    notes: str | None = None
+    owner: str | None = None
+    command: tuple[str, ...] | None = None
+    companions: tuple[Companion, ...] = ()
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Sidecar:
+        """From a loaded, migrated and schema-valid document (``sidecar.load``)."""
+        art, code = doc["artifact"], doc["code"]
+        command = doc.get("command")
+        return cls(
+            schema_version=int(doc["schema_version"]), id=doc["id"], name=doc["name"],
+            created_at=doc["created_at"],
+            artifact=Artifact(art["path"], art["format"], int(art["size"]), art["md5"],
+                              art["sha256"], art.get("kind"), art.get("nfiles")),
+            code=CodeState(code.get("commit"), code.get("branch"), bool(code.get("dirty")),
+                           code.get("diff_sha256")),
+            environment=dict(doc["environment"]), seeds=dict(doc["seeds"] or {}),
+            params=dict(doc["params"] or {}), metrics=dict(doc["metrics"] or {}),
+            parent=doc.get("parent"), step=doc.get("step"), epoch=doc.get("epoch"),
+            data=tuple(doc.get("data") or ()), distributions=dict(doc.get("distributions") or {}),
+            slices=dict(doc.get("slices") or {}), tensors=doc.get("tensors"),
+            labels=tuple(doc.get("labels") or ()), notes=doc.get("notes"),
+            owner=doc.get("owner"), command=tuple(command) if command is not None else None,
+            companions=tuple(Companion(c["path"], c["sha256"], c.get("md5"), c.get("size"))
+                             for c in doc.get("companions") or ()),
+        )

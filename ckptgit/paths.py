@@ -10,16 +10,19 @@ from ckptgit.errors import UsageError
 _RESERVED = (".git", ".dvc", ".ckpt")
 
 
-def artifact_path(root: Path, given: str | os.PathLike[str], cwd: Path | None = None) -> str:
+def artifact_path(root: Path, given: str | os.PathLike[str], cwd: Path | None = None,
+                  pinned: bool = False) -> str:
     """The repository-relative POSIX path of an existing artifact, or a clear refusal.
 
     Refuses paths that are missing, outside the repository (by ``..`` or through a symlink),
-    inside git's, DVC's or ckptgit's own folders, or the repository root itself.
+    inside git's, DVC's or ckptgit's own folders, or the repository root itself. ``pinned``:
+    ``given`` was resolved while it existed and its bytes are held elsewhere (a background save
+    of a file the training loop has since deleted), so it need not exist any more.
     """
     raw = Path(given)
     base = cwd or Path.cwd()
     literal = Path(os.path.normpath(raw if raw.is_absolute() else base / raw))
-    if not literal.exists() and not literal.is_symlink():
+    if not pinned and not literal.exists() and not literal.is_symlink():
         raise UsageError(f"{given}: no such file or directory")
     real = literal.resolve()
     root = root.resolve()

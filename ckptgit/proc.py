@@ -58,3 +58,13 @@ def run_gate(
     except OSError as exc:
         return None, f"{argv[0]}: {exc.strerror}"
     return done.returncode, (done.stdout + done.stderr)
+
+
+def run_bytes(argv: Sequence[str], data: bytes, timeout: float = 60.0,
+              ) -> subprocess.CompletedProcess[bytes]:
+    """Run a command with ``data`` on stdin and capture bytes (``ssh-keygen -Y``)."""
+    try:
+        return subprocess.run(  # noqa: S603 - fixed argv, no shell
+            list(argv), input=data, capture_output=True, timeout=timeout, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return subprocess.CompletedProcess(list(argv), 127, b"", str(exc).encode())

@@ -9,17 +9,18 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
-
+from ckptgit import yamlsafe
 from ckptgit.errors import CkptError, IntegrityError, UsageError
+
+if TYPE_CHECKING:
+    from ckptgit.git import Git
+    from ckptgit.model import Checkpoint
 
 CURRENT_VERSION = 1
 SUFFIX = ".ckpt.yaml"
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 # version N -> function turning a version-N document into version N+1. Old sidecars are
 # migrated on read and never rejected; `schema_version` says which step to start from.
@@ -30,11 +31,24 @@ def path_for(artifact_path: str) -> str:
     return artifact_path + SUFFIX
 
 
+def load_saved(git: Git, ckpts: Sequence[Checkpoint]) -> list[dict[str, Any]]:
+    """The sidecars as each checkpoint's save commit recorded them, in one ``cat-file``."""
+    specs = [f"{c.commit}:{c.sidecar_path}" for c in ckpts]
+    blobs = git.cat_files(list(dict.fromkeys(specs)))
+    docs = []
+    for spec in specs:
+        raw = blobs.get(spec)
+        if raw is None:
+            raise IntegrityError(f"{spec} is missing: the checkpoint's commit lost its sidecar")
+        docs.append(load(raw, spec))
+    return docs
+
+
 def parse_yaml(text: bytes | str, what: str) -> Any:
     """YAML through the safe C loader only; a broken document is one clear error."""
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - CSafeLoader is the safe loader
-    except yaml.YAMLError as exc:
+        return yamlsafe.load(text)
+    except yamlsafe.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
         problem = getattr(exc, "problem", exc)
@@ -117,9 +131,8 @@ def migrate(data: dict[str, Any], what: str = "sidecar") -> dict[str, Any]:
 
 
 def dump(data: dict[str, Any]) -> str:
-    text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
-                     allow_unicode=True, width=100)
-    return str(text)
+    return yamlsafe.dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True,
+                         width=100)
 
 
 @functools.cache

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ckptgit import hashing
+from ckptgit import faults, hashing
+from ckptgit.atomic import write_atomic
 from ckptgit.errors import ExternalError, IntegrityError, MissingDataError, UsageError
 from ckptgit.hashmemo import HashMemo, Known
 
@@ -51,6 +52,7 @@ class Pointer:
     size: int | None
     path: str
     nfiles: int | None = None
+    labels: tuple[str, ...] = ()  # DVC's own ``labels:`` of the output (e.g. ``[pii]``)
 
     @property
     def is_dir(self) -> bool:
@@ -94,6 +96,8 @@ def configure(root: Path, remote_url: str | None, default_remote: Path) -> str:
         if remote_url is None:
             default_remote.mkdir(parents=True, exist_ok=True)
             remote_url = os.fspath(default_remote)
+        # DVC's config writer stores a relative path relative to the config file (taking it
+        # from the current directory), as 'dvc remote add' does; every reader resolves it back
         remotes[DEFAULT_REMOTE] = {**remotes.get(DEFAULT_REMOTE, {}), "url": remote_url}
         core["remote"] = DEFAULT_REMOTE
     return remote_url
@@ -247,10 +251,6 @@ def _store_shard(odb: Any, path: Path, progress: hashing.Progress | None,
 
 def _store_dir(odb: Any, src: Path, progress: hashing.Progress | None,
                memo: HashMemo | None, jobs: int) -> Stored:
-    from dvc_data.hashfile.hash_info import HashInfo
-    from dvc_data.hashfile.meta import Meta
-    from dvc_data.hashfile.tree import Tree
-
     files = sorted(p for p in src.rglob("*") if p.is_file())
     if not files:
         raise UsageError(f"{src} is an empty directory: nothing to save")
@@ -266,10 +266,60 @@ def _store_dir(odb: Any, src: Path, progress: hashing.Progress | None,
         done = dict(zip(order, pool.map(
             lambda p: _store_shard(odb, p, report if progress else None, memo), order),
             strict=True))
+    return _write_tree(odb, [(p.relative_to(src).as_posix(), *done[p]) for p in files])
+
+
+def staging_dir(root: Path) -> Path:
+    """A private folder on the cache's filesystem: files there become cache objects by rename."""
+    tmp = cache_root(root) / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    return tmp
+
+
+def store_pinned(root: Path, files: Sequence[tuple[str, Path]], *, single: bool, adopt: bool,
+                 progress: hashing.Progress | None = None) -> Stored:
+    """Bytes pinned by ``snapshot``: ``files`` are (relative path, readable path) pairs.
+
+    With ``adopt`` the readable paths are private copies in ``staging_dir``: each is hashed
+    and renamed into the cache (no second copy). Otherwise they are read and copied as usual.
+    """
+    odb = _odb(root)
+
+    def put(path: Path) -> hashing.Digests:
+        return _adopt_file(odb, path, progress) if adopt else _store_file(odb, path, progress)
+
+    if single:
+        digests = put(files[0][1])
+        return Stored(md5=digests.md5, sha256=digests.sha256, size=digests.size, nfiles=None)
+    entries = []
+    for rel, path in sorted(files):
+        d = put(path)
+        entries.append((rel, Known(d.md5, d.sha256, d.size), d.size))
+    return _write_tree(odb, entries)
+
+
+def _adopt_file(odb: Any, src: Path, progress: hashing.Progress | None) -> hashing.Digests:
+    digests = hashing.stream(src, None, md5=True, progress=progress)
+    fd = os.open(src, os.O_RDONLY)
+    try:
+        os.fsync(fd)  # the copy was made without waiting for the disk; it must be there now
+    finally:
+        os.close(fd)
+    final = Path(odb.oid_to_path(digests.md5))
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(src, final)
+    odb.protect(os.fspath(final))
+    return digests
+
+
+def _write_tree(odb: Any, entries: Sequence[tuple[str, Known, int]]) -> Stored:
+    """The directory object for ``entries`` (relpath, digests, bytes written), in the cache."""
+    from dvc_data.hashfile.hash_info import HashInfo
+    from dvc_data.hashfile.meta import Meta
+    from dvc_data.hashfile.tree import Tree
+
     tree, seals, total, written = Tree(), [], 0, 0  # type: ignore[no-untyped-call]
-    for path in files:
-        known, wrote = done[path]
-        rel = path.relative_to(src).as_posix()
+    for rel, known, wrote in entries:
         tree.add(tuple(rel.split("/")), Meta(size=known.size), HashInfo("md5", known.md5))
         seals.append((rel, known.sha256))
         total += known.size
@@ -277,10 +327,7 @@ def _store_dir(odb: Any, src: Path, progress: hashing.Progress | None,
     tree.digest()
     final = Path(odb.oid_to_path(tree.oid))
     if not final.exists():
-        final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = final.with_name(final.name + f".{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_bytes(tree.as_bytes())
-        os.replace(tmp, final)
+        write_atomic(final, tree.as_bytes())
         odb.protect(os.fspath(final))
     return Stored(tree.oid, hashing.directory_seal(seals), total, len(seals), written,
                   tuple(sorted(seals)))
@@ -289,13 +336,13 @@ def _store_dir(odb: Any, src: Path, progress: hashing.Progress | None,
 # -- DVC's small files ------------------------------------------------------------------------
 def pointer_text(stored: Stored, name: str) -> str:
     """The ``.dvc`` file DVC itself would write for this output (DVC 3 format)."""
-    import yaml
+    from ckptgit import yamlsafe
 
     out: dict[str, Any] = {"md5": stored.md5, "size": stored.size}
     if stored.nfiles is not None:
         out["nfiles"] = stored.nfiles
     out.update({"hash": "md5", "path": name})
-    return yaml.safe_dump({"outs": [out]}, sort_keys=False)
+    return yamlsafe.dump({"outs": [out]}, sort_keys=False)
 
 
 # The pointer as DVC 3 and ckptgit write it; anything else goes through the YAML loader.
@@ -319,22 +366,21 @@ _PLAIN = re.compile(rb"[A-Za-z0-9_][A-Za-z0-9_.+=-]*")
 
 def _plain_string(value: bytes) -> bool:
     """Whether YAML reads ``value`` as exactly this string (not null, a bool or a number)."""
-    import yaml
+    from ckptgit import yamlsafe
 
-    if not _PLAIN.fullmatch(value):
-        return False
-    tag = yaml.resolver.Resolver().resolve(yaml.ScalarNode, value.decode(), (True, False))  # type: ignore[no-untyped-call]
-    return bool(tag == "tag:yaml.org,2002:str")
+    return bool(_PLAIN.fullmatch(value)) and yamlsafe.reads_as_string(value.decode())
 
 
 def _parse_pointer_yaml(text: bytes | str) -> Pointer:
-    import yaml
+    from ckptgit import yamlsafe
 
     try:
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+        data = yamlsafe.load(text)
         out = data["outs"][0]
-        return Pointer(str(out["md5"]), out.get("size"), str(out["path"]), out.get("nfiles"))
-    except (yaml.YAMLError, KeyError, IndexError, TypeError) as exc:
+        labels = out.get("labels") or []
+        return Pointer(str(out["md5"]), out.get("size"), str(out["path"]), out.get("nfiles"),
+                       tuple(str(v) for v in labels) if isinstance(labels, list) else ())
+    except (yamlsafe.YAMLError, KeyError, IndexError, TypeError) as exc:
         raise IntegrityError(f"unreadable .dvc file: {exc}") from exc
 
 
@@ -352,6 +398,30 @@ def with_artifact(dvc_yaml: bytes | None, name: str, path: str) -> bytes | None:
         return None
     artifacts[name] = {**artifacts.get(name, {}), **entry}
     return str(dumps_yaml(data)).encode()
+
+
+def with_values_files(dvc_yaml: bytes | None, metrics: str, params: str) -> bytes | None:
+    """``dvc.yaml`` listing ``metrics`` and ``params`` in its top-level ``metrics:`` and
+    ``params:`` (as dvclive registers its own), so ``dvc metrics diff``, ``dvc params diff``,
+    Studio and the VS Code extension see them; None when already listed."""
+    from dvc.utils.serialize import dumps_yaml, parse_yaml_for_update
+
+    text = dvc_yaml.decode() if dvc_yaml else ""
+    lines = set(text.splitlines())
+    if f"- {metrics}" in lines and f"- {params}" in lines:  # every save after the first:
+        return None  # no second YAML parse (~30 ms) for a no-op; a false miss just parses
+    data = parse_yaml_for_update(text, "dvc.yaml") if text.strip() else {}
+    if not isinstance(data, dict):
+        raise UsageError("dvc.yaml is not a mapping; fix it before saving checkpoints")
+    changed = False
+    for key, path in (("metrics", metrics), ("params", params)):
+        listed = data.setdefault(key, [])
+        if not isinstance(listed, list):
+            raise UsageError(f"dvc.yaml: {key} is not a list; fix it before saving checkpoints")
+        if path not in listed:
+            listed.append(path)
+            changed = True
+    return str(dumps_yaml(data)).encode() if changed else None
 
 
 def with_ignore(gitignore: bytes | None, filename: str) -> bytes | None:
@@ -406,27 +476,6 @@ def _quiet_dvc() -> Iterator[None]:
             lg.setLevel(level)
 
 
-def fetch(root: Path, dvcfile: str, rev: str) -> None:
-    """Bring a pointer's objects from the default remote into the cache, as of commit ``rev``.
-
-    DVC reads the ``.dvc`` file from that commit itself; the work tree is not checked out.
-    """
-    from dvc.exceptions import DvcException
-    from dvc.repo import Repo
-
-    try:
-        # workspace=False: only that commit's objects, not whatever the work tree points at
-        with _quiet_dvc(), Repo(os.fspath(root)) as repo:
-            repo.fetch(targets=[dvcfile], revs=[rev], workspace=False)
-    # Remote backends fail with their own exceptions too (OSError, botocore, …); whatever the
-    # cause, the bytes are not available and the user needs one line saying so.
-    except Exception as exc:  # noqa: BLE001
-        raise MissingDataError(
-            f"could not fetch {dvcfile} at {rev[:12]} from the DVC remote: "
-            f"{_failure(exc, DvcException)}"
-        ) from exc
-
-
 class RemoteStore:
     """Read-only access to the default DVC remote's objects, without copying into the cache.
 
@@ -454,15 +503,16 @@ class RemoteStore:
 
 
 @contextmanager
-def remote_store(root: Path) -> Iterator[RemoteStore | None]:
-    """The default remote, or None when the repository has none configured."""
+def remote_store(root: Path, name: str | None = None) -> Iterator[RemoteStore | None]:
+    """Remote ``name`` (default: the default remote), or None when the repository has none
+    configured."""
     from dvc.config import NoRemoteError
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
 
     with Repo(os.fspath(root)) as repo:
         try:
-            odb = repo.cloud.get_remote_odb(hash_name="md5")
+            odb = repo.cloud.get_remote_odb(name, hash_name="md5")
         except NoRemoteError:
             yield None
             return
@@ -488,31 +538,24 @@ def pull_into(worktree: Path, main_root: Path, dvcfiles: Sequence[str]) -> None:
         raise MissingDataError(f"dvc pull in {worktree} failed: {_one_line(exc)}") from exc
 
 
-def push(root: Path, dvcfiles: Sequence[str]) -> None:
-    from dvc.exceptions import DvcException
-    from dvc.repo import Repo
-
-    try:
-        with _quiet_dvc(), Repo(os.fspath(root)) as repo:
-            repo.push(targets=list(dvcfiles))
-    except Exception as exc:  # noqa: BLE001 - as in fetch: any backend failure is one line
-        raise ExternalError(f"dvc push failed: {_failure(exc, DvcException)}") from exc
-
-
 def materialize(
     root: Path,
     pointer: Pointer,
     dest: Path,
     expected_sha256: str,
     progress: hashing.Progress | None = None,
+    staging_dir: Path | None = None,
 ) -> None:
     """Write the artifact to ``dest`` from the cache; the seal is checked before it appears.
 
-    Written beside ``dest`` then renamed, so a failed or tampered restore leaves whatever was
-    at ``dest`` untouched.
+    Written in ``staging_dir`` (beside ``dest`` by default; it must be on the same filesystem)
+    then renamed, so a failed, tampered or killed restore leaves whatever was at ``dest``
+    untouched.
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    if staging_dir is not None:
+        staging_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=staging_dir or dest.parent))
     try:
         target = staging / dest.name
         if pointer.is_dir:
@@ -525,6 +568,7 @@ def materialize(
                 f"bytes of {pointer.path} do not match the recorded seal "
                 f"(sha256 {seal[:16]}… != {expected_sha256[:16]}…): the cache object is corrupt"
             )
+        faults.point("restore-staged")
         _replace(target, dest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -582,8 +626,9 @@ def object_ids(root: Path, pointer: Pointer) -> list[str]:
     return [pointer.md5, *(m for _, m in dir_entries(root, pointer.md5))]
 
 
-def missing_on_remote(root: Path, oids: Sequence[str]) -> list[str]:
-    """Which of ``oids`` the default DVC remote lacks (one existence query for the lot)."""
+def missing_on_remote(root: Path, oids: Sequence[str], remote: str | None = None) -> list[str]:
+    """Which of ``oids`` DVC remote ``remote`` (default: the default one) lacks (one existence
+    query for the lot)."""
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
 
@@ -591,24 +636,12 @@ def missing_on_remote(root: Path, oids: Sequence[str]) -> list[str]:
         return []
     try:
         with Repo(os.fspath(root)) as repo:
-            odb = repo.cloud.get_remote_odb(command="push")
+            odb = repo.cloud.get_remote_odb(remote, command="push")
             present = set(odb.oids_exist(list(oids)))
-    except DvcException as exc:
-        raise ExternalError(f"cannot query the DVC remote: {_one_line(exc)}") from exc
+    except Exception as exc:  # noqa: BLE001 - any backend error (OSError, botocore…) is one line
+        raise ExternalError(f"cannot query the DVC remote: {_failure(exc, DvcException)}") \
+            from exc
     return [o for o in oids if o not in present]
-
-
-def push_revs(root: Path, dvcfiles_by_rev: dict[str, list[str]]) -> None:
-    """Push the objects of ``.dvc`` files as they are at given commits (not the work tree)."""
-    from dvc.exceptions import DvcException
-    from dvc.repo import Repo
-
-    try:
-        with Repo(os.fspath(root)) as repo:
-            for rev, dvcfiles in dvcfiles_by_rev.items():
-                repo.push(targets=list(dvcfiles), revs=[rev], workspace=False)
-    except DvcException as exc:
-        raise ExternalError(f"dvc push failed: {_one_line(exc)}") from exc
 
 
 _REMOTE_ADDRESS_KEYS = ("url", "endpointurl", "region")
@@ -636,11 +669,26 @@ def write_remote_config(dest: Path, root: Path) -> str | None:
     return str(address.get("url", ""))
 
 
-def ensure_cached(root: Path, pointer: Pointer, dvcfile: str, rev: str, what: str) -> None:
-    """The pointer's objects in the cache, fetched from the remote as of ``rev`` if needed."""
+def ensure_cached(root: Path, pointer: Pointer, dvcfile: str, rev: str, what: str,
+                  remote_name: str | None = None) -> None:
+    """The pointer's objects in the cache, copied from remote ``remote_name`` (default: the
+    default remote) if needed.
+
+    A read never modifies the remote: each object is downloaded beside the cache, its md5
+    checked, and only then renamed into the cache. A corrupt remote object is reported by
+    name (exit 3) and left where it is for its owner to inspect (DVC's own fetch deletes it).
+    """
     if not missing_objects(root, pointer):
         return
-    fetch(root, dvcfile, rev)
+    try:
+        with _quiet_dvc(), remote_store(root, remote_name) as remote:
+            if remote is not None:
+                _adopt(root, remote, pointer)
+    except (IntegrityError, UsageError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - any backend error (OSError, botocore…) is one line
+        raise MissingDataError(f"could not fetch {dvcfile} at {rev[:12]} from the DVC remote: "
+                               f"{_one_line(exc)}") from exc
     missing = missing_objects(root, pointer)
     if missing:
         raise MissingDataError(
@@ -682,7 +730,8 @@ def set_remote(root: Path, name: str, url: str, *, default: bool) -> None:
             conf.setdefault("core", {})["remote"] = name
 
 
-def remove_remote(root: Path, name: str) -> None:
+def remove_remote_config(root: Path, name: str) -> None:
+    """Forget DVC remote ``name`` (every config level); its objects are not touched."""
     from dvc.config import Config
 
     for level in ("repo", "local"):
@@ -721,23 +770,146 @@ def remote_has(odb: Any, oids: Sequence[str], jobs: int | None = None) -> set[st
         return set(odb.oids_exist(list(oids), jobs=jobs))
 
 
-def send(root: Path, odb: Any, oids: Sequence[str], jobs: int | None = None) -> list[str]:
-    """Copy cached objects to a remote database; returns the ids that failed."""
-    return _transfer(_odb(root), odb, oids, jobs)
+def _adopt(root: Path, remote: RemoteStore, pointer: Pointer) -> None:
+    """Copy the pointer's missing objects from ``remote``, each verified before it lands."""
+    if not object_path(root, pointer.md5).exists() and remote.exists(pointer.md5):
+        _adopt_one(root, remote, pointer.md5)
+    if not pointer.is_dir or not object_path(root, pointer.md5).exists():
+        return
+    for _, md5 in dir_entries(root, pointer.md5):
+        if not object_path(root, md5).exists() and remote.exists(md5):
+            _adopt_one(root, remote, md5)
 
 
-def receive(root: Path, odb: Any, oids: Sequence[str], jobs: int | None = None) -> list[str]:
-    """Copy objects (a ``.dir`` brings its files) from a remote into the cache; failed ids."""
-    return _transfer(odb, _odb(root), oids, jobs)
+def _adopt_one(root: Path, remote: RemoteStore, oid: str) -> None:
+    import hashlib
+
+    final = object_path(root, oid)
+    tmp_dir = cache_root(root) / "tmp"
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="ckpt-fetch-")
+    md5 = hashlib.md5(usedforsecurity=False)
+    try:
+        with os.fdopen(fd, "wb") as out, remote.open(oid) as src:
+            while chunk := src.read(hashing.CHUNK):
+                md5.update(chunk)
+                out.write(chunk)
+        if md5.hexdigest() != oid.removesuffix(".dir"):
+            raise IntegrityError(
+                f"the DVC remote's object {oid} is corrupt (its bytes hash to "
+                f"{md5.hexdigest()}); left in place at {remote.where(oid)}: restore it from "
+                "a machine that has the checkpoint ('dvc push')")
+        final.parent.mkdir(parents=True, exist_ok=True)
+        faults.point("fetched")
+        os.replace(tmp_name, final)
+        os.chmod(final, 0o444)  # as DVC protects its cache objects
+    finally:
+        Path(tmp_name).unlink(missing_ok=True)
 
 
-def _transfer(src: Any, dest: Any, oids: Sequence[str], jobs: int | None) -> list[str]:
-    from dvc_data.hashfile.hash_info import HashInfo
-    from dvc_data.hashfile.transfer import transfer
+def push_objects(root: Path, oids: Sequence[str], remote: str | None = None) -> list[str]:
+    """Copy objects from the local cache to DVC remote ``remote`` (default: the default one),
+    by id (no revision walk, so relative remotes and data inputs recorded at any commit work
+    alike). Returns the ids the
+    local cache lacks, which were not pushed."""
+    from dvc.repo import Repo
+    from dvc_objects.fs.local import LocalFileSystem
 
-    if not oids:
-        return []
-    with _quiet_dvc():
-        done = transfer(src, dest, [HashInfo("md5", o) for o in oids], jobs=jobs,
-                        shallow=False)
-    return sorted(str(h.value) for h in done.failed)
+    have = [o for o in oids if object_path(root, o).exists()]
+    try:
+        with _quiet_dvc(), Repo(os.fspath(root)) as repo:
+            odb = repo.cloud.get_remote_odb(remote, command="push")
+            local = LocalFileSystem()  # type: ignore[no-untyped-call]
+            odb.add([os.fspath(object_path(root, o)) for o in have], local, have, verify=False)
+    except Exception as exc:  # noqa: BLE001 - any backend error (OSError, botocore…) is one line
+        raise ExternalError(f"cannot copy to the DVC remote: {_one_line(exc)}") from exc
+    return [o for o in oids if o not in set(have)]
+
+
+def remote_dir_entries(root: Path, oid: str) -> list[str]:
+    """Object ids listed by directory object ``oid``: from the cache, else from the remote."""
+    if object_path(root, oid).exists():
+        return [m for _, m in dir_entries(root, oid)]
+    try:
+        with _quiet_dvc(), remote_store(root) as remote:
+            if remote is None or not remote.exists(oid):
+                return []
+            return [m for _, m in remote.dir_entries(oid)]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise IntegrityError(f"unreadable directory listing {oid} on the DVC remote") from exc
+
+
+def remote_url(root: Path) -> str | None:
+    """The default DVC remote's URL as DVC resolves it (relative paths made absolute from the
+    config file that sets them), or None when there is none."""
+    from dvc.config import Config
+
+    merged = Config(os.fspath(root / DVC_DIR))
+    name = merged.get("core", {}).get("remote")
+    if not name or name not in merged.get("remote", {}):
+        return None
+    return str(merged["remote"][name].get("url", "")) or None
+
+
+# -- policy: what guardrails see of the remote, and what retention removes -----------------------
+def remote_settings(root: Path) -> dict[str, str]:
+    """The default remote as guardrails see it: ``url``, ``scheme`` (``s3``, ``https``, ``ssh``,
+    ``local`` …) and ``sse`` (S3 server-side encryption, e.g. ``AES256``; "" when unset)."""
+    from dvc.config import Config
+
+    merged = Config(os.fspath(root / DVC_DIR))
+    name = merged.get("core", {}).get("remote")
+    remote = merged.get("remote", {}).get(name) if name else None
+    if not remote:
+        return {"url": "", "scheme": "", "sse": ""}
+    url = str(remote.get("url", ""))
+    scheme = url.split("://", 1)[0].lower() if "://" in url else "local"
+    return {"url": url, "scheme": scheme, "sse": str(remote.get("sse", "") or "")}
+
+
+def remove_cached(root: Path, oids: Sequence[str]) -> int:
+    """Delete objects from the local cache; the bytes freed (absent objects count 0)."""
+    freed = 0
+    for oid in oids:
+        path = object_path(root, oid)
+        try:
+            size = path.stat().st_size
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        freed += size
+    return freed
+
+
+def remove_remote(root: Path, oids: Sequence[str]) -> int:
+    """Delete objects from the default DVC remote; the bytes freed there."""
+    freed = 0
+    with remote_store(root) as remote:
+        if remote is None:
+            raise UsageError("no DVC remote is configured: 'prune --remote' has nothing to "
+                             "prune; set one with 'dvc remote add -d NAME URL'")
+        fs = remote._odb.fs  # noqa: SLF001 - the store is this module's own wrapper
+        try:
+            for oid in oids:
+                path = remote._odb.oid_to_path(oid)  # noqa: SLF001
+                if not fs.exists(path):
+                    continue
+                freed += int(fs.size(path) or 0)
+                fs.rm(path)
+        except Exception as exc:  # noqa: BLE001 - any backend: one line, nothing half-claimed
+            raise ExternalError(f"cannot remove objects from the DVC remote: "
+                                f"{_one_line(exc)}; nothing else was changed there") from exc
+    return freed
+
+
+def check_remote(root: Path) -> None:
+    """A clear error unless the default DVC remote is configured and answers."""
+    with remote_store(root) as remote:
+        if remote is None:
+            raise UsageError("no DVC remote is configured: 'prune --remote' has nothing to "
+                             "prune; set one with 'dvc remote add -d NAME URL'")
+        try:
+            remote.exists("0" * 32)
+        except Exception as exc:  # noqa: BLE001 - any backend: one line
+            raise ExternalError(f"the DVC remote cannot be reached ({_one_line(exc)}); nothing "
+                                "was pruned") from exc

@@ -11,48 +11,29 @@ import io
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import hermetic as hermetic_env
 import numpy as np
 import pytest
 from s3server import S3Server, S3ServerError, seaweed
 from safetensors.numpy import save_file
 
-BIN = str(Path(sys.executable).parent)
+BIN = hermetic_env.BIN
 
 
 @pytest.fixture(autouse=True)
 def hermetic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Own HOME and config dirs, fixed identity, no system git config, no DVC analytics."""
-    home = tmp_path / "home"
-    home.mkdir()
-    for key in list(os.environ):
-        if key.startswith(("GIT_", "DVC_", "CKPT_", "AWS_")):
-            monkeypatch.delenv(key)
-    env = {
-        "HOME": str(home),
-        "XDG_CONFIG_HOME": str(home / ".config"),
-        "XDG_CACHE_HOME": str(home / ".cache"),
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_AUTHOR_NAME": "Ada Trainer",
-        "GIT_AUTHOR_EMAIL": "ada@example.com",
-        "GIT_COMMITTER_NAME": "Ada Trainer",
-        "GIT_COMMITTER_EMAIL": "ada@example.com",
-        "GIT_EDITOR": "false",
-        "DVC_NO_ANALYTICS": "1",
-        "DVC_SITE_CACHE_DIR": str(tmp_path / "dvc-site"),
-        "DVC_GLOBAL_CONFIG_DIR": str(home / ".config" / "dvc"),
-        "DVC_SYSTEM_CONFIG_DIR": str(tmp_path / "dvc-system"),
-        "PATH": BIN + os.pathsep + os.environ.get("PATH", ""),
-    }
-    for key, value in env.items():
+    for key in hermetic_env.dropped(os.environ):
+        monkeypatch.delenv(key)
+    for key, value in hermetic_env.variables(tmp_path).items():
         monkeypatch.setenv(key, value)
-    (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n")
+    hermetic_env.make_home(tmp_path)
 
 
 def git(cwd: Path, *args: str, check: bool = True) -> str:

@@ -1,8 +1,9 @@
 """Fixtures for governance tests: real SSH signing keys, signer files, bare remotes.
 
 Keys are made with ``ssh-keygen`` in the test: ``alice`` (allowed for every stage), ``bob``
-(allowed for dev and staging only), ``mallory`` (foreign: in no signers file) and ``rob``
-(listed, but revoked).
+(allowed for dev and staging only), ``carol`` (listed: an approver), ``mallory`` (foreign: in
+no signers file) and ``rob`` (listed, but revoked). Every listed key may sign tags and
+approvals (namespaces git and ckpt-approval).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from conftest import Repo, git
 
@@ -46,13 +48,14 @@ class Keys:
         return self.dir / f"{who}.pub"
 
     def line(self, who: str) -> str:
-        return f'{who}@example.com namespaces="git" {self.pub(who).read_text().strip()}\n'
+        return (f'{who}@example.com namespaces="git,ckpt-approval" '
+                f"{self.pub(who).read_text().strip()}\n")
 
 
 def make_keys(base: Path) -> Keys:
     d = base / "keys"
     d.mkdir()
-    for who in ("alice", "bob", "mallory", "rob"):
+    for who in ("alice", "bob", "carol", "mallory", "rob"):
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", who,
                         "-f", str(d / who)], check=True)
         os.rename(d / f"{who}", d / f"{who}.key")
@@ -72,7 +75,7 @@ def govern(repo: Repo, keys: Keys, config: str = CONFIG) -> None:
     ckpt = repo.path / ".ckpt"
     (ckpt / "config.yaml").write_text(config)
     (ckpt / "allowed_signers").write_text(keys.line("alice") + keys.line("bob")
-                                          + keys.line("rob"))
+                                          + keys.line("carol") + keys.line("rob"))
     (ckpt / "revoked_signers").write_text(keys.pub("rob").read_text())
     repo.git("add", ".ckpt")
     repo.git("commit", "-q", "-m", "governance rules and signers")
@@ -116,3 +119,28 @@ def bare_remote(repo: Repo, base: Path, name: str = "server.git") -> Path:
 def push(repo: Repo, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["git", "push", "origin", *args], cwd=repo.path, capture_output=True,
                           text=True, check=False)
+
+
+def merged_request(repo: Repo, keys: Keys, *propose_args: str,
+                   approvers: tuple[str, ...] = ("bob", "carol")) -> str:
+    """A request proposed (with the configured key), approved with each approver's own key
+    on its branch, merged into the branch checked out with --no-ff (and pushed when there is
+    an origin); returns its id."""
+    here = repo.git("branch", "--show-current").strip()
+    out = repo.ckpt_ok("propose", *propose_args, "--json").json()
+    repo.git("checkout", "-q", out["branch"])
+    for who in approvers:
+        repo.ckpt_ok("approve", "--key", str(keys.dir / f"{who}.key"))
+    repo.git("checkout", "-q", here)
+    repo.git("merge", "-q", "--no-ff", "-m", f"Merge {out['branch']}", out["branch"])
+    if repo.git("remote").split():
+        done = push(repo, here)
+        assert done.returncode == 0, done.stderr
+    return str(out["request"])
+
+
+def signed(repo: Repo, keys: Keys, *propose_args: str,
+           approvers: tuple[str, ...] = ("bob", "carol")) -> Any:
+    """The whole reviewed flow: ``merged_request`` then ``promote --request`` (its Result)."""
+    rid = merged_request(repo, keys, *propose_args, approvers=approvers)
+    return repo.ckpt("promote", "--request", rid, "--json")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import time
 from concurrent.futures import Future
 from pathlib import Path
 
@@ -60,9 +59,12 @@ def test_api_errors_are_exceptions(inside: Repo) -> None:
     # a background save checks what it cheaply can before returning the future ...
     with pytest.raises(ckptgit.UsageError, match="invalid checkpoint name"):
         ckptgit.save(MODEL, "Bad Name", background=True)
+    with pytest.raises(ckptgit.UsageError, match="no such file"):  # nothing to pin
+        ckptgit.save("models/missing.safetensors", "clf", background=True)
     # ... and the rest surfaces from the future, not from some worker thread's log
-    fut = ckptgit.save("models/missing.safetensors", "clf", background=True)
-    with pytest.raises(ckptgit.UsageError, match="no such file"):
+    outside = write_model(inside.path.parent / "elsewhere.safetensors")
+    fut = ckptgit.save(outside, "clf", background=True)
+    with pytest.raises(ckptgit.UsageError, match="outside the repository"):
         fut.result(timeout=60)
 
 
@@ -83,21 +85,22 @@ def test_tracker_fills_parent_and_step(inside: Repo) -> None:
 
 
 def test_background_save_returns_a_future_at_once(inside: Repo) -> None:
-    big = np.random.default_rng(0).standard_normal(16 << 20, dtype=np.float32)  # 64 MiB
+    """The call returns before the save can finish: the test holds the commit lock every save
+    takes, so the future cannot resolve until it lets go (no clock involved)."""
+    from ckptgit import workfiles
+    from ckptgit.git import Git
+
+    big = np.random.default_rng(0).standard_normal(1 << 20, dtype=np.float32)  # 4 MiB
     path = write_model(inside.path / "models" / "big.safetensors", tensors={"w": big})
     expected = hashlib.sha256(path.read_bytes()).hexdigest()
     small = inside.model()
-
-    start = time.perf_counter()
-    fut = ckptgit.save("models/big.safetensors", "big", background=True)
-    call = time.perf_counter() - start
-    assert isinstance(fut, Future)
-    assert not fut.done()
-    queued = ckptgit.save(MODEL, "clf", background=True)  # lands after the first
+    with workfiles.commit_lock(Git.discover(inside.path)):
+        fut = ckptgit.save("models/big.safetensors", "big", background=True)
+        assert isinstance(fut, Future)
+        queued = ckptgit.save(MODEL, "clf", background=True)  # lands after the first
+        assert not fut.done() and not queued.done()
     ckpt = fut.result(timeout=120)
-    total = time.perf_counter() - start
     assert isinstance(ckpt, Checkpoint) and ckpt.sha256 == expected
-    assert call < total / 2, (call, total)
     second = queued.result(timeout=120)
     assert second.sha256 == hashlib.sha256(small.read_bytes()).hexdigest()
     log = inside.git("log", "--format=%H", "-2").split()

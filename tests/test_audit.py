@@ -70,9 +70,9 @@ def test_markdown_summary_first_and_failures_shown(project: Repo) -> None:
 def test_text_and_json_in_time_order(project: Repo) -> None:
     res = project.ckpt_ok("audit")
     actions = [ln.split()[1] for ln in res.out.splitlines() if not ln.startswith(("--", " "))]
-    assert actions == ["save", "save", "promote"]
+    assert actions == ["save", "save", "register", "promote"]  # a version by default
     data = project.ckpt_ok("audit", "--format", "json").json()
-    assert [e["action"] for e in data["events"]] == ["save", "save", "promote"]
+    assert [e["action"] for e in data["events"]] == ["save", "save", "register", "promote"]
     promote = data["events"][-1]
     assert promote["rationale"] == "best accuracy so far" and promote["status"] == "ok"
     assert "Ada Trainer" in promote["who"]

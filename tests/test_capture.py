@@ -59,7 +59,12 @@ def test_code_state_clean_dirty_detached(repo: Repo) -> None:
     head = repo.git("rev-parse", "HEAD").strip()
     assert code.capture(git) == {"commit": head, "branch": "main", "dirty": False}
     (repo.path / "untracked.py").write_text("x = 1\n")
-    assert code.capture(git)["dirty"] is False  # untracked files are not part of the code
+    untracked = code.capture(git)  # code the run may have used: dirty, counted, pinned
+    assert untracked["dirty"] is True and untracked["untracked"] == 1
+    (repo.path / "untracked.py").write_text("x = 2\n")
+    assert code.capture(git)["diff_sha256"] != untracked["diff_sha256"]
+    (repo.path / ".gitignore").write_text("untracked.py\n.gitignore\n")
+    assert code.capture(git)["dirty"] is False  # ignored files are not code
     (repo.path / "train.py").write_text("print('changed')\n")
     dirty = code.capture(git)
     assert dirty["dirty"] is True and len(dirty["diff_sha256"]) == 64

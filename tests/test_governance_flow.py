@@ -41,32 +41,37 @@ def at(monkeypatch: pytest.MonkeyPatch, when: str) -> None:
     monkeypatch.setenv("GIT_COMMITTER_DATE", when)
 
 
-def climb(repo: Repo, ref: str) -> None:
-    for stage, extra in (("dev", ()), ("staging", ()), ("canary", ("--approved-by", "bob")),
-                         ("production", ("--approved-by", "bob", "--approved-by", "carol"))):
-        repo.ckpt_ok("promote", ref, "--stage", stage, "--rationale", f"{ref} to {stage}",
-                     *extra)
+def climb(repo: Repo, ref: str, keys: Keys) -> None:
+    """dev and staging promoted directly; canary and production through signed requests."""
+    from governance_fixtures import signed
+
+    for stage in ("dev", "staging"):
+        repo.ckpt_ok("promote", ref, "--stage", stage, "--rationale", f"{ref} to {stage}")
+    for stage, approvers in (("canary", ("bob",)), ("production", ("bob", "carol"))):
+        res = signed(repo, keys, ref, "--stage", stage, "--rationale", f"{ref} to {stage}",
+                     approvers=approvers)
+        assert res.code == 0, res.err
 
 
-def test_full_staged_rollback(gov: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_full_staged_rollback(gov: Repo, keys: Keys, monkeypatch: pytest.MonkeyPatch) -> None:
+    from governance_fixtures import signed
+
     model = gov.model(seed=1)
     v1 = gov.save("models/clf.safetensors", "clf", "--metric", "acc=0.8")
     good = sha(model)
     at(monkeypatch, "2030-01-01T10:00:00Z")
-    climb(gov, v1["id"])
+    climb(gov, v1["id"], keys)
     gov.model(seed=2)
     v2 = gov.save("models/clf.safetensors", "clf", "--metric", "acc=0.9")
     at(monkeypatch, "2030-01-02T10:00:00Z")
-    climb(gov, v2["id"])
+    climb(gov, v2["id"], keys)
     at(monkeypatch, "2030-01-03T10:00:00Z")
-    canary = gov.ckpt_ok("revert", "clf", "--stage", "canary", "--to", v1["id"],
-                         "--rationale", "p99 latency regression", "--approved-by", "bob",
-                         "--json").json()
+    canary = signed(gov, keys, "clf", "--stage", "canary", "--revert-to", v1["id"],
+                    "--rationale", "p99 latency regression", approvers=("bob",)).json()
     assert canary["tag"] == "clf#canary#9" and canary["reverts"] == "clf#canary#7"
     assert canary["sandbox_report"] is None  # canary is not protected
-    prod = gov.ckpt_ok("revert", "clf", "--stage", "production", "--to", "clf#canary",
-                       "--rationale", "INC-1: roll back prod", "--approved-by", "bob",
-                       "--approved-by", "carol", "--json").json()
+    prod = signed(gov, keys, "clf", "--stage", "production", "--revert-to", "clf#canary",
+                  "--rationale", "INC-1: roll back prod").json()
     assert prod["tag"] == "clf#production#10" and prod["reverts"] == "clf#production#8"
     assert prod["sandbox_report"] and [g["passed"] for g in prod["gates"]] == [True, True]
     body = tag_body(gov.path, "clf#production#10")
@@ -86,7 +91,7 @@ def test_full_staged_rollback(gov: Repo, monkeypatch: pytest.MonkeyPatch) -> Non
     assert [r["id"] for r in before["holders"]] == [v1["id"]]
     events = gov.ckpt_ok("history", "clf", "--json").json()
     assert [e["action"] for e in events][-2:] == ["revert", "revert"]
-    assert events[-1]["approved_by"] == ["bob", "carol"]
+    assert events[-1]["approved_by"] == ["bob@example.com", "carol@example.com"]
     assert events[-1]["signer"] == "alice@example.com"
     deploy = (gov.path / "deploy" / "production.yaml").read_text()
     assert v1["id"] in deploy and "clf#production#10" in deploy
@@ -96,7 +101,9 @@ def test_full_staged_rollback(gov: Repo, monkeypatch: pytest.MonkeyPatch) -> Non
     assert len(gov.git("tag", "-l", "clf#*").split()) == 10
 
 
-def test_sandbox_gate_failure_leaves_workspace_untouched(gov: Repo) -> None:
+def test_sandbox_gate_failure_leaves_workspace_untouched(gov: Repo, keys: Keys) -> None:
+    from governance_fixtures import merged_request
+
     # v1 is saved from a tree whose gate script fails; the sandbox runs the target's own tree
     (gov.path / "gates" / "check.py").write_text("import sys\nsys.exit(7)\n")
     gov.git("commit", "-q", "-am", "a gate that fails")
@@ -104,15 +111,16 @@ def test_sandbox_gate_failure_leaves_workspace_untouched(gov: Repo) -> None:
     v1 = gov.save("models/clf.safetensors", "clf", "--metric", "acc=0.8")
     (gov.path / "gates" / "check.py").write_text(CHECK)
     gov.git("commit", "-q", "-am", "gate fixed")
-    climb(gov, v1["id"])  # promote gates run from the work tree, where the gate passes
+    climb(gov, v1["id"], keys)  # promote gates run from the trusted tree, where the gate passes
     model = gov.model(seed=2)
     v2 = gov.save("models/clf.safetensors", "clf", "--metric", "acc=0.9")
-    climb(gov, v2["id"])
+    climb(gov, v2["id"], keys)
     current = sha(model)
+    rid = merged_request(gov, keys, "clf", "--stage", "production", "--revert-to", v1["id"],
+                         "--rationale", "roll back")
     tags_before = gov.git("tag", "-l")
     head_before = gov.git("rev-parse", "HEAD")
-    res = gov.ckpt("revert", "clf", "--stage", "production", "--to", v1["id"],
-                   "--rationale", "roll back", "--approved-by", "bob", "--approved-by", "carol")
+    res = gov.ckpt("promote", "--request", rid)
     assert res.code == 4, res.err
     assert "gate failed in the sandbox: command: python gates/check.py: exit 7" in res.err
     assert sha(model) == current
@@ -157,11 +165,12 @@ def test_too_few_approvers_and_missing_key(gov: Repo) -> None:
     gov.save("models/clf.safetensors", "clf")
     gov.ckpt_ok("promote", "clf", "--stage", "dev", "--rationale", "x")
     gov.ckpt_ok("promote", "clf", "--stage", "staging", "--rationale", "x")
-    res = gov.ckpt("promote", "clf", "--stage", "canary", "--rationale", "x")
-    assert res.code == 4 and "needs 1 distinct approver" in res.err
-    gov.git("config", "--unset", "user.signingkey")
     res = gov.ckpt("promote", "clf", "--stage", "canary", "--rationale", "x",
                    "--approved-by", "bob")
+    assert res.code == 4 and "accepts only signed approvals" in res.err
+    assert "git ckpt propose" in res.err
+    gov.git("config", "--unset", "user.signingkey")
+    res = gov.ckpt("propose", "clf", "--stage", "canary", "--rationale", "x")
     assert res.code == 2 and "user.signingkey" in res.err
 
 
@@ -225,13 +234,22 @@ def test_concurrent_promotions_never_collide(gov: Repo) -> None:
                                f"race {n}"], cwd=gov.path, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for n, i in enumerate(ids)]
     results = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in procs]
-    ok = [code for code, _ in results if code == 0]
-    for code, err in results:
-        assert code == 0 or err.startswith("error: "), err
-    tags = gov.git("tag", "-l", "clf#dev#*").split()
-    assert len(tags) == len(ok) >= 1 and len(set(tags)) == len(tags)
-    for tag in tags:
-        assert "Ckpt-Action: promote" in tag_body(gov.path, tag)
+    # Every promotion lands: a racer that loses a tag name counts again and takes the next N.
+    assert [code for code, _ in results] == [0, 0, 0], results
+    tags = sorted(gov.git("tag", "-l", "clf#dev#*").split())
+    assert tags == ["clf#dev#1", "clf#dev#2", "clf#dev#3"]
+    # each also registered its own default version: drawn again when a racer took one
+    assert sorted(gov.git("tag", "-l", "clf@v*").split()) == [
+        "clf@v0.0.1", "clf@v0.0.2", "clf@v0.0.3"]
+    bodies = {tag: tag_body(gov.path, tag) for tag in tags}
+    assert all("Ckpt-Action: promote" in b for b in bodies.values())
+    # one tag per checkpoint, none promoted twice or lost
+    assert sorted(next(i for i in ids if f"Ckpt-Id: {i}" in b) for b in bodies.values()) \
+        == sorted(ids)
+    # the stage is held by whichever promotion drew the highest N
+    held = gov.ckpt_ok("stages", "--json").json()["holders"]
+    assert [(h["stage"], h["tag"]) for h in held] == [("dev", "clf#dev#3")]
+    assert f"Ckpt-Id: {held[0]['id']}" in bodies["clf#dev#3"]
 
 
 def test_companions_move_with_the_checkpoint_and_serving_stack_is_checked(gov: Repo) -> None:

@@ -170,27 +170,32 @@ def test_pre_push_bytes_on_dvc_remote(tmp_path: Path, keys: Keys, mode: str) -> 
 
 
 def test_whole_flow_through_a_guarded_remote_and_a_fresh_clone(served: tuple[Repo, Path, dict],
-                                                                tmp_path: Path) -> None:
+                                                                tmp_path: Path,
+                                                                keys: Keys) -> None:
     import json
 
     from conftest import BIN, git
+    from governance_fixtures import signed
 
     repo, bare, v1 = served
-    approvals = {"canary": ("--approved-by", "bob"),
-                 "production": ("--approved-by", "bob", "--approved-by", "carol")}
+    approvals = {"canary": ("bob",), "production": ("bob", "carol")}
 
     def climb(ref: str) -> None:
-        for stage in ("dev", "staging", "canary", "production"):
-            repo.ckpt_ok("promote", ref, "--stage", stage, "--rationale", f"{ref} ok",
-                         *approvals.get(stage, ()))
+        for stage in ("dev", "staging"):
+            repo.ckpt_ok("promote", ref, "--stage", stage, "--rationale", f"{ref} ok")
+        for stage in ("canary", "production"):
+            res = signed(repo, keys, ref, "--stage", stage, "--rationale", f"{ref} ok",
+                         approvers=approvals[stage])
+            assert res.code == 0, res.err
 
     climb(v1["id"])
     repo.model(seed=5)
     v2 = repo.save("models/clf.safetensors", "clf")
     climb(v2["id"])
     for stage in ("canary", "production"):
-        repo.ckpt_ok("revert", "clf", "--stage", stage, "--to", v1["id"], "--rationale",
-                     f"roll back {stage}", *approvals[stage])
+        res = signed(repo, keys, "clf", "--stage", stage, "--revert-to", v1["id"],
+                     "--rationale", f"roll back {stage}", approvers=approvals[stage])
+        assert res.code == 0, res.err
     done = push(repo, "main", "--tags")  # client pre-push checks all ten tags and the bytes
     assert done.returncode == 0, done.stderr
     clone = tmp_path / "clone"
@@ -198,12 +203,14 @@ def test_whole_flow_through_a_guarded_remote_and_a_fresh_clone(served: tuple[Rep
     events = json.loads(subprocess.run(["git", "ckpt", "history", "clf", "--json"], cwd=clone,
                                        capture_output=True, text=True, check=True).stdout)
     assert [e["action"] for e in events].count("revert") == 2
-    assert all(e["signer"] == "alice@example.com" and e["rationale"] for e in events)
+    stage_events = [e for e in events if e["action"] != "register"]  # versions: by default
+    assert all(e["signer"] == "alice@example.com" and e["rationale"] for e in stage_events)
     shown = json.loads(subprocess.run([f"{BIN}/gto", "show", "--json"], cwd=clone,
                                       capture_output=True, text=True, check=True).stdout)
     stages = shown["clf"]["stage"]
-    assert stages["production"] == stages["canary"] == v1["commit"]
-    assert stages["dev"] == stages["staging"] == v2["commit"]
+    # promotions register versions by default, so GTO names them by version
+    assert stages["production"] == stages["canary"] == "v0.0.1"
+    assert stages["dev"] == stages["staging"] == "v0.0.2"
 
 
 def test_server_refuses_commits_whose_bytes_are_not_on_the_dvc_remote(tmp_path: Path,

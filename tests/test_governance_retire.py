@@ -23,8 +23,11 @@ def held(tmp_path: Path, keys: Keys) -> tuple[Repo, dict]:
     repo.ckpt_ok("promote", "clf", "--stage", "dev", "--rationale", "good", "--version",
                  "v1.0.0")
     repo.ckpt_ok("promote", "clf", "--stage", "staging", "--rationale", "good")
-    repo.ckpt_ok("promote", "clf", "--stage", "canary", "--rationale", "good",
-                 "--approved-by", "bob@example.com")
+    from governance_fixtures import signed
+
+    res = signed(repo, keys, "clf", "--stage", "canary", "--rationale", "good",
+                 approvers=("bob",))
+    assert res.code == 0, res.err
     return repo, saved
 
 
@@ -64,7 +67,7 @@ def test_unassign_follows_the_stage_policy(held: tuple[Repo, dict]) -> None:
     repo, _ = held
     before = set(repo.git("tag", "-l").split())
     refused = repo.ckpt("unassign", "clf", "--stage", "canary", "--rationale", "withdrawn")
-    assert refused.code == 4 and "needs 1 distinct approver" in refused.err
+    assert refused.code == 4 and "accepts only signed approvals" in refused.err
     nothing = repo.ckpt("unassign", "clf", "--stage", "production", "--rationale", "x",
                         "--approved-by", "a@x", "--approved-by", "b@x")
     assert nothing.code == 2 and "holds nothing: there is nothing to unassign" in nothing.err
@@ -72,10 +75,11 @@ def test_unassign_follows_the_stage_policy(held: tuple[Repo, dict]) -> None:
     assert unknown.code == 2 and "not in .ckpt/config.yaml" in unknown.err
     repo.model(seed=5)
     repo.save("models/clf.safetensors", "clf")
-    repo.ckpt_ok("promote", "clf", "--stage", "dev", "--rationale", "unregistered")
+    repo.ckpt_ok("promote", "clf", "--stage", "dev", "--rationale", "unregistered",
+                 "--no-version")
     res = repo.ckpt_ok("unassign", "clf", "--stage", "dev", "--rationale", "x")
     assert "warning: gto show will still list dev for clf" in res.err
-    repo.ckpt_ok("promote", "clf", "--stage", "dev", "--rationale", "again")
+    repo.ckpt_ok("promote", "clf", "--stage", "dev", "--rationale", "again", "--no-version")
     repo.ckpt_ok("lock", "dev", "--rationale", "release freeze")
     locked = repo.ckpt("unassign", "clf", "--stage", "dev", "--rationale", "x")
     assert locked.code == 4 and "is locked" in locked.err

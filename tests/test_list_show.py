@@ -70,9 +70,11 @@ def test_show_is_the_whole_sidecar_plus_commit(repo: Repo) -> None:
     assert doc.pop("commit") == target["commit"]
     assert doc.pop("stages") == []
     assert doc == committed
-    text = yaml.safe_load(repo.ckpt_ok("show", target["id"]).out)
+    text = yaml.safe_load(repo.ckpt_ok("show", target["id"], "--all").out)
     assert text["id"] == target["id"] and text["commit"] == target["commit"]
     assert text["environment"] == committed["environment"]
+    short = repo.ckpt_ok("show", target["id"]).out  # the default: a summary
+    assert target["id"] in short and "--all" in short and "environment:" not in short
 
 
 def test_parent_chain(repo: Repo) -> None:

@@ -29,8 +29,7 @@ def _v2_schema() -> dict[str, Any]:
     return schema
 
 
-@pytest.fixture
-def v2(monkeypatch: pytest.MonkeyPatch) -> None:
+def use_v2(monkeypatch: pytest.MonkeyPatch) -> None:
     """ckptgit as a release that ships schema version 2 would be (both validators on v2)."""
     import jsonschema_rs
     from jsonschema import Draft202012Validator
@@ -41,6 +40,11 @@ def v2(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sidecar.MIGRATIONS, 1, _v1_to_v2)
     monkeypatch.setattr(sidecar, "_validator", lambda: validator)
     monkeypatch.setattr(sidecar, "_fast_validator", lambda: fast)
+
+
+@pytest.fixture
+def v2(monkeypatch: pytest.MonkeyPatch) -> None:
+    use_v2(monkeypatch)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ def fixed_ids(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """Chosen ids, so prefixes can be made to collide (ids are random otherwise)."""
     ids = ["abcd000000000001", "abcd000000000002", "ef01000000000003", "ef02000000000004"]
     queue = list(ids)
-    monkeypatch.setattr(save_op, "_new_id", lambda created: queue.pop(0))
+    monkeypatch.setattr(save_op, "_new_id", lambda: queue.pop(0))
     yield ids
 
 

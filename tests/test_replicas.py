@@ -136,8 +136,10 @@ def test_a_mirror_serving_other_bytes_is_refused(mirrored: tuple[Repo, Path]) ->
     clone = fresh_clone(repo, "clone")
     shutil.rmtree(repo.remote)
     res = clone.ckpt("restore", "clf")
-    assert res.code == 3, res  # the transfer checks the md5, the restore the seal: either way
-    assert "do not match the recorded seal" in res.err or "eu: objects missing" in res.err
+    assert res.code == 3, res  # each object's md5 is checked before it enters the cache
+    assert f"object {md5} is corrupt" in res.err, res
+    assert obj.exists()  # named and left in place on the mirror, never deleted
+    assert not (clone.path / MODEL).exists()
     assert not (clone.path / MODEL).exists()
     from ckptgit import storage
 

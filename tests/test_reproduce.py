@@ -57,7 +57,7 @@ def _tree(root: Path) -> dict[str, str]:
 
 
 def test_directory_input_checked_file_by_file(repo: Repo, tmp_path: Path) -> None:
-    from ckptgit.integrity.reproduce import data_problems
+    from ckptgit.ops.reproduce import data_problems
 
     imgs = repo.path / "data" / "imgs"
     (imgs / "cats").mkdir(parents=True)

@@ -11,6 +11,8 @@ from pathlib import Path
 from conftest import Repo, git
 
 from ckptgit import storage
+from ckptgit.ops.fsck import fsck
+from ckptgit.repo import Repo as CkptRepo
 
 MODEL = "models/clf.safetensors"
 
@@ -44,7 +46,7 @@ def test_fresh_clone_restores_like_dvc_pull(repo: Repo) -> None:
     restored = clone.path / MODEL
     assert restored.read_bytes() == older_bytes
     assert res["sha256"] == older["artifact"]["sha256"] == _sha(restored)  # type: ignore[index]
-    assert clone.git("status", "--porcelain") == ""
+    assert clone.git("status", "--porcelain") == f" M {MODEL}.dvc\n"  # points at the bytes out
 
     # plain DVC, without ckptgit, at that checkpoint's commit, in another fresh clone
     other = _clone(repo, "other")
@@ -75,15 +77,23 @@ def test_restore_keeps_branch_head_and_status(repo: Repo) -> None:
     repo.git("add", "train.py")
     (repo.path / "README.md").write_text("# unstaged\n")
     head, status = repo.git("rev-parse", "HEAD"), repo.git("status", "--porcelain")
-    cached, diff = repo.git("diff", "--cached"), repo.git("diff")
+    cached = repo.git("diff", "--cached")
     repo.ckpt_ok("restore", "clf~1")
     assert (repo.path / MODEL).read_bytes() == saves[0][1]
     assert repo.git("rev-parse", "HEAD") == head
     assert repo.git("symbolic-ref", "--short", "HEAD").strip() == "experiment"
+    assert repo.git("diff", "--cached") == cached  # nothing staged changes
+    # the work tree's .dvc pointer describes the bytes beside it: 'dvc status' is clean, and git
+    # shows the pointer modified while the older checkpoint is out
+    assert saves[0][0]["artifact"]["md5"] in (repo.path / f"{MODEL}.dvc").read_text()  # type: ignore[index]
+    assert sorted(repo.git("status", "--porcelain").splitlines()) == sorted(
+        [*status.splitlines(), f" M {MODEL}.dvc"])
+    dvc = subprocess.run(["dvc", "status", "-q"], cwd=repo.path, check=False)
+    assert dvc.returncode == 0
+    leftovers = fsck(CkptRepo.open(repo.path), remote=False)
+    assert [p.kind for p in leftovers] == []  # a restore is not mistaken for a killed save
+    repo.ckpt_ok("restore", "clf")
     assert repo.git("status", "--porcelain") == status
-    assert repo.git("diff", "--cached") == cached and repo.git("diff") == diff
-    # the .dvc pointer in the work tree still describes the branch's latest checkpoint
-    assert saves[1][0]["artifact"]["md5"] in (repo.path / f"{MODEL}.dvc").read_text()  # type: ignore[index]
 
 
 def test_restore_in_a_fresh_clone_on_another_branch(repo: Repo) -> None:
@@ -94,7 +104,7 @@ def test_restore_in_a_fresh_clone_on_another_branch(repo: Repo) -> None:
     clone.ckpt_ok("restore", saves[0][0]["id"])  # type: ignore[arg-type]
     assert (clone.path / MODEL).read_bytes() == saves[0][1]
     assert clone.git("rev-parse", "HEAD") == head
-    assert clone.git("status", "--porcelain") == ""
+    assert clone.git("status", "--porcelain") == f" M {MODEL}.dvc\n"
 
 
 def test_remote_lacking_the_object_is_exit_3(repo: Repo) -> None:
@@ -174,3 +184,34 @@ def test_restore_a_directory_checkpoint_from_a_fresh_clone(repo: Repo) -> None:
     shutil.rmtree(got)
     clone.ckpt_ok("restore", "tok~1", "--to", str(clone.path.parent / "tok-old"))
     assert (clone.path.parent / "tok-old" / "tok" / "vocab.txt").read_text() == "a\nb\n"
+
+
+def test_corrupt_remote_object_is_exit_3_named_and_left_in_place(repo: Repo) -> None:
+    """A read never modifies the remote: DVC's fetch deletes a corrupt remote object; ours
+    verifies the download beside the cache and adopts it only when it hashes right."""
+    [(saved, _)] = _saves(repo, 1)
+    md5 = saved["artifact"]["md5"]  # type: ignore[index]
+    on_remote = repo.remote / "files" / "md5" / md5[:2] / md5[2:]
+    os.chmod(on_remote, 0o644)
+    corrupt = bytearray(on_remote.read_bytes())
+    corrupt[-1] ^= 0xFF
+    on_remote.write_bytes(bytes(corrupt))
+    clone = _clone(repo, "clone")
+    res = clone.run_git_ckpt("restore", "clf")
+    assert res.returncode == 3, res
+    assert md5 in res.stderr and "corrupt" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert on_remote.read_bytes() == bytes(corrupt)  # still there for its owner to inspect
+    assert not storage.object_path(clone.path, md5).exists()  # nothing corrupt adopted
+    assert not (clone.path / MODEL).exists()
+    cache_tmp = storage.cache_root(clone.path) / "tmp"
+    assert not cache_tmp.exists() or not list(cache_tmp.iterdir())
+
+
+def test_restore_leaves_dvc_status_clean(repo: Repo) -> None:
+    _saves(repo, 2, push=False)
+    for ref in ("clf~1", "clf"):
+        repo.ckpt_ok("restore", ref)
+        done = subprocess.run(["dvc", "status", "--json"], cwd=repo.path, capture_output=True,
+                              text=True, check=True)
+        assert done.stdout.strip() == "{}", (ref, done.stdout)

@@ -17,7 +17,7 @@ from governance_fixtures import bare_remote, push
 from s3server import S3Server
 
 from ckptgit import storage
-from ckptgit.governance.hookchecks import TRUSTED_DIR
+from ckptgit.governance.refupdates import TRUSTED_DIR
 
 MODEL = "models/clf.safetensors"
 
@@ -111,3 +111,33 @@ def test_pre_push_puts_bytes_on_s3_before_the_ref_leaves(s3_repo: Repo, s3_serve
     assert done.returncode == 0, done.stderr
     assert on_s3(s3_server, s3_repo) == {saved["artifact"]["md5"]}
     assert git(bare, "rev-parse", "main") == s3_repo.git("rev-parse", "main")
+
+
+def test_team_path_on_s3_artifact_companion_and_data_reach_a_fresh_clone(
+        s3_repo: Repo, s3_server: S3Server, tmp_path: Path) -> None:
+    """A bare sha pushed over a shared (non-local) git URL: the hook sends every byte to S3,
+    the server checks S3 with its own keys, and a third clone's plain ``dvc pull`` matches."""
+    root = s3_repo.path
+    (root / "data").mkdir()
+    (root / "data" / "train.csv").write_text("x,y\n1,2\n")
+    subprocess.run(["dvc", "add", "-q", "data/train.csv"], cwd=root, check=True)
+    s3_repo.git("add", "data/train.csv.dvc", "data/.gitignore")
+    s3_repo.git("commit", "-q", "-m", "data")
+    s3_repo.model()
+    (root / "models" / "tokenizer.json").write_text('{"vocab": ["a"]}\n')
+    saved = s3_repo.save(MODEL, "clf", "--data", "data/train.csv", "--with",
+                         "models/tokenizer.json")
+    bare = bare_remote(s3_repo, tmp_path)
+    use_s3(bare / TRUSTED_DIR / "dvc", s3_server)
+    s3_repo.git("config", "protocol.ext.allow", "always")
+    done = subprocess.run(["git", "push", f"ext::git %s {bare}",
+                           f"{saved['commit']}:refs/heads/main"], cwd=root,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert len(on_s3(s3_server, s3_repo)) == 3  # artifact, companion, data input
+    third = tmp_path / "third"
+    git(tmp_path, "clone", "-q", str(bare), str(third))
+    use_s3(third, s3_server)
+    subprocess.run(["dvc", "pull", "-q"], cwd=third, check=True, capture_output=True)
+    for rel in (MODEL, "models/tokenizer.json", "data/train.csv"):
+        assert (third / rel).read_bytes() == (root / rel).read_bytes(), rel

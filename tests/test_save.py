@@ -18,6 +18,7 @@ from conftest import Repo
 from ckptgit import sidecar
 
 MODEL = "models/clf.safetensors"
+VALUES = (".ckpt/metrics/clf.json", ".ckpt/params/clf.yaml")  # for dvc metrics/params diff
 
 
 def _sidecar(repo: Repo, rel: str = MODEL, rev: str = "HEAD") -> dict[str, Any]:
@@ -56,7 +57,7 @@ def test_first_save_is_one_commit_with_only_our_files(repo: Repo) -> None:
     saved = repo.save()
     assert repo.git("rev-list", f"{before}..HEAD").split() == [saved["commit"]]
     assert _changed(repo) == {f"{MODEL}.dvc", f"{MODEL}.ckpt.yaml", "dvc.yaml",
-                              "models/.gitignore"}
+                              "models/.gitignore", *VALUES}
     assert _trailers(repo) == {"Ckpt-Id": saved["id"], "Ckpt-Name": "clf"}
     dvc_yaml = yaml.safe_load((repo.path / "dvc.yaml").read_text())
     assert dvc_yaml["artifacts"]["clf"] == {"path": MODEL, "type": "model"}
@@ -99,10 +100,11 @@ def test_users_staged_and_unstaged_work_is_untouched(repo: Repo) -> None:
     repo.save()
 
     assert _changed(repo) == {f"{MODEL}.dvc", f"{MODEL}.ckpt.yaml", "dvc.yaml",
-                              "models/.gitignore"}
+                              "models/.gitignore", *VALUES}
     committed = yaml.safe_load(repo.git("show", "HEAD:dvc.yaml"))
-    assert committed == {"artifacts": {"clf": {"path": MODEL, "type": "model"}}}
-    assert repo.git("diff", "--cached", "--", ".", ":!dvc.yaml") == \
+    assert committed == {"artifacts": {"clf": {"path": MODEL, "type": "model"}},
+                         "metrics": [VALUES[0]], "params": [VALUES[1]]}
+    assert repo.git("diff", "--cached", "--", ".", ":!dvc.yaml", ":!.ckpt") == \
         _drop_file(cached, "dvc.yaml")
     assert repo.git("diff") == unstaged
     staged_yaml = yaml.safe_load(repo.git("show", ":dvc.yaml"))
@@ -150,7 +152,8 @@ def test_sidecar_records_everything(repo: Repo) -> None:
     diff = subprocess.run(["git", "diff", "HEAD~1", "--binary", "--no-ext-diff", "--", ".",
                            f":(exclude){MODEL}", f":(exclude){MODEL}.dvc",
                            f":(exclude){MODEL}.ckpt.yaml", ":(exclude)dvc.yaml",
-                           ":(exclude)models/.gitignore"],
+                           ":(exclude)models/.gitignore", ":(exclude).ckpt/metrics",
+                           ":(exclude).ckpt/params"],
                           cwd=repo.path, capture_output=True, check=True).stdout
     assert code["diff_sha256"] == hashlib.sha256(diff).hexdigest()
 
@@ -211,15 +214,47 @@ def test_bf16_header_is_summarized_without_reading_weights(repo: Repo) -> None:
     assert ts["dtypes"] == {"BF16": 6} and ts["parameters"] == 6
 
 
-def test_dvclive_outputs_are_read_by_default(repo: Repo) -> None:
-    (repo.path / "dvclive").mkdir()
-    (repo.path / "dvclive" / "metrics.json").write_text('{"step": 4, "acc": 0.75}')
-    (repo.path / "params.yaml").write_text("lr: 0.01\nepochs: 5\n")
+def test_dvclive_outputs_of_this_run_are_read_by_default(repo: Repo) -> None:
+    live = repo.path / "dvclive"
+    live.mkdir()
+    (live / "metrics.json").write_text('{"step": 4, "acc": 0.75}')
+    (live / "params.yaml").write_text("lr: 0.01\n")
+    (repo.path / "params.yaml").write_text("lr: 9\nepochs: 5\n")  # another run's: never implied
+    repo.model()
+    out = repo.save()
+    doc = _sidecar(repo)
+    assert doc["metrics"] == {"acc": 0.75} and doc["step"] == 4  # dvclive's step is the step
+    assert doc["params"] == {"lr": 0.01}
+    assert out["sources"]["metrics"] == ["dvclive/metrics.json"]
+    assert out["sources"]["params"] == ["dvclive/params.yaml"]
+    # the same files again, not rewritten since that save: stale, skipped and said so
+    repo.model(seed=3)
+    res = repo.ckpt_ok("save", MODEL, "--name", "clf")
+    assert "skipped dvclive/metrics.json" in res.err
+    doc = _sidecar(repo)
+    assert doc["metrics"] == {} and doc["params"] == {} and doc["step"] is None
+    # written after the last save: this run's again; the root params.yaml only when asked
+    (live / "metrics.json").write_text('{"step": 5, "acc": 0.8}')
+    repo.model(seed=4)
+    res = repo.ckpt_ok("save", MODEL, "--name", "clf", "--params", "params.yaml")
+    assert "metrics from dvclive/metrics.json; params from params.yaml" in res.err
+    doc = _sidecar(repo)
+    assert doc["metrics"] == {"acc": 0.8} and doc["step"] == 5
+    assert doc["params"] == {"lr": 9, "epochs": 5}
+
+
+def test_dvclive_folder_named_in_config_is_always_this_runs(repo: Repo) -> None:
+    (repo.path / "logs").mkdir()
+    (repo.path / "logs" / "metrics.json").write_text('{"step": 1, "acc": 0.5}')
+    config = repo.path / ".ckpt" / "config.yaml"
+    config.write_text(config.read_text() + "save:\n  dvclive: logs\n")
+    repo.git("commit", "-qam", "read logs/")
     repo.model()
     repo.save()
-    doc = _sidecar(repo)
-    assert doc["metrics"] == {"step": 4, "acc": 0.75}
-    assert doc["params"] == {"lr": 0.01, "epochs": 5}
+    repo.model(seed=1)
+    out = repo.save()
+    assert out["sources"]["metrics"] == ["logs/metrics.json"]
+    assert _sidecar(repo)["metrics"] == {"acc": 0.5}
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # from inside dvc.add
@@ -269,7 +304,8 @@ def test_directory_artifact(repo: Repo) -> None:
     assert doc["artifact"]["nfiles"] == ptr["nfiles"] == 2
     assert doc["artifact"]["kind"] == "directory" and doc["artifact"]["size"] == 8
     assert "tensors" not in doc
-    assert _changed(repo) == {"out/tok.dvc", "out/tok.ckpt.yaml", "dvc.yaml", "out/.gitignore"}
+    assert _changed(repo) == {"out/tok.dvc", "out/tok.ckpt.yaml", "dvc.yaml", "out/.gitignore",
+                              ".ckpt/metrics/tok.json", ".ckpt/params/tok.yaml"}
     assert saved["artifact"]["sha256"] == doc["artifact"]["sha256"]
     _assert_dvc_agrees(repo.path)
 
@@ -289,16 +325,19 @@ def test_dvc_agrees_with_a_saved_file(repo: Repo) -> None:
     _assert_dvc_agrees(repo.path)
 
 
-def test_first_save_fixes_the_path(repo: Repo) -> None:
+def test_a_path_holds_one_name_but_a_name_may_move(repo: Repo) -> None:
     repo.model()
-    repo.save()
+    first = repo.save()
     repo.model("models/other.safetensors", seed=2)
     before = _state(repo)
-    res = repo.ckpt("save", "models/other.safetensors", "--name", "clf")
-    assert res.code == 2 and "lives at models/clf.safetensors" in res.err
     res = repo.ckpt("save", MODEL, "--name", "other")
     assert res.code == 2 and "already holds checkpoint 'clf'" in res.err
     assert _state(repo) == before
+    # one file per epoch under one name: each save records its own path, parent chained
+    moved = repo.save("models/other.safetensors", "clf")
+    assert _sidecar(repo, "models/other.safetensors")["parent"] == first["id"]
+    assert moved["artifact"]["path"] == "models/other.safetensors"
+    assert _sidecar(repo)["id"] == first["id"]  # the first path's record is still there
 
 
 def test_save_from_a_subdirectory(repo: Repo) -> None:

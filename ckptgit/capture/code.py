@@ -9,9 +9,12 @@ from ckptgit.git import Git
 
 
 def capture(git: Git, exclude: Iterable[str] = ()) -> dict[str, Any]:
-    """Dirty means tracked files differ from HEAD (staged or not); the digest pins the diff."""
-    dirty, digest = git.dirty_state(exclude)
+    """Dirty means tracked files differ from HEAD (staged or not) or files git does not ignore
+    are untracked (a new ``train.py`` is code the run used); the digest pins both."""
+    dirty, digest, untracked = git.dirty_state(exclude)
     state: dict[str, Any] = {"commit": git.head(), "branch": git.branch(), "dirty": dirty}
     if digest:
         state["diff_sha256"] = digest
+    if untracked:
+        state["untracked"] = untracked
     return state

@@ -40,7 +40,11 @@ def _from_pointer(root: Path, rel: str) -> dict[str, Any] | None:
     if not dvcfile.is_file():
         return None
     ptr = storage.parse_pointer(dvcfile.read_bytes())
-    return {"path": rel, "md5": ptr.md5, "size": ptr.size, "nfiles": ptr.nfiles}
+    entry: dict[str, Any] = {"path": rel, "md5": ptr.md5, "size": ptr.size,
+                             "nfiles": ptr.nfiles}
+    if ptr.labels:  # DVC's labels of the input (e.g. pii), for guardrails (docs/policy.md)
+        entry["labels"] = list(ptr.labels)
+    return entry
 
 
 def _from_lock(root: Path, rel: str) -> dict[str, Any] | None:

@@ -1,4 +1,4 @@
-"""Metrics, params and seeds: from files (JSON/YAML, dvclive's output) and ``K=V`` pairs."""
+"""Metrics, params and seeds: from files (JSON/YAML) and ``K=V`` pairs (which files: sources.py)."""
 
 from __future__ import annotations
 
@@ -14,14 +14,14 @@ from ckptgit.errors import UsageError
 
 log = logging.getLogger(__name__)
 
-DVCLIVE_METRICS = "dvclive/metrics.json"
-DVCLIVE_PARAMS = "params.yaml"
-
-
 def read_file(path: Path, what: str) -> dict[str, Any]:
     if not path.is_file():
         raise UsageError(f"{what} file {path} does not exist")
-    raw = path.read_bytes()
+    return parse(path.read_bytes(), path, what)
+
+
+def parse(raw: bytes, path: Path, what: str) -> dict[str, Any]:
+    """The mapping in ``raw``, the bytes of ``path`` (JSON by its suffix, else YAML)."""
     if path.suffix.lower() == ".json":
         try:
             data = json.loads(raw)
@@ -109,13 +109,3 @@ def finite(data: Any, what: str, path: str = "") -> Any:
     if data is None or isinstance(data, (str, int, float, bool)):
         return data
     return str(data)
-
-
-def defaults_from_dvclive(root: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """dvclive's metrics and the params file, used when the user names none."""
-    metrics = root / DVCLIVE_METRICS
-    params = root / DVCLIVE_PARAMS
-    return (
-        read_file(metrics, "metrics") if metrics.is_file() else {},
-        read_file(params, "params") if params.is_file() else {},
-    )

@@ -18,26 +18,49 @@ def emit_json(data: Any) -> None:
 
 
 @contextmanager
-def progress(label: str, total: int, quiet: bool = False) -> Iterator[Callable[[int], None] | None]:
-    """A rich progress bar on a terminal for long work; nothing when piped or small."""
+def progress(label: str, total: int, quiet: bool = False,
+             then: str | None = None) -> Iterator[Callable[[int], None] | None]:
+    """A rich progress bar on a terminal for long work; nothing when piped or small.
+
+    Sizes and speeds are binary (KiB, MiB, GiB), as every result line prints them. ``then``
+    names work that follows the counted bytes and reports no progress of its own (a push to
+    the DVC remote): when the count is complete the bar turns into a moving one with that
+    label, so it never sits frozen at 100 %.
+    """
     if quiet or total < (64 << 20) or not sys.stderr.isatty():
         yield None
         return
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-        TransferSpeedColumn,
-    )
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                   TransferSpeedColumn(), TimeRemainingColumn(), transient=True,
-                   console=_stderr_console())
+    bar = Progress(TextColumn("{task.description}"), BarColumn(),
+                   DownloadColumn(binary_units=True), _speed_column(), TimeRemainingColumn(),
+                   transient=True, console=_stderr_console())
     with bar:
         task = bar.add_task(label, total=total)
-        yield lambda n: bar.advance(task, n)
+        done = [0]
+
+        def advance(n: int) -> None:
+            bar.advance(task, n)
+            done[0] += n
+            if then is not None and done[0] >= total and len(bar.tasks) == 1:
+                bar.update(task, visible=False)
+                bar.add_task(then, total=None)  # pulses until the work ends
+
+        yield advance
+
+
+def _speed_column() -> Any:
+    """rich's transfer speed, in binary units (its own column prints decimal MB/s)."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class BinarySpeed(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            speed = task.finished_speed or task.speed
+            shown = f"{human_size(int(speed))}/s" if speed else "?"
+            return Text(shown, style="progress.data.speed")
+
+    return BinarySpeed()
 
 
 def _stderr_console() -> Any:

@@ -23,7 +23,7 @@ def command(refs: tuple[str, ...], baseline: str | None, as_json: bool) -> int:
       git ckpt check clf --baseline clf#production
       git ckpt check clf~2 clf --json
     """
-    from ckptgit.checks import run
+    from ckptgit.ops.check import run
     from ckptgit.repo import Repo
 
     findings = run(Repo.open("."), refs, baseline)

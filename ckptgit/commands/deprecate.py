@@ -23,7 +23,7 @@ def command(name: str, rationale: str, approvers: tuple[str, ...], as_json: bool
       git ckpt deprecate clf-legacy --rationale "replaced by clf; no new promotions"
       git ckpt deprecate clf-legacy --rationale "license withdrawn" --json
     """
-    from ckptgit.governance.deprecate import DeprecateRequest, deprecate
+    from ckptgit.ops.deprecate import DeprecateRequest, deprecate
     from ckptgit.repo import Repo
 
     out = deprecate(Repo.open("."), DeprecateRequest(name, rationale, approvers))

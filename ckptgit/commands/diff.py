@@ -33,7 +33,7 @@ def command(a: str, b: str | None, weights: bool, only: tuple[str, ...], fmt: st
     """
     from ckptgit.compare import render
     from ckptgit.compare.settings import from_raw
-    from ckptgit.ops.compare import compare
+    from ckptgit.ops.diff import compare
     from ckptgit.repo import Repo
 
     repo = Repo.open(".")

@@ -25,7 +25,7 @@ def command(repair: bool, offline: bool, as_json: bool) -> int:
       git ckpt fsck
       git ckpt fsck --repair
     """
-    from ckptgit.integrity.fsck import fsck
+    from ckptgit.ops.fsck import fsck
     from ckptgit.repo import Repo
 
     problems = fsck(Repo.open("."), repair=repair, remote=not offline)

@@ -19,25 +19,23 @@ def command(name: str | None, stage: str | None, at: str | None, as_json: bool) 
       git ckpt history clf
       git ckpt history clf --stage production --at 2024-05-01T12:00Z
     """
-    from ckptgit.governance import history
+    from ckptgit.governance.tagevents import iso
+    from ckptgit.ops.history import history
     from ckptgit.repo import Repo
 
-    repo = Repo.open(".")
-    events, _ = history.read(repo.git, name)
-    when = history.parse_time(repo.git, at) if at else None
-    shown = [e for e in events if (stage is None or e.stage == stage)
-             and (when is None or e.created_at <= when)]
-    if when is not None:
-        held = history.holders(shown, at=when)
-        order = history.stage_order(repo.config.stages)
-        rows = [ev.to_dict() for _, ev in sorted(
-            held.items(), key=lambda kv: (kv[0][0], order.get(kv[0][1], 99), kv[0][1]))]
+    found = history(Repo.open("."), name, stage, at)
+    if found.at is not None:
+        rows = [ev.to_dict() for ev in found.holders or []]
         if as_json:
-            emit_json({"at": history.iso(when), "holders": rows})
+            emit_json({"at": iso(found.at), "holders": rows})
             return
-        _holders_table(rows, history.iso(when))
+        _holders_table(rows, iso(found.at))
         return
-    rows = [e.to_dict() for e in shown]
+    from ckptgit.integrity.tagcheck import ratification_states
+
+    repo = Repo.open(".")
+    states = ratification_states(repo, found.events)
+    rows = [e.to_dict() | {"ratification": states.get(e.tag)} for e in found.events]
     if as_json:
         emit_json(rows)
         return
@@ -54,6 +52,10 @@ def command(name: str | None, stage: str | None, at: str | None, as_json: bool) 
             click.echo(f"    rationale: {r['rationale']}")
         if r["reverts"]:
             click.echo(f"    reverts: {r['reverts']}  impact window: {r['impact_window']}")
+        if r["emergency"]:
+            click.echo(f"    EMERGENCY revert, ratification {r['ratification']}"
+                       + ("" if r["ratification"] == "ratified"
+                          else f": git ckpt ratify '{r['tag']}'"))
 
 
 def _holders_table(rows: list[dict[str, object]], when: str) -> None:

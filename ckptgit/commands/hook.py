@@ -13,17 +13,11 @@ import click
 @click.argument("args", nargs=-1)
 def command(name: str, args: tuple[str, ...]) -> int:
     """Run hook NAME with git's hook ARGS (and stdin)."""
-    from ckptgit.git import Git
-    from ckptgit.governance import hookchecks
+    from ckptgit.ops.hook import run
 
-    if name == "pre-commit":
-        problems = hookchecks.pre_commit(Git.discover("."))
-    elif name == "pre-push":
-        lines = sys.stdin.read().splitlines()
-        problems = hookchecks.pre_push(Git.discover("."), args[0] if args else "origin", lines)
-    else:
-        lines = sys.stdin.read().splitlines()
-        problems = hookchecks.pre_receive(Git.bare("."), lines)
+    # pre-commit gets nothing on stdin: never wait for it
+    lines = [] if name == "pre-commit" else sys.stdin.read().splitlines()
+    problems = run(name, args, lines)
     for problem in problems:
         click.echo(f"ckpt {name}: refused: {problem}", err=True)
     if problems:

@@ -7,10 +7,14 @@ from ckptgit.commands._common import emit_json, json_option
 
 @click.command("init")
 @click.option("--remote", metavar="URL",
-              help="DVC remote for checkpoint bytes (default: a local one under .git/ckpt/).")
+              help="DVC remote for checkpoint bytes (default: a directory under .git/ckpt/, "
+                   "reachable from this machine only). A relative path is taken from the current "
+                   "directory, as 'dvc remote add' takes it.")
 @click.option("--force-hooks", is_flag=True, help="Replace existing hooks with ckptgit's.")
+@click.option("--ci", type=click.Choice(["github", "gitlab"]),
+              help="Also install the pull-request flow's CI templates (docs/pull-requests.md).")
 @json_option
-def command(remote: str | None, force_hooks: bool, as_json: bool) -> None:
+def command(remote: str | None, force_hooks: bool, ci: str | None, as_json: bool) -> None:
     """Set up checkpoint tracking in this git repository.
 
     Runs 'dvc init' when needed, configures a copy-or-reflink cache (never links into the
@@ -21,16 +25,24 @@ def command(remote: str | None, force_hooks: bool, as_json: bool) -> None:
     Examples:
       git ckpt init
       git ckpt init --remote s3://bucket/ckpts
+      git ckpt init --remote ../shared-store
+      git ckpt init --ci github
     """
     from ckptgit.ops.init import init
 
-    result = init(".", remote=remote, force_hooks=force_hooks)
+    result = init(".", remote=remote, force_hooks=force_hooks, ci=ci)
     if as_json:
         emit_json({"root": str(result.root), "remote": result.remote, "commit": result.commit,
-                   "created": result.created, "hooks": result.hooks})
+                   "created": result.created, "hooks": result.hooks,
+                   "local_remote": result.local_remote})
         return
     click.echo(f"checkpoint tracking ready in {result.root}")
     click.echo(f"  DVC remote: {result.remote}")
+    if result.local_remote:
+        click.echo("  note: this DVC remote is a directory on this machine only; teammates "
+                   "cannot fetch checkpoint bytes from it, and pushing checkpoints to a shared "
+                   "git remote is refused until you run 'git ckpt remote add URL' "
+                   "(S3, SSH, …)", err=True)
     if result.hooks:
         click.echo(f"  hooks: {', '.join(result.hooks)}")
     click.echo(f"  commit: {result.commit[:12]}" if result.commit else "  nothing new to commit")

@@ -20,17 +20,20 @@ def command(name: str | None, limit: int | None, as_json: bool) -> None:
       git ckpt list --name clf --limit 5
       git ckpt list --json | jq '.[0].metrics'
     """
-    from ckptgit.ops.show import listing, stage_map
+    from ckptgit.ops.list import listing, stage_map
+    from ckptgit.ops.prune import pruned
     from ckptgit.repo import Repo
 
     repo = Repo.open(".")
     entries = listing(repo, name, limit)
     held = stage_map(repo)
+    gone = pruned(repo)
     if as_json:
         rows: list[dict[str, Any]] = []
         for c in entries:
             row = c.to_dict()
             row["stages"] = sorted(held.get(f"{c.name}@{c.commit}", []))
+            row["pruned"] = c.id in gone
             rows.append(row)
         emit_json(rows)
         return
@@ -49,7 +52,9 @@ def command(name: str | None, limit: int | None, as_json: bool) -> None:
         [c.short_id, c.name, "" if c.step is None else str(c.step),
          c.created_at[:19].replace("T", " "),
          *[fmt_value(c.metrics.get(k, "")) for k in keys],
-         ",".join(sorted(held.get(f"{c.name}@{c.commit}", [])))]
+         ",".join(sorted(held.get(f"{c.name}@{c.commit}", []))),
+         *(["pruned" if c.id in gone else ""] if gone else [])]
         for c in entries
     ]
-    table(["id", "name", "step", "created (UTC)", *keys, "stages"], rows_txt)
+    table(["id", "name", "step", "created (UTC)", *keys, "stages",
+           *(["bytes"] if gone else [])], rows_txt)

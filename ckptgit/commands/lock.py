@@ -1,3 +1,5 @@
+"""``git ckpt lock`` and ``git ckpt unlock``: one command built for each kind of decision."""
+
 from __future__ import annotations
 
 import click
@@ -5,13 +7,13 @@ import click
 from ckptgit.commands._common import emit_json, json_option
 
 
-def _make(kind: str) -> click.Command:
+def make(kind: str) -> click.Command:
     @click.command(kind)
     @click.argument("stage")
     @click.option("--rationale", required=True, metavar="TEXT", help="Why (kept in the tag).")
     @json_option
     def command(stage: str, rationale: str, as_json: bool) -> None:
-        from ckptgit.governance.lock import set_lock
+        from ckptgit.ops.lock import set_lock
         from ckptgit.repo import Repo
 
         tag = set_lock(Repo.open("."), stage, kind, rationale)
@@ -29,4 +31,4 @@ def _make(kind: str) -> click.Command:
     return command
 
 
-command = _make("lock")
+command = make("lock")

@@ -27,13 +27,10 @@ def command(name: str | None, by: tuple[str, ...], where: str | None, top: int |
       git ckpt rank --name clf --by accuracy:max --by latency_ms:min --top 5
       git ckpt rank --by f1 --where 'metrics.f1 > 0.8 && params.optim.lr < 1e-3' --json
     """
-    from ckptgit.ranking import criterion, rank
+    from ckptgit.ops.rank import rank
     from ckptgit.repo import Repo
 
-    repo = Repo.open(".")
-    criteria = [criterion(spec, repo.config.metric_goals) for spec in by]
-    entries = [c for c in repo.checkpoints() if name is None or c.name == name]
-    ranked = rank(entries, criteria, where, top)
+    criteria, ranked = rank(Repo.open("."), by, name, where, top)
     if as_json:
         emit_json([r.to_dict() for r in ranked])
         return

@@ -31,10 +31,8 @@ def command(ref: str, directory: str | None, metrics_file: str | None, rtol: flo
       git ckpt reproduce clf~2 --check /tmp/rerun/metrics.json --rtol 0.01
       git ckpt reproduce clf~2 --check metrics.json --json | jq '.differences'
     """
-    from ckptgit.capture import values
     from ckptgit.errors import UsageError
-    from ckptgit.integrity.reproduce import check, prepare
-    from ckptgit.ops.show import full
+    from ckptgit.ops.reproduce import check_rerun, prepare
     from ckptgit.repo import Repo
 
     if not directory and not metrics_file:
@@ -50,8 +48,7 @@ def command(ref: str, directory: str | None, metrics_file: str | None, rtol: flo
                        f"input(s) at their recorded hashes; run {done.dir / 'reproduce.sh'}")
     problems: list[str] = []
     if metrics_file:
-        recorded = full(repo, ref).get("metrics") or {}
-        problems = check(recorded, values.read_file(Path(metrics_file), "metrics"), rtol, atol)
+        problems = check_rerun(repo, ref, Path(metrics_file), rtol, atol)
         result["differences"] = problems
         if not as_json:
             for line in problems:

@@ -20,10 +20,13 @@ from ckptgit.commands._common import emit_json, json_option
 @click.option("--force", is_flag=True,
               help="Revert despite an incompatible serving stack or unsaved work-tree bytes.")
 @click.option("--no-restore", is_flag=True, help="Tag and update the manifest only.")
+@click.option("--emergency", is_flag=True,
+              help="Break glass: a responder reverts without approvals; ratify within the "
+                   "stage's window (git ckpt ratify TAG).")
 @json_option
 def command(name: str, stage: str, to: str, rationale: str, approvers: tuple[str, ...],
             impact_window: str | None, sandbox: bool | None, override: bool, force: bool,
-            no_restore: bool, as_json: bool) -> None:
+            no_restore: bool, emergency: bool, as_json: bool) -> None:
     """Roll STAGE of NAME back to checkpoint REF with a NEW signed tag.
 
     No tag is moved or deleted. The checkpoint's bytes (and companions) are rehydrated and
@@ -34,14 +37,14 @@ def command(name: str, stage: str, to: str, rationale: str, approvers: tuple[str
     Examples:
       git ckpt revert clf --stage canary --to clf#production --rationale "p99 latency up 40%"
       git ckpt revert clf --stage production --to clf~3 --rationale "INC-1234" \\
-          --approved-by bob@example.com --impact-window 2024-05-01T10:00Z/2024-05-01T12:30Z
+          --impact-window 2024-05-01T10:00Z/2024-05-01T12:30Z --emergency
     """
-    from ckptgit.governance.revert import RevertRequest, revert
+    from ckptgit.ops.revert import RevertRequest, revert
     from ckptgit.repo import Repo
 
     repo = Repo.open(".")
     out = revert(repo, RevertRequest(name, stage, to, rationale, approvers, impact_window,
-                                     sandbox, override, force, not no_restore))
+                                     sandbox, override, force, not no_restore, emergency))
     if as_json:
         emit_json(out.to_dict())
         return

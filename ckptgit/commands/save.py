@@ -2,11 +2,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ckptgit.commands._common import emit_json, human_size, json_option, progress
+
+if TYPE_CHECKING:
+    from ckptgit.capture.sources import Supplied
 
 
 @click.command("save")
@@ -36,6 +39,11 @@ from ckptgit.commands._common import emit_json, human_size, json_option, progres
 @click.option("-j", "--jobs", type=click.IntRange(min=1), metavar="N",
               help="Files of a directory stored, and objects pushed, N at a time "
                    "(default: one per core).")
+@click.option("--override", "overrides", multiple=True, metavar="RULE",
+              help="Accept a failing guardrail for this save (needs --rationale); repeat.")
+@click.option("--rationale", metavar="TEXT",
+              help="Why the overridden guardrails do not hold here (recorded in the sidecar "
+                   "and the commit trailers).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @json_option
 def command(path: str, name: str, metrics_file: str | None, metric_pairs: tuple[str, ...],
@@ -43,13 +51,18 @@ def command(path: str, name: str, metrics_file: str | None, metric_pairs: tuple[
             data: tuple[str, ...], companions: tuple[str, ...],
             distributions_file: str | None, slices_file: str | None, step: int | None,
             epoch: float | None, parent: str | None, note: str | None,
-            labels: tuple[str, ...], push: bool, strict: bool, jobs: int | None, quiet: bool,
+            labels: tuple[str, ...], push: bool, strict: bool, jobs: int | None,
+            overrides: tuple[str, ...], rationale: str | None, quiet: bool,
             as_json: bool) -> None:
     """Save PATH (a file or directory) as checkpoint NAME, in one atomic commit.
 
-    The commit holds only PATH.dvc, the sidecar PATH.ckpt.yaml (and dvc.yaml/.gitignore
-    entries on the first save); your other staged and unstaged changes stay as they were.
-    Without --metrics/--params, dvclive's dvclive/metrics.json and params.yaml are read.
+    The commit holds only PATH.dvc, the sidecar PATH.ckpt.yaml, NAME's metrics and params
+    for DVC (.ckpt/metrics/NAME.json, .ckpt/params/NAME.yaml) and dvc.yaml/.gitignore entries;
+    your other staged and unstaged changes stay as they were. A name may move between paths
+    (one file per epoch): each save records its own PATH, and restore writes that one.
+    Without --metrics/--params, dvclive's dvclive/metrics.json and dvclive/params.yaml are
+    read when written since NAME's last save; their "step" is the checkpoint's step. The
+    files that supplied metrics and params are named on stderr (and under "sources" in --json).
 
     \b
     Examples:
@@ -57,6 +70,11 @@ def command(path: str, name: str, metrics_file: str | None, metric_pairs: tuple[
       git ckpt save models/clf.safetensors -n clf --metric acc=0.91 --param lr=3e-4 --seed torch=42
       git ckpt save out/tokenizer -n tok --data data/train.csv --push
       git ckpt save out/llm -n llm --jobs 8 --push   # a directory of shards
+      git ckpt save models/clf.safetensors -n clf --override sgd-lr --rationale "lr sweep"
+
+    Guardrails in .ckpt/config.yaml are evaluated first (docs/policy.md): an error-level
+    failure refuses the save with exit 4, a paused name refuses every save until
+    'git ckpt resume NAME'.
     """
     from ckptgit.capture import values
     from ckptgit.ops.save import SaveRequest, save
@@ -72,17 +90,27 @@ def command(path: str, name: str, metrics_file: str | None, metric_pairs: tuple[
         labels=labels,
         distributions=_read(distributions_file, "distributions"),
         slices=_read(slices_file, "slices"),
-        push=push, strict=strict, jobs=jobs, command=["git", "ckpt", "save", *sys.argv[2:]],
+        push=push, strict=strict, jobs=jobs, overrides=overrides, rationale=rationale,
+        command=["git", "ckpt", "save", *sys.argv[2:]],
         cwd=Path.cwd(),
     )
     size = _size(Path(path))
-    with progress(f"saving {name}", size, quiet or as_json) as bar:
-        ckpt = save(repo, req, progress=bar)
+    told: list[Supplied] = []
+
+    def tell(supplied: Supplied) -> None:
+        told.append(supplied)
+        if not as_json and (supplied.files or supplied.skipped):
+            click.echo(f"{name}: {supplied.describe()}", err=True)
+
+    with progress(f"saving {name}", size, quiet or as_json,
+                  then="pushing to the DVC remote" if push else None) as bar:
+        ckpt = save(repo, req, progress=bar, inputs=tell)
     if as_json:
         emit_json({"id": ckpt.id, "name": ckpt.name, "commit": ckpt.commit,
                    "created_at": ckpt.created_at, "step": ckpt.step, "parent": ckpt.parent,
                    "artifact": {"path": ckpt.path, "md5": ckpt.md5, "sha256": ckpt.sha256,
-                                "size": ckpt.size}})
+                                "size": ckpt.size},
+                   "sources": told[0].to_dict() if told else None})
         return
     click.echo(f"saved {ckpt.name} {ckpt.short_id} ({human_size(ckpt.size)}) in commit "
                f"{ckpt.commit[:12]}" + (" and pushed" if push else ""))

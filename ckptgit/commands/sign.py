@@ -24,7 +24,7 @@ def command(ref: str, key: str, as_json: bool) -> None:
       git ckpt sign clf --key ~/.ssh/id_ecdsa
       git ckpt verify clf --oms --key ~/.ssh/id_ecdsa.pub
     """
-    from ckptgit.integrity.oms import sign, signature_path
+    from ckptgit.ops.sign import sign, signature_path
     from ckptgit.repo import Repo
 
     ckpt, commit = sign(Repo.open("."), ref, Path(key).expanduser())

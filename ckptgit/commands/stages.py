@@ -13,18 +13,17 @@ def command(name: str | None, as_json: bool) -> None:
 
     Read from the signed tags in one pass; locked stages and deprecated names are marked.
     """
-    from ckptgit.governance import history
+    from ckptgit.integrity.tagcheck import ratification_states
+    from ckptgit.ops.stages import stages
     from ckptgit.repo import Repo
 
     repo = Repo.open(".")
-    events, locks = history.read(repo.git, name)
-    held = history.holders(events)
-    locked = history.locked(locks)
-    retired = history.deprecated(events)
-    order = history.stage_order(repo.config.stages)
-    rows = [ev.to_dict() | {"locked": ev.stage in locked, "deprecated": ev.name in retired}
-            for _, ev in sorted(held.items(),
-                                key=lambda kv: (kv[0][0], order.get(kv[0][1], 99), kv[0][1]))]
+    found = stages(repo, name)
+    locked, retired = found.locked, found.deprecated
+    states = ratification_states(repo, found.holders)
+    rows = [ev.to_dict() | {"locked": ev.stage in locked, "deprecated": ev.name in retired,
+                            "ratification": states.get(ev.tag)}
+            for ev in found.holders]
     if as_json:
         emit_json({"holders": rows, "locked": {s: e.tag for s, e in sorted(locked.items())},
                    "deprecated": {n: e.tag for n, e in sorted(retired.items())}})
@@ -36,7 +35,8 @@ def command(name: str | None, as_json: bool) -> None:
 
     table(["name", "stage", "id", "tag", "since", "signer", "rationale"],
           [[r["name"] + (" (deprecated)" if r["deprecated"] else ""),
-            r["stage"] + (" (locked)" if r["locked"] else ""),
+            r["stage"] + (" (locked)" if r["locked"] else "")
+            + (f" (emergency, {r['ratification']})" if r["ratification"] else ""),
             (r["id"] or "")[:8] or r["commit"][:8], r["tag"], r["created_at"], r["signer"],
             r["rationale"] or ""]
            for r in rows])

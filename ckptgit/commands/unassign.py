@@ -28,7 +28,7 @@ def command(name: str, stage: str, rationale: str, approvers: tuple[str, ...], o
       git ckpt unassign clf --stage production --rationale "INC-88: model withdrawn" \\
           --approved-by bob@example.com --json
     """
-    from ckptgit.governance.unassign import UnassignRequest, unassign
+    from ckptgit.ops.unassign import UnassignRequest, unassign
     from ckptgit.repo import Repo
 
     out = unassign(Repo.open("."), UnassignRequest(name, stage, rationale, approvers, override))

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ckptgit.commands._common import emit_json, json_option
+
+if TYPE_CHECKING:
+    from ckptgit.integrity.findings import Finding, Report
 
 
 @click.command("verify")
@@ -42,23 +45,16 @@ def command(refs: tuple[str, ...], all_: bool, offline: bool, allow_missing: boo
       git ckpt verify --remote --json | jq '.replicas'
     """
     from ckptgit.errors import UsageError
-    from ckptgit.integrity.verify import verify
+    from ckptgit.ops.verify import verify_everything
     from ckptgit.repo import Repo
 
     if all_ and refs:
         raise UsageError("give REFs or --all, not both")
     repo = Repo.open(".")
     with _bar(quiet or as_json) as (advance, set_total):
-        report = verify(repo, list(refs) or None, offline=offline, workers=jobs,
-                        progress=advance, on_total=set_total)
-    if not refs:
-        from ckptgit.integrity import tagcheck
-
-        report.extra += tagcheck.findings(repo)
-    if oms:
-        from ckptgit.integrity import oms as oms_mod
-
-        report.extra += oms_mod.verify_all(repo, [s.ckpt for s in report.checkpoints], oms_key)
+        report = verify_everything(repo, list(refs) or None, offline=offline, workers=jobs,
+                                   oms=oms, oms_key=oms_key, progress=advance,
+                                   on_total=set_total)
     failures = report.failures(allow_missing)
     held = _holdings(repo, refs) if replicas else None
     if as_json:
@@ -70,8 +66,10 @@ def command(refs: tuple[str, ...], all_: bool, offline: bool, allow_missing: boo
         if held is not None:
             _replica_lines(held)
         _summary(report, failures)
-    if failures:
+    if any(f.kind != "ratification" for f in failures):
         return 3
+    if failures:
+        return 1  # only emergency reverts overdue for ratification
     return 1 if held and any(h.missing_from for h in held) and not allow_missing else 0
 
 
@@ -95,12 +93,9 @@ def _replica_lines(held: Sequence[Any]) -> None:
         click.echo(f"replica {n}: holds {count} of {len(held)} checkpoint(s)", err=True)
 
 
-def _summary(report: object, failures: Sequence[object]) -> None:
-    from ckptgit.integrity.verify import Report
-
-    assert isinstance(report, Report)  # noqa: S101
+def _summary(report: Report, failures: Sequence[Finding]) -> None:
     states = [s.state for s in report.checkpoints]
-    counts = ", ".join(f"{states.count(k)} {k}" for k in ("ok", "failed", "unverifiable")
+    counts = ", ".join(f"{states.count(k)} {k}" for k in ("ok", "failed", "unverifiable", "pruned")
                        if states.count(k))
     mib = report.bytes_hashed / (1 << 20)
     verdict = "FAILED" if failures else "all good"

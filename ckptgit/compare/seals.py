@@ -12,6 +12,8 @@ import json
 import os
 from pathlib import Path
 
+from ckptgit.atomic import write_atomic
+
 FILE = "verified-seals.json"
 LIMIT = 512  # entries kept; the oldest go first
 
@@ -46,8 +48,5 @@ class Seals:
             self.entries.pop(next(iter(self.entries)))
 
     def save(self) -> None:
-        self.file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.file.with_name(f"{FILE}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(self.entries))
-        os.replace(tmp, self.file)
+        write_atomic(self.file, json.dumps(self.entries))
 

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from ckptgit import hashing
-from ckptgit import tensors as headers
+from ckptgit.capture import tensors as headers
 from ckptgit.compare.result import ModuleStat, TensorStat, WeightsDiff
 from ckptgit.errors import IntegrityError, UsageError
 

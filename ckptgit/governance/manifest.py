@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ckptgit import sidecar, workfiles
+from ckptgit import faults, sidecar, workfiles
+from ckptgit.atomic import write_atomic
 from ckptgit.errors import ExternalError, UsageError
 from ckptgit.git import Git
 
@@ -69,7 +70,9 @@ def commit(git: Git, rel: str, stage: str, name: str, entry: dict[str, Any] | No
             doc = updated(read(git, head, rel), stage, name, entry)
             files = {rel: (HEADER + sidecar.dump(doc)).encode(), **(extra or {})}
             new, blobs = git.commit_files(head, files, subject + "\n")
+            faults.point("manifest-built")
             if git.update_ref(git.head_ref(), new, head, subject):
+                faults.point("manifest-committed")
                 _sync(git, files, blobs)
                 return new
     raise ExternalError("the branch kept moving while the deployment manifest was written; "
@@ -80,4 +83,4 @@ def _sync(git: Git, files: Mapping[str, bytes], blobs: Mapping[str, str]) -> Non
     """Index and work tree show the new manifest as committed (other paths untouched)."""
     git.stage_blobs(blobs)
     for rel, data in files.items():
-        workfiles.write_atomic(git.root / rel, data)
+        write_atomic(git.root / rel, data)

@@ -7,7 +7,7 @@ it can be read (and tested) in one place.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ckptgit.config import Config, StageRule
@@ -23,6 +23,9 @@ class Request:
     name: str | None = None
     commit: str | None = None
     override: bool = False  # act on a locked stage (the rationale says why)
+    # direct (--approved-by), request (signed approvals, verified by governance/approvals.py)
+    # or emergency (a responder's break-glass revert, ratified afterwards)
+    via: str = "direct"
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ def decide(config: Config, state: State, req: Request) -> Decision:
     if not req.rationale.strip():
         usage.append("--rationale must say why (it is recorded in the signed tag)")
     if req.action in ("promote", "revert", "unassign"):
-        _approvals(rule, req.approvers, refusals)
+        _approvals(rule, req, refusals)
         _locked(state, req, refusals, notes)
     if req.action == "unassign" and state.holder_commit is None:
         usage.append(f"stage {req.stage} of {req.name} holds nothing: there is nothing to "
@@ -97,8 +100,19 @@ def decide(config: Config, state: State, req: Request) -> Decision:
     return Decision(rule, tuple(usage), tuple(refusals), tuple(notes))
 
 
-def _approvals(rule: StageRule, approvers: Sequence[str], refusals: list[str]) -> None:
-    distinct = {a.strip().lower() for a in approvers if a.strip()}
+def _approvals(rule: StageRule, req: Request, refusals: list[str]) -> None:
+    if req.via != "direct":
+        return  # counted from verified signatures, or ratified afterwards
+    if rule.approvals:
+        fix = (f"'git ckpt propose REF --stage {rule.name} --rationale …'" if req.action ==
+               "promote" else f"'git ckpt propose … --stage {rule.name} --{req.action}"
+               f"{'-to REF' if req.action == 'revert' else ''} …'")
+        refusals.append(f"{rule.name} accepts only signed approvals ({rule.approvals} "
+                        f"required): propose it for review with {fix}"
+                        + (", or 'git ckpt revert --emergency' if you are a responder"
+                           if req.action == "revert" else ""))
+        return
+    distinct = {a.strip().lower() for a in req.approvers if a.strip()}
     if len(distinct) < rule.approvals:
         refusals.append(f"{rule.name} needs {rule.approvals} distinct approver(s), got "
                         f"{len(distinct)}: add --approved-by WHO")

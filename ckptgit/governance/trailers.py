@@ -25,6 +25,9 @@ SANDBOX_REPORT = "Sandbox-Report"
 OVERRIDE = "Override"
 COMPANION = "Ckpt-Companion"
 SIGNED_BY = "Signed-By"
+REQUEST = "Ckpt-Request"  # the request id whose signed approvals this tag carries
+REQUEST_COMMIT = "Ckpt-Request-Commit"  # the protected branch's commit they were verified at
+EMERGENCY = "Emergency"  # "true": a responder's revert without approvals, to be ratified
 
 ACTIONS = ("promote", "revert", "unassign", "deprecate", "lock", "unlock", "register")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

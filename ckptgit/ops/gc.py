@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ckptgit import storage, workfiles
+from ckptgit import faults, storage, workfiles
 from ckptgit.errors import CkptError, PolicyError
 from ckptgit.repo import Repo
 
@@ -135,6 +135,7 @@ def collect(repo: Repo, *, grace_s: float = GRACE_S, remote: bool = True,
                 raise CkptError(f"gc stopped at {item.path}: {exc.strerror or exc} "
                                 f"({len(found.removed)} objects removed before it)") from exc
             found.removed.append(item)
+            faults.point("collected")
         return found
 
 

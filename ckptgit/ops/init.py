@@ -5,17 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ckptgit import hooks, storage
+from ckptgit import storage
 from ckptgit.config import CONFIG_PATH
 from ckptgit.errors import UsageError
 from ckptgit.git import Git
+from ckptgit.governance import pushset
+from ckptgit.ops import hooks
 from ckptgit.resources import template
 
 SIGNERS_PATH = ".ckpt/allowed_signers"
 _SHARED = (".dvc/config", ".dvc/.gitignore", ".dvcignore", CONFIG_PATH, SIGNERS_PATH)
 _SIGNERS_HEADER = (
     "# Who may sign promotions and reverts: one line per key, in ssh-keygen's allowed signers\n"
-    "# format, e.g.  alice@example.com namespaces=\"git\" ssh-ed25519 AAAA...\n"
+    "# format; namespaces git (tags) and ckpt-approval (signed approvals of requests), e.g.\n"
+    "#   alice@example.com namespaces=\"git,ckpt-approval\" ssh-ed25519 AAAA...\n"
 )
 
 
@@ -26,9 +29,11 @@ class InitResult:
     commit: str | None
     created: list[str] = field(default_factory=list)
     hooks: list[str] = field(default_factory=list)
+    local_remote: bool = False  # the DVC remote is a directory only this machine reaches
 
 
-def init(path: str = ".", remote: str | None = None, force_hooks: bool = False) -> InitResult:
+def init(path: str = ".", remote: str | None = None, force_hooks: bool = False,
+         ci: str | None = None) -> InitResult:
     git = Git.discover(path)
     root = git.root
     created: list[str] = []
@@ -44,15 +49,22 @@ def init(path: str = ".", remote: str | None = None, force_hooks: bool = False) 
             dest.write_text(text)
             created.append(rel)
     installed = hooks.install(git, force=force_hooks)
-    commit = _commit_shared(git)
-    return InitResult(root, remote_url, commit, created, installed)
+    ci_files: list[str] = []
+    if ci:
+        from ckptgit.ops import ci as ci_templates
+
+        ci_files = ci_templates.install(root, ci)
+        created += ci_files
+    commit = _commit_shared(git, ci_files)
+    return InitResult(root, remote_url, commit, created, installed,
+                      pushset.is_local_url(remote_url))
 
 
-def _commit_shared(git: Git) -> str | None:
+def _commit_shared(git: Git, extra: list[str] | None = None) -> str | None:
     """Commit the shared set-up files that differ from HEAD, and nothing else."""
     head = git.head()
     files = {}
-    for rel in _SHARED:
+    for rel in (*_SHARED, *(extra or ())):
         path = git.root / rel
         if not path.is_file():
             continue

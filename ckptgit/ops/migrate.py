@@ -5,7 +5,7 @@ migrates those on load). What changes is the copy at the tip of the branch, so t
 tools to read it, and the next save beside it, see the current schema. The commit carries one
 ``Ckpt-Migrated: <from>-><to>`` trailer per starting version, and each new sidecar is exactly
 ``sidecar.dump`` of the migration of the old one, which is what ``verify`` accepts as a
-migration rather than a hand edit (``integrity.history``). It is built in a private index and
+migration rather than a hand edit (``integrity/records.py``). It is built in a private index and
 published by compare-and-swap under the save lock, like a save; the user's index and work tree
 are then brought along for those sidecars only, their own pending edits migrated, not lost.
 """
@@ -16,10 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ckptgit import sidecar, workfiles
+from ckptgit import faults, sidecar, workfiles
+from ckptgit.atomic import write_atomic
 from ckptgit.errors import CkptError, ExternalError, IntegrityError, UsageError
 from ckptgit.git import Git
-from ckptgit.integrity.history import MIGRATE_TRAILER
+from ckptgit.integrity.records import MIGRATE_TRAILER
 
 # the lock and the atomic write of a save: a migration and a save must not interleave
 from ckptgit.repo import Repo
@@ -63,9 +64,11 @@ def migrate(repo: Repo, names: Sequence[str] = (), dry_run: bool = False) -> Mig
             return Migration([], None, sidecar.CURRENT_VERSION)
         files = {r.path: text for r, text in planned}
         commit, blobs = git.commit_files(head, files, message([r for r, _ in planned]))
+        faults.point("migrate-built")
         if not git.update_ref(git.head_ref(), commit, head, "ckpt: migrate sidecars"):
             raise ExternalError("the branch moved during the migration; nothing was recorded, "
                                 "run 'git ckpt migrate' again")
+        faults.point("migrated")
         _sync_user_view(repo, head, files, blobs)
     return Migration([r for r, _ in planned], commit, sidecar.CURRENT_VERSION)
 
@@ -154,9 +157,10 @@ def _sync_user_view(repo: Repo, head: str, files: dict[str, bytes],
         work = root / path
         work_text = work.read_bytes() if work.is_file() else None
         if work_text is None or work_text == before:
-            workfiles.write_atomic(work, new_text)
+            write_atomic(work, new_text)
+            faults.point("migrate-written")
         elif (mine := _migrated(work_text, path)) is not None:
-            workfiles.write_atomic(work, mine)
+            write_atomic(work, mine)
     try:
         git.stage_blobs(staged)
     except CkptError as exc:

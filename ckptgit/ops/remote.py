@@ -70,7 +70,7 @@ def remove(repo: Repo, name: str) -> None:
     if known[name].default and listed:
         raise UsageError(f"{name!r} is the default remote; point the default elsewhere first "
                          "('git ckpt remote add URL') or remove the mirrors")
-    storage.remove_remote(repo.root, name)
+    storage.remove_remote_config(repo.root, name)
     if name in listed:
         listed.remove(name)
         replicas.write_mirrors(repo.root, listed)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from ckptgit import hashing, paths, replicas, sidecar, storage
-from ckptgit.errors import IntegrityError, UsageError
+from ckptgit import faults, hashing, paths, replicas, sidecar, storage
+from ckptgit.atomic import write_atomic
+from ckptgit.errors import IntegrityError, MissingDataError, UsageError
 from ckptgit.model import Checkpoint
 from ckptgit.repo import Repo
 
@@ -17,7 +19,6 @@ def restore(
     *,
     force: bool = False,
     progress: hashing.Progress | None = None,
-    jobs: int | None = None,
 ) -> tuple[Checkpoint, Path]:
     """Write checkpoint ``ref`` to its artifact path (or into directory ``to``).
 
@@ -35,11 +36,51 @@ def restore(
     dest = _destination(root, ckpt, to)
     if not force and dest.exists():
         _refuse_unsaved(repo, dest, suggest_to=to is None)
-    # the first replica that answers; the seal below catches one that serves wrong bytes
-    replicas.ensure_cached(root, pointer, f"{ckpt.name} ({ckpt.short_id})",
-                           jobs or replicas.default_jobs())
-    storage.materialize(root, pointer, dest, seal, progress)
+    try:
+        # the first replica that has them; each object verified before it enters the cache
+        replicas.ensure_cached(root, pointer, f"{ckpt.name} ({ckpt.short_id})",
+                               dvcfile=ckpt.dvcfile, rev=ckpt.commit)
+    except MissingDataError as exc:
+        raise _pruned_or(repo, ckpt, exc) from exc
+    storage.materialize(root, pointer, dest, seal, progress, _staging(repo, dest))
+    faults.point("restored")
+    if to is None:
+        _point_at(root, ckpt, raw_pointer)
     return ckpt, dest
+
+
+def _staging(repo: Repo, dest: Path) -> Path | None:
+    """Under ``.git/ckpt/`` when that is on dest's filesystem: a restore killed mid-write then
+    leaves nothing in the work tree for ``git status`` to show (fsck removes it)."""
+    staging = repo.git.ckpt_dir / "tmp"
+    try:
+        staging.mkdir(parents=True, exist_ok=True)
+        same = os.stat(staging).st_dev == os.stat(dest.parent).st_dev
+    except OSError:
+        return None
+    return staging if same else None
+
+
+def _point_at(root: Path, ckpt: Checkpoint, raw_pointer: bytes) -> None:
+    """The work tree's ``.dvc`` pointer describes the bytes now beside it, so ``dvc status``
+    is clean. Only the work tree changes (git shows the pointer modified while an older
+    checkpoint is out); the pre-commit hook refuses committing it, which would revert a save."""
+    pointer_file = root / ckpt.dvcfile
+    if not pointer_file.exists() or pointer_file.read_bytes() != raw_pointer:
+        write_atomic(pointer_file, raw_pointer)
+
+
+def _pruned_or(repo: Repo, ckpt: Checkpoint, exc: MissingDataError) -> MissingDataError:
+    """Missing bytes of a pruned checkpoint are explained: when, by which rule."""
+    from ckptgit.ops.prune import pruned
+
+    mark = pruned(repo).get(ckpt.id)
+    if mark is None:
+        return exc
+    return MissingDataError(f"{ckpt.name} ({ckpt.short_id}) was pruned on {mark.when} by "
+                            f"retention rule {mark.rule} (record {mark.record[:12]} on "
+                            "refs/ckpt/retention); its sidecar and history remain, its bytes "
+                            "are gone")
 
 
 def _destination(root: Path, ckpt: Checkpoint, to: str | Path | None) -> Path:

@@ -10,31 +10,27 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ckptgit import (
-    hashing,
-    index,
-    names,
-    paths,
-    replicas,
-    sidecar,
-    storage,
-    tensors,
-    workfiles,
-)
+from ckptgit import faults, hashing, index, names, paths, replicas, sidecar, storage, workfiles
+from ckptgit.atomic import write_atomic
 from ckptgit.capture import code as code_capture
 from ckptgit.capture import data as data_capture
-from ckptgit.capture import environment, values
+from ckptgit.capture import dvc_values, environment, sources, tensors, values
 from ckptgit.errors import CkptError, ExternalError, IntegrityError, UsageError
 from ckptgit.hashmemo import HashMemo
 from ckptgit.model import Checkpoint
+from ckptgit.policy import enforce
 from ckptgit.repo import Repo
+
+if TYPE_CHECKING:
+    from ckptgit.snapshot import Pin
 
 _FORMATS = {".safetensors": "safetensors", ".pt": "pytorch", ".pth": "pytorch",
             ".bin": "binary", ".ckpt": "lightning", ".gguf": "gguf", ".onnx": "onnx",
@@ -66,36 +62,69 @@ class SaveRequest:
     distributions: Mapping[str, Any] | None = None
     slices: Mapping[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    source: Pin | None = None  # bytes pinned when a background save was asked for
+    run_started: float | None = None  # dvclive files older than this are another run's
+    value_files: dict[str, tuple[bytes, float]] = field(default_factory=dict)  # read at call
+    value_changed: dict[str, bool] = field(default_factory=dict)  # since this name's last call
+    overrides: Sequence[str] = ()  # guardrail ids accepted for this save, with a rationale
+    rationale: str | None = None
 
 
-def save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None = None) -> Checkpoint:
+def save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None = None,
+         inputs: Callable[[sources.Supplied], None] | None = None) -> Checkpoint:
+    """``inputs`` is told which files supplied metrics and params, before any byte is read."""
+    try:
+        with workfiles.saving(repo.git):
+            return _save(repo, req, progress, inputs)
+    finally:
+        if req.source is not None:
+            req.source.release()  # a refused save leaves no staged copy behind
+
+
+def _save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None,
+          inputs: Callable[[sources.Supplied], None] | None) -> Checkpoint:
     _check_request(req)
-    git, root = repo.git, repo.root
-    rel = paths.artifact_path(root, req.path, req.cwd)
+    git, root, pin = repo.git, repo.root, req.source
+    rel = paths.artifact_path(root, pin.real if pin else req.path, req.cwd, pinned=bool(pin))
     if git.is_tracked(rel) or git.tracked_under(rel):
         raise UsageError(f"{rel} is tracked by git; checkpoints keep bytes in DVC: "
                          f"run 'git rm --cached -r {rel}' and commit first")
     existing = repo.checkpoints()
     _check_name_path(existing, req.name, rel)
     parent = _parent_id(repo, existing, req)
+    # the expressions compile later, on this thread while the bytes hash on the other
+    policy = enforce.policy_of(repo, compile_now=False)
+    overrides = enforce.Overrides(tuple(req.overrides), req.rationale)
+    overrides.check(policy)
+    enforce.refuse_if_paused(repo, req.name)
     # Everything bad input can break is read before a byte is copied: a refusal costs nothing.
-    given = _inputs(repo, req)
+    given = _inputs(repo, req, existing)
+    if inputs is not None:
+        inputs(given.supplied)
     companion_paths = _companion_paths(repo, req, rel)
-    is_safetensors = _format_of(root / rel) == "safetensors"
+    is_dir = pin.is_dir if pin else (root / rel).is_dir()
+    view = pin.view if pin and not is_dir else root / rel  # where this save's bytes are read
+    is_safetensors = _format_of(Path(rel), is_dir) == "safetensors"
     summary = None
-    if is_safetensors and req.strict:
-        summary = tensors.summarize_for_save(root / rel, repo.config.max_header_bytes, True)
-    before = os.stat(root / rel)
+    if is_safetensors and (req.strict or pin):  # a pinned copy is consumed by storing it
+        summary = tensors.summarize_for_save(view, repo.config.max_header_bytes, req.strict)
+    before = None if pin else os.stat(view)
     # The bytes are hashed and copied on worker threads while this thread describes the
     # context and loads what the commit needs: md5 keeps one core busy for the whole read,
     # and the rest of the save fits in the other core's spare time.
     with ThreadPoolExecutor(1, thread_name_prefix="ckpt-store") as pool:
         memo = HashMemo(git.ckpt_dir)
-        storing = pool.submit(storage.store, root, root / rel, progress, memo, req.jobs)
+        progress = faults.on_progress("copying", progress)
+        storing = (pool.submit(pin.store, root, progress) if pin else
+                   pool.submit(storage.store, root, root / rel, progress, memo, req.jobs))
         try:
-            doc = _describe(repo, req, rel, parent, given)
+            doc = _describe(repo, req, rel, parent, given, is_dir,
+                            _own_paths(repo, req, [rel, *companion_paths]))
+            verdict = enforce.before_save(repo, policy, doc,
+                                          next((c for c in existing if c.id == parent), None),
+                                          overrides)
             if is_safetensors and summary is None:
-                summary = tensors.summarize_for_save(root / rel, repo.config.max_header_bytes,
+                summary = tensors.summarize_for_save(view, repo.config.max_header_bytes,
                                                      False)
             sidecar.prepare()
         except BaseException:
@@ -103,10 +132,11 @@ def save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None = None)
             raise
         stored = storing.result()
         memo.save()
+    faults.point("stored")
     if summary is not None:
         doc["tensors"] = summary
-    after = os.stat(root / rel)
-    if stored.nfiles is None and (before.st_size, before.st_mtime_ns) != (
+    after = None if pin else os.stat(view)  # a pin checks its own bytes
+    if before and after and stored.nfiles is None and (before.st_size, before.st_mtime_ns) != (
             after.st_size, after.st_mtime_ns):
         raise IntegrityError(f"{rel} changed while it was being saved; save it again once "
                              "writing has finished")
@@ -118,9 +148,13 @@ def save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None = None)
     if companions:
         doc["companions"] = [_companion_entry(p, st) for p, st in companions.items()]
     sidecar.validate(doc, f"sidecar for {rel}")
-    ckpt = _commit(repo, doc, rel, stored, companions)
+    ckpt = _commit(repo, doc, rel, stored, companions, decide_parent=req.parent is None)
+    enforce.after_save(repo, verdict, ckpt)
     if req.push:
-        _push(root, ckpt, req.jobs)
+        _push(root, ckpt, [storage.Pointer(stored.md5, stored.size, rel),
+                           *(storage.Pointer(st.md5, st.size, p) for p, st in companions.items()),
+                           *(storage.Pointer(d["md5"], d.get("size"), d["path"])
+                             for d in given.data)])
     return ckpt
 
 
@@ -137,10 +171,11 @@ def _check_request(req: SaveRequest) -> None:
 
 
 def _check_name_path(existing: list[Checkpoint], name: str, rel: str) -> None:
+    """A path holds one name; a name may move between paths (one file per epoch).
+
+    Each save records its own path; restore writes the bytes back to the recorded one.
+    """
     for ckpt in existing:
-        if ckpt.name == name and ckpt.path != rel:
-            raise UsageError(f"checkpoint {name!r} lives at {ckpt.path}; save that path, "
-                             f"or pick a new name for {rel}")
         if ckpt.path == rel and ckpt.name != name:
             raise UsageError(f"{rel} already holds checkpoint {ckpt.name!r}; save it under "
                              f"that name")
@@ -149,7 +184,11 @@ def _check_name_path(existing: list[Checkpoint], name: str, rel: str) -> None:
 def _parent_id(repo: Repo, existing: list[Checkpoint], req: SaveRequest) -> str | None:
     if req.parent:
         return repo.resolve(req.parent).id
-    same = [c for c in existing if c.name == req.name]
+    return _latest_id(existing, req.name)
+
+
+def _latest_id(existing: list[Checkpoint], name: str) -> str | None:
+    same = [c for c in existing if c.name == name]
     return max(same, key=lambda c: c.created_at).id if same else None
 
 
@@ -160,42 +199,69 @@ class _Given:
     metrics: dict[str, Any]
     params: dict[str, Any]
     data: list[dict[str, Any]]
+    step: int | None
+    supplied: sources.Supplied
 
 
-def _inputs(repo: Repo, req: SaveRequest) -> _Given:
+def _inputs(repo: Repo, req: SaveRequest, existing: list[Checkpoint]) -> _Given:
     root = repo.root
-    file_metrics: dict[str, Any] = {}
-    file_params: dict[str, Any] = {}
-    if req.metrics_file is None and req.params_file is None and not req.metrics:
-        file_metrics, file_params = values.defaults_from_dvclive(root)
-    if req.metrics_file is not None:
-        file_metrics = values.read_file(_user_path(req.metrics_file, req.cwd), "metrics")
-    if req.params_file is not None:
-        file_params = values.read_file(_user_path(req.params_file, req.cwd), "params")
+    asked = sources.Asked(
+        metrics_file=_user_path(req.metrics_file, req.cwd) if req.metrics_file else None,
+        params_file=_user_path(req.params_file, req.cwd) if req.params_file else None,
+        has_metrics=bool(req.metrics), since=_since(existing, req), pinned=req.value_files,
+        changed=req.value_changed)
+    settings = repo.config.raw.get("save") or {}
+    if not isinstance(settings, dict):
+        raise UsageError(".ckpt/config.yaml: save must be a mapping")
+    supplied = sources.gather(root, asked, settings)
     data = data_capture.capture(root, req.data, req.cwd) if req.data else []
-    return _Given(file_metrics, file_params, data)
+    return _Given(supplied.metrics, supplied.params, data, supplied.step, supplied)
+
+
+def _since(existing: list[Checkpoint], req: SaveRequest) -> float | None:
+    """The moment after which a dvclive file can belong to this save (seconds)."""
+    last = max((c.created_at for c in existing if c.name == req.name), default=None)
+    times = [req.run_started] if req.run_started is not None else []
+    if last is not None:
+        stamp = datetime.strptime(last, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        times.append(stamp.timestamp())
+    return max(times, default=None)
+
+
+def _own_paths(repo: Repo, req: SaveRequest, artifacts: list[str]) -> list[str]:
+    """What this save writes or reads as input: not the code, so never what makes it dirty."""
+    out = []
+    for rel in artifacts:
+        out += [rel, rel + ".dvc", sidecar.path_for(rel)]
+    root = repo.root.resolve()
+    for given in (req.metrics_file, req.params_file):
+        if given is not None:
+            path = _user_path(given, req.cwd).resolve()
+            if root in path.parents:
+                out.append(path.relative_to(root).as_posix())
+    return out
 
 
 def _describe(repo: Repo, req: SaveRequest, rel: str, parent: str | None,
-              given: _Given) -> dict[str, Any]:
-    root, cfg = repo.root, repo.config
+              given: _Given, is_dir: bool, own: list[str]) -> dict[str, Any]:
+    cfg = repo.config
     file_metrics, file_params = given.metrics, given.params
     created = datetime.now(UTC)
     doc: dict[str, Any] = {
         "schema_version": sidecar.CURRENT_VERSION,
-        "id": _new_id(created),
+        "id": _new_id(),
         "name": req.name,
-        "created_at": created.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        "artifact": {"path": rel, "kind": "directory" if (root / rel).is_dir() else "file",
-                     "format": _format_of(root / rel), "size": 0, "md5": "", "sha256": ""},
-        "code": code_capture.capture(repo.git, exclude=[rel, rel + ".dvc",
-                                                       sidecar.path_for(rel)]),
+        "created_at": _timestamp(created),
+        "artifact": {"path": rel, "kind": "directory" if is_dir else "file",
+                     "format": _format_of(Path(rel), is_dir), "size": 0, "md5": "",
+                     "sha256": ""},
+        "code": code_capture.capture(repo.git, exclude=own),
         "environment": environment.capture(cfg.env_vars, cfg.record_packages),
         "seeds": values.finite(dict(req.seeds or {}), "seed"),
         "params": values.finite(values.merge(file_params, req.params), "param"),
         "metrics": values.finite(values.merge(file_metrics, req.metrics), "metric"),
         "parent": parent,
-        "step": req.step,
+        "step": req.step if req.step is not None else given.step,
     }
     if req.epoch is not None:
         doc["epoch"] = req.epoch
@@ -213,18 +279,22 @@ def _describe(repo: Repo, req: SaveRequest, rel: str, parent: str | None,
     return doc
 
 
+def _timestamp(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def _user_path(given: str | os.PathLike[str], cwd: Path | None) -> Path:
     p = Path(given)
     return p if p.is_absolute() else (cwd or Path.cwd()) / p
 
 
-def _new_id(created: datetime) -> str:
+def _new_id() -> str:
     """16 random hex digits: short prefixes stay unique; ``created_at`` carries the order."""
     return secrets.token_hex(8)
 
 
-def _format_of(path: Path) -> str:
-    if path.is_dir():
+def _format_of(path: Path, is_dir: bool) -> str:
+    if is_dir:
         return "directory"
     return _FORMATS.get(path.suffix.lower(), path.suffix.lower().lstrip(".") or "unknown")
 
@@ -272,14 +342,19 @@ def _chain(first: Callable[[bytes | None], bytes | None],
 
 
 def _commit(repo: Repo, doc: dict[str, Any], rel: str, stored: storage.Stored,
-            companions: dict[str, storage.Stored] | None = None) -> Checkpoint:
+            companions: dict[str, storage.Stored] | None = None,
+            decide_parent: bool = False) -> Checkpoint:
     git, name = repo.git, doc["name"]
-    own = {rel + ".dvc": storage.pointer_text(stored, Path(rel).name).encode(),
-           sidecar.path_for(rel): sidecar.dump(doc).encode()}
+    own = {rel + ".dvc": storage.pointer_text(stored, Path(rel).name).encode()}
     ignore, ignore_edit = _ignore_edit(rel)
+    metrics_file, params_file = dvc_values.files_for(name)
+    own[metrics_file] = dvc_values.metrics_text(doc["metrics"])
+    own[params_file] = dvc_values.params_text(doc["params"])
     edits: dict[str, Callable[[bytes | None], bytes | None]] = {
         ignore: ignore_edit,
-        "dvc.yaml": lambda text: storage.with_artifact(text, name, rel),
+        "dvc.yaml": _chain(lambda text: storage.with_artifact(text, name, rel),
+                           lambda text: storage.with_values_files(text, metrics_file,
+                                                                  params_file)),
     }
     for comp, comp_stored in (companions or {}).items():
         own[comp + ".dvc"] = storage.pointer_text(comp_stored, Path(comp).name).encode()
@@ -287,20 +362,40 @@ def _commit(repo: Repo, doc: dict[str, Any], rel: str, stored: storage.Stored,
         edits[path] = _chain(edits[path], edit) if path in edits else edit
     message = _message(doc)
     with workfiles.commit_lock(git):
-        head = git.head()
-        files = dict(own)
-        for path, edit in edits.items():
-            new = edit(git.show_file(head, path) if head else None)
-            if new is not None:
-                files[path] = new
-        commit, blobs = git.commit_files(head, files, message)
-        if not git.update_ref(git.head_ref(), commit, head, f"ckpt: save {name}"):
-            raise ExternalError("the branch moved during the save; nothing was recorded, "
+        for _ in range(_ATTEMPTS):
+            # Decided again under the lock, against what has landed meanwhile: of two racing
+            # saves of one new name from different paths exactly one lands; the parent is the
+            # latest. Retried when a plain 'git commit' (which takes no lock of ours) moved the
+            # branch between our read and our compare-and-swap.
+            existing = repo.checkpoints()
+            _check_name_path(existing, name, rel)
+            if decide_parent:
+                doc["parent"] = _latest_id(existing, name)
+            # stamped now, so creation order is landing order (what 'latest' means)
+            doc["created_at"] = _timestamp(datetime.now(UTC))
+            own[sidecar.path_for(rel)] = sidecar.dump(doc).encode()
+            head = git.head()
+            files = dict(own)
+            for path, edit in edits.items():
+                new = edit(git.show_file(head, path) if head else None)
+                if new is not None:
+                    files[path] = new
+            commit, blobs = git.commit_files(head, files, message)
+            faults.point("built")
+            if git.update_ref(git.head_ref(), commit, head, f"ckpt: save {name}"):
+                break
+        else:
+            raise ExternalError("the branch kept moving during the save; nothing was recorded, "
                                 "save again")
+        faults.point("committed")
         ckpt = Checkpoint.from_sidecar(doc, commit)
         index.record(git, head, commit, ckpt)
+        faults.point("indexed")
         _sync_user_view(repo, own, {p: e for p, e in edits.items() if p in files}, blobs)
     return ckpt
+
+
+_ATTEMPTS = 5
 
 
 def _sync_user_view(
@@ -322,18 +417,33 @@ def _sync_user_view(
             staged[path] = blobs[path]
         elif (new := edit(index_text)) is not None:
             staged[path] = git.write_blob(new)
-    try:
-        git.stage_blobs(staged)
-    except CkptError as exc:
-        raise ExternalError(f"checkpoint saved, but the index could not be updated ({exc}); "
-                            f"run 'git reset -q -- {' '.join(staged)}'") from exc
+    _stage(repo, staged)
+    faults.point("staged")
     for path, data in own.items():
-        workfiles.write_atomic(root / path, data)
+        write_atomic(root / path, data)
+        faults.point("written")
     for path, edit in edits.items():
         current = root / path
         new = edit(current.read_bytes() if current.exists() else None)
         if new is not None:
-            workfiles.write_atomic(current, new)
+            write_atomic(current, new)
+
+
+def _stage(repo: Repo, staged: dict[str, str]) -> None:
+    """Stage our paths, waiting out a user's git command that holds the index lock."""
+    for attempt in range(_INDEX_ATTEMPTS):
+        try:
+            repo.git.stage_blobs(staged)
+            return
+        except CkptError as exc:
+            if attempt + 1 == _INDEX_ATTEMPTS:
+                raise ExternalError(
+                    f"checkpoint saved, but the index could not be updated ({exc}); run "
+                    "'git ckpt fsck --repair'") from exc
+            time.sleep(0.1)
+
+
+_INDEX_ATTEMPTS = 30  # 0.1 s apart: longer than git holds the lock for a commit
 
 
 def _message(doc: dict[str, Any]) -> str:
@@ -341,14 +451,20 @@ def _message(doc: dict[str, Any]) -> str:
     subject = f"ckpt: save {doc['name']}{step} ({doc['id'][:8]})"
     body = (doc.get("notes") or "").strip()
     trailers = f"Ckpt-Id: {doc['id']}\nCkpt-Name: {doc['name']}\n"
+    trailers += "".join(f"{line}\n" for line in enforce.trailers(doc))
     return f"{subject}\n\n{body}\n\n{trailers}" if body else f"{subject}\n\n{trailers}"
 
 
-def _push(root: Path, ckpt: Checkpoint, jobs: int | None = None) -> None:
-    """To the default DVC remote and every mirror at once (``replicas.push``)."""
-    oids = storage.object_ids(root, storage.Pointer(ckpt.md5, ckpt.size, ckpt.path))
+def _push(root: Path, ckpt: Checkpoint, pointers: list[storage.Pointer]) -> None:
+    """The artifact, its companions and its data inputs onto the DVC remote and each mirror,
+    by object id."""
+    oids = sorted({o for p in pointers for o in storage.object_ids(root, p)})
     try:
-        replicas.push(root, oids, jobs or replicas.default_jobs())
+        lacking = replicas.push(root, oids)  # the default remote and every mirror
     except CkptError as exc:
-        raise ExternalError(f"checkpoint {ckpt.short_id} saved locally, but {exc}; "
-                            f"retry with 'dvc push {ckpt.dvcfile}'") from exc
+        raise ExternalError(f"checkpoint {ckpt.short_id} saved locally, but dvc push failed "
+                            f"({exc}); retry with 'dvc push'") from exc
+    if lacking:
+        raise ExternalError(f"checkpoint {ckpt.short_id} saved and pushed, but {len(lacking)} "
+                            f"data input object(s) are not in the local cache (e.g. "
+                            f"{lacking[0]}): push them from the machine that has them")

@@ -1,4 +1,4 @@
-"""Reading checkpoints back: the full sidecar of one, summaries of many."""
+"""``git ckpt show``: the full sidecar of one checkpoint and the stages it holds."""
 
 from __future__ import annotations
 
@@ -19,14 +19,12 @@ def full(repo: Repo, ref: str) -> dict[str, Any]:
     doc = sidecar.load(raw, f"{ckpt.commit[:12]}:{ckpt.sidecar_path}")
     doc["commit"] = ckpt.commit
     doc["stages"] = stages_of(repo, ckpt)
+    from ckptgit.ops.prune import pruned
+
+    mark = pruned(repo).get(ckpt.id)
+    if mark is not None:
+        doc["pruned"] = {"when": mark.when, "rule": mark.rule, "record": mark.record}
     return doc
-
-
-def listing(repo: Repo, name: str | None = None, limit: int | None = None) -> list[Checkpoint]:
-    """Newest first by creation time; history order breaks ties."""
-    entries = [c for c in repo.checkpoints() if name is None or c.name == name]
-    entries.sort(key=lambda c: c.created_at, reverse=True)
-    return entries[:limit] if limit is not None else entries
 
 
 def stage_map(repo: Repo) -> dict[str, list[str]]:

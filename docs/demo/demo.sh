@@ -47,13 +47,15 @@ run git ckpt diff clf~2 clf --only params,metrics,tensors
 run git ckpt rank --name clf --by accuracy:max --top 2
 run git ckpt check clf
 
-step "governance: stage rules, a signing key and who may sign"
-ssh-keygen -q -t ed25519 -N '' -C alice -f "$WORK/alice"
+step "governance: stage rules, signing keys and who may sign or approve"
+for who in alice bob; do ssh-keygen -q -t ed25519 -N '' -C "$who" -f "$WORK/$who"; done
 git config gpg.format ssh
 git config user.signingkey "$WORK/alice"
 git config user.name "Alice Lead"
 git config user.email alice@example.com
-printf 'alice@example.com namespaces="git" %s\n' "$(cat "$WORK/alice.pub")" > .ckpt/allowed_signers
+for who in alice bob; do
+  printf '%s@example.com namespaces="git,ckpt-approval" %s\n' "$who" "$(cat "$WORK/$who.pub")"
+done > .ckpt/allowed_signers
 cat > .ckpt/config.yaml <<'YAML'
 version: 1
 push: auto
@@ -65,6 +67,9 @@ stages:
   - canary: {requires_previous: true, signers: [alice@example.com]}
   - production:
       approvals: 1
+      approvers: [bob@example.com]
+      responders: [alice@example.com]
+      ratify_within: 24h
       requires_previous: true
       protected: true
       signers: [alice@example.com]
@@ -79,27 +84,46 @@ run git ckpt hooks install --server "$WORK/origin.git"
 git remote add origin "$WORK/origin.git"
 run git push -q origin main
 
-step "promote epoch 2 then epoch 3 through every stage (signed tags)"
+# production takes only signed approvals: propose a request on a branch (a pull request on a
+# host), the approver signs it with their own key, it is merged, then the tag is made from it.
+to_production() {
+  local ref=$1 request branch
+  run git push -q origin main --tags  # the request is judged by, and merged into, origin's main
+  request=$(git ckpt propose "$ref" --stage production --rationale "canary clean 24h" --push --json)
+  branch=$(printf '%s' "$request" | python -c "import json,sys; print(json.load(sys.stdin)['branch'])")
+  printf '$ git ckpt propose %s --stage production --rationale "canary clean 24h" --push\n' "$ref"
+  echo "request on branch $branch"
+  run git checkout -q "$branch"
+  run git ckpt review --format text | head -20
+  run git ckpt approve --comment "metrics and canary look right" --key "$WORK/bob"
+  run git push -q origin "$branch"
+  run git checkout -q main
+  run git merge -q --no-ff -m "Merge $branch" "$branch"
+  run git push -q origin main
+  run git ckpt promote --request "$(printf '%s' "$request" | python -c "import json,sys; print(json.load(sys.stdin)['request'])")"
+}
+
+step "promote epoch 2 then epoch 3 through every stage (signed tags; production by review)"
 for ref in clf~1 clf; do
   run git ckpt promote "$ref" --stage dev --rationale "nightly candidate"
   run git ckpt promote "$ref" --stage staging --rationale "offline eval passed"
   run git ckpt promote "$ref" --stage canary --rationale "staging soak clean"
-  run git ckpt promote "$ref" --stage production --rationale "canary clean 24h" \
-      --approved-by bob@example.com
+  to_production "$ref"
 done
 run git ckpt stages clf
 
-step "epoch 3 misbehaves in production: a reasoned, staged rollback to epoch 2"
-run git ckpt revert clf --stage canary --to clf~1 --rationale "INC-7: p99 latency regression" \
-    --approved-by bob@example.com
-run git ckpt revert clf --stage production --to clf#canary \
-    --rationale "INC-7: p99 latency regression" --approved-by bob@example.com
+step "epoch 3 misbehaves in production: a staged rollback to epoch 2, break glass, then ratified"
+run git ckpt revert clf --stage canary --to clf~1 --rationale "INC-7: p99 latency regression"
+run git ckpt revert clf --stage production --to clf#canary --emergency \
+    --rationale "INC-7: p99 latency regression"
+run git ckpt ratify "$(git ckpt stages clf --json | python -c "import json,sys; print(next(r['tag'] for r in json.load(sys.stdin)['holders'] if r['stage'] == 'production'))")" \
+    --comment "rollback was right" --key "$WORK/bob"
 run git push -q origin main --tags
 
 step "a teammate's fresh clone: history, GTO's view, and the bytes through the DVC remote"
 cd "$WORK" && git clone -q origin.git teammate && cd teammate
 run git ckpt history clf --stage production
-run gto show
+if command -v gto >/dev/null; then run gto show; else echo "(GTO reads these tags too: 'pip install gto' and run 'gto show')"; fi
 run git ckpt restore clf#production
 expected=$(git ckpt show clf#production --json | python -c "import json,sys; print(json.load(sys.stdin)['artifact']['sha256'])")
 actual=$(sha256sum models/clf.safetensors | cut -d' ' -f1)
@@ -109,5 +133,10 @@ echo "restored bytes match the sealed sha256 ${actual:0:16}…"
 step "an auditor verifies every seal and signature and reads the chain of custody"
 run git ckpt verify --all
 run git ckpt audit clf | tail -12
+
+step "the dashboard and executive summary (offline), and a Hugging Face model card"
+run git ckpt report -o "$WORK/report"
+run git ckpt card clf#production -o "$WORK/README.md"
+head -12 "$WORK/README.md"
 
 step "demo finished"

@@ -1,0 +1,87 @@
+"""Ranking checkpoints by metrics, filtered by a CEL expression (``ops/rank.py`` runs it).
+
+Repeatable: criteria are applied in order, ties fall to the next criterion, then to time
+(earlier first: the first checkpoint to reach a score keeps its place, as early stopping does),
+then to the id. A checkpoint without a criterion's metric (or with a non-finite one) sorts
+after every checkpoint that has it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ckptgit.compare import metrics
+from ckptgit.errors import UsageError
+from ckptgit.model import Checkpoint
+
+
+@dataclass(frozen=True)
+class Criterion:
+    metric: str
+    goal: str  # min | max
+
+
+@dataclass(frozen=True)
+class Ranked:
+    rank: int
+    checkpoint: Checkpoint
+    values: dict[str, Any]  # metric -> value, for each criterion
+
+    def to_dict(self) -> dict[str, Any]:
+        c = self.checkpoint
+        return {"rank": self.rank, "id": c.id, "name": c.name, "commit": c.commit,
+                "created_at": c.created_at, "step": c.step, "values": self.values}
+
+
+def criterion(spec: str, goals: Mapping[str, str]) -> Criterion:
+    """``METRIC[:min|max]``; without a goal, the config's or the name's guess."""
+    name, _, goal = spec.rpartition(":") if spec.endswith((":min", ":max")) else (spec, "", "")
+    name = name.strip()
+    if not name:
+        raise UsageError(f"--by {spec!r}: name a metric, e.g. --by val_loss:min")
+    chosen = goal or metrics.goal_for(name, goals)
+    if chosen is None:
+        raise UsageError(f"--by {spec}: is higher or lower better? say --by {name}:max or "
+                         f"--by {name}:min (or set metrics.goals in .ckpt/config.yaml)")
+    return Criterion(name, chosen)
+
+
+def context(c: Checkpoint) -> dict[str, Any]:
+    """What ``--where`` expressions see."""
+    return {"id": c.id, "name": c.name, "commit": c.commit, "created_at": c.created_at,
+            "step": c.step if c.step is not None else -1, "parent": c.parent or "",
+            "labels": list(c.labels), "metrics": c.metrics, "params": c.params}
+
+
+def rank(entries: Iterable[Checkpoint], by: list[Criterion], where: str | None = None,
+         top: int | None = None) -> list[Ranked]:
+    if not by:
+        raise UsageError("rank needs at least one --by METRIC[:min|max]")
+    if where:
+        from ckptgit.compare import filtering
+
+        entries = list(entries)
+        kept = filtering.holds_many(where, [context(c) for c in entries])
+        entries = [c for c, ok in zip(entries, kept, strict=True) if ok]
+    scored = []
+    for c in entries:
+        flat = metrics.flatten(c.metrics)
+        values = {k.metric: flat.get(k.metric) for k in by}
+        scored.append((_key(values, by, c), c, values))
+    scored.sort(key=lambda row: row[0])
+    chosen = scored[:top] if top is not None else scored
+    return [Ranked(i + 1, c, values) for i, (_, c, values) in enumerate(chosen)]
+
+
+def _key(values: dict[str, Any], by: list[Criterion], c: Checkpoint) -> tuple[Any, ...]:
+    parts: list[Any] = []
+    for k in by:
+        x = metrics.number(values[k.metric])
+        if x is None or not math.isfinite(x):
+            parts.append((1, 0.0))
+        else:
+            parts.append((0, x if k.goal == "min" else -x))
+    return (*parts, c.created_at, c.id)

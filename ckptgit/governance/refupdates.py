@@ -1,0 +1,389 @@
+"""What the hooks check: staged records (pre-commit) and pushed ref updates (pre-push, the
+server's pre-receive).
+
+Each returns a list of problems (one line each, naming the path or tag); an empty list lets
+git go on. ``pre_commit`` is on every commit's path, so it imports nothing heavy until a
+staged path actually concerns checkpoints.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ckptgit.errors import CkptError
+from ckptgit.git import Git
+
+if TYPE_CHECKING:  # the config (and YAML) is imported only when a hook needs it
+    from ckptgit.config import Config
+    from ckptgit.governance import pushset
+
+ZERO = "0" * 40
+SIDECAR_SUFFIX = ".ckpt.yaml"
+MUTABLE_FIELDS = ("labels", "notes")
+TRUSTED_DIR = "ckpt-trusted"  # inside a bare repository, written by 'hooks install --server'
+# kept here, not in config.py: importing the config (and YAML) costs more than this whole hook
+WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin", ".ckpt", ".gguf", ".onnx", ".npz")
+
+
+# -- pre-commit --------------------------------------------------------------------------------
+def pre_commit(git: Git) -> list[str]:
+    """Staged sidecars valid and unedited; no model weights committed to git itself."""
+    raw = git.out(["diff", "--cached", "--raw", "-z", "--no-renames", "--no-abbrev"])
+    fields = raw.split("\0")
+    staged: dict[str, str] = {}  # path -> new blob, for added or modified paths
+    records: dict[str, str | None] = {}  # pointers and sidecars changed or deleted
+    for meta, path in zip(fields[0::2], fields[1::2], strict=False):
+        parts = meta.split()
+        if len(parts) == 5 and parts[4] != "D":
+            staged[path] = parts[3]
+        if len(parts) == 5 and path.endswith((".dvc", SIDECAR_SUFFIX)):
+            records[path] = None if parts[4] == "D" else parts[3]
+    sidecars = [p for p in staged if p.endswith(SIDECAR_SUFFIX)]
+    weights = [p for p in staged if p.lower().endswith(WEIGHT_SUFFIXES)]
+    if not sidecars and not weights and not records:
+        return []
+    problems = _weights(git, {p: staged[p] for p in weights}) if weights else []
+    if records and git.head() is not None:
+        from ckptgit.governance import stale
+
+        problems += [stale.message(r) for r in stale.reverts(git, records)]
+    for path in sidecars:
+        problems += _sidecar(git, path, staged)
+    return problems
+
+
+def _weights(git: Git, blobs: dict[str, str]) -> list[str]:
+    from ckptgit import config
+
+    limit = config.load(git.root).governance.max_weight_bytes
+    sizes = _blob_sizes(git, list(blobs.values()))
+    return [f"{path} ({sizes[blob]:,} bytes) is model weights, over the {limit:,}-byte limit "
+            f"for git: save it with 'git ckpt save {path} -n NAME' and unstage it "
+            f"('git rm --cached {path}')"
+            for path, blob in blobs.items() if sizes.get(blob, 0) > limit]
+
+
+def _blob_sizes(git: Git, blobs: Sequence[str]) -> dict[str, int]:
+    out = git.out(["cat-file", "--batch-check=%(objectname) %(objectsize)"],
+                  input="".join(f"{b}\n" for b in blobs).encode())
+    sizes = {}
+    for line in out.splitlines():
+        oid, _, size = line.partition(" ")
+        if size.isdigit():
+            sizes[oid] = int(size)
+    return sizes
+
+
+def _sidecar(git: Git, path: str, staged: dict[str, str]) -> list[str]:
+    from ckptgit import sidecar, storage
+    from ckptgit.errors import CkptError
+
+    blobs = git.cat_files([staged[path], f"HEAD:{path}"])
+    try:
+        doc = sidecar.load(blobs[staged[path]] or b"", path)
+    except CkptError as exc:
+        return [f"{path}: {exc}"]
+    problems = [f"{path}: {p}" for p in sidecar.schema_errors(doc)[:3]]
+    old_raw = blobs.get(f"HEAD:{path}")
+    if old_raw is not None:
+        try:
+            old = sidecar.load(old_raw, f"HEAD:{path}")
+        except CkptError:
+            old = {}
+        if old.get("id") == doc.get("id"):
+            changed = sorted(k for k in set(old) | set(doc)
+                             if k not in MUTABLE_FIELDS and old.get(k) != doc.get(k))
+            if changed:
+                problems.append(f"{path}: recorded fields of saved checkpoint {doc.get('id')} "
+                                f"edited ({', '.join(changed)}); a checkpoint is immutable: "
+                                "save a new one (only labels and notes may change)")
+    dvcfile = path.removesuffix(SIDECAR_SUFFIX) + ".dvc"
+    raw_ptr = (git.cat_files([staged[dvcfile]])[staged[dvcfile]] if dvcfile in staged
+               else git.show_file("HEAD", dvcfile))
+    art = doc.get("artifact") if isinstance(doc.get("artifact"), dict) else {}
+    if raw_ptr is not None and art:
+        try:
+            pointer = storage.parse_pointer(raw_ptr)
+        except CkptError as exc:
+            return [*problems, f"{dvcfile}: {exc}"]
+        if pointer.md5 != art.get("md5"):
+            problems.append(f"{path}: artifact md5 {art.get('md5')} does not match {dvcfile} "
+                            f"({pointer.md5})")
+    return problems
+
+
+# -- tags: pre-push and pre-receive ------------------------------------------------------------
+@dataclass(frozen=True)
+class TagObject:
+    name: str  # the name written inside the tag object
+    tagger_time: int | None
+    message: str
+    signature: str  # "ssh", "pgp" or ""
+
+
+def parse_tag_object(raw: bytes) -> TagObject | None:
+    """An annotated tag object's fields; None for anything else (a lightweight tag's commit)."""
+    text = raw.decode("utf-8", "replace")
+    head, _, message = text.partition("\n\n")
+    headers = dict(line.split(" ", 1) for line in head.splitlines() if " " in line)
+    if not text.startswith("object ") or "tag" not in headers:
+        return None
+    when = None
+    tagger = headers.get("tagger", "")
+    stamp = tagger.rsplit(">", 1)[-1].split()
+    if stamp and stamp[0].lstrip("-").isdigit():
+        when = int(stamp[0])
+    signature = ""
+    for marker, kind in (("-----BEGIN SSH SIGNATURE-----", "ssh"),
+                         ("-----BEGIN PGP SIGNATURE-----", "pgp")):
+        if marker in message:
+            message, signature = message.split(marker, 1)[0], kind
+    return TagObject(headers["tag"], when, message, signature)
+
+
+def is_ckpt_tag(name: str) -> bool:
+    from ckptgit import tags
+
+    return tags.parse(name) is not None or tags.parse_lock(name) is not None
+
+
+@dataclass(frozen=True)
+class Trust:
+    """What a hook trusts: the rules and signers (a server's own copy, never the pushed ones)."""
+
+    config: Config
+    signers: str
+    revoked: str | None
+
+
+def check_tags(git: Git, pushed: Sequence[tuple[str, str]], trust: Trust,
+               now: int | None = None, tip: str | None = None) -> list[str]:
+    """Problems of pushed ckpt tags ``(name, object id)``: kind, name, trailers, approvals,
+    stage, tagger date (when ``now`` is given) and signature by a principal allowed there."""
+    from ckptgit.governance import tagsigning
+
+    objects = git.cat_files([sha for _, sha in pushed])
+    problems: list[str] = []
+    by_principals: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+    for name, sha in pushed:
+        found, principals = _tag_problems(name, objects.get(sha), trust, now)
+        problems += [f"{name}: {p}" for p in found]
+        if not found:
+            by_principals.setdefault(principals, []).append((name, sha))
+            late = _signoff(git, name, sha, objects.get(sha) or b"", trust, tip, now)
+            problems += [f"{name}: {p}" for p in late]
+    for principals, group in by_principals.items():
+        verdicts = tagsigning.verify(git, [sha for _, sha in group], trust.signers, trust.revoked,
+                                  principals)
+        problems += [f"{name}: {verdicts[sha]}" for name, sha in group if verdicts[sha]]
+    return problems
+
+
+def _tag_problems(name: str, raw: bytes | None, trust: Trust,
+                  now: int | None) -> tuple[list[str], tuple[str, ...]]:
+    from ckptgit import tags
+    from ckptgit.governance import trailers as tr
+
+    obj = parse_tag_object(raw) if raw is not None else None
+    if obj is None:
+        return ["a lightweight tag; ckpt tags must be signed annotated tags "
+                "('git ckpt promote')"], ()
+    problems = []
+    if obj.name != name:
+        problems.append(f"the tag object is named {obj.name!r}: a tag cannot be renamed")
+    if obj.signature != "ssh":
+        problems.append("not signed" if not obj.signature else
+                        "signed with OpenPGP; only SSH keys in allowed_signers are trusted")
+    cfg = trust.config
+    parsed, lock = tags.parse(name), tags.parse_lock(name)
+    stage = parsed.stage if parsed else lock.stage if lock else None
+    expected = (("promote", "revert") if parsed and parsed.kind == "assign"
+                else (lock.kind,) if lock else (parsed.kind,) if parsed else ())
+    approvals = 0
+    principals: tuple[str, ...] = ()
+    trailers = tr.parse(obj.message)
+    if stage is not None:
+        if stage not in cfg.stages:
+            problems.append(f"stage {stage!r} is not in the trusted config")
+        else:
+            rule = cfg.rule(stage)
+            approvals = rule.approvals if parsed and not trailers.get(tr.EMERGENCY) else 0
+            principals = rule.signers
+    problems += tr.problems(trailers, expected, approvals)
+    signed_by = trailers.get(tr.SIGNED_BY)
+    if signed_by:
+        if principals and signed_by not in principals:
+            problems.append(f"Signed-By {signed_by} may not sign for stage {stage}")
+        principals = (signed_by,)  # the signature must be that principal's own key
+    for key, want in ((tr.STAGE, stage), (tr.NAME, parsed.name if parsed else None)):
+        have = trailers.get(key)
+        if want and have and have != want:
+            problems.append(f"{key} says {have!r}, the tag name says {want!r}")
+    window = cfg.governance.tag_date_window
+    if now is not None and (obj.tagger_time is None or abs(now - obj.tagger_time) > window):
+        problems.append(f"tagger date is {_skew(now, obj.tagger_time)} server time (allowed "
+                        f"±{window} s): re-create the tag now")
+    return problems, principals
+
+
+def _signoff(git: Git, name: str, sha: str, raw: bytes, trust: Trust,
+             tip: str | None, now: int | None) -> list[str]:
+    """Signed approvals (or a responder's emergency) of a stage tag: governance/signoff."""
+    from ckptgit import tags
+    from ckptgit.governance import approvals, signoff
+    from ckptgit.governance import trailers as tr
+
+    parsed, obj = tags.parse(name), parse_tag_object(raw)
+    if parsed is None or parsed.stage is None or obj is None:
+        return []
+    trailers = tr.parse(obj.message)
+    action = trailers.get(tr.ACTION) or {"assign": "promote"}.get(parsed.kind, parsed.kind)
+    facts = signoff.TagFacts(name, sha, action, parsed.stage, obj.tagger_time or 0, trailers)
+    root = approvals.TrustRoot(trust.config, trust.signers, trust.revoked, "trusted copy")
+    rule = trust.config.rule(parsed.stage)
+    found = signoff.tag_problems(git, facts, rule, root, tip)
+    if now is not None and trailers.get(tr.EMERGENCY) is not None:
+        late = signoff.ratification(git, facts, rule, root, tip, now)
+        if late.state == "overdue":
+            found.append(f"an emergency revert past its ratification window "
+                         f"({rule.ratify_within} s) and not ratified: {'; '.join(late.reasons)}")
+    return found
+
+
+def _skew(now: int, when: int | None) -> str:
+    if when is None:
+        return "missing, not within"
+    delta = now - when
+    return f"{abs(delta)} s {'behind' if delta > 0 else 'ahead of'}"
+
+
+def repo_trust(root: Path) -> Trust:
+    from ckptgit import config
+    from ckptgit.governance import tagsigning
+
+    signers, revoked = tagsigning.repo_trust(root)
+    return Trust(config.load(root), signers, revoked)
+
+
+# -- pre-push ----------------------------------------------------------------------------------
+def pre_push(git: Git, remote: str, lines: Sequence[str], url: str | None = None) -> list[str]:
+    """Pushed ckpt tags signed and reasoned; pushed checkpoints' bytes on the DVC remote."""
+    from ckptgit.governance import pushset
+
+    updates = pushset.parse_updates(lines)
+    tags_pushed, problems = [], []
+    for update in updates:
+        short = update.remote_ref.removeprefix("refs/tags/")
+        if update.remote_ref.startswith("refs/tags/") and is_ckpt_tag(short):
+            if update.local_sha == ZERO:
+                problems.append(f"{short}: ckpt tags are never deleted")
+            else:
+                tags_pushed.append((short, update.local_sha))
+    if not any(u.local_sha != ZERO for u in updates):
+        return problems
+    trust = repo_trust(git.root)
+    if tags_pushed:
+        from ckptgit.governance import requests
+
+        tip = requests.trusted_rev(git, trust.config.governance.request_branch)
+        problems += check_tags(git, tags_pushed, trust, tip=tip)
+    if trust.config.push != "never":
+        problems += _bytes_on_remote(git, remote, url, updates, trust.config)
+    return problems
+
+
+def _bytes_on_remote(git: Git, remote: str, url: str | None,
+                     updates: Sequence[pushset.Update], cfg: Config) -> list[str]:
+    """Every save the push brings, whatever the refspec, has its artifact, companions and
+    data inputs on a DVC remote teammates can reach."""
+    from ckptgit.governance import pushset
+
+    saves = pushset.saves_pushed(git, remote, updates)
+    if not saves:
+        return []
+    local = pushset.machine_local_problem(git.root, url or remote, cfg.allow_local_remote)
+    if local is not None:
+        return [local]
+    return pushset.ensure_on_remote(git.root, pushset.needed(git, saves), cfg.push)
+
+
+# -- pre-receive -------------------------------------------------------------------------------
+def server_trust(git: Git) -> Trust:
+    from ckptgit import config
+    from ckptgit.errors import PolicyError
+
+    base = git.git_dir / TRUSTED_DIR
+    if not (base / "config.yaml").is_file() or not (base / "allowed_signers").is_file():
+        raise PolicyError(f"this server has no trusted ckptgit rules in {base}: an admin runs "
+                          "'git ckpt hooks install --server PATH' from a trusted checkout")
+    revoked = base / "revoked_signers"
+    return Trust(config.parse((base / "config.yaml").read_bytes(), "trusted config.yaml"),
+                 (base / "allowed_signers").read_text(),
+                 revoked.read_text() if revoked.is_file() else None)
+
+
+def pre_receive(git: Git, lines: Sequence[str], now: int | None = None) -> list[str]:
+    """Server side: the tag checks against the server's trusted copy, tags never moved or
+    deleted, protected branches fast-forward only, tagger dates near server time."""
+    trust = server_trust(git)
+    now = int(time.time()) if now is None else now
+    protected = {f"refs/heads/{b}" for b in trust.config.governance.protected_branches}
+    problems, created = [], []
+    for line in lines:
+        parts = line.split()
+        if len(parts) != 3:
+            continue
+        old, new, ref = parts
+        short = ref.removeprefix("refs/tags/")
+        if ref.startswith("refs/tags/") and is_ckpt_tag(short):
+            if old != ZERO:
+                verb = "deleted" if new == ZERO else "moved"
+                problems.append(f"{short}: ckpt tags are never {verb}; record a new decision "
+                                "with 'git ckpt revert' instead")
+            else:
+                created.append((short, new))
+        elif ref in protected:
+            if new == ZERO:
+                problems.append(f"{ref}: a protected branch cannot be deleted")
+            elif old != ZERO and not git.is_ancestor(old, new):
+                problems.append(f"{ref}: protected branch, fast-forward only (this push rewrites "
+                                "its history)")
+    if created:
+        branch = f"refs/heads/{trust.config.governance.request_branch}"
+        pushed_tip = next((p[1] for p in (ln.split() for ln in lines)
+                           if len(p) == 3 and p[2] == branch and p[1] != ZERO), None)
+        problems += check_tags(git, created, trust, now,
+                               pushed_tip or git.rev_parse(f"{branch}^{{commit}}"))
+    heads = [parts[1] for parts in (ln.split() for ln in lines)
+             if len(parts) == 3 and parts[1] != ZERO and parts[2].startswith("refs/heads/")]
+    if heads:
+        from ckptgit.governance import signoff
+
+        problems += signoff.fresh_statements(git, heads, now,
+                                             trust.config.governance.tag_date_window)
+    dvc_dir = git.git_dir / TRUSTED_DIR / "dvc"
+    if trust.config.push != "never" and (dvc_dir / ".dvc").is_dir():
+        problems += _server_bytes(git, dvc_dir, lines)
+    return problems
+
+
+def _server_bytes(git: Git, dvc_dir: Path, lines: Sequence[str]) -> list[str]:
+    """Every checkpoint a push brings (new save commits under any ref, tagged ones) has its
+    artifact, companions and data inputs on the DVC remote: a ref never lands on the server
+    ahead of its data, even with client hooks skipped. Directories are checked through their
+    listing on the remote (the server holds no cache)."""
+    from ckptgit.governance import pushset
+
+    updates = [pushset.Update("", parts[1], parts[2], parts[0])
+               for parts in (ln.split() for ln in lines) if len(parts) == 3]
+    saves = pushset.saves_pushed(git, "", updates, exclude_all=True)
+    if not saves:
+        return []
+    try:
+        return pushset.ensure_on_remote(dvc_dir, pushset.needed(git, saves, dvc_dir), "server")
+    except CkptError as exc:
+        return [f"cannot check checkpoint bytes on the DVC remote ({exc}); refusing the push"]

@@ -1,0 +1,47 @@
+"""``git ckpt check``: the rules of ``compare/checks.py`` over the targets and what they are
+compared with (parent, stage holders, a baseline)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ckptgit import sidecar, stages
+from ckptgit.compare import checks
+from ckptgit.compare.settings import from_raw
+from ckptgit.model import Checkpoint
+from ckptgit.repo import Repo
+
+Finding = checks.Finding
+
+
+def run(repo: Repo, refs: Iterable[str] = (), baseline: str | None = None) -> list[checks.Finding]:
+    """Findings for ``refs`` (default: the latest checkpoint of every name)."""
+    settings = from_raw(repo.config.raw)
+    entries = repo.checkpoints()
+    by_id = {c.id: c for c in entries}
+    targets = [repo.resolve(r) for r in refs] or _latest_per_name(entries)
+    base = repo.resolve(baseline) if baseline else None
+    held = stages.holders(repo.git)
+    related = checks.related(targets, by_id, held, settings, entries, base)
+    docs = _docs(repo, targets + [c for group in related.values() for _, c in group])
+    found: list[checks.Finding] = []
+    goals = repo.config.metric_goals
+    for target in {t.id: t for t in targets}.values():
+        found += checks.findings_for(target, docs, related[target.id], settings, goals)
+    order = {"error": 0, "warning": 1, "info": 2}
+    found.sort(key=lambda f: (order.get(f.severity, 3), f.name, f.id, f.rule))
+    return found
+
+
+def _latest_per_name(entries: list[Checkpoint]) -> list[Checkpoint]:
+    latest: dict[str, Checkpoint] = {}
+    for c in entries:
+        if c.name not in latest or c.created_at > latest[c.name].created_at:
+            latest[c.name] = c
+    return sorted(latest.values(), key=lambda c: c.name)
+
+
+def _docs(repo: Repo, ckpts: list[Checkpoint]) -> dict[str, dict[str, Any]]:
+    unique = list({c.id: c for c in ckpts}.values())
+    return {c.id: doc for c, doc in zip(unique, sidecar.load_saved(repo.git, unique), strict=True)}
