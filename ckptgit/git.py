@@ -202,6 +202,19 @@ class Git:
             pos += size + 1
         return result
 
+    def object_ids(self, specs: Sequence[str]) -> dict[str, str | None]:
+        """The object id of many ``<rev>:<path>`` in one ``cat-file --batch-check`` (no
+        contents read), None for those that do not exist."""
+        if not specs:
+            return {}
+        data = "".join(f"{s}\n" for s in specs).encode()
+        lines = self.run(["cat-file", "--batch-check=%(objectname) %(objecttype)"],
+                         input=data).stdout.decode("utf-8", "surrogateescape").splitlines()
+        out: dict[str, str | None] = {}
+        for spec, line in zip(specs, lines, strict=True):
+            oid, _, kind = line.partition(" ")
+            out[spec] = oid if kind == "blob" else None
+        return out
     def peel_commits(self, revs: Sequence[str]) -> dict[str, str | None]:
         """The commit each rev names (tags peeled), or None for a missing object or one that is
         no commit (a tree, a blob); one ``cat-file --batch-check`` for them all."""

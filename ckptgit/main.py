@@ -47,6 +47,7 @@ COMMANDS = {
     "audit": ("ckptgit.commands.audit", "Chain of custody: every save and tag event, verified."),
     "reproduce": ("ckptgit.commands.reproduce", "Set up a re-run of a checkpoint."),
     "migrate": ("ckptgit.commands.migrate", "Rewrite older sidecars on the current schema."),
+    "remote": ("ckptgit.commands.remote", "DVC remotes for checkpoint bytes: default, mirrors."),
     "report": ("ckptgit.commands.report", "Write an offline report site and executive summary."),
     "card": ("ckptgit.commands.card", "Print a checkpoint's Hugging Face model card."),
     "completion": ("ckptgit.commands.completion", "Print a shell completion script."),

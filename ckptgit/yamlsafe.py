@@ -101,6 +101,13 @@ def too_deep(data: Any, max_depth: int) -> bool:
     return False
 
 
+def reads_as_string(value: str) -> bool:
+    """Whether a plain (unquoted) scalar ``value`` loads as this string, not null, a bool or a
+    number."""
+    tag = yaml.resolver.Resolver().resolve(yaml.ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
+    return bool(tag == "tag:yaml.org,2002:str")
+
+
 def line_of(text: bytes | str, path: Sequence[str | int]) -> int | None:
     """The 1-based line where the node at ``path`` (keys and list indexes) starts, or the
     line of its nearest parent that exists; None when the text does not parse."""

@@ -11,11 +11,14 @@ from ckptgit.commands._common import emit_json, json_option, progress
 @click.option("--force", is_flag=True, help="Overwrite work-tree bytes no checkpoint holds.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @json_option
-def command(ref: str, to: str | None, force: bool, quiet: bool, as_json: bool) -> None:
+def command(ref: str, to: str | None, force: bool, quiet: bool,
+            as_json: bool) -> None:
     """Write checkpoint REF's bytes back, from the DVC cache or remote, verified by sha256.
 
     Your branch is not checked out or changed; only the artifact path (or DIR) is written,
-    and only after the bytes match the seal recorded at save time.
+    and only after the bytes match the seal recorded at save time. Missing bytes come from
+    the first DVC remote that has them: the default, then each mirror (git ckpt remote); each
+    object is verified before it enters the cache and nothing on a remote is ever changed.
 
     \b
     Examples:

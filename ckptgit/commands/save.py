@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 @click.option("--label", "labels", multiple=True, metavar="L", help="A label; repeat for more.")
 @click.option("--push", is_flag=True, help="Push the bytes to the DVC remote after saving.")
 @click.option("--strict", is_flag=True, help="Refuse unreadable safetensors headers.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), metavar="N",
+              help="Files of a directory stored, and objects pushed, N at a time "
+                   "(default: one per core).")
 @click.option("--override", "overrides", multiple=True, metavar="RULE",
               help="Accept a failing guardrail for this save (needs --rationale); repeat.")
 @click.option("--rationale", metavar="TEXT",
@@ -48,7 +51,7 @@ def command(path: str, name: str, metrics_file: str | None, metric_pairs: tuple[
             data: tuple[str, ...], companions: tuple[str, ...],
             distributions_file: str | None, slices_file: str | None, step: int | None,
             epoch: float | None, parent: str | None, note: str | None,
-            labels: tuple[str, ...], push: bool, strict: bool,
+            labels: tuple[str, ...], push: bool, strict: bool, jobs: int | None,
             overrides: tuple[str, ...], rationale: str | None, quiet: bool,
             as_json: bool) -> None:
     """Save PATH (a file or directory) as checkpoint NAME, in one atomic commit.
@@ -66,6 +69,7 @@ def command(path: str, name: str, metrics_file: str | None, metric_pairs: tuple[
       git ckpt save models/clf.safetensors -n clf --metrics metrics.json --params params.yaml
       git ckpt save models/clf.safetensors -n clf --metric acc=0.91 --param lr=3e-4 --seed torch=42
       git ckpt save out/tokenizer -n tok --data data/train.csv --push
+      git ckpt save out/llm -n llm --jobs 8 --push   # a directory of shards
       git ckpt save models/clf.safetensors -n clf --override sgd-lr --rationale "lr sweep"
 
     Guardrails in .ckpt/config.yaml are evaluated first (docs/policy.md): an error-level
@@ -86,7 +90,7 @@ def command(path: str, name: str, metrics_file: str | None, metric_pairs: tuple[
         labels=labels,
         distributions=_read(distributions_file, "distributions"),
         slices=_read(slices_file, "slices"),
-        push=push, strict=strict, overrides=overrides, rationale=rationale,
+        push=push, strict=strict, jobs=jobs, overrides=overrides, rationale=rationale,
         command=["git", "ckpt", "save", *sys.argv[2:]],
         cwd=Path.cwd(),
     )

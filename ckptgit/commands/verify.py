@@ -18,14 +18,17 @@ if TYPE_CHECKING:
 @click.option("--offline", is_flag=True, help="Never read the DVC remote.")
 @click.option("--allow-missing", is_flag=True,
               help="Bytes found nowhere are reported but do not fail.")
+@click.option("--remote", "replicas", is_flag=True, help="Also report which DVC remotes "
+              "(the default and each mirror) hold every object of each checkpoint.")
 @click.option("--oms", is_flag=True, help="Also check OpenSSF model-signing signatures.")
 @click.option("--key", "oms_key", metavar="PUB", help="Public key for --oms (PEM).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Files hashed at once "
               "(default: one per CPU core).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @json_option
-def command(refs: tuple[str, ...], all_: bool, offline: bool, allow_missing: bool, oms: bool,
-            oms_key: str | None, jobs: int | None, quiet: bool, as_json: bool) -> int:
+def command(refs: tuple[str, ...], all_: bool, offline: bool, allow_missing: bool,
+            replicas: bool, oms: bool, oms_key: str | None, jobs: int | None, quiet: bool,
+            as_json: bool) -> int:
     """Check that checkpoints are exactly what their saves recorded.
 
     Bytes (work tree, cache, else the DVC remote) must hash to the sealed sha256, the DVC
@@ -39,6 +42,7 @@ def command(refs: tuple[str, ...], all_: bool, offline: bool, allow_missing: boo
       git ckpt verify --all
       git ckpt verify clf#production --offline
       git ckpt verify --all --json | jq '.findings'
+      git ckpt verify --remote --json | jq '.replicas'
     """
     from ckptgit.errors import UsageError
     from ckptgit.ops.verify import verify_everything
@@ -52,15 +56,41 @@ def command(refs: tuple[str, ...], all_: bool, offline: bool, allow_missing: boo
                                    oms=oms, oms_key=oms_key, progress=advance,
                                    on_total=set_total)
     failures = report.failures(allow_missing)
+    held = _holdings(repo, refs) if replicas else None
     if as_json:
-        emit_json(report.to_dict(allow_missing))
+        emit_json({**report.to_dict(allow_missing),
+                   **({"replicas": [h.to_dict() for h in held]} if held is not None else {})})
     else:
         for finding in failures:
             click.echo(finding.line())
+        if held is not None:
+            _replica_lines(held)
         _summary(report, failures)
     if any(f.kind != "ratification" for f in failures):
         return 3
-    return 1 if failures else 0  # only emergency reverts overdue for ratification
+    if failures:
+        return 1  # only emergency reverts overdue for ratification
+    return 1 if held and any(h.missing_from for h in held) and not allow_missing else 0
+
+
+def _holdings(repo: Any, refs: Sequence[str]) -> list[Any]:
+    from ckptgit.ops import remote
+
+    return remote.holdings(repo, refs)
+
+
+def _replica_lines(held: Sequence[Any]) -> None:
+    """One line per checkpoint some replica lacks, then a count per replica."""
+    names: dict[str, int] = {}
+    for h in held:
+        for n in (*h.held_by, *h.missing_from):
+            names.setdefault(n, 0)
+        for n in h.held_by:
+            names[n] += 1
+        if h.missing_from:
+            click.echo(f"{h.name} {h.id[:8]}: not on {', '.join(h.missing_from)}")
+    for n, count in names.items():
+        click.echo(f"replica {n}: holds {count} of {len(held)} checkpoint(s)", err=True)
 
 
 def _summary(report: Report, failures: Sequence[Finding]) -> None:

@@ -13,7 +13,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ckptgit import expressions
 from ckptgit.compare import metrics
 from ckptgit.errors import UsageError
 from ckptgit.model import Checkpoint
@@ -62,8 +61,11 @@ def rank(entries: Iterable[Checkpoint], by: list[Criterion], where: str | None =
     if not by:
         raise UsageError("rank needs at least one --by METRIC[:min|max]")
     if where:
-        expressions.check(where)
-        entries = [c for c in entries if expressions.holds(where, context(c))]
+        from ckptgit.compare import filtering
+
+        entries = list(entries)
+        kept = filtering.holds_many(where, [context(c) for c in entries])
+        entries = [c for c, ok in zip(entries, kept, strict=True) if ok]
     scored = []
     for c in entries:
         flat = metrics.flatten(c.metrics)

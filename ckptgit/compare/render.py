@@ -160,6 +160,8 @@ def _weights(_n: str, w: WeightsDiff, top: int) -> Block | None:
     for t in w.tensors:
         counts[t.status] = counts.get(t.status, 0) + 1
     summary = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(counts.items()))
+    if w.read is not None:  # directories: only shards whose seals differ are read
+        summary += f"; {len(w.read)} shard file(s) read"
     block = Block("Weights", f"{len(w.tensors)} tensors: {summary}",
                   ["tensor / module", "rel L2", "max |Δ|", "cosine", ""])
     moved = sorted((t for t in w.tensors if t.status == "changed"),

@@ -117,6 +117,7 @@ class WeightsDiff:
     tensors: tuple[TensorStat, ...]
     modules: tuple[ModuleStat, ...]
     identical_files: bool = False  # same sha256: nothing was read
+    read: tuple[str, ...] | None = None  # directories: the shards whose bytes were read
 
     @property
     def empty(self) -> bool:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ckptgit import sidecar, storage
+from ckptgit import replicas, sidecar, storage
 from ckptgit.errors import CkptError
 from ckptgit.git import Git, LogEntry
 
@@ -117,8 +117,8 @@ def _data_inputs(root: Path, doc: dict[str, object], rev: str) -> list[Needed]:
 
 
 def ensure_on_remote(root: Path, wanted: Sequence[Needed], mode: str) -> list[str]:
-    """Push what the remote lacks (``auto``) or only report it (``check``, ``server``); the
-    problems left.
+    """Push what each replica (the default remote and every mirror) lacks (``auto``) or only
+    report it (``check``, ``server``); the problems left.
 
     A directory whose listing is not in the local cache is checked through the remote's own
     copy of the listing, so its files are never taken on trust.
@@ -126,19 +126,34 @@ def ensure_on_remote(root: Path, wanted: Sequence[Needed], mode: str) -> list[st
     if not wanted:
         return []
     wanted = [_complete(root, n) for n in wanted]
-    missing = set(storage.missing_on_remote(root, sorted({o for n in wanted for o in n.oids})))
+    every = sorted({o for n in wanted for o in n.oids})
+    problems: list[str] = []
+    for name in replicas.targets(root):
+        problems += _on_replica(root, wanted, every, mode, name)
+    return problems
+
+
+def _on_replica(root: Path, wanted: Sequence[Needed], every: list[str], mode: str,
+                name: str | None) -> list[str]:
+    missing = set(storage.missing_on_remote(root, every, name))
     if not missing:
         return []
     hint = "push them first: 'dvc push' (push: check in .ckpt/config.yaml)"
     if mode == "server":
         hint = "push them first ('dvc push' or 'git ckpt save --push')"
     elif mode == "auto":
-        missing = set(storage.push_objects(root, sorted(missing)))
+        missing = set(storage.push_objects(root, sorted(missing), name))
         hint = ("they are not in the local cache either; push from the machine that saved "
                 "them ('dvc push')")
-    return [f"{n.what}: bytes are not on the DVC remote ({len(missing & set(n.oids))} "
+    where = "the DVC remote" if name is None or _is_default(root, name) else \
+        f"the DVC remote {name!r} (a mirror)"
+    return [f"{n.what}: bytes are not on {where} ({len(missing & set(n.oids))} "
             f"object(s), e.g. {sorted(missing & set(n.oids))[0]}); {hint}"
             for n in wanted if missing & set(n.oids)]
+
+
+def _is_default(root: Path, name: str) -> bool:
+    return any(r.default and r.name == name for r in storage.remotes(root))
 
 
 def _complete(root: Path, n: Needed) -> Needed:

@@ -127,10 +127,19 @@ def weights_diff(repo: Repo, a: Checkpoint, b: Checkpoint,
                  doc_a: Mapping[str, Any], doc_b: Mapping[str, Any]) -> WeightsDiff:
     from ckptgit.compare import weights
 
+    kinds = {(doc.get("artifact") or {}).get("kind") for doc in (doc_a, doc_b)}
+    if kinds == {"directory"}:
+        from ckptgit.compare import shards
+
+        jobs = os.cpu_count() or 1
+        return shards.compare(shards.from_checkpoint(repo.root, a, doc_a, jobs),
+                              shards.from_checkpoint(repo.root, b, doc_b, jobs),
+                              repo.config.max_header_bytes, jobs)
     for ckpt, doc in ((a, doc_a), (b, doc_b)):
         art = doc.get("artifact") or {}
         if art.get("kind") == "directory" or art.get("format") != "safetensors":
-            raise UsageError(f"--weights compares single safetensors files; {ckpt.name} "
+            raise UsageError(f"--weights compares two safetensors files or two directories of "
+                             f"shards; {ckpt.name} "
                              f"({ckpt.short_id}) is {art.get('format', 'unknown')}")
     seal = {"a": doc_a["artifact"]["sha256"], "b": doc_b["artifact"]["sha256"]}
     src = {"a": source(repo, a), "b": source(repo, b)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ckptgit import faults, hashing, paths, sidecar, storage
+from ckptgit import faults, hashing, paths, replicas, sidecar, storage
 from ckptgit.atomic import write_atomic
 from ckptgit.errors import IntegrityError, MissingDataError, UsageError
 from ckptgit.model import Checkpoint
@@ -37,8 +37,9 @@ def restore(
     if not force and dest.exists():
         _refuse_unsaved(repo, dest, suggest_to=to is None)
     try:
-        storage.ensure_cached(root, pointer, ckpt.dvcfile, ckpt.commit,
-                              f"{ckpt.name} ({ckpt.short_id})")
+        # the first replica that has them; each object verified before it enters the cache
+        replicas.ensure_cached(root, pointer, f"{ckpt.name} ({ckpt.short_id})",
+                               dvcfile=ckpt.dvcfile, rev=ckpt.commit)
     except MissingDataError as exc:
         raise _pruned_or(repo, ckpt, exc) from exc
     storage.materialize(root, pointer, dest, seal, progress, _staging(repo, dest))

@@ -20,12 +20,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ckptgit import faults, hashing, index, names, paths, sidecar, storage, workfiles
+from ckptgit import faults, hashing, index, names, paths, replicas, sidecar, storage, workfiles
 from ckptgit.atomic import write_atomic
 from ckptgit.capture import code as code_capture
 from ckptgit.capture import data as data_capture
 from ckptgit.capture import dvc_values, environment, sources, tensors, values
 from ckptgit.errors import CkptError, ExternalError, IntegrityError, UsageError
+from ckptgit.hashmemo import HashMemo
 from ckptgit.model import Checkpoint
 from ckptgit.policy import enforce
 from ckptgit.repo import Repo
@@ -56,6 +57,7 @@ class SaveRequest:
     note: str | None = None
     labels: Sequence[str] = ()
     push: bool = False
+    jobs: int | None = None  # parallel shard stores and transfers; None: one per core
     strict: bool = False
     command: list[str] | None = None
     cwd: Path | None = None
@@ -118,9 +120,10 @@ def _save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None,
     cancel = threading.Event()
     storage.preload(root)  # here, on the main thread: a worker that imports can hang Ctrl-C
     with ThreadPoolExecutor(1, thread_name_prefix="ckpt-store") as pool:
+        memo = HashMemo(git.ckpt_dir)
         progress = _cancellable(faults.on_progress("copying", progress), cancel)
         storing = (pool.submit(pin.store, root, progress) if pin else
-                   pool.submit(storage.store, root, root / rel, progress))
+                   pool.submit(storage.store, root, root / rel, progress, memo, req.jobs))
         try:
             doc = _describe(repo, req, rel, parent, given, is_dir,
                             _own_paths(repo, req, [rel, *companion_paths]))
@@ -138,6 +141,7 @@ def _save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None,
             cancel.set()
             wait([storing])
             raise
+        memo.save()
     faults.point("stored")
     if summary is not None:
         doc["tensors"] = summary
@@ -149,6 +153,7 @@ def _save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None,
     doc["artifact"].update(size=stored.size, md5=stored.md5, sha256=stored.sha256)
     if stored.nfiles is not None:
         doc["artifact"]["nfiles"] = stored.nfiles
+        doc["artifact"]["files"] = dict(stored.files)  # diff --weights verifies shard by shard
     companions = _store_companions(repo, companion_paths)
     if companions:
         doc["companions"] = [_companion_entry(p, st) for p, st in companions.items()]
@@ -484,10 +489,11 @@ def _message(doc: dict[str, Any]) -> str:
 
 
 def _push(root: Path, ckpt: Checkpoint, pointers: list[storage.Pointer]) -> None:
-    """The artifact, its companions and its data inputs onto the DVC remote, by object id."""
+    """The artifact, its companions and its data inputs onto the DVC remote and each mirror,
+    by object id."""
     oids = sorted({o for p in pointers for o in storage.object_ids(root, p)})
     try:
-        lacking = storage.push_objects(root, storage.missing_on_remote(root, oids))
+        lacking = replicas.push(root, oids)  # the default remote and every mirror
     except CkptError as exc:
         raise ExternalError(f"checkpoint {ckpt.short_id} saved locally, but dvc push failed "
                             f"({exc}); retry with 'dvc push'") from exc

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ckptgit import hashing, sidecar, storage
+from ckptgit import hashing, refs, sidecar, storage
 from ckptgit.errors import CkptError
-from ckptgit.integrity import digest
+from ckptgit.integrity import digest, parsecache
 from ckptgit.integrity import records as recordlog
 from ckptgit.integrity.findings import Finding, Report, Status
 from ckptgit.model import Checkpoint
@@ -52,7 +52,7 @@ def verify(
 ) -> Report:
     """``records_only``: check records, schema and history but hash no bytes (fast)."""
     entries = repo.checkpoints()
-    targets = _dedupe([repo.resolve(r) for r in refs]) if refs else list(entries)
+    targets = _dedupe(_resolve_all(repo, refs, entries)) if refs else list(entries)
     statuses = [Status(c) for c in targets]
     _mark_pruned(repo, statuses)
     report = Report(statuses)
@@ -85,6 +85,10 @@ def verify(
     return report
 
 
+def _resolve_all(repo: Repo, given: list[str], entries: list[Checkpoint]) -> list[Checkpoint]:
+    """Each ref against one listing (audit hands in every id: one index load, not one each)."""
+    by_id = {c.id: c for c in entries}
+    return [by_id[r] if r in by_id else refs.resolve(repo.git, r, entries) for r in given]
 def _mark_pruned(repo: Repo, statuses: list[Status]) -> None:
     """Checkpoints whose bytes retention removed: their records are still checked, their
     bytes are not looked for (``git ckpt prune``)."""
@@ -165,34 +169,47 @@ class _Lazy:
 class _Record:
     pointer: storage.Pointer
     seal: str
-    raw: bytes  # the sidecar as saved
-    doc: dict[str, Any]  # ... parsed, on the current schema
+    oid: str  # the sidecar as saved: its blob id
+    doc: dict[str, Any]  # ... parsed, on the current schema (what verify and audit read)
 
 
 def _records(repo: Repo, statuses: list[Status]) -> dict[str, _Record]:
-    specs = [f"{s.ckpt.commit}:{p}" for s in statuses
-             for p in (s.ckpt.sidecar_path, s.ckpt.dvcfile)]
+    """Each save's sidecar and pointer, parsed and schema-checked.
+
+    Sidecars are looked up by blob id first (one ``--batch-check``): a blob parsed by an
+    earlier run is not read or parsed again (``parsecache``); only new ones are.
+    """
+    side_specs = [f"{s.ckpt.commit}:{s.ckpt.sidecar_path}" for s in statuses]
+    oids = repo.git.object_ids(side_specs)
+    cached = parsecache.ParseCache(repo.git.ckpt_dir)
+    known = {spec: hit for spec in side_specs if (hit := cached.get(oids.get(spec)))}
+    specs = [f"{s.ckpt.commit}:{s.ckpt.dvcfile}" for s in statuses]
+    specs += [spec for spec in side_specs if spec not in known and oids.get(spec)]
     blobs = repo.git.cat_files(specs)
-    found: list[tuple[Status, bytes, bytes]] = []
-    for s in statuses:
+    found: list[tuple[Status, str, bytes]] = []
+    for s, spec in zip(statuses, side_specs, strict=True):
         c = s.ckpt
-        raw_side = blobs.get(f"{c.commit}:{c.sidecar_path}")
         raw_ptr = blobs.get(f"{c.commit}:{c.dvcfile}")
-        if raw_side is None or raw_ptr is None:
-            missing = c.sidecar_path if raw_side is None else c.dvcfile
+        if oids.get(spec) is None or raw_ptr is None:
+            missing = c.sidecar_path if oids.get(spec) is None else c.dvcfile
             s.add("record", f"save commit {c.commit[:12]} lacks {missing}")
             continue
-        found.append((s, raw_side, raw_ptr))
-    checked = sidecar.check_many([raw for _, raw, _ in found])
+        found.append((s, spec, raw_ptr))
+    fresh = [spec for _, spec, _ in found if spec not in known]
+    for spec, result in zip(fresh, sidecar.check_many([blobs[spec] or b"" for spec in fresh]),
+                            strict=True):
+        known[spec] = result
+        cached.put(str(oids[spec]), result)
+    cached.save()
     out = {}
-    for (s, raw_side, raw_ptr), result in zip(found, checked, strict=True):
-        record = _check_record(s, raw_side, raw_ptr, result)
+    for s, spec, raw_ptr in found:
+        record = _check_record(s, str(oids[spec]), raw_ptr, known[spec])
         if record is not None:
             out[s.ckpt.id] = record
     return out
 
 
-def _check_record(s: Status, raw_side: bytes, raw_ptr: bytes,
+def _check_record(s: Status, oid: str, raw_ptr: bytes,
                   checked: sidecar.Checked) -> _Record | None:
     try:
         if checked.doc is None:
@@ -216,7 +233,7 @@ def _check_record(s: Status, raw_side: bytes, raw_ptr: bytes,
     if doc.get("id") != s.ckpt.id:
         s.add("record", f"sidecar id {doc.get('id')} is not the saved id {s.ckpt.id}")
     s.record = doc
-    return _Record(pointer, seal, raw_side, doc)
+    return _Record(pointer, seal, oid, doc)
 
 
 def _check_history(repo: Repo, entries: list[Checkpoint], statuses: list[Status],
@@ -275,13 +292,16 @@ def _check_worktree_records(repo: Repo, by_path: dict[str, list[Status]], edited
         new: dict[str, Any] | None = None
         for s in group:
             rec = records.get(s.ckpt.id)
-            if rec is None or raw == rec.raw:
+            if rec is None or parsecache.blob_id(raw) == rec.oid:
                 continue
             if new is None:
                 # by meaning: a work tree migrated by 'git ckpt migrate' is not an edit
                 new = recordlog.normalized(raw)
-            if new.get("id") == s.ckpt.id and not recordlog.annotation_only(rec.doc, new):
-                what = "; ".join(recordlog.changes(rec.doc, new)) or "contents changed"
+            if new.get("id") != s.ckpt.id:
+                continue
+            saved = sidecar.load(repo.git.cat_files([rec.oid])[rec.oid] or b"")  # in full
+            if not recordlog.annotation_only(saved, new):
+                what = "; ".join(recordlog.changes(saved, new)) or "contents changed"
                 s.add("edit", f"{sidecar.path_for(path)} in the work tree was edited after "
                               f"the save (not committed): {what}")
 
@@ -321,11 +341,8 @@ def _opener_remote(store: storage.RemoteStore, md5: str) -> digest.Opener:
 def _workspace_plan(root: Path, s: Status, pointer: storage.Pointer) -> _Plan | None:
     """The work tree holds this checkpoint when its own pointer file names the same bytes."""
     c = s.ckpt
-    wt_ptr, art = root / c.dvcfile, root / c.path
-    try:
-        if not wt_ptr.is_file() or storage.parse_pointer(wt_ptr.read_bytes()).md5 != pointer.md5:
-            return None
-    except CkptError:
+    art = root / c.path
+    if _worktree_md5(root / c.dvcfile) != pointer.md5:
         return None
     if not art.exists():
         return None
@@ -338,6 +355,25 @@ def _workspace_plan(root: Path, s: Status, pointer: storage.Pointer) -> _Plan | 
     return _Plan(s, "workspace", c.path,
                  {rel: digest.Job((id(s), rel), path=p, size=p.stat().st_size)
                   for rel, p in files.items()})
+
+
+def _worktree_md5(path: Path) -> str | None:
+    """The object a work-tree pointer names; read once per file and state, however many saves
+    of that path are verified (10,000 saves of one path: one read, not 10,000)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    key = (str(path), st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
+    if key not in _WORKTREE_MD5:
+        try:
+            _WORKTREE_MD5[key] = storage.parse_pointer(path.read_bytes()).md5
+        except (CkptError, OSError):
+            _WORKTREE_MD5[key] = None
+    return _WORKTREE_MD5[key]
+
+
+_WORKTREE_MD5: dict[tuple[str, int, int, int, int], str | None] = {}
 
 
 def _cache_listing(root: Path, pointer: storage.Pointer) -> dict[str, str] | None:

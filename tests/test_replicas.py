@@ -1,0 +1,198 @@
+"""Replicated storage: the default DVC remote and its mirrors (``git ckpt remote``).
+
+Local directory remotes for the bookkeeping; two real S3 servers (SeaweedFS) for the writes to
+both at once and for failover when one is stopped mid-test.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+from conftest import Repo, git, git_project
+from governance_fixtures import bare_remote, push
+from s3server import S3Server, S3ServerError, seaweed
+
+MODEL = "models/clf.safetensors"
+
+
+def objects(remote: Path) -> set[str]:
+    base = remote / "files" / "md5"
+    return {p.parent.name + p.name for p in base.rglob("*") if p.is_file()} if base.exists() \
+        else set()
+
+
+def dvc_remotes(root: Path) -> dict[str, str]:
+    """What DVC itself reads from the config (not our parser)."""
+    from dvc.config import Config
+
+    return {n: c["url"] for n, c in Config(str(root / ".dvc"))["remote"].items()}
+
+
+@pytest.fixture
+def mirrored(repo: Repo, tmp_path: Path) -> tuple[Repo, Path]:
+    mirror = tmp_path / "mirror-remote"
+    repo.ckpt_ok("remote", "add", "--mirror", "--name", "eu", str(mirror))
+    return repo, mirror
+
+
+def test_remote_add_list_remove_keep_dvc_config_in_dvc_format(mirrored: tuple[Repo, Path]
+                                                              ) -> None:
+    repo, mirror = mirrored
+    assert dvc_remotes(repo.path) == {"ckpt": str(repo.remote), "eu": str(mirror)}
+    listed = repo.ckpt_ok("remote", "list", "--json").json()
+    assert [(r["name"], r["role"]) for r in listed] == [("ckpt", "default"), ("eu", "mirror")]
+    assert "eu" in (repo.path / ".ckpt" / "remotes.yaml").read_text()
+    repo.ckpt_ok("remote", "remove", "eu")
+    assert dvc_remotes(repo.path) == {"ckpt": str(repo.remote)}
+    assert repo.ckpt_ok("remote", "list", "--json").json() == [
+        {"name": "ckpt", "url": str(repo.remote), "role": "default"}]
+
+
+def test_remote_add_without_mirror_repoints_the_default(repo: Repo, tmp_path: Path) -> None:
+    moved = tmp_path / "new-home"
+    repo.ckpt_ok("remote", "add", str(moved))
+    assert dvc_remotes(repo.path) == {"ckpt": str(moved)}
+    repo.model()
+    saved = repo.save(MODEL, "clf", "--push")
+    assert objects(moved) == {saved["artifact"]["md5"]}
+
+
+def test_hostile_remote_arguments_are_refused(mirrored: tuple[Repo, Path]) -> None:
+    repo, mirror = mirrored
+    for args in (["--mirror", "--name", "ckpt", "/tmp/x"], ["--mirror", str(mirror)],
+                 ["--mirror", "--name", "../x", "/tmp/y"], ["/tmp/a\nb"]):
+        res = repo.ckpt("remote", "add", *args)
+        assert res.code == 2, (args, res)
+    res = repo.ckpt("remote", "remove", "ckpt")  # the default, while a mirror is left
+    assert res.code == 2 and "default" in res.err
+    assert repo.ckpt("remote", "remove", "nope").code == 2
+
+
+def test_save_push_writes_every_replica(mirrored: tuple[Repo, Path]) -> None:
+    repo, mirror = mirrored
+    repo.model()
+    saved = repo.save(MODEL, "clf", "--push", "--jobs", "2")
+    assert objects(repo.remote) == objects(mirror) == {saved["artifact"]["md5"]}
+    report = repo.ckpt("verify", "--remote", "--json")
+    assert report.code == 0, report
+    assert report.json()["replicas"] == [
+        {"id": saved["id"], "name": "clf", "held_by": ["ckpt", "eu"], "missing_from": []}]
+
+
+def test_pre_push_hook_writes_every_replica(mirrored: tuple[Repo, Path], tmp_path: Path) -> None:
+    repo, mirror = mirrored
+    repo.git("add", ".dvc/config", ".ckpt/remotes.yaml")
+    repo.git("commit", "-qm", "mirror eu")
+    repo.model()
+    saved = repo.save(MODEL, "clf")  # not pushed
+    assert objects(mirror) == set()
+    bare_remote(repo, tmp_path)
+    done = push(repo, "main")
+    assert done.returncode == 0, done.stderr
+    assert objects(repo.remote) == objects(mirror) == {saved["artifact"]["md5"]}
+
+
+def test_verify_remote_names_the_replica_that_lacks_a_checkpoint(
+        mirrored: tuple[Repo, Path]) -> None:
+    repo, mirror = mirrored
+    repo.model()
+    saved = repo.save(MODEL, "clf", "--push")
+    shutil.rmtree(mirror / "files")
+    res = repo.ckpt("verify", "--remote")
+    assert res.code == 1, res
+    assert f"clf {saved['id'][:8]}: not on eu" in res.out
+
+
+def fresh_clone(repo: Repo, name: str) -> Repo:
+    dest = repo.path.parent / name
+    repo.git("add", ".dvc/config", ".ckpt/remotes.yaml")
+    repo.git("commit", "-qm", "replicas")
+    git(repo.path.parent, "clone", "-q", str(repo.path), str(dest))
+    return Repo(dest, repo.remote)
+
+
+def test_restore_fails_over_to_the_mirror(mirrored: tuple[Repo, Path]) -> None:
+    repo, mirror = mirrored
+    original = repo.model().read_bytes()
+    repo.save(MODEL, "clf", "--push")
+    clone = fresh_clone(repo, "clone")
+    shutil.rmtree(repo.remote)  # the default region is gone
+    clone.ckpt_ok("restore", "clf")
+    assert (clone.path / MODEL).read_bytes() == original
+
+
+def test_a_mirror_serving_other_bytes_is_refused(mirrored: tuple[Repo, Path]) -> None:
+    repo, mirror = mirrored
+    repo.model()
+    saved = repo.save(MODEL, "clf", "--push")
+    md5 = saved["artifact"]["md5"]
+    obj = mirror / "files" / "md5" / md5[:2] / md5[2:]
+    obj.chmod(0o644)
+    obj.write_bytes(obj.read_bytes()[:-1] + b"\x00")
+    clone = fresh_clone(repo, "clone")
+    shutil.rmtree(repo.remote)
+    res = clone.ckpt("restore", "clf")
+    assert res.code == 3, res  # each object's md5 is checked before it enters the cache
+    assert f"object {md5} is corrupt" in res.err, res
+    assert obj.exists()  # named and left in place on the mirror, never deleted
+    assert not (clone.path / MODEL).exists()
+    assert not (clone.path / MODEL).exists()
+    from ckptgit import storage
+
+    assert not storage.object_path(clone.path, md5).exists()  # nothing corrupt was cached
+
+
+def test_restore_with_no_replica_holding_the_bytes_is_one_line(mirrored: tuple[Repo, Path]
+                                                               ) -> None:
+    repo, mirror = mirrored
+    repo.model()
+    repo.save(MODEL, "clf")  # never pushed
+    clone = fresh_clone(repo, "clone")
+    res = clone.ckpt("restore", "clf")
+    assert res.code == 3, res
+    assert len(res.err.strip().splitlines()) == 1
+    assert "ckpt: objects missing" in res.err and "eu: objects missing" in res.err
+
+
+# -- two real S3 servers ------------------------------------------------------------------------
+def s3_keys(root: Path, name: str, server: S3Server) -> None:
+    from dvc.config import Config
+
+    with Config(str(root / ".dvc")).edit("local") as conf:
+        conf.setdefault("remote", {}).setdefault(name, {}).update(
+            endpointurl=server.endpoint, access_key_id=server.key,
+            secret_access_key=server.secret)
+
+
+def test_two_s3_replicas_one_stopped_mid_test(tmp_path: Path, s3_server: S3Server) -> None:
+    prefix = secrets.token_hex(6)
+    with ExitStack() as stack:
+        try:
+            other = stack.enter_context(seaweed(tmp_path / "s3-a", "ckpt-a", limit_s=900))
+        except S3ServerError as exc:
+            pytest.fail(f"no second S3 server: {exc}", pytrace=False)
+        repo = Repo(git_project(tmp_path), remote=tmp_path / "unused")
+        repo.ckpt_ok("init", "--remote", f"s3://{other.bucket}/{prefix}")
+        s3_keys(repo.path, "ckpt", other)
+        repo.ckpt_ok("remote", "add", "--mirror", "--name", "b",
+                     f"s3://{s3_server.bucket}/{prefix}")
+        s3_keys(repo.path, "b", s3_server)
+        original = repo.model().read_bytes()
+        saved = repo.save(MODEL, "clf", "--push")
+        held = repo.ckpt_ok("verify", "--remote", "--json").json()["replicas"]
+        assert held[0]["held_by"] == ["ckpt", "b"]
+        clone = fresh_clone(repo, "clone")
+        s3_keys(clone.path, "ckpt", other)
+        s3_keys(clone.path, "b", s3_server)
+        stack.close()  # server A stops: the default replica no longer answers
+        res = clone.ckpt("verify", "--remote", "--json")
+        assert res.code != 0  # the default remote's bytes cannot be read any more
+        assert res.json()["replicas"][0]["missing_from"] == ["ckpt"]
+        clone.ckpt_ok("restore", "clf")
+        assert (clone.path / MODEL).read_bytes() == original
+        assert saved["artifact"]["sha256"] == clone.ckpt_ok("show", "clf", "--json").json()[
+            "artifact"]["sha256"]
