@@ -151,7 +151,7 @@ def test_pre_push_bytes_on_dvc_remote(tmp_path: Path, keys: Keys, mode: str) -> 
     govern(repo, keys)
     cfg = repo.path / ".ckpt" / "config.yaml"
     cfg.write_text(cfg.read_text().replace("push: auto", f"push: {mode}"))
-    repo.git("commit", "-q", "--allow-empty", "-am", f"push: {mode}")
+    repo.git("commit", "-q", "-S", "--allow-empty", "-am", f"push: {mode}")  # by the admin
     repo.model()
     saved = repo.save("models/clf.safetensors", "clf")  # not pushed to the DVC remote
     bare = bare_remote(repo, tmp_path)

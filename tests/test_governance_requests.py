@@ -373,3 +373,60 @@ def test_approvals_survive_a_rebase(team: Team) -> None:
     out = repo.ckpt_ok("promote", "--request", rid, "--json").json()
     pushed(repo, f"refs/tags/{out['tag']}")
     assert repo.ckpt("verify", "--offline", "--allow-missing").code == 0
+
+
+def test_an_approver_added_by_an_unsigned_commit_does_not_count(team: Team) -> None:
+    """mallory maps her own key to carol's principal in an unsigned commit on main (landed
+    through a host without our pre-receive): promote --request and verify read the trust
+    files replayed from the root of trust, so her approval as carol is not counted."""
+    from requests_fixtures import sign_statement, signers_line
+
+    rid, branch = _proposed(team)
+    _approve(team, "bob")
+    team.origin.git("add", *sign_statement(team.origin, team.keys, rid, "mallory",
+                                           principal="carol@example.com"))
+    team.origin.git("commit", "-q", "-m", "carol approves")
+    repo = team.origin
+    repo.git("checkout", "-q", "main")
+    repo.git("merge", "-q", "--no-ff", "-m", f"Merge {branch}", branch)
+    signers = repo.path / ".ckpt" / "allowed_signers"
+    line = signers_line(team.keys, "mallory").replace("mallory@", "carol@", 1)
+    signers.write_text(signers.read_text() + line)
+    repo.git("add", ".ckpt/allowed_signers")
+    repo.git("commit", "-q", "--no-gpg-sign", "-m", "add carol's laptop key")
+    hook = team.bare / "hooks" / "pre-receive"
+    hook.rename(hook.with_name("off"))  # a host that does not run our pre-receive
+    pushed(repo, "main")
+    hook.with_name("off").rename(hook)
+    _all_refuse(team, rid, ("bob", "carol"), "1 of 2 required signed approvals")
+    checked = repo.ckpt("verify", "--offline", "--allow-missing")
+    assert "without an admin's signature" in checked.out, checked.out
+
+
+def test_server_rules_come_from_the_trusted_revision_never_the_work_tree(team: Team) -> None:
+    """hooks install --server copies the replayed trusted revision; a dirty edit, or an
+    unsigned commit adding a key, is refused (exit 4) and the server's copy is unchanged."""
+    from requests_fixtures import signers_line
+
+    repo = team.origin
+    trusted = team.bare / "ckpt-trusted" / "allowed_signers"
+    before = trusted.read_bytes()
+    signers = repo.path / ".ckpt" / "allowed_signers"
+    signers.write_text(signers.read_text()
+                       + signers_line(team.keys, "mallory").replace("mallory@", "carol@", 1))
+    dirty = repo.ckpt("hooks", "install", "--server", str(team.bare), "--force")
+    assert dirty.code == 4, dirty.err
+    assert "differs from the trusted revision" in dirty.err
+    assert len(dirty.err.strip().splitlines()) == 1
+    repo.git("commit", "-q", "--no-gpg-sign", "-m", "add a key", "--", ".ckpt/allowed_signers")
+    repo.git("fetch", "-q", "origin")
+    unsigned = repo.ckpt("hooks", "install", "--server", str(team.bare), "--force")
+    assert unsigned.code == 4, unsigned.err  # local main is ahead, but origin/main is trusted
+    repo.git("update-ref", "refs/remotes/origin/main", "main")
+    replayed = repo.ckpt("hooks", "install", "--server", str(team.bare), "--force")
+    assert replayed.code == 4, replayed.err  # the unsigned change is not in the replayed view
+    assert trusted.read_bytes() == before
+    repo.git("reset", "-q", "--hard", "HEAD~1")
+    repo.git("update-ref", "refs/remotes/origin/main", "main")
+    repo.ckpt_ok("hooks", "install", "--server", str(team.bare), "--force")
+    assert trusted.read_bytes() == before

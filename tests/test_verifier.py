@@ -171,3 +171,26 @@ def test_a_name_that_is_another_checkpoints_id_prefix_is_ambiguous(repo: Repo) -
 
 def test_init_points_plain_git_at_the_signers(repo: Repo) -> None:
     assert repo.git("config", "gpg.ssh.allowedSignersFile").strip() == ".ckpt/allowed_signers"
+
+
+def test_promote_decides_by_the_trusted_rules_not_an_unsigned_change(
+        tmp_path: Path, keys: Keys) -> None:
+    """A committed but unsigned change lowering canary's approvals is ignored by promote; the
+    same change signed by an admin counts."""
+    repo = _governed(tmp_path, keys)
+    repo.model()
+    repo.save()
+    config = repo.path / ".ckpt" / "config.yaml"
+    strict = "      approvals: 1\n      requires_previous: true\n      signers: [alice"
+    assert strict in config.read_text()
+    config.write_text(config.read_text().replace(strict, strict.replace(
+        "approvals: 1", "approvals: 0").replace("true", "false")))
+    repo.git("-c", "commit.gpgsign=false", "commit", "-q", "-m", "no approvals",
+             ".ckpt/config.yaml")
+    res = repo.ckpt("promote", "clf", "--stage", "canary", "--rationale", "x")
+    assert res.code == 4, res.err
+    assert repo.git("tag", "-l") == ""
+    config.write_text(config.read_text() + "# signed\n")
+    repo.git("-c", "commit.gpgsign=true", "commit", "-q", "-S", "-m", "admin: no approvals",
+             ".ckpt/config.yaml")
+    repo.ckpt_ok("promote", "clf", "--stage", "canary", "--rationale", "x")

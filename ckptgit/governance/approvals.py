@@ -227,17 +227,17 @@ class TrustRoot:
 
 
 def trust_at(git: Any, rev: str) -> TrustRoot:
-    """The config and allowed_signers committed at ``rev`` (never the work tree)."""
+    """The config and allowed_signers in force at ``rev`` (never the work tree): the trust
+    files' history replayed from the root of trust (governance/trustroot), so a change no
+    admin signed (a new approver, a lowered count) does not count."""
     from ckptgit import config
+    from ckptgit.governance import trustroot
 
-    blobs = git.cat_files([f"{rev}:{config.CONFIG_PATH}", f"{rev}:{signing.SIGNERS_PATH}",
-                           f"{rev}:{signing.REVOKED_PATH}"])
-    raw_cfg = blobs[f"{rev}:{config.CONFIG_PATH}"]
-    cfg = config.parse(raw_cfg, f"{rev[:12]}:{config.CONFIG_PATH}") if raw_cfg else Config()
-    signers = blobs[f"{rev}:{signing.SIGNERS_PATH}"] or b""
-    revoked = blobs[f"{rev}:{signing.REVOKED_PATH}"]
-    return TrustRoot(cfg, signers.decode("utf-8", "replace"),
-                     revoked.decode("utf-8", "replace") if revoked else None, rev)
+    root = trustroot.at(git, rev)
+    raw_cfg = root.config_text
+    cfg = config.parse(raw_cfg, f"trusted {config.CONFIG_PATH} at {rev[:12]}") if raw_cfg \
+        else Config()
+    return TrustRoot(cfg, root.signers, root.revoked, root.source)
 
 
 def required(request: Request, rule: StageRule) -> int:

@@ -109,13 +109,37 @@ def load(git: Git) -> TrustRoot:
         return TrustRoot("none", "", None, b"", empty="no trusted branch (main) to read "
                                                        ".ckpt/allowed_signers from")
     ref, commit = found
+    return at(git, commit, ref, settings)
+
+
+def at(git: Git, commit: str, ref: str = "", settings: dict[str, str] | None = None,
+       ) -> TrustRoot:
+    """The trust root replayed at ``commit`` (cached per commit and pin): what approvals,
+    promotions and a server's trusted copy read, so an unsigned change never counts."""
+    settings = settings if settings is not None else _settings(git)
     pin = settings.get("ckpt.trustroot", "")
     cached = _read_cache(git, commit, pin)
     if cached is not None:
         return cached
-    root = replay(git, commit, pin, f"{ref}@{commit[:12]}")
+    root = replay(git, commit, pin, f"{ref or commit[:12]}@{commit[:12]}")
     _write_cache(git, commit, pin, root)
     return root
+
+
+def rules(git: Git, work: Config) -> Config:
+    """The stage rules a promotion, revert, unassign or lock decides by: the trusted
+    revision's when admins are named there (so a committed but unsigned change lowering
+    ``approvals`` counts for nothing), else the committed work tree's ``work``. Refused while
+    ``.ckpt/`` has uncommitted changes, which would not count anyway."""
+    from ckptgit.errors import PolicyError
+
+    dirty = git.out(["status", "--porcelain", "--untracked-files=all", "--", ".ckpt"]).strip()
+    if dirty:
+        raise PolicyError(".ckpt/ has uncommitted changes; trust comes from committed, "
+                          "admin-signed rules only: commit them (signed by an admin) or "
+                          "'git restore .ckpt' first")
+    trusted = load(git)
+    return trusted.config if trusted.admins else work
 
 
 def server(git: Git) -> TrustRoot:

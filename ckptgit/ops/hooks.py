@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 from ckptgit.atomic import write_atomic
+from ckptgit.errors import PolicyError
 from ckptgit.git import Git
 from ckptgit.governance.refupdates import TRUSTED_DIR
 from ckptgit.resources import resource_dir
@@ -39,8 +40,41 @@ def install(git: Git, names: tuple[str, ...] = CLIENT_HOOKS, force: bool = False
     return installed
 
 
-def install_server_trust(bare: Path, root: Path) -> list[str]:
-    """Copy this checkout's rules and signers into ``bare`` as the server's trusted copy."""
+def trusted_files(git: Git) -> dict[str, bytes]:
+    """The trust files a server may be given: the trusted revision's, replayed from the root of
+    trust (governance/trustroot), so an unsigned commit's change is left out. Refused when the
+    work tree's differ: a dirty or unsigned local edit never becomes the server's rules."""
+    from ckptgit.config import CONFIG_PATH
+    from ckptgit.governance import trustroot
+
+    found = trustroot.trusted_revision(git)
+    if found is None:
+        raise PolicyError("no trusted branch (main) to copy the server's rules from: commit "
+                          ".ckpt/ on main first")
+    ref, commit = found
+    root = trustroot.at(git, commit, ref)
+    if root.empty:  # no key committed yet: nothing to replay, the revision's files as they are
+        blobs = git.cat_files([f"{commit}:{p}" for p in trustroot.FILES])
+        view = {p: blobs.get(f"{commit}:{p}") for p in trustroot.FILES}
+    else:
+        view = {trustroot.SIGNERS_PATH: root.signers.encode(), CONFIG_PATH:
+                root.config_text, trustroot.REVOKED_PATH:
+                root.revoked.encode() if root.revoked is not None else None}
+    out = {}
+    for rel in trustroot.FILES:
+        src = git.root / rel
+        local = src.read_bytes() if src.is_file() else None
+        if (local or b"") != (view[rel] or b""):
+            raise PolicyError(f"{rel} in the work tree differs from the trusted revision "
+                              f"{root.source} (as replayed from the root of trust): commit it "
+                              "signed by an admin, push and fetch, then install again")
+        if local is not None:
+            out[rel] = local
+    return out
+
+
+def install_server_trust(bare: Path, root: Path, files: dict[str, bytes]) -> list[str]:
+    """Write the trusted rules and signers into ``bare`` as the server's trusted copy."""
     from ckptgit import storage
     from ckptgit.governance import tagsigning
 
@@ -49,9 +83,8 @@ def install_server_trust(bare: Path, root: Path) -> list[str]:
     for rel, name in ((".ckpt/config.yaml", "config.yaml"),
                       (tagsigning.SIGNERS_PATH, "allowed_signers"),
                       (tagsigning.REVOKED_PATH, "revoked_signers")):
-        src = root / rel
-        if src.is_file():
-            write_atomic(dest / name, src.read_bytes())
+        if rel in files:
+            write_atomic(dest / name, files[rel])
             copied.append(rel)
     dest.mkdir(parents=True, exist_ok=True)
     if storage.write_remote_config(dest / "dvc", root) is not None:
@@ -61,7 +94,9 @@ def install_server_trust(bare: Path, root: Path) -> list[str]:
 
 def install_server(git: Git, bare: Git, force: bool = False) -> list[str] | None:
     """pre-receive into ``bare`` and the trusted copy of ``git``'s rules; None when a foreign
-    pre-receive is there and ``force`` is not given (nothing is changed then)."""
+    pre-receive is there and ``force`` is not given (nothing is changed then, nor when the
+    work tree's rules are not the trusted revision's)."""
+    files = trusted_files(git)
     if not install(bare, names=("pre-receive",), force=force):
         return None
-    return install_server_trust(bare.git_dir, git.root)
+    return install_server_trust(bare.git_dir, git.root, files)

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from ckptgit import tags
 from ckptgit.errors import UsageError
-from ckptgit.governance import policy, tagevents, tagsigning
+from ckptgit.governance import policy, tagevents, tagsigning, trustroot
 from ckptgit.governance import trailers as tr
 from ckptgit.repo import Repo
 
 
 def set_lock(repo: Repo, stage: str, kind: str, rationale: str) -> str:
     """Lock (``kind="lock"``) or unlock a stage; returns the tag made."""
-    git, cfg = repo.git, repo.config
+    git = repo.git
+    cfg = trustroot.rules(git, repo.config)  # the trusted revision's, not the work tree's
     rationale = tr.check_value(tr.RATIONALE, rationale) if rationale.strip() else ""
     locks = tagevents.read_locks(git)
     held = tagevents.locked(locks).get(stage)

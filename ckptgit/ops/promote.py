@@ -16,7 +16,7 @@ from typing import Any
 
 from ckptgit import tags
 from ckptgit.errors import ExternalError, UsageError
-from ckptgit.governance import artifacts, gates, manifest, policy, tagevents, tagsigning
+from ckptgit.governance import artifacts, gates, manifest, policy, tagevents, tagsigning, trustroot
 from ckptgit.governance import trailers as tr
 from ckptgit.model import Checkpoint
 from ckptgit.policy import enforce
@@ -79,7 +79,8 @@ class Outcome:
 
 
 def promote(repo: Repo, req: PromoteRequest) -> Outcome:
-    git, cfg = repo.git, repo.config
+    git = repo.git
+    cfg = trustroot.rules(git, repo.config)  # the trusted revision's, not the work tree's
     rationale = tr.check_value(tr.RATIONALE, req.rationale) if req.rationale.strip() else ""
     approvers = tuple(tr.check_value(tr.APPROVED_BY, a) for a in req.approvers)
     ckpt = repo.resolve(req.ref)

@@ -1,11 +1,11 @@
 """``git ckpt promote --request ID``: carry out a merged, approved request.
 
 The request must be on the protected branch (as fetched): a PR closed unmerged, or a branch
-never merged, is refused. Every signed statement beside it is verified again against that
-branch's allowed_signers and config (never the work tree's), the gates run again, and the
-signed tag records ``Ckpt-Request``, the branch commit the approvals were verified at
-(``Ckpt-Request-Commit``) and one ``Approved-By`` per verified approval, so every reader can
-check them again offline.
+never merged, is refused. Every signed statement beside it is verified again against the trust
+root replayed at that branch's tip (governance/trustroot: only admin-signed changes count; never
+the work tree's), the gates run again, and the signed tag records ``Ckpt-Request``, the branch
+commit the approvals were verified at (``Ckpt-Request-Commit``) and one ``Approved-By`` per
+verified approval, so every reader can check them again offline.
 """
 
 from __future__ import annotations

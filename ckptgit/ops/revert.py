@@ -14,7 +14,15 @@ from datetime import UTC, datetime
 
 from ckptgit.config import StageRule
 from ckptgit.errors import PolicyError, UsageError
-from ckptgit.governance import artifacts, manifest, policy, sandbox, tagevents, tagsigning
+from ckptgit.governance import (
+    artifacts,
+    manifest,
+    policy,
+    sandbox,
+    tagevents,
+    tagsigning,
+    trustroot,
+)
 from ckptgit.governance import trailers as tr
 from ckptgit.ops.promote import Outcome, base_trailers, make_tag, write_manifest
 from ckptgit.repo import Repo
@@ -38,7 +46,8 @@ class RevertRequest:
 
 
 def revert(repo: Repo, req: RevertRequest) -> Outcome:
-    git, cfg = repo.git, repo.config
+    git = repo.git
+    cfg = trustroot.rules(git, repo.config)  # the trusted revision's, not the work tree's
     rationale = tr.check_value(tr.RATIONALE, req.rationale) if req.rationale.strip() else ""
     approvers = tuple(tr.check_value(tr.APPROVED_BY, a) for a in req.approvers)
     window = tr.check_window(req.impact_window) if req.impact_window else None

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ckptgit import tags
 from ckptgit.errors import UsageError
-from ckptgit.governance import artifacts, policy, tagevents, tagsigning
+from ckptgit.governance import artifacts, policy, tagevents, tagsigning, trustroot
 from ckptgit.governance import trailers as tr
 from ckptgit.ops.promote import Outcome, base_trailers, make_tag, write_manifest
 from ckptgit.repo import Repo
@@ -33,7 +33,8 @@ class UnassignRequest:
 
 
 def unassign(repo: Repo, req: UnassignRequest) -> Outcome:
-    git, cfg = repo.git, repo.config
+    git = repo.git
+    cfg = trustroot.rules(git, repo.config)  # the trusted revision's, not the work tree's
     rationale = tr.check_value(tr.RATIONALE, req.rationale) if req.rationale.strip() else ""
     approvers = tuple(tr.check_value(tr.APPROVED_BY, a) for a in req.approvers)
     view = tagevents.stage_view(git, req.name, req.stage)
