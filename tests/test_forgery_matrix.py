@@ -100,7 +100,10 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, d
                 mp.delenv(key)
         for key, value in _env(base).items():
             mp.setenv(key, value)
-        yield (base, *_prepare(base))
+        try:
+            yield (base, *_prepare(base))
+        finally:  # the OpenPGP case starts a gpg-agent for this GNUPGHOME: leave none behind
+            subprocess.run(["gpgconf", "--kill", "all"], check=False, capture_output=True)
 
 
 def _prepare(base: Path) -> tuple[dict, str]:
