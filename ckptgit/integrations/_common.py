@@ -9,6 +9,29 @@ from typing import Any
 from ckptgit.api import Tracker
 
 
+class Settings:
+    """What both callbacks are configured with, set once by ``configure``."""
+
+    name: str
+    options: dict[str, Any]
+    extra_params: dict[str, Any]
+    snapshot: bool | None
+    wait_at_end: bool
+    run: Tracker | None
+
+    def configure(self, name: str, repo: str, data: Sequence[str], labels: Sequence[str],
+                  params: Mapping[str, Any] | None, snapshot: bool | None,
+                  wait_at_end: bool) -> None:
+        from ckptgit.names import check_name
+
+        self.name = check_name(name)
+        self.options = {"repo": repo, "data": data, "labels": labels}
+        self.extra_params = dict(params or {})
+        self.snapshot = snapshot
+        self.wait_at_end = wait_at_end
+        self.run = None
+
+
 def plain_metrics(found: Mapping[str, Any]) -> dict[str, float | int]:
     """Numbers only (tensors and numpy scalars as Python numbers); anything else is dropped."""
     out: dict[str, float | int] = {}

@@ -25,9 +25,8 @@ import pytorch_lightning as pl
 from lightning_fabric.plugins.io.checkpoint_io import CheckpointIO
 from pytorch_lightning.plugins.io.async_plugin import AsyncCheckpointIO
 
-from ckptgit.api import Tracker
 from ckptgit.errors import UsageError
-from ckptgit.integrations._common import plain_metrics, tracker
+from ckptgit.integrations._common import Settings, plain_metrics, tracker
 
 
 class _Recording(CheckpointIO):
@@ -53,18 +52,11 @@ class _Recording(CheckpointIO):
         self.inner.teardown()
 
 
-class CheckpointCallback(pl.Callback):
+class CheckpointCallback(pl.Callback, Settings):
     def __init__(self, name: str, *, repo: str = ".", data: Sequence[str] = (),
                  labels: Sequence[str] = (), params: Mapping[str, Any] | None = None,
                  snapshot: bool | None = None, wait_at_end: bool = True) -> None:
-        from ckptgit.names import check_name
-
-        self.name = check_name(name)
-        self.options: dict[str, Any] = {"repo": repo, "data": data, "labels": labels}
-        self.extra_params = dict(params or {})
-        self.snapshot = snapshot
-        self.wait_at_end = wait_at_end
-        self.run: Tracker | None = None
+        self.configure(name, repo, data, labels, params, snapshot, wait_at_end)
         self._original: CheckpointIO | None = None
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:

@@ -22,22 +22,14 @@ from typing import Any
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
-from ckptgit.api import Tracker
-from ckptgit.integrations._common import latest_logs, tracker
+from ckptgit.integrations._common import Settings, latest_logs, tracker
 
 
-class CheckpointCallback(TrainerCallback):
+class CheckpointCallback(TrainerCallback, Settings):
     def __init__(self, name: str, *, repo: str = ".", data: Sequence[str] = (),
                  labels: Sequence[str] = (), params: Mapping[str, Any] | None = None,
                  snapshot: bool | None = None, wait_at_end: bool = True) -> None:
-        from ckptgit.names import check_name
-
-        self.name = check_name(name)
-        self.options: dict[str, Any] = {"repo": repo, "data": data, "labels": labels}
-        self.extra_params = dict(params or {})
-        self.snapshot = snapshot
-        self.wait_at_end = wait_at_end
-        self.run: Tracker | None = None
+        self.configure(name, repo, data, labels, params, snapshot, wait_at_end)
 
     def on_train_begin(self, args: TrainingArguments, state: TrainerState,
                        control: TrainerControl, **kwargs: Any) -> None:

@@ -21,7 +21,7 @@ def run(repo: Repo, refs: Iterable[str] = (), baseline: str | None = None) -> li
     settings = from_raw(repo.config.raw)
     entries = repo.checkpoints()
     by_id = {c.id: c for c in entries}
-    targets = [repo.resolve(r) for r in refs] or _latest_per_name(entries)
+    targets = [repo.resolve(r) for r in refs] or latest_per_name(entries)
     base = repo.resolve(baseline) if baseline else None
     held = tagevents.stage_holders(repo.git)
     related = checks.related(targets, by_id, held, settings, entries, base)
@@ -35,7 +35,7 @@ def run(repo: Repo, refs: Iterable[str] = (), baseline: str | None = None) -> li
     return found
 
 
-def _latest_per_name(entries: list[Checkpoint]) -> list[Checkpoint]:
+def latest_per_name(entries: list[Checkpoint]) -> list[Checkpoint]:
     latest: dict[str, Checkpoint] = {}
     for c in entries:
         if c.name not in latest or c.created_at > latest[c.name].created_at:

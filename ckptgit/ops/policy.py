@@ -10,6 +10,7 @@ from typing import Any
 from ckptgit import sidecar
 from ckptgit.errors import UsageError
 from ckptgit.model import Checkpoint
+from ckptgit.ops.check import latest_per_name
 from ckptgit.policy import enforce, records
 from ckptgit.policy.guardrails import Outcome, evaluate
 from ckptgit.repo import Repo
@@ -36,7 +37,7 @@ def check(repo: Repo, refs: Iterable[str] = (), action: str = "save",
         raise UsageError(f"--action must be save, push or promote, not {action!r}")
     policy = enforce.policy_of(repo)
     entries = repo.checkpoints()
-    targets = [repo.resolve(r) for r in refs] or _latest(entries)
+    targets = [repo.resolve(r) for r in refs] or latest_per_name(entries)
     by_id = {c.id: c for c in entries}
     docs = sidecar.load_saved(repo.git, targets)
     out = []
@@ -50,14 +51,6 @@ def check(repo: Repo, refs: Iterable[str] = (), action: str = "save",
                             refused=False, stage=stage)
         out.append(Judged(ckpt, verdict.outcomes))
     return out
-
-
-def _latest(entries: list[Checkpoint]) -> list[Checkpoint]:
-    latest: dict[str, Checkpoint] = {}
-    for c in entries:
-        if c.name not in latest or c.created_at > latest[c.name].created_at:
-            latest[c.name] = c
-    return sorted(latest.values(), key=lambda c: c.name)
 
 
 @dataclass
