@@ -219,8 +219,10 @@ def _team_repo(sb: common.Sandbox, count: int) -> Path:
 
     repo = sb.ckpt_repo("requests")
     lines = []
+    keys = sb.base / "team-keys"  # apart from the keys the other figures of this module made
+    keys.mkdir(exist_ok=True)
     for who in ("alice", *APPROVERS):
-        key = sb.base / who
+        key = keys / who
         sb.sh(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", who, "-f", str(key)])
         lines.append(f'{who}@example.com namespaces="git,ckpt-approval" '
                      f"{Path(f'{key}.pub').read_text().strip()}\n")
@@ -228,7 +230,7 @@ def _team_repo(sb: common.Sandbox, count: int) -> Path:
     (repo / ".ckpt" / "config.yaml").write_text(REQUEST_CONFIG)
     sb.git(repo, "add", ".ckpt")
     sb.git(repo, "commit", "-q", "-m", "rules")
-    for k, v in (("gpg.format", "ssh"), ("user.signingkey", str(sb.base / "alice"))):
+    for k, v in (("gpg.format", "ssh"), ("user.signingkey", str(keys / "alice"))):
         sb.git(repo, "config", k, v)
     rng = np.random.default_rng(0)
     for version, acc in ((1, "0.8"), (2, "0.85")):
@@ -247,7 +249,7 @@ def _merged_request(sb: common.Sandbox, repo: Path, ref: str) -> str:
                             "--rationale", "bench", "--json"], repo).stdout)
     sb.git(repo, "checkout", "-q", out["branch"])
     for who in APPROVERS:
-        sb.sh(["git", "ckpt", "approve", "--key", str(sb.base / who)], repo)
+        sb.sh(["git", "ckpt", "approve", "--key", str(sb.base / "team-keys" / who)], repo)
     sb.git(repo, "checkout", "-q", "main")
     sb.git(repo, "merge", "-q", "--no-ff", "-m", "merge", out["branch"])
     return str(out["request"])
