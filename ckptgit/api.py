@@ -189,7 +189,7 @@ def load(ref: str, repo: str | os.PathLike[str] = ".") -> dict[str, Any]:
     from ckptgit.ops.show import full
     from ckptgit.repo import Repo
 
-    return full(Repo.open(repo), ref)
+    return full(Repo.open(repo), ref).to_doc()
 
 
 class Tracker:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,14 @@ class Checkpoint:
         )
 
     @classmethod
+    def of(cls, value: Sidecar, commit: str) -> Checkpoint:
+        art = value.artifact
+        return cls(id=value.id, name=value.name, commit=commit, created_at=value.created_at,
+                   path=art.path, sha256=art.sha256, md5=art.md5, size=art.size,
+                   step=value.step, parent=value.parent, labels=value.labels,
+                   metrics=value.metrics, params=value.params)
+
+    @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Checkpoint:
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
         known["labels"] = tuple(known.get("labels") or ())
@@ -73,9 +83,46 @@ class StageAssignment:
 
 
 # -- the sidecar as a value ----------------------------------------------------------------------
-# Parsed once at the edge (``Sidecar.from_doc`` over a document ``sidecar.load`` has already
-# migrated and validated) and passed inward. Call sites still pass ``dict[str, Any]`` today;
-# they move to this value one by one.
+# Parsed once at the edge (``sidecar.read``: load, migrate, then ``Sidecar.from_doc``) and passed
+# inward. ``to_doc`` is the one way back to a document (YAML, JSON, rule languages) and gives back
+# exactly what was stored: every value keeps the keys it did not model (``extra``) and the order
+# and presence of the keys it read (``keys``), so absent and null stay different. A value built
+# in code (``keys`` empty) renders in the order a save writes.
+
+
+def _order(doc: Mapping[str, Any], known: tuple[str, ...]) -> tuple[tuple[str, ...],
+                                                                     dict[str, Any]]:
+    return tuple(doc), {k: v for k, v in doc.items() if k not in known}
+
+
+def _section(doc: Mapping[str, Any], key: str, required: bool = True) -> dict[str, Any] | None:
+    """An open-ended section: a mapping (null read as empty when required), never a scalar
+    that a consumer's ``.get`` would trip on."""
+    value = doc[key] if required else doc.get(key)
+    if value is None:
+        return {} if required else None
+    if not isinstance(value, dict):
+        raise TypeError(f"{key} is a {type(value).__name__}, not a mapping")
+    return value
+
+
+def _required(doc: Mapping[str, Any], key: str) -> dict[str, Any]:
+    return _section(doc, key) or {}
+
+
+def _emit(values: dict[str, Any], keys: tuple[str, ...], extra: Mapping[str, Any],
+          always: tuple[str, ...]) -> dict[str, Any]:
+    """The document: stored keys in stored order, or (built in code) ``always`` plus set ones."""
+    if keys:
+        out = {k: copy.deepcopy(values[k] if k in values else extra[k]) for k in keys}
+        # set in code after reading (``dataclasses.replace``): appended, not lost; what
+        # ``from_doc`` makes of an absent key (None, [], False) stays absent
+        out.update({k: v for k, v in values.items()
+                    if k not in out and v is not None and v != [] and v is not False})
+        return out
+    out = {k: v for k, v in values.items() if k in always or v is not None}
+    out.update(copy.deepcopy(dict(extra)))
+    return out
 
 
 @dataclass(frozen=True)
@@ -87,6 +134,24 @@ class Artifact:
     sha256: str
     kind: str | None = None  # file | directory (older sidecars: absent)
     nfiles: int | None = None  # directories only
+    files: dict[str, Any] | None = None  # directories: member -> digests (diff --weights)
+    extra: dict[str, Any] = field(default_factory=dict)
+    keys: tuple[str, ...] = ()
+
+    _KNOWN: ClassVar[tuple[str, ...]] = ("path", "kind", "format", "size", "nfiles", "md5",
+                                         "sha256", "files")
+
+    @classmethod
+    def from_doc(cls, art: Mapping[str, Any]) -> Artifact:
+        keys, extra = _order(art, cls._KNOWN)
+        return cls(art["path"], art["format"], int(art["size"]), art["md5"], art["sha256"],
+                   art.get("kind"), art.get("nfiles"), art.get("files"), extra, keys)
+
+    def to_doc(self) -> dict[str, Any]:
+        values = {"path": self.path, "kind": self.kind, "format": self.format,
+                  "size": self.size, "nfiles": self.nfiles, "md5": self.md5,
+                  "sha256": self.sha256, "files": self.files}
+        return _emit(values, self.keys, self.extra, ("path", "format", "size", "md5", "sha256"))
 
 
 @dataclass(frozen=True)
@@ -95,6 +160,46 @@ class CodeState:
     branch: str | None
     dirty: bool
     diff_sha256: str | None = None
+    untracked: int | None = None  # files git does not ignore, when any
+    extra: dict[str, Any] = field(default_factory=dict)
+    keys: tuple[str, ...] = ()
+
+    _KNOWN: ClassVar[tuple[str, ...]] = ("commit", "branch", "dirty", "diff_sha256", "untracked")
+
+    @classmethod
+    def from_doc(cls, code: Mapping[str, Any]) -> CodeState:
+        keys, extra = _order(code, cls._KNOWN)
+        return cls(code.get("commit"), code.get("branch"), bool(code.get("dirty", False)),
+                   code.get("diff_sha256"), code.get("untracked"), extra, keys)
+
+    def to_doc(self) -> dict[str, Any]:
+        values = {"commit": self.commit, "branch": self.branch, "dirty": self.dirty,
+                  "diff_sha256": self.diff_sha256, "untracked": self.untracked}
+        return _emit(values, self.keys, self.extra, ("commit", "branch", "dirty"))
+
+
+@dataclass(frozen=True)
+class DataInput:
+    """A DVC-tracked input the run read (``save --data``)."""
+
+    path: str
+    md5: str
+    size: int | None = None
+    nfiles: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    keys: tuple[str, ...] = ()
+
+    _KNOWN: ClassVar[tuple[str, ...]] = ("path", "md5", "size", "nfiles")
+
+    @classmethod
+    def from_doc(cls, entry: Mapping[str, Any]) -> DataInput:
+        keys, extra = _order(entry, cls._KNOWN)
+        return cls(entry["path"], entry["md5"], entry.get("size"), entry.get("nfiles"),
+                   extra, keys)
+
+    def to_doc(self) -> dict[str, Any]:
+        values = {"path": self.path, "md5": self.md5, "size": self.size, "nfiles": self.nfiles}
+        return _emit(values, self.keys, self.extra, ("path", "md5", "size", "nfiles"))
 
 
 @dataclass(frozen=True)
@@ -105,6 +210,25 @@ class Companion:
     sha256: str
     md5: str | None = None
     size: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    keys: tuple[str, ...] = ()
+
+    _KNOWN: ClassVar[tuple[str, ...]] = ("path", "md5", "sha256", "size")
+
+    @classmethod
+    def from_doc(cls, entry: Mapping[str, Any]) -> Companion:
+        keys, extra = _order(entry, cls._KNOWN)
+        return cls(entry["path"], entry["sha256"], entry.get("md5"), entry.get("size"),
+                   extra, keys)
+
+    def to_doc(self) -> dict[str, Any]:
+        values = {"path": self.path, "md5": self.md5, "sha256": self.sha256, "size": self.size}
+        return _emit(values, self.keys, self.extra, ("path", "md5", "sha256", "size"))
+
+
+# what a save writes even when null; the other optional keys only when set
+_ALWAYS = ("schema_version", "id", "name", "created_at", "artifact", "code", "environment",
+           "seeds", "params", "metrics", "parent", "step", "labels", "notes", "owner", "command")
 
 
 @dataclass(frozen=True)
@@ -124,35 +248,68 @@ class Sidecar:
     parent: str | None = None
     step: int | None = None
     epoch: float | None = None
-    data: tuple[dict[str, Any], ...] = ()
-    distributions: dict[str, Any] = field(default_factory=dict)
-    slices: dict[str, Any] = field(default_factory=dict)
+    data: tuple[DataInput, ...] | None = None
+    distributions: dict[str, Any] | None = None
+    slices: dict[str, Any] | None = None
     tensors: dict[str, Any] | None = None
     labels: tuple[str, ...] = ()
     notes: str | None = None
     owner: str | None = None
     command: tuple[str, ...] | None = None
-    companions: tuple[Companion, ...] = ()
+    companions: tuple[Companion, ...] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    keys: tuple[str, ...] = ()
+
+    _KNOWN: ClassVar[tuple[str, ...]] = (
+              "schema_version", "id", "name", "created_at", "artifact", "code", "environment",
+              "seeds", "params", "metrics", "parent", "step", "epoch", "data", "distributions",
+              "slices", "tensors", "labels", "notes", "owner", "command", "companions")
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> Sidecar:
-        """From a loaded, migrated and schema-valid document (``sidecar.load``)."""
-        art, code = doc["artifact"], doc["code"]
-        command = doc.get("command")
+    def from_doc(cls, doc: Mapping[str, Any]) -> Sidecar:
+        """From a loaded and migrated document (``sidecar.read`` maps a malformed one to
+        an IntegrityError)."""
+        keys, extra = _order(doc, cls._KNOWN)
+        command, data, comps = doc.get("command"), doc.get("data"), doc.get("companions")
         return cls(
             schema_version=int(doc["schema_version"]), id=doc["id"], name=doc["name"],
-            created_at=doc["created_at"],
-            artifact=Artifact(art["path"], art["format"], int(art["size"]), art["md5"],
-                              art["sha256"], art.get("kind"), art.get("nfiles")),
-            code=CodeState(code.get("commit"), code.get("branch"), bool(code.get("dirty")),
-                           code.get("diff_sha256")),
-            environment=dict(doc["environment"]), seeds=dict(doc["seeds"] or {}),
-            params=dict(doc["params"] or {}), metrics=dict(doc["metrics"] or {}),
+            created_at=doc["created_at"], artifact=Artifact.from_doc(doc["artifact"]),
+            code=CodeState.from_doc(doc["code"]), environment=_required(doc, "environment"),
+            seeds=_required(doc, "seeds"), params=_required(doc, "params"),
+            metrics=_required(doc, "metrics"),
             parent=doc.get("parent"), step=doc.get("step"), epoch=doc.get("epoch"),
-            data=tuple(doc.get("data") or ()), distributions=dict(doc.get("distributions") or {}),
-            slices=dict(doc.get("slices") or {}), tensors=doc.get("tensors"),
-            labels=tuple(doc.get("labels") or ()), notes=doc.get("notes"),
-            owner=doc.get("owner"), command=tuple(command) if command is not None else None,
-            companions=tuple(Companion(c["path"], c["sha256"], c.get("md5"), c.get("size"))
-                             for c in doc.get("companions") or ()),
+            data=None if data is None else tuple(DataInput.from_doc(d) for d in data),
+            distributions=_section(doc, "distributions", False),
+            slices=_section(doc, "slices", False), tensors=_section(doc, "tensors", False),
+            labels=tuple(str(x) for x in doc.get("labels") or ()),
+            notes=doc.get("notes"), owner=doc.get("owner"),
+            command=None if command is None else tuple(command),
+            companions=None if comps is None else tuple(Companion.from_doc(c) for c in comps),
+            extra=extra, keys=keys,
         )
+
+    def to_doc(self) -> dict[str, Any]:
+        """The document this value was read from (or a save would write): the one rendering."""
+        values: dict[str, Any] = {
+            "schema_version": self.schema_version, "id": self.id, "name": self.name,
+            "created_at": self.created_at, "artifact": self.artifact.to_doc(),
+            "code": self.code.to_doc(), "environment": self.environment, "seeds": self.seeds,
+            "params": self.params, "metrics": self.metrics, "parent": self.parent,
+            "step": self.step, "epoch": self.epoch,
+            "data": None if self.data is None else [d.to_doc() for d in self.data],
+            "distributions": self.distributions, "slices": self.slices, "tensors": self.tensors,
+            "labels": list(self.labels), "notes": self.notes, "owner": self.owner,
+            "command": None if self.command is None else list(self.command),
+            "companions": (None if self.companions is None
+                           else [c.to_doc() for c in self.companions]),
+        }
+        return _emit(values, self.keys, self.extra, _ALWAYS)
+
+    @property
+    def policy(self) -> Mapping[str, Any]:
+        """What the guardrails recorded at save (``warnings``, ``overrides``); may be empty."""
+        section = self.extra.get("policy")
+        return section if isinstance(section, Mapping) else {}
+
+    def overrides(self) -> list[Mapping[str, Any]]:
+        return [o for o in self.policy.get("overrides") or () if isinstance(o, Mapping)]

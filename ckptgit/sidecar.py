@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ckptgit import limits, loader, yamlsafe
 from ckptgit.errors import CkptError, IntegrityError, UsageError
+from ckptgit.model import Sidecar
 
 if TYPE_CHECKING:
     from ckptgit.git import Git
@@ -31,7 +32,7 @@ def path_for(artifact_path: str) -> str:
     return artifact_path + SUFFIX
 
 
-def load_saved(git: Git, ckpts: Sequence[Checkpoint]) -> list[dict[str, Any]]:
+def load_saved(git: Git, ckpts: Sequence[Checkpoint]) -> list[Sidecar]:
     """The sidecars as each checkpoint's save commit recorded them, in one ``cat-file``."""
     specs = [f"{c.commit}:{c.sidecar_path}" for c in ckpts]
     blobs = git.cat_files(list(dict.fromkeys(specs)))
@@ -40,7 +41,7 @@ def load_saved(git: Git, ckpts: Sequence[Checkpoint]) -> list[dict[str, Any]]:
         raw = blobs.get(spec)
         if raw is None:
             raise IntegrityError(f"{spec} is missing: the checkpoint's commit lost its sidecar")
-        docs.append(load(raw, spec))
+        docs.append(read(raw, spec))
     return docs
 
 
@@ -49,7 +50,27 @@ def parse_yaml(text: bytes | str, what: str, max_bytes: int | None = None) -> An
     return loader.load_yaml(text, what, max_bytes)
 
 
+def read(text: bytes | str, what: str = "sidecar") -> Sidecar:
+    """The sidecar as a value: ``load`` (bounded, migrated), then parsed once, here.
+
+    A document missing what every save writes (or holding it in the wrong shape) is refused
+    as an integrity problem, never passed inward half-read.
+    """
+    return value_of(load(text, what), what)
+
+
+def value_of(doc: dict[str, Any], what: str = "sidecar") -> Sidecar:
+    """``Sidecar.from_doc`` for a document already loaded, a malformed one refused."""
+    try:
+        return Sidecar.from_doc(doc)
+    except KeyError as exc:
+        raise IntegrityError(f"{what} has no {exc.args[0]!r}: not a sidecar ckptgit wrote") from exc
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise IntegrityError(f"{what} is malformed ({exc}): not a sidecar ckptgit wrote") from exc
+
+
 def load(text: bytes | str, what: str = "sidecar") -> dict[str, Any]:
+    """The raw document (migrated): for migration and schema validation; readers use ``read``."""
     try:
         data = parse_yaml(text, what)
     except UsageError as exc:

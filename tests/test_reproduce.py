@@ -57,6 +57,7 @@ def _tree(root: Path) -> dict[str, str]:
 
 
 def test_directory_input_checked_file_by_file(repo: Repo, tmp_path: Path) -> None:
+    from ckptgit.model import DataInput
     from ckptgit.ops.reproduce import data_problems
 
     imgs = repo.path / "data" / "imgs"
@@ -78,8 +79,9 @@ def test_directory_input_checked_file_by_file(repo: Repo, tmp_path: Path) -> Non
     out = tmp_path / "rerun"
     repo.ckpt_ok("reproduce", saved["id"], "--dir", str(out))
     assert _tree(out / "data/imgs") == recorded_tree
-    inputs = repo.ckpt_ok("show", saved["id"], "--json").json()["data"]
-    assert inputs[0]["md5"].endswith(".dir")
+    shown = repo.ckpt_ok("show", saved["id"], "--json").json()["data"]
+    assert shown[0]["md5"].endswith(".dir")
+    inputs = tuple(DataInput.from_doc(d) for d in shown)
     assert data_problems(repo.path, out, inputs) == []
 
     (out / "data/imgs/cats/b.txt").write_text("tampered\n")

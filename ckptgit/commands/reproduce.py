@@ -41,8 +41,8 @@ def command(ref: str, directory: str | None, metrics_file: str | None, rtol: flo
     result: dict[str, object] = {}
     if directory:
         done = prepare(repo, ref, Path(directory).resolve())
-        result["prepared"] = {"dir": str(done.dir), "commit": done.commit, "data": done.data,
-                              "files": done.files}
+        result["prepared"] = {"dir": str(done.dir), "commit": done.commit,
+                              "data": [d.to_doc() for d in done.data], "files": done.files}
         if not as_json:
             click.echo(f"worktree at {done.commit[:12]} in {done.dir}; {len(done.data)} data "
                        f"input(s) at their recorded hashes; run {done.dir / 'reproduce.sh'}")

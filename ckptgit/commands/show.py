@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ckptgit.commands._common import emit_json, fmt_value, human_size, json_option
+
+if TYPE_CHECKING:
+    from ckptgit.ops.show import Shown
 
 
 @click.command("show")
@@ -26,45 +29,42 @@ def command(ref: str, all_: bool, as_json: bool) -> None:
     from ckptgit.ops.show import full
     from ckptgit.repo import Repo
 
-    doc = full(Repo.open("."), ref)
+    shown = full(Repo.open("."), ref)
     if as_json:
-        emit_json(doc)
+        emit_json(shown.to_doc())
         return
     if all_:
-        click.echo(sidecar.dump(doc), nl=False)
+        click.echo(sidecar.dump(shown.to_doc()), nl=False)
         return
-    click.echo("\n".join(summary(doc)))
+    click.echo("\n".join(summary(shown)))
 
 
-def summary(doc: Mapping[str, Any]) -> Iterator[str]:
+def summary(shown: Shown) -> Iterator[str]:
     """The lines a person reads first; everything else is one --all away."""
-    art = _map(doc.get("artifact"))
-    code = _map(doc.get("code"))
-    env = _map(doc.get("environment"))
-    yield f"{doc.get('name')} {str(doc.get('id'))[:8]}  ({doc.get('id')})"
-    yield f"  saved      {doc.get('created_at')}  commit {str(doc.get('commit'))[:12]}"
-    if doc.get("step") is not None or doc.get("epoch") is not None:
-        step, epoch = ("-" if doc.get(k) is None else doc[k] for k in ("step", "epoch"))
+    doc = shown.sidecar
+    art, code = doc.artifact, doc.code
+    env = _map(doc.environment)
+    yield f"{doc.name} {doc.id[:8]}  ({doc.id})"
+    yield f"  saved      {doc.created_at}  commit {shown.commit[:12]}"
+    if doc.step is not None or doc.epoch is not None:
+        step, epoch = ("-" if v is None else v for v in (doc.step, doc.epoch))
         yield f"  step       {step}  epoch {epoch}"
-    yield f"  parent     {doc.get('parent') or '(none)'}"
-    yield f"  stages     {', '.join(doc.get('stages') or []) or '(none)'}"
-    size = art.get("size")
-    yield (f"  artifact   {art.get('path')}  {human_size(size) if isinstance(size, int) else '?'}"
-           f"  sha256 {str(art.get('sha256'))[:16]}…")
-    yield (f"  code       {str(code.get('commit'))[:12]} on {code.get('branch') or '?'}"
-           + ("  (dirty)" if code.get("dirty") else ""))
+    yield f"  parent     {doc.parent or '(none)'}"
+    yield f"  stages     {', '.join(shown.stages) or '(none)'}"
+    yield (f"  artifact   {art.path}  {human_size(art.size)}  sha256 {art.sha256[:16]}…")
+    yield (f"  code       {str(code.commit)[:12]} on {code.branch or '?'}"
+           + ("  (dirty)" if code.dirty else ""))
     packages = _map(env.get("packages"))
     yield (f"  env        Python {env.get('python')} on {env.get('platform')}, "
            f"{len(packages)} packages")
-    if doc.get("notes"):
-        yield f"  notes      {' '.join(str(doc['notes']).split())}"
-    yield from _section("metrics", _map(doc.get("metrics")))
-    yield from _section("params", _map(doc.get("params")), limit=15)
-    yield from _section("seeds", _map(doc.get("seeds")))
-    data = doc.get("data") or []
-    if isinstance(data, list) and data:
+    if doc.notes:
+        yield f"  notes      {' '.join(str(doc.notes).split())}"
+    yield from _section("metrics", _map(doc.metrics))
+    yield from _section("params", _map(doc.params), limit=15)
+    yield from _section("seeds", _map(doc.seeds))
+    if doc.data:
         yield "data:"
-        yield from (f"  {_map(d).get('path')}  md5 {_map(d).get('md5')}" for d in data[:10])
+        yield from (f"  {d.path}  md5 {d.md5}" for d in doc.data[:10])
     yield "(git ckpt show --all for the whole record)"
 
 

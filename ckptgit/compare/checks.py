@@ -19,13 +19,14 @@ its parent's (or that has no step) starts a new run, where new seeds are expecte
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from ckptgit.compare import metrics, sections
 from ckptgit.compare.result import MetricDelta
 from ckptgit.compare.settings import Settings
-from ckptgit.model import Checkpoint
+from ckptgit.model import Checkpoint, Sidecar
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def _stage_rank(stage: str) -> int:
     return known.index(stage) if stage in known else -1
 
 
-def findings_for(t: Checkpoint, docs: dict[str, dict[str, Any]],
+def findings_for(t: Checkpoint, docs: Mapping[str, Sidecar],
                  related: list[tuple[str, Checkpoint]], s: Settings,
                  goals: dict[str, str]) -> list[Finding]:
     doc = docs[t.id]
@@ -84,7 +85,7 @@ def findings_for(t: Checkpoint, docs: dict[str, dict[str, Any]],
     for role, other in related:
         rule = "regression-" + role.split(":")[0]
         against = f"{role.replace('stage:', 'the holder of ')} {other.short_id}"
-        for row in metrics.compare(docs[other.id].get("metrics"), doc.get("metrics"), goals):
+        for row in metrics.compare(docs[other.id].metrics, doc.metrics, goals):
             if metrics.regression(row, s.threshold(row.name)):
                 raw.append((rule, f"{row.name} got worse versus {against}: {_moved(row)}"))
         if role == "parent" and same_run(docs[other.id], doc):
@@ -98,42 +99,42 @@ def _moved(row: MetricDelta) -> str:
     return f"{row.old} -> {row.new} ({rel}goal {row.goal})"
 
 
-def _own(doc: dict[str, Any]) -> list[tuple[str, str]]:
+def _own(doc: Sidecar) -> list[tuple[str, str]]:
     raw = []
-    for name, value in metrics.flatten(doc.get("metrics")).items():
+    for name, value in metrics.flatten(doc.metrics).items():
         x = metrics.number(value)
         if x is not None and not math.isfinite(x):
             raw.append(("non-finite-metric", f"metric {name} is {value}: training diverged?"))
-    if (doc.get("code") or {}).get("dirty"):
+    if doc.code.dirty:
         raw.append(("dirty-code", "saved from a dirty work tree: the code commit alone does "
                                   "not reproduce it; commit before saving"))
-    if not doc.get("seeds"):
+    if not doc.seeds:
         raw.append(("seed-missing", "no seeds recorded: pass --seed torch=N (and numpy, "
                                     "python …) so the run can be repeated"))
-    data = doc.get("data") or []
+    data = doc.data or ()
     if not data:
         raw.append(("data-hash-missing", "no training data recorded: pass --data PATH for "
                                          "each DVC-tracked input"))
     for entry in data:
-        if not entry.get("md5"):
-            raw.append(("data-hash-missing", f"input {entry.get('path')} has no hash"))
+        if not entry.md5:
+            raw.append(("data-hash-missing", f"input {entry.path} has no hash"))
     return raw
 
 
-def same_run(parent: dict[str, Any], child: dict[str, Any]) -> bool:
+def same_run(parent: Sidecar, child: Sidecar) -> bool:
     """Consecutive saves of one run: same name and a step above the parent's."""
-    a, b = parent.get("step"), child.get("step")
-    return (parent.get("name") == child.get("name") and isinstance(a, int)
+    a, b = parent.step, child.step
+    return (parent.name == child.name and isinstance(a, int)
             and isinstance(b, int) and b > a)
 
 
-def _run_rules(parent: dict[str, Any], doc: dict[str, Any],
+def _run_rules(parent: Sidecar, doc: Sidecar,
                other: Checkpoint) -> list[tuple[str, str]]:
     raw = []
     seeds = sections.seeds(parent, doc)
     if seeds:
         shown = ", ".join(f"{c.path} {c.old} -> {c.new}" for c in seeds[:3])
-        raw.append(("seed-changed", f"seeds changed mid-run (after step {parent.get('step')},"
+        raw.append(("seed-changed", f"seeds changed mid-run (after step {parent.step},"
                                     f" parent {other.short_id}): {shown}"))
     env = sections.environment(parent, doc)
     if env:

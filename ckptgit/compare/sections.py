@@ -6,10 +6,11 @@ rows with dotted paths, old and new values.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from ckptgit.compare.result import Change, CodeDiff, FileChange
+from ckptgit.model import Sidecar
 
 _KINDS = {
     "values_changed": "changed",
@@ -52,31 +53,31 @@ def _dotted(parts: list[Any], prefix: str) -> str:
     return f"{prefix}.{text}" if prefix and text else (prefix or text)
 
 
-def params(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[Change]:
-    return changes(a.get("params"), b.get("params"))
+def params(a: Sidecar, b: Sidecar) -> list[Change]:
+    return changes(a.params, b.params)
 
 
-def seeds(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[Change]:
-    return changes(a.get("seeds"), b.get("seeds"))
+def seeds(a: Sidecar, b: Sidecar) -> list[Change]:
+    return changes(a.seeds, b.seeds)
 
 
-def environment(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[Change]:
+def environment(a: Sidecar, b: Sidecar) -> list[Change]:
     """Packages added/removed/changed, python, accelerators, container, platform, env vars."""
-    return changes(a.get("environment"), b.get("environment"))
+    return changes(a.environment, b.environment)
 
 
-def data(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[Change]:
+def data(a: Sidecar, b: Sidecar) -> list[Change]:
     """Inputs by path: a changed hash is the one thing that matters about training data."""
-    old = {d.get("path"): d for d in a.get("data") or []}
-    new = {d.get("path"): d for d in b.get("data") or []}
+    old = {d.path: d for d in a.data or ()}
+    new = {d.path: d for d in b.data or ()}
     rows = []
     for path in sorted(set(old) | set(new), key=str):
         if path not in new:
-            rows.append(Change(str(path), "removed", old[path].get("md5"), None))
+            rows.append(Change(str(path), "removed", old[path].md5, None))
         elif path not in old:
-            rows.append(Change(str(path), "added", None, new[path].get("md5")))
-        elif old[path].get("md5") != new[path].get("md5"):
-            rows.append(Change(str(path), "changed", old[path].get("md5"), new[path].get("md5")))
+            rows.append(Change(str(path), "added", None, new[path].md5))
+        elif old[path].md5 != new[path].md5:
+            rows.append(Change(str(path), "changed", old[path].md5, new[path].md5))
     return rows
 
 
@@ -84,10 +85,10 @@ Numstat = Callable[[str, str], list[tuple[str, int | None, int | None]]]
 Counts = Callable[[str, str], tuple[int, int]]
 
 
-def code(a: Mapping[str, Any], b: Mapping[str, Any], numstat: Numstat, counts: Counts) -> CodeDiff:
+def code(a: Sidecar, b: Sidecar, numstat: Numstat, counts: Counts) -> CodeDiff:
     """Commits and files between the two code commits (``git diff --numstat`` of them)."""
-    old, new = a.get("code") or {}, b.get("code") or {}
-    old_commit, new_commit = old.get("commit"), new.get("commit")
+    old, new = a.code.to_doc(), b.code.to_doc()
+    old_commit, new_commit = a.code.commit, b.code.commit
     state = changes({k: v for k, v in old.items() if k != "commit"},
                     {k: v for k, v in new.items() if k != "commit"})
     if not old_commit or not new_commit or old_commit == new_commit:

@@ -16,13 +16,12 @@ from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ckptgit import hashing, replicas, storage
 from ckptgit.compare import weights
 from ckptgit.compare.result import TensorStat, WeightsDiff
 from ckptgit.errors import IntegrityError, UsageError
-from ckptgit.model import Checkpoint
+from ckptgit.model import Artifact, Checkpoint, Sidecar
 
 SUFFIX = ".safetensors"
 
@@ -36,14 +35,14 @@ class Side:
     objects: Mapping[str, Path]  # relpath -> readable bytes (a cache object)
 
 
-def side(label: str, artifact: Mapping[str, Any], listing: Mapping[str, Path],
+def side(label: str, artifact: Artifact, listing: Mapping[str, Path],
          jobs: int) -> Side:
     """The per-file seals of a directory, checked against its recorded seal.
 
     Sidecars written before per-file seals were recorded have none: then every file is
     hashed once here (the only way to hold it against the directory seal).
     """
-    recorded = artifact.get("files")
+    recorded = artifact.files
     if isinstance(recorded, dict):
         seals = {str(k): str(v) for k, v in recorded.items()}
         if set(seals) != set(listing):
@@ -52,16 +51,16 @@ def side(label: str, artifact: Mapping[str, Any], listing: Mapping[str, Path],
     else:
         with ThreadPoolExecutor(jobs, thread_name_prefix="ckpt-seal") as pool:
             seals = dict(zip(listing, pool.map(_sha256, listing.values()), strict=True))
-    if hashing.directory_seal(seals.items()) != artifact.get("sha256"):
+    if hashing.directory_seal(seals.items()) != artifact.sha256:
         raise IntegrityError(f"{label}: per-file seals do not match the directory seal")
     return Side(label, seals, listing)
 
 
-def from_checkpoint(root: Path, ckpt: Checkpoint, doc: Mapping[str, Any], jobs: int) -> Side:
+def from_checkpoint(root: Path, ckpt: Checkpoint, doc: Sidecar, jobs: int) -> Side:
     """A directory checkpoint's side, its objects fetched from the DVC remote if missing."""
-    art = doc.get("artifact") or {}
+    art = doc.artifact
     label = f"{ckpt.name} ({ckpt.short_id})"
-    pointer = storage.Pointer(ckpt.md5, ckpt.size, ckpt.path, art.get("nfiles"))
+    pointer = storage.Pointer(ckpt.md5, ckpt.size, ckpt.path, art.nfiles)
     replicas.ensure_cached(root, pointer, label)
     listing = {rel: storage.object_path(root, md5)
                for rel, md5 in storage.dir_entries(root, ckpt.md5)}

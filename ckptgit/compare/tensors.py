@@ -3,25 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from ckptgit.compare.result import TensorChange, TensorsDiff, TensorSpec
+from ckptgit.model import Sidecar
 
 
-def specs(doc: Mapping[str, Any]) -> dict[str, TensorSpec] | None:
-    summary = doc.get("tensors")
+def specs(doc: Sidecar) -> dict[str, TensorSpec] | None:
+    summary = doc.tensors
     if not isinstance(summary, Mapping):
         return None
     return {t["name"]: TensorSpec(t["name"], str(t["dtype"]), tuple(int(d) for d in t["shape"]))
             for t in summary.get("tensors") or []}
 
 
-def compare(a: Mapping[str, Any], b: Mapping[str, Any]) -> TensorsDiff:
+def compare(a: Sidecar, b: Sidecar) -> TensorsDiff:
     """Added, removed, and shape- or dtype-changed tensors, with parameter counts."""
     old, new = specs(a), specs(b)
     if old is None or new is None:
         return TensorsDiff(available=False)
-    sa, sb = a["tensors"], b["tensors"]
+    sa, sb = a.tensors or {}, b.tensors or {}
     changed = tuple(TensorChange(n, old[n], new[n]) for n in old
                     if n in new and old[n] != new[n])
     return TensorsDiff(

@@ -7,11 +7,10 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ckptgit import hashing, paths, sidecar, storage
 from ckptgit.errors import IntegrityError, UsageError
-from ckptgit.model import Checkpoint
+from ckptgit.model import Checkpoint, Sidecar
 from ckptgit.repo import Repo
 
 
@@ -27,20 +26,20 @@ class Piece:
         return self.path + ".dvc"
 
 
-def sidecar_doc(repo: Repo, ckpt: Checkpoint) -> dict[str, Any]:
+def read_sidecar(repo: Repo, ckpt: Checkpoint) -> Sidecar:
     raw = repo.git.show_file(ckpt.commit, ckpt.sidecar_path)
     if raw is None:
         raise IntegrityError(f"commit {ckpt.commit[:12]} lacks {ckpt.sidecar_path}")
-    return sidecar.load(raw, f"{ckpt.commit[:12]}:{ckpt.sidecar_path}")
+    return sidecar.read(raw, f"{ckpt.commit[:12]}:{ckpt.sidecar_path}")
 
 
-def pieces(ckpt: Checkpoint, doc: dict[str, Any]) -> list[Piece]:
+def pieces(ckpt: Checkpoint, doc: Sidecar) -> list[Piece]:
     """The artifact first, then its companions, as sealed at save."""
     out = [Piece(ckpt.path, ckpt.sha256)]
-    for comp in doc.get("companions") or []:
-        path = str(comp["path"])
+    for comp in doc.companions or ():
+        path = str(comp.path)
         paths.recorded(path, f"companion of {ckpt.name} {ckpt.short_id}")
-        out.append(Piece(path, str(comp["sha256"])))
+        out.append(Piece(path, str(comp.sha256)))
     return out
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from ckptgit import proc
 from ckptgit.config import Gate
 from ckptgit.errors import PolicyError
-from ckptgit.model import Checkpoint
+from ckptgit.model import Checkpoint, Sidecar
 
 
 @dataclass(frozen=True)
@@ -31,16 +31,16 @@ class GateResult:
         return asdict(self)
 
 
-def context(ckpt: Checkpoint, doc: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def context(ckpt: Checkpoint, doc: Sidecar | None = None) -> dict[str, Any]:
     """What a metric expression sees: the sidecar's values, by their sidecar names."""
-    base: dict[str, Any] = dict(doc or {})
+    base: dict[str, Any] = doc.to_doc() if doc is not None else {}
     base.update(metrics=ckpt.metrics, params=ckpt.params, name=ckpt.name, id=ckpt.id,
                 step=ckpt.step, labels=list(ckpt.labels))
     return base
 
 
 def run(gates: Sequence[Gate], ckpt: Checkpoint, stage: str, *, cwd: Path,
-        artifact: Path | None, doc: Mapping[str, Any] | None = None) -> list[GateResult]:
+        artifact: Path | None, doc: Sidecar | None = None) -> list[GateResult]:
     """Every metric gate, then (if they all pass) every command gate."""
     results = [_metric(g, context(ckpt, doc)) for g in gates if g.kind == "metric"]
     if any(not r.passed for r in results):

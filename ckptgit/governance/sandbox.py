@@ -21,7 +21,7 @@ from typing import Any
 from ckptgit.config import Gate
 from ckptgit.errors import CkptError
 from ckptgit.governance import artifacts, gates
-from ckptgit.model import Checkpoint
+from ckptgit.model import Checkpoint, Sidecar
 from ckptgit.repo import Repo
 
 REPORTS_DIR = ".ckpt/reports"
@@ -52,7 +52,7 @@ class Rehearsal:
 
 
 @contextmanager
-def rehearse(repo: Repo, ckpt: Checkpoint, doc: dict[str, Any], stage: str,
+def rehearse(repo: Repo, ckpt: Checkpoint, doc: Sidecar, stage: str,
              stage_gates: Sequence[Gate], *, worktree: bool) -> Iterator[Rehearsal]:
     """Bytes rehydrated (and gates run) in a worktree at the checkpoint's commit, or with
     ``worktree=False`` in a scratch folder with gates run from the work tree."""
@@ -69,7 +69,7 @@ def rehearse(repo: Repo, ckpt: Checkpoint, doc: dict[str, Any], stage: str,
                 repo.git.worktree_remove(place)
 
 
-def _run(repo: Repo, ckpt: Checkpoint, doc: dict[str, Any], stage: str,
+def _run(repo: Repo, ckpt: Checkpoint, doc: Sidecar, stage: str,
          stage_gates: Sequence[Gate], place: Path, worktree: bool) -> Rehearsal:
     start = time.time()
     parts = artifacts.pieces(ckpt, doc)

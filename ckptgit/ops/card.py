@@ -15,7 +15,7 @@ from ckptgit.compare import metrics, sections
 from ckptgit.errors import CkptError
 from ckptgit.governance import tagevents
 from ckptgit.governance import trailers as tr
-from ckptgit.model import Checkpoint
+from ckptgit.model import Checkpoint, Sidecar
 from ckptgit.repo import Repo
 from ckptgit.report import model as rm
 
@@ -43,26 +43,28 @@ def settings(repo: Repo) -> rm.CardSettings:
                            one("library_name"), one("pipeline_tag"), one("task") or "other")
 
 
-def facts(repo: Repo, ckpt: Checkpoint, docs: Mapping[str, dict[str, Any]],
+def facts(repo: Repo, ckpt: Checkpoint, docs: Mapping[str, Sidecar],
           by_id: Mapping[str, Checkpoint], events: Sequence[rm.StageEvent],
           integrity: rm.Integrity | None, card: rm.CardSettings) -> rm.CardFacts:
-    doc = docs.get(ckpt.id, {})
+    doc = docs.get(ckpt.id)
     parent = by_id.get(ckpt.parent) if ckpt.parent else None
-    parent_doc = docs.get(parent.id, {}) if parent else {}
+    parent_doc = docs.get(parent.id) if parent else None
     changes: tuple[rm.MetricLine, ...] = ()
     params: tuple[tuple[str, str, Any, Any], ...] = ()
     if parent is not None:
-        rows = metrics.compare(parent_doc.get("metrics") or parent.metrics,
-                               doc.get("metrics") or ckpt.metrics, repo.config.metric_goals)
+        rows = metrics.compare((parent_doc.metrics if parent_doc else None) or parent.metrics,
+                               (doc.metrics if doc else None) or ckpt.metrics,
+                               repo.config.metric_goals)
         changes = tuple(rm.MetricLine(r.name, r.old, r.new, r.direction, r.rel_delta)
                         for r in rows if r.change != "same")
         params = tuple((c.path, c.change, c.old, c.new)
-                       for c in sections.params(parent_doc, doc))
+                       for c in sections.changes(parent_doc.params if parent_doc else None,
+                                                 doc.params if doc else None))
     mine = tuple(e for e in events if e.ckpt_id == ckpt.id
                  or (e.ckpt_id is None and e.commit == ckpt.commit and e.name == ckpt.name))
     subject = f"{ckpt.name} {ckpt.short_id}"
     problems = tuple(msg for who, msg in (integrity.failed if integrity else ()) if who == subject)
-    if not doc:
+    if doc is None:
         problems += ("the sidecar of this checkpoint could not be read",)
     return rm.CardFacts(ckpt, doc, parent, parent_doc, changes, params, mine, problems, card)
 
@@ -107,15 +109,15 @@ def card(repo: Repo, ref: str) -> rm.CardFacts:
     return facts(repo, ckpt, docs, by_id, events, integrity, settings(repo))
 
 
-def load(repo: Repo, ckpts: Sequence[Checkpoint]) -> dict[str, dict[str, Any]]:
+def load(repo: Repo, ckpts: Sequence[Checkpoint]) -> dict[str, Sidecar]:
     """id -> sidecar as saved, for every readable one (one ``cat-file --batch``)."""
     specs = {f"{c.commit}:{c.sidecar_path}": c for c in ckpts}
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, Sidecar] = {}
     for spec, raw in repo.git.cat_files(list(specs)).items():
         if raw is None:
             continue
         try:
-            out[specs[spec].id] = sidecar.load(raw, spec)
+            out[specs[spec].id] = sidecar.read(raw, spec)
         except CkptError:
             continue  # its card says the record is unreadable
     return out

@@ -4,13 +4,12 @@ compared with (parent, stage holders, a baseline)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from ckptgit import sidecar
 from ckptgit.compare import checks
 from ckptgit.compare.settings import from_raw
 from ckptgit.governance import tagevents
-from ckptgit.model import Checkpoint
+from ckptgit.model import Checkpoint, Sidecar
 from ckptgit.repo import Repo
 
 Finding = checks.Finding
@@ -43,6 +42,6 @@ def latest_per_name(entries: list[Checkpoint]) -> list[Checkpoint]:
     return sorted(latest.values(), key=lambda c: c.name)
 
 
-def _docs(repo: Repo, ckpts: list[Checkpoint]) -> dict[str, dict[str, Any]]:
+def _docs(repo: Repo, ckpts: list[Checkpoint]) -> dict[str, Sidecar]:
     unique = list({c.id: c for c in ckpts}.values())
     return {c.id: doc for c, doc in zip(unique, sidecar.load_saved(repo.git, unique), strict=True)}

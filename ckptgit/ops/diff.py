@@ -7,7 +7,7 @@ parsed once with the C loader) and git itself; no weight bytes are read or downl
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from ckptgit.compare import distributions, metrics, sections, slices, tensors
 from ckptgit.compare.result import SECTIONS, Diff, Side, WeightsDiff
 from ckptgit.compare.settings import Settings, from_raw
 from ckptgit.errors import IntegrityError, RefError, UsageError
-from ckptgit.model import Checkpoint
+from ckptgit.model import Checkpoint, Sidecar
 from ckptgit.repo import Repo
 
 SAVE_GREP = "^Ckpt-Id: "
@@ -72,30 +72,29 @@ def pair(repo: Repo, ref_a: str, ref_b: str | None) -> tuple[Checkpoint, Checkpo
     return a, latest
 
 
-def load_sidecars(repo: Repo, ckpts: list[Checkpoint]) -> list[dict[str, Any]]:
+def load_sidecars(repo: Repo, ckpts: list[Checkpoint]) -> list[Sidecar]:
     """The sidecars of ``ckpts``, each parsed once per Repo: a sidecar at a commit never
     changes, and one of 1,000 tensors takes ~0.1 s to parse (review reads each several times:
-    diff, check, gates). Callers must not modify the documents."""
-    parsed: dict[str, dict[str, Any]] = repo.__dict__.setdefault("_sidecars", {})
+    diff, check, gates)."""
+    parsed: dict[str, Sidecar] = repo.__dict__.setdefault("_sidecars", {})
     specs = [f"{c.commit}:{c.sidecar_path}" for c in ckpts]
     blobs = repo.git.cat_files([s for s in dict.fromkeys(specs) if s not in parsed])
     for spec, raw in blobs.items():
         if raw is None:
             raise IntegrityError(f"{spec} is missing: the checkpoint's commit lost its sidecar")
-        parsed[spec] = sidecar.load(raw, spec)
+        parsed[spec] = sidecar.read(raw, spec)
     return [parsed[spec] for spec in specs]
 
 
-def side(ckpt: Checkpoint, doc: Mapping[str, Any]) -> Side:
-    return Side(ckpt.id, ckpt.name, ckpt.commit, ckpt.created_at, doc.get("step"),
-                str((doc.get("artifact") or {}).get("sha256", ckpt.sha256)))
+def side(ckpt: Checkpoint, doc: Sidecar) -> Side:
+    return Side(ckpt.id, ckpt.name, ckpt.commit, ckpt.created_at, doc.step,
+                str(doc.artifact.sha256))
 
 
-Builder = Callable[[Repo, dict[str, Any], dict[str, Any], tuple[Checkpoint, Checkpoint],
-                    Settings], Any]
+Builder = Callable[[Repo, Sidecar, Sidecar, tuple[Checkpoint, Checkpoint], Settings], Any]
 
 
-def _code(repo: Repo, a: dict[str, Any], b: dict[str, Any],
+def _code(repo: Repo, a: Sidecar, b: Sidecar,
           _c: tuple[Checkpoint, Checkpoint], _s: Settings) -> Any:
     def numstat(old: str, new: str) -> list[tuple[str, int | None, int | None]]:
         # files that only checkpoint saves touched (pointers, sidecars, dvc.yaml's artifact
@@ -107,7 +106,7 @@ def _code(repo: Repo, a: dict[str, Any], b: dict[str, Any],
 
 
 _BUILDERS: dict[str, Builder] = {
-    "metrics": lambda r, a, b, _c, _s: metrics.compare(a.get("metrics"), b.get("metrics"),
+    "metrics": lambda r, a, b, _c, _s: metrics.compare(a.metrics, b.metrics,
                                                        r.config.metric_goals),
     "params": lambda _r, a, b, _c, _s: sections.params(a, b),
     "seeds": lambda _r, a, b, _c, _s: sections.seeds(a, b),
@@ -116,18 +115,18 @@ _BUILDERS: dict[str, Builder] = {
     "environment": lambda _r, a, b, _c, _s: sections.environment(a, b),
     "tensors": lambda _r, a, b, _c, _s: tensors.compare(a, b),
     "distributions": lambda _r, a, b, _c, s: distributions.compare(
-        a.get("distributions"), b.get("distributions"), s.js_distance, s.ece_delta),
-    "slices": lambda r, a, b, _c, _s: slices.compare(a.get("slices"), b.get("slices"),
+        a.distributions, b.distributions, s.js_distance, s.ece_delta),
+    "slices": lambda r, a, b, _c, _s: slices.compare(a.slices, b.slices,
                                                     r.config.metric_goals),
 }
 
 
 # -- --weights: bytes from the cache, the workspace or the remote, sealed -------------------
 def weights_diff(repo: Repo, a: Checkpoint, b: Checkpoint,
-                 doc_a: Mapping[str, Any], doc_b: Mapping[str, Any]) -> WeightsDiff:
+                 doc_a: Sidecar, doc_b: Sidecar) -> WeightsDiff:
     from ckptgit.compare import weights
 
-    kinds = {(doc.get("artifact") or {}).get("kind") for doc in (doc_a, doc_b)}
+    kinds = {doc.artifact.kind for doc in (doc_a, doc_b)}
     if kinds == {"directory"}:
         from ckptgit.compare import shards
 
@@ -136,12 +135,12 @@ def weights_diff(repo: Repo, a: Checkpoint, b: Checkpoint,
                               shards.from_checkpoint(repo.root, b, doc_b, jobs),
                               repo.config.max_header_bytes, jobs)
     for ckpt, doc in ((a, doc_a), (b, doc_b)):
-        art = doc.get("artifact") or {}
-        if art.get("kind") == "directory" or art.get("format") != "safetensors":
+        art = doc.artifact
+        if art.kind == "directory" or art.format != "safetensors":
             raise UsageError(f"--weights compares two safetensors files or two directories of "
                              f"shards; {ckpt.name} "
-                             f"({ckpt.short_id}) is {art.get('format', 'unknown')}")
-    seal = {"a": doc_a["artifact"]["sha256"], "b": doc_b["artifact"]["sha256"]}
+                             f"({ckpt.short_id}) is {art.format or 'unknown'}")
+    seal = {"a": doc_a.artifact.sha256, "b": doc_b.artifact.sha256}
     src = {"a": source(repo, a), "b": source(repo, b)}
     try:
         return _sealed_compare(repo, src, seal)

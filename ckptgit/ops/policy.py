@@ -42,9 +42,8 @@ def check(repo: Repo, refs: Iterable[str] = (), action: str = "save",
     docs = sidecar.load_saved(repo.git, targets)
     out = []
     for ckpt, doc in zip(targets, docs, strict=True):
-        parent = by_id.get(doc.get("parent") or "")
-        accepted = {o["rule"]: o["rationale"] for o in (doc.get("policy") or {})
-                    .get("overrides") or [] if isinstance(o, dict)}
+        parent = by_id.get(doc.parent or "")
+        accepted = {o["rule"]: o["rationale"] for o in doc.overrides()}
         verdict = evaluate(policy.guardrails, enforce.subject(repo, policy, doc, parent),
                            action, stage, repo.config.raw, accepted)
         enforce.log_outcome(repo, f"check:{action}", ckpt.name, ckpt.id, verdict,

@@ -18,7 +18,7 @@ from ckptgit import tags
 from ckptgit.errors import ExternalError, UsageError
 from ckptgit.governance import artifacts, gates, manifest, policy, tagevents, tagsigning, trustroot
 from ckptgit.governance import trailers as tr
-from ckptgit.model import Checkpoint
+from ckptgit.model import Checkpoint, Sidecar
 from ckptgit.policy import enforce
 from ckptgit.repo import Repo
 
@@ -111,7 +111,7 @@ def promote(repo: Repo, req: PromoteRequest) -> Outcome:
     tagsigning.preflight(git)
     trust = tagsigning.repo_trust(repo.root)
     signer = tagsigning.signer_principal(git, trust[0], rule.signers)
-    doc = artifacts.sidecar_doc(repo, ckpt)
+    doc = artifacts.read_sidecar(repo, ckpt)
     enforce.judge_promotion(repo, ckpt, req.stage, doc)
     results = run_gates(repo, ckpt, doc, req.stage, rule.gates)
     gates.require_pass(results, req.stage)
@@ -131,7 +131,7 @@ def promote(repo: Repo, req: PromoteRequest) -> Outcome:
     return out
 
 
-def run_gates(repo: Repo, ckpt: Checkpoint, doc: dict[str, Any], stage: str,
+def run_gates(repo: Repo, ckpt: Checkpoint, doc: Sidecar, stage: str,
               stage_gates: Sequence[Any]) -> list[gates.GateResult]:
     """Gates against this checkpoint's own bytes, rehydrated and sealed in a scratch folder."""
     if not gates.needs_bytes(stage_gates):
@@ -146,7 +146,7 @@ def run_gates(repo: Repo, ckpt: Checkpoint, doc: dict[str, Any], stage: str,
                          doc=doc)
 
 
-def base_trailers(action: str, ckpt: Checkpoint, doc: dict[str, Any], stage: str,
+def base_trailers(action: str, ckpt: Checkpoint, doc: Sidecar, stage: str,
                   rationale: str, approvers: Sequence[str], overridden_lock: str | None,
                   signer: str, overridden_deprecation: str | None = None,
                   ) -> list[tuple[str, str | None]]:
@@ -183,7 +183,7 @@ def make_tag(repo: Repo, ckpt: Checkpoint, stage: str, subject: str, trailers: t
                           trust[0], trust[1], narrowed)
 
 
-def write_manifest(repo: Repo, out: Outcome, ckpt: Checkpoint, doc: dict[str, Any],
+def write_manifest(repo: Repo, out: Outcome, ckpt: Checkpoint, doc: Sidecar,
                    extra: dict[str, bytes] | None = None) -> None:
     rel = manifest.path_for(repo.config.governance.manifest_dir, out.stage)
     if out.action == "unassign":

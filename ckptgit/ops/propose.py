@@ -17,7 +17,7 @@ from ckptgit import proc, sidecar
 from ckptgit.errors import ExternalError, UsageError
 from ckptgit.governance import approvals, artifacts, gates, manifest, policy, requests, tagevents
 from ckptgit.governance import trailers as tr
-from ckptgit.model import Checkpoint
+from ckptgit.model import Checkpoint, Sidecar
 from ckptgit.ops.promote import run_gates
 from ckptgit.repo import Repo
 
@@ -86,7 +86,7 @@ def propose(repo: Repo, args: ProposeArgs) -> Proposal:
     _decide(judged, action, ckpt, view, args.stage, rationale)
     key = signing_key(repo, args.key)
     proposer = approvals.principal_of(approvals.public_key(key, repo.root), trust.signers)
-    doc = artifacts.sidecar_doc(repo, ckpt)
+    doc = artifacts.read_sidecar(repo, ckpt)
     results = [] if action == "unassign" else run_gates(judged, ckpt, doc, args.stage, rule.gates)
     gates.require_pass(results, args.stage)
     holder = view.holder
@@ -167,7 +167,7 @@ def statement_files(key: str, repo: Repo, request: requests.Request, verdict: st
 
 
 def _manifest(judged: Repo, tip: str, request: requests.Request, ckpt: Checkpoint,
-              doc: dict[str, Any]) -> dict[str, bytes]:
+              doc: Sidecar) -> dict[str, bytes]:
     """The desired ``deploy/STAGE.yaml``; its ``tag`` is filled in by the promotion."""
     rel = manifest.path_for(judged.config.governance.manifest_dir, request.stage)
     entry = None if request.action == "unassign" else {

@@ -15,9 +15,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ckptgit import sidecar
 from ckptgit.compare import metrics as metric_rules
-from ckptgit.errors import CkptError, UsageError
-from ckptgit.model import Checkpoint
+from ckptgit.errors import CkptError, IntegrityError, UsageError
+from ckptgit.model import Checkpoint, Sidecar
 from ckptgit.ops import card as card_ops
 from ckptgit.ops.card import stage_events
 from ckptgit.repo import Repo
@@ -35,7 +36,7 @@ def gather(repo: Repo, names: Sequence[str] = ()) -> rm.Site:
     return _collect(repo, names)[0]
 
 
-def _collect(repo: Repo, names: Sequence[str]) -> tuple[rm.Site, dict[str, dict[str, Any]]]:
+def _collect(repo: Repo, names: Sequence[str]) -> tuple[rm.Site, dict[str, Sidecar]]:
     """The site's values, and every sidecar as verify's record pass parsed it (for cards)."""
     entries = repo.checkpoints()
     known = sorted({c.name for c in entries})
@@ -166,14 +167,25 @@ def _records(repo: Repo, entries: list[Checkpoint]) -> Report | None:
 
 
 def _integrity(count: int, report: Report | None, events: list[rm.StageEvent],
-               ) -> tuple[rm.Integrity, dict[str, dict[str, Any]]]:
+               ) -> tuple[rm.Integrity, dict[str, Sidecar]]:
     failed: list[tuple[str, str]] = []
-    docs: dict[str, dict[str, Any]] = {}
+    docs: dict[str, Sidecar] = {}
     if report is not None:
         failed = [(f.subject, f.message) for f in report.failures(allow_missing=True)]
-        docs = {s.ckpt.id: s.record for s in report.checkpoints if s.record is not None}
+        docs = {s.ckpt.id: value for s in report.checkpoints
+                if (value := _value(s.record)) is not None}
     bad = tuple((e.tag, "; ".join(e.problems)) for e in events if not e.verified)
     return rm.Integrity(count, tuple(failed), len(events), bad), docs
+
+
+def _value(record: dict[str, Any] | None) -> Sidecar | None:
+    """A record verify read, as the value (a malformed one: its card says unreadable)."""
+    if record is None:
+        return None
+    try:
+        return sidecar.value_of(record)
+    except IntegrityError:
+        return None
 
 
 def _findings(repo: Repo) -> tuple[rm.PolicyFinding, ...]:

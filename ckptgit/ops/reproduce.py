@@ -20,6 +20,7 @@ from typing import Any
 from ckptgit import paths, sidecar, storage
 from ckptgit.errors import IntegrityError, UsageError
 from ckptgit.integrity import digest
+from ckptgit.model import DataInput, Sidecar
 from ckptgit.ops.show import full
 from ckptgit.repo import Repo
 
@@ -32,35 +33,35 @@ _REQUIREMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*==[A-Za-z0-9][A-Za-z0-9.+!
 class Prepared:
     dir: Path
     commit: str
-    data: list[dict[str, Any]]
+    data: tuple[DataInput, ...]
     files: list[str]
 
 
 def prepare(repo: Repo, ref: str, dest: Path) -> Prepared:
-    doc = full(repo, ref)
-    code = (doc.get("code") or {}).get("commit")
+    doc = full(repo, ref).sidecar
+    code = doc.code.commit
     if not code:
         raise UsageError(f"{ref}: no code commit was recorded; nothing to check out")
     if dest.exists() and any(dest.iterdir()):
         raise UsageError(f"{dest} is not empty; give a new directory")
-    for item in doc.get("data") or []:  # hostile records refused before anything is made
-        paths.recorded(str(item.get("path")), "recorded data path")
-        storage.check_oid(str(item.get("md5")), f"recorded data {item.get('path')}: md5")
+    for item in doc.data or ():  # hostile records refused before anything is made
+        paths.recorded(str(item.path), "recorded data path")
+        storage.check_oid(str(item.md5), f"recorded data {item.path}: md5")
     repo.git.worktree_add(dest, code)
-    data = _data(repo, dest, doc.get("data") or [])
+    data = _data(repo, dest, doc.data or ())
     files = _write_inputs(dest, doc)
     return Prepared(dest, code, data, files)
 
 
-def _data(repo: Repo, dest: Path, inputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _data(repo: Repo, dest: Path, inputs: tuple[DataInput, ...]) -> tuple[DataInput, ...]:
     dvcfiles = []
     for item in inputs:
-        rel, md5 = str(item["path"]), str(item["md5"])
+        rel, md5 = str(item.path), str(item.md5)
         pointer = paths.confined(dest, f"{rel}.dvc", "recorded data path")
         storage.check_oid(md5, f"recorded data {rel}: md5")
         current = storage.parse_pointer(pointer.read_bytes()).md5 if pointer.is_file() else None
         if current != md5:  # the code commit predates the data: pin the recorded hash
-            stored = storage.Stored(md5, "", int(item.get("size") or 0), item.get("nfiles"))
+            stored = storage.Stored(md5, "", int(item.size or 0), item.nfiles)
             pointer.parent.mkdir(parents=True, exist_ok=True)
             pointer.write_text(storage.pointer_text(stored, Path(rel).name))
         dvcfiles.append(f"{rel}.dvc")
@@ -74,7 +75,7 @@ def _data(repo: Repo, dest: Path, inputs: list[dict[str, Any]]) -> list[dict[str
     return inputs
 
 
-def data_problems(root: Path, dest: Path, inputs: list[dict[str, Any]]) -> list[str]:
+def data_problems(root: Path, dest: Path, inputs: tuple[DataInput, ...]) -> list[str]:
     """How the rehydrated data inputs under ``dest`` differ from their recorded hashes.
 
     A directory is checked file by file against its ``.dir`` manifest (itself checked against
@@ -82,7 +83,7 @@ def data_problems(root: Path, dest: Path, inputs: list[dict[str, Any]]) -> list[
     """
     problems = []
     for item in inputs:
-        rel, md5 = str(item["path"]), str(item["md5"])
+        rel, md5 = str(item.path), str(item.md5)
         path = paths.confined(dest, rel, "recorded data path")
         if md5.endswith(".dir"):
             problems += _dir_problems(root, path, rel, md5)
@@ -117,19 +118,19 @@ def _dir_problems(root: Path, path: Path, rel: str, md5: str) -> list[str]:
     return problems
 
 
-def _write_inputs(dest: Path, doc: dict[str, Any]) -> list[str]:
+def _write_inputs(dest: Path, doc: Sidecar) -> list[str]:
     out = dest / OUT
     out.mkdir()
-    env = doc.get("environment") or {}
+    env = doc.environment or {}
     packages = env.get("packages") or {}
     (out / "requirements.txt").write_text(
-        f"# pinned from checkpoint {doc['id']} (python {env.get('python', '?')})\n"
+        f"# pinned from checkpoint {doc.id} (python {env.get('python', '?')})\n"
         + "".join(f"{n}=={v}\n" for n, v in sorted(packages.items())
                   # one plain requirement per line: never an option such as --index-url
                   if _REQUIREMENT.fullmatch(f"{n}=={v}")))
-    (out / "params.yaml").write_text(sidecar.dump(doc.get("params") or {}))
-    (out / "seeds.json").write_text(json.dumps(doc.get("seeds") or {}, indent=2) + "\n")
-    (out / "metrics.expected.json").write_text(json.dumps(doc.get("metrics") or {}, indent=2)
+    (out / "params.yaml").write_text(sidecar.dump(doc.params or {}))
+    (out / "seeds.json").write_text(json.dumps(doc.seeds or {}, indent=2) + "\n")
+    (out / "metrics.expected.json").write_text(json.dumps(doc.metrics or {}, indent=2)
                                                + "\n")
     script = dest / "reproduce.sh"
     script.write_text(_script(doc, env.get("env") or {}))
@@ -138,10 +139,10 @@ def _write_inputs(dest: Path, doc: dict[str, Any]) -> list[str]:
             f"{OUT}/metrics.expected.json", "reproduce.sh"]
 
 
-def _script(doc: dict[str, Any], env: dict[str, str]) -> str:
-    command = doc.get("command") or []
+def _script(doc: Sidecar, env: dict[str, str]) -> str:
+    command = list(doc.command or ())
     lines = ["#!/usr/bin/env bash",
-             f"# Re-run checkpoint {doc['name']} {doc['id']} (saved {doc['created_at']}).",
+             f"# Re-run checkpoint {doc.name} {doc.id} (saved {doc.created_at}).",
              f"# Install first:  pip install -r {OUT}/requirements.txt",
              f"# Params: {OUT}/params.yaml   seeds: {OUT}/seeds.json", "set -euo pipefail",
              'cd "$(dirname "$0")"']
@@ -163,7 +164,7 @@ def check_rerun(repo: Repo, ref: str, metrics_file: Path, rtol: float,
     """``--check``: the re-run's metrics file against the metrics ``ref`` recorded."""
     from ckptgit.capture import values
 
-    recorded = full(repo, ref).get("metrics") or {}
+    recorded = full(repo, ref).sidecar.metrics or {}
     return check(recorded, values.read_file(metrics_file, "metrics"), rtol, atol)
 
 

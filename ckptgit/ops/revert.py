@@ -24,6 +24,7 @@ from ckptgit.governance import (
     trustroot,
 )
 from ckptgit.governance import trailers as tr
+from ckptgit.model import Sidecar
 from ckptgit.ops.promote import Outcome, base_trailers, make_tag, write_manifest
 from ckptgit.repo import Repo
 
@@ -70,7 +71,7 @@ def revert(repo: Repo, req: RevertRequest) -> Outcome:
     signer = tagsigning.signer_principal(git, trust[0], rule.signers)
     if req.emergency:
         _check_responder(rule, signer)
-    doc = artifacts.sidecar_doc(repo, target)
+    doc = artifacts.read_sidecar(repo, target)
     _check_serving(repo, req, doc)
     parts = artifacts.pieces(target, doc)
     if req.restore and not req.force:
@@ -112,11 +113,10 @@ def _check_responder(rule: StageRule, signer: str) -> None:
                           "propose it instead ('git ckpt propose … --revert-to REF')")
 
 
-def _check_serving(repo: Repo, req: RevertRequest, doc: dict[str, object]) -> None:
+def _check_serving(repo: Repo, req: RevertRequest, doc: Sidecar) -> None:
     rel = manifest.path_for(repo.config.governance.manifest_dir, req.stage)
     serving = manifest.serving_packages(manifest.read(repo.git, repo.git.head(), rel))
-    env = doc.get("environment")
-    recorded = env.get("packages") if isinstance(env, dict) else None
+    recorded = doc.environment.get("packages") if isinstance(doc.environment, dict) else None
     clashes = policy.incompatibilities(serving, recorded or {})
     if clashes and not req.force:
         raise PolicyError(f"the target was trained with {'; '.join(clashes)}, a different major "

@@ -73,6 +73,6 @@ def review(repo: Repo, arg: str | None = None, rev: str = "HEAD",
         stage_gates = rule.gates if run_command_gates else tuple(
             g for g in rule.gates if g.kind == "metric")
         out.gates_run = "all" if run_command_gates else "metric"
-        out.gates = run_gates(judged, ckpt, dict(load_sidecars(judged, [ckpt])[0]), req.stage,
+        out.gates = run_gates(judged, ckpt, load_sidecars(judged, [ckpt])[0], req.stage,
                               stage_gates)
     return out

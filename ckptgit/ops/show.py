@@ -2,30 +2,49 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from ckptgit import sidecar
 from ckptgit.errors import IntegrityError
 from ckptgit.governance import tagevents
-from ckptgit.model import Checkpoint
+from ckptgit.model import Checkpoint, Sidecar
 from ckptgit.repo import Repo
 
+if TYPE_CHECKING:
+    from ckptgit.ops.prune import PrunedMark
 
-def full(repo: Repo, ref: str) -> dict[str, Any]:
+
+@dataclass(frozen=True)
+class Shown:
+    """One checkpoint's sidecar as committed, the commit that saved it, what it holds now."""
+
+    sidecar: Sidecar
+    commit: str
+    stages: list[str]
+    pruned: PrunedMark | None = None
+
+    def to_doc(self) -> dict[str, Any]:
+        """The sidecar's document plus ``commit``, ``stages`` and (when pruned) ``pruned``."""
+        doc = self.sidecar.to_doc()
+        doc["commit"] = self.commit
+        doc["stages"] = list(self.stages)
+        if self.pruned is not None:
+            doc["pruned"] = {"when": self.pruned.when, "rule": self.pruned.rule,
+                             "record": self.pruned.record}
+        return doc
+
+
+def full(repo: Repo, ref: str) -> Shown:
     """The whole sidecar as committed, plus the commit that saved it."""
     ckpt = repo.resolve(ref)
     raw = repo.git.show_file(ckpt.commit, ckpt.sidecar_path)
     if raw is None:
         raise IntegrityError(f"commit {ckpt.commit[:12]} has no {ckpt.sidecar_path}")
-    doc = sidecar.load(raw, f"{ckpt.commit[:12]}:{ckpt.sidecar_path}")
-    doc["commit"] = ckpt.commit
-    doc["stages"] = stages_of(repo, ckpt)
+    value = sidecar.read(raw, f"{ckpt.commit[:12]}:{ckpt.sidecar_path}")
     from ckptgit.ops.prune import pruned
 
-    mark = pruned(repo).get(ckpt.id)
-    if mark is not None:
-        doc["pruned"] = {"when": mark.when, "rule": mark.rule, "record": mark.record}
-    return doc
+    return Shown(value, ckpt.commit, stages_of(repo, ckpt), pruned(repo).get(ckpt.id))
 
 
 def stage_map(repo: Repo) -> dict[str, list[str]]:

@@ -55,7 +55,7 @@ def unassign(repo: Repo, req: UnassignRequest) -> Outcome:
     tagsigning.preflight(git)
     trust = tagsigning.repo_trust(repo.root)
     signer = tagsigning.signer_principal(git, trust[0], rule.signers)
-    doc = artifacts.sidecar_doc(repo, ckpt)
+    doc = artifacts.read_sidecar(repo, ckpt)
     pairs = base_trailers("unassign", ckpt, doc, req.stage, rationale, approvers,
                           lock.tag if (lock and req.override) else None, signer)
     pairs[-1:-1] = list(req.extra)

@@ -15,7 +15,7 @@ from typing import Any
 
 from ckptgit import sidecar, storage
 from ckptgit.errors import PolicyError, RunPaused, UsageError
-from ckptgit.model import Checkpoint
+from ckptgit.model import Checkpoint, Sidecar
 from ckptgit.policy import notify, records, runs
 from ckptgit.policy.guardrails import CHECK_RULES, Outcome, Subject, Verdict, evaluate
 from ckptgit.policy.settings import Policy
@@ -62,7 +62,7 @@ def policy_of(repo: Repo, compile_now: bool = True) -> Policy:
     return settings.load(repo.root, compile_now)
 
 
-def subject(repo: Repo, policy: Policy, doc: Mapping[str, Any],
+def subject(repo: Repo, policy: Policy, doc: Sidecar,
             parent: Checkpoint | None) -> Subject:
     parent_doc = sidecar.load_saved(repo.git, [parent])[0] if parent is not None else None
     remote = (storage.remote_settings(repo.root)
@@ -94,7 +94,9 @@ def before_save(repo: Repo, policy: Policy, doc: dict[str, Any], parent: Checkpo
 
     settings.compile_all(policy)
     accepted = overrides.check(policy)
-    verdict = evaluate(policy.guardrails, subject(repo, policy, doc, parent), "save",
+    # the document a save is still building: the value of it as it stands, judged
+    value = sidecar.value_of(doc, f"the sidecar of {doc.get('name')}")
+    verdict = evaluate(policy.guardrails, subject(repo, policy, value, parent), "save",
                        raw_config=repo.config.raw, overrides=accepted)
     if verdict.blocking:
         _refuse(repo, policy, doc, verdict)
@@ -189,7 +191,7 @@ def log_outcome(repo: Repo, action: str, name: str, ckpt_id: str | None, verdict
                    {"Policy-Fired": fired} if fired else None)
 
 
-def judge_promotion(repo: Repo, ckpt: Checkpoint, stage: str, doc: Mapping[str, Any]) -> Verdict:
+def judge_promotion(repo: Repo, ckpt: Checkpoint, stage: str, doc: Sidecar) -> Verdict:
     """Guardrails for promoting ``ckpt`` into ``stage``; refused (exit 4) when one blocks."""
     policy = policy_of(repo)
     rails = [g for g in policy.guardrails if g.applies("promote", stage)]

@@ -21,7 +21,7 @@ from typing import Any
 from ckptgit import expressions
 from ckptgit.compare import checks
 from ckptgit.compare.settings import from_raw
-from ckptgit.model import Checkpoint
+from ckptgit.model import Checkpoint, Sidecar
 from ckptgit.policy.settings import Guardrail
 
 CHECK_RULES = ("regression-parent", "seed-missing", "seed-changed", "environment-drift",
@@ -90,23 +90,25 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Subject:
-    """A checkpoint to judge: its sidecar document and, for the run rules, its parent's."""
+    """A checkpoint to judge: its sidecar and, for the run rules, its parent's."""
 
-    doc: Mapping[str, Any]
-    parent: Mapping[str, Any] | None = None
+    doc: Sidecar
+    parent: Sidecar | None = None
     remote: Mapping[str, str] = field(default_factory=dict)
 
 
 def context(subject: Subject, action: str, stage: str | None) -> dict[str, Any]:
+    """The names a CEL guardrail reads, built from the value here and nowhere else."""
     doc = subject.doc
-    data = [dict(d, labels=list(d.get("labels") or [])) for d in doc.get("data") or []]
+    data = [dict(d.to_doc(), labels=list(d.extra.get("labels") or []))
+            for d in doc.data or ()]
     return {
-        "name": doc.get("name", ""), "id": doc.get("id", ""), "step": doc.get("step"),
+        "name": doc.name, "id": doc.id, "step": doc.step,
         "action": action, "stage": stage or "",
-        "params": doc.get("params") or {}, "metrics": doc.get("metrics") or {},
-        "seeds": doc.get("seeds") or {}, "environment": doc.get("environment") or {},
-        "labels": list(doc.get("labels") or []), "data": data,
-        "code": doc.get("code") or {},
+        "params": doc.params or {}, "metrics": doc.metrics or {},
+        "seeds": doc.seeds or {}, "environment": doc.environment or {},
+        "labels": list(doc.labels), "data": data,
+        "code": doc.code.to_doc(),
         "remote": {"url": "", "scheme": "", "sse": "", **dict(subject.remote)},
     }
 
@@ -162,13 +164,12 @@ def _check_rules(applying: list[Guardrail], rails: Sequence[Guardrail], subject:
     named = {r.expression: r for r in applying if r.kind == "check"}
     # a check rule some guardrail names, but not for this action, stays quiet here
     silenced = {r.expression for r in rails if r.kind == "check"} - set(named)
-    doc = dict(subject.doc)
-    me = _ckpt(doc)
-    docs = {me.id: doc}
+    me = Checkpoint.of(subject.doc, "")
+    docs = {me.id: subject.doc}
     related: list[tuple[str, Checkpoint]] = []
     if subject.parent is not None:
-        parent = _ckpt(dict(subject.parent))
-        docs[parent.id] = dict(subject.parent)
+        parent = Checkpoint.of(subject.parent, "")
+        docs[parent.id] = subject.parent
         related.append(("parent", parent))
     found = {f.rule: f for f in checks.findings_for(me, docs, related, _all_on(settings),
                                                     dict(raw_config.get("metrics", {})
@@ -197,15 +198,6 @@ def _as_guardrail(check_severity: str) -> str | None:
 
 def _all_on(settings: Any) -> Any:
     return replace(settings, rules={r: "error" for r in CHECK_RULES})
-
-
-def _ckpt(doc: dict[str, Any]) -> Checkpoint:
-    art = doc.get("artifact") or {}
-    return Checkpoint(id=str(doc.get("id", "")), name=str(doc.get("name", "")), commit="",
-                      created_at=str(doc.get("created_at", "")), path=str(art.get("path", "")),
-                      sha256=str(art.get("sha256", "")), md5=str(art.get("md5", "")),
-                      size=int(art.get("size") or 0), step=doc.get("step"),
-                      parent=doc.get("parent"))
 
 
 Judge = Callable[[Subject, str, str | None], Verdict]

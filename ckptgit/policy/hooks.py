@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ckptgit.git import Git
 
 if TYPE_CHECKING:  # the light path (no sidecar staged) imports no YAML, config or CEL
+    from ckptgit.model import Sidecar
     from ckptgit.policy.guardrails import Verdict
     from ckptgit.policy.settings import Policy
 
@@ -121,11 +122,11 @@ def _judge(git: Git, policy: Policy, text: bytes, raw: bytes, where: str,
     from ckptgit.policy.guardrails import Subject, evaluate
 
     try:
-        doc = sidecar.load(raw, where)
+        doc = sidecar.read(raw, where)
     except CkptError as exc:
         return [f"{where}: {exc}"]  # refupdates reports bad sidecars too; never a crash here
-    accepted = {o["rule"]: str(o.get("rationale", "")) for o in (doc.get("policy") or {})
-                .get("overrides") or [] if isinstance(o, dict) and o.get("rationale")}
+    accepted = {o["rule"]: str(o.get("rationale", "")) for o in doc.overrides()
+                if o.get("rationale")}
     raw_config = _raw(text)
     verdict = evaluate(policy.guardrails, Subject(doc), action, None, raw_config, accepted)
     if record and verdict.outcomes:
@@ -141,11 +142,11 @@ def _raw(text: bytes) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _record(git: Git, action: str, doc: dict[str, Any], verdict: Verdict) -> None:
+def _record(git: Git, action: str, doc: Sidecar, verdict: Verdict) -> None:
     from ckptgit.policy import records
 
-    records.append(git, records.LOG_REF, f"policy: hook {action} {doc.get('name')}",
-                   {"action": f"hook:{action}", "name": doc.get("name"), "id": doc.get("id"),
+    records.append(git, records.LOG_REF, f"policy: hook {action} {doc.name}",
+                   {"action": f"hook:{action}", "name": doc.name, "id": doc.id,
                     "refused": bool(verdict.blocking), "when": records.now(),
                     "evaluated": len(verdict.outcomes),
                     "outcomes": [o.to_dict() for o in verdict.outcomes if o.result != "pass"]})

@@ -14,6 +14,7 @@ from typing import Any
 
 from ckptgit import yamlsafe
 from ckptgit.compare import metrics as metric_rules
+from ckptgit.model import DataInput, Sidecar
 from ckptgit.report import model as rm
 
 _PACKAGES = ("torch", "transformers", "lightning", "pytorch-lightning", "jax", "tensorflow",
@@ -50,17 +51,20 @@ def front_matter(info: rm.CardFacts) -> dict[str, Any]:
     return meta
 
 
-def _data(doc: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    data = doc.get("data")
-    return [d for d in data if isinstance(d, Mapping)] if isinstance(data, list) else []
+def _data(doc: Sidecar | None) -> tuple[DataInput, ...]:
+    return (doc.data or ()) if doc is not None else ()
 
 
-def _dataset_id(entry: Mapping[str, Any]) -> str:
-    return f"{entry.get('path')}@md5:{entry.get('md5')}"
+def _dataset_id(entry: DataInput) -> str:
+    return f"{entry.path}@md5:{entry.md5}"
+
+
+def _recorded_metrics(info: rm.CardFacts) -> Mapping[str, Any]:
+    return (info.doc.metrics if info.doc else None) or info.checkpoint.metrics
 
 
 def _metrics(info: rm.CardFacts) -> list[dict[str, Any]]:
-    flat = metric_rules.flatten(info.doc.get("metrics") or info.checkpoint.metrics)
+    flat = metric_rules.flatten(_recorded_metrics(info))
     out = []
     for name, value in flat.items():
         number = metric_rules.number(value)
@@ -74,7 +78,7 @@ def _body(info: rm.CardFacts) -> Iterator[str]:
     yield f"# {c.name} · checkpoint {c.short_id}"
     yield ""
     yield (f"Saved {c.created_at}" + (f" at step {c.step}" if c.step is not None else "")
-           + f" in commit `{c.commit[:12]}`" + (f" by {doc['owner']}" if doc.get("owner") else "")
+           + f" in commit `{c.commit[:12]}`" + (f" by {doc.owner}" if doc and doc.owner else "")
            + ". Recorded by [ckptgit](https://pypi.org/project/ckptgit/).")
     yield from _changes(info)
     yield from _promotions(info)
@@ -88,7 +92,7 @@ def _changes(info: rm.CardFacts) -> Iterator[str]:
     yield ""
     yield "## What changed since the parent, and why"
     yield ""
-    notes = info.doc.get("notes")
+    notes = info.doc.notes if info.doc else None
     yield f"> {' '.join(str(notes).split())}" if notes else "_No notes were recorded._"
     yield ""
     if info.parent is None:
@@ -129,7 +133,7 @@ def _promotions(info: rm.CardFacts) -> Iterator[str]:
 
 
 def _metrics_table(info: rm.CardFacts) -> Iterator[str]:
-    flat = metric_rules.flatten(info.doc.get("metrics") or info.checkpoint.metrics)
+    flat = metric_rules.flatten(_recorded_metrics(info))
     if not flat:
         return
     yield ""
@@ -141,19 +145,19 @@ def _metrics_table(info: rm.CardFacts) -> Iterator[str]:
         yield f"| {_cell(k)} | {_cell(v)} |"
 
 
-def _seeds(doc: Mapping[str, Any]) -> Iterator[str]:
+def _seeds(doc: Sidecar | None) -> Iterator[str]:
     yield ""
     yield "## Seeds"
     yield ""
-    seeds = doc.get("seeds")
+    seeds = doc.seeds if doc else None
     if not isinstance(seeds, Mapping) or not seeds:
         yield "_No seeds were recorded._"
         return
     yield ", ".join(f"`{_cell(k)}` = {_cell(v)}" for k, v in seeds.items())
 
 
-def _environment(doc: Mapping[str, Any]) -> Iterator[str]:
-    env = doc.get("environment")
+def _environment(doc: Sidecar | None) -> Iterator[str]:
+    env = doc.environment if doc else None
     if not isinstance(env, Mapping):
         return
     yield ""
@@ -180,7 +184,7 @@ def _seals(info: rm.CardFacts) -> Iterator[str]:
     yield f"- DVC md5: `{c.md5}`, {c.size} bytes, at `{c.path}`"
     yield f"- save commit: `{c.commit}`"
     for d in _data(info.doc):
-        yield f"- data input `{_cell(d.get('path'))}`: md5 `{_cell(d.get('md5'))}`"
+        yield f"- data input `{_cell(d.path)}`: md5 `{_cell(d.md5)}`"
     if info.problems:
         yield ""
         yield "**Verification found problems with this record:**"

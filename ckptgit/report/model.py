@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ckptgit.model import Checkpoint
+from ckptgit.model import Checkpoint, Sidecar
 
 
 @dataclass(frozen=True)
@@ -145,9 +145,9 @@ class CardSettings:
 @dataclass(frozen=True)
 class CardFacts:
     checkpoint: Checkpoint
-    doc: dict[str, Any]  # the sidecar as saved ({} when unreadable)
+    doc: Sidecar | None  # the sidecar as saved (None when unreadable)
     parent: Checkpoint | None
-    parent_doc: dict[str, Any]
+    parent_doc: Sidecar | None
     metric_changes: tuple[MetricLine, ...]
     param_changes: tuple[tuple[str, str, Any, Any], ...]
     events: tuple[StageEvent, ...]  # stage events that name this checkpoint, oldest first
