@@ -7,8 +7,22 @@ top level beside ``ckptgit/``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ckptgit.git import Git
 
 _PACKAGE = Path(__file__).resolve().parent
+
+# the hook shims we ship for a client, and the word that marks a hook file as ours
+CLIENT_HOOKS = ("pre-commit", "pre-push")
+HOOK_MARKER = "ckptgit"
+
+
+def hooks_dir(git: Git) -> Path:
+    """Where ``git`` runs its hooks from (core.hooksPath, worktrees: as git resolves it)."""
+    path = Path(git.out(["rev-parse", "--git-path", "hooks"]).strip())
+    return path if path.is_absolute() else git.root / path
 
 
 def resource_dir(kind: str) -> Path:

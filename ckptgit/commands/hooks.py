@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ckptgit.commands._common import emit_json, json_option
-from ckptgit.git import Git
+
+if TYPE_CHECKING:
+    from ckptgit.ops.hooks import Installed
+    from ckptgit.ops.precommit import Result as FrameworkResult
 
 
 @click.group("hooks")
@@ -37,30 +41,23 @@ def install(force: bool, server: Path | None, framework: bool | None, as_json: b
     """
     from ckptgit.ops import hooks
 
-    git = Git.discover(".")
-    if server is not None:
-        _server(git, server, force)
-        return
+    done = hooks.setup(".", force=force, server=server, framework=framework)
+    if done.via == "server":
+        _server(done, server)
+    elif done.framework is not None:
+        _framework(done.framework, as_json)
+    elif as_json:
+        emit_json({"via": "shims", "installed": done.installed, "kept": done.kept})
+    else:
+        for name in done.installed:
+            click.echo(f"installed {name}")
+        for name in done.kept:
+            click.echo(f"kept your existing {name} hook (use --force to replace it)", err=True)
+
+
+def _framework(out: FrameworkResult, as_json: bool) -> None:
     from ckptgit.ops import precommit
 
-    if framework or (framework is None and precommit.detected(git)):
-        _framework(git, as_json)
-        return
-    done = hooks.install(git, force=force)
-    skipped = [h for h in hooks.CLIENT_HOOKS if h not in done]
-    if as_json:
-        emit_json({"via": "shims", "installed": done, "kept": skipped})
-        return
-    for name in done:
-        click.echo(f"installed {name}")
-    for name in skipped:
-        click.echo(f"kept your existing {name} hook (use --force to replace it)", err=True)
-
-
-def _framework(git: Git, as_json: bool) -> None:
-    from ckptgit.ops import precommit
-
-    out = precommit.install(git)
     if as_json:
         emit_json({"via": "pre-commit", "config_changed": out.config_changed,
                    "removed": out.shims_removed, "installed": out.installed, "note": out.note})
@@ -75,15 +72,13 @@ def _framework(git: Git, as_json: bool) -> None:
         click.echo(f"warning: {out.note}", err=True)
 
 
-def _server(git: Git, server: Path, force: bool) -> None:
+def _server(done: Installed, server: Path | None) -> None:
     from ckptgit.governance.refupdates import TRUSTED_DIR
-    from ckptgit.ops import hooks
 
-    bare = Git.bare(server)
-    copied = hooks.install_server(git, bare, force)
-    if copied is None:
+    if done.copied is None:
         click.echo(f"kept the existing pre-receive hook of {server} (use --force to replace "
                    "it)", err=True)
         return
-    click.echo(f"installed pre-receive in {bare.git_dir}")
-    click.echo(f"trusted copy of {', '.join(copied)} in {bare.git_dir / TRUSTED_DIR}")
+    click.echo(f"installed pre-receive in {done.server_dir}")
+    click.echo(f"trusted copy of {', '.join(done.copied)} in "
+               f"{Path(str(done.server_dir)) / TRUSTED_DIR}")

@@ -5,21 +5,49 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ckptgit.atomic import write_atomic
 from ckptgit.errors import PolicyError
 from ckptgit.git import Git
 from ckptgit.governance.refupdates import TRUSTED_DIR
-from ckptgit.resources import resource_dir
+from ckptgit.resources import CLIENT_HOOKS, HOOK_MARKER, hooks_dir, resource_dir
 
-CLIENT_HOOKS = ("pre-commit", "pre-push")
-MARKER = "ckptgit"
+if TYPE_CHECKING:
+    from ckptgit.ops.precommit import Result as FrameworkResult
+
+MARKER = HOOK_MARKER
 
 
-def hooks_dir(git: Git) -> Path:
-    path = Path(git.out(["rev-parse", "--git-path", "hooks"]).strip())
-    return path if path.is_absolute() else git.root / path
+@dataclass(frozen=True)
+class Installed:
+    """What ``setup`` did: shims, the pre-commit framework, or a server's pre-receive."""
+
+    via: str  # shims | pre-commit | server
+    installed: list[str] = field(default_factory=list)  # shims written
+    kept: list[str] = field(default_factory=list)  # foreign hooks left in place
+    framework: FrameworkResult | None = None
+    server_dir: Path | None = None  # the bare repository's git dir
+    copied: list[str] | None = None  # trust files given to the server; None: hook kept
+
+
+def setup(path: str | os.PathLike[str] = ".", *, force: bool = False,
+          server: Path | None = None, framework: bool | None = None) -> Installed:
+    """Install the client hooks of the repository at ``path`` (through the pre-commit
+    framework when asked, or by default when it is in use), or ``server``'s pre-receive."""
+    git = Git.discover(path)
+    if server is not None:
+        bare = Git.bare(server)
+        return Installed("server", server_dir=bare.git_dir,
+                         copied=install_server(git, bare, force))
+    from ckptgit.ops import precommit
+
+    if framework or (framework is None and precommit.detected(git)):
+        return Installed("pre-commit", framework=precommit.install(git))
+    done = install(git, force=force)
+    return Installed("shims", installed=done, kept=[h for h in CLIENT_HOOKS if h not in done])
 
 
 def install(git: Git, names: tuple[str, ...] = CLIENT_HOOKS, force: bool = False) -> list[str]:
