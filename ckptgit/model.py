@@ -7,6 +7,10 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
+# The one definition of a sidecar's name: ARTIFACT + this (``sidecar.SUFFIX`` is this value;
+# light readers such as the hooks import it from here to stay free of YAML).
+SIDECAR_SUFFIX = ".ckpt.yaml"
+
 
 @dataclass(frozen=True)
 class Checkpoint:
@@ -36,7 +40,7 @@ class Checkpoint:
 
     @property
     def sidecar_path(self) -> str:
-        return self.path + ".ckpt.yaml"
+        return self.path + SIDECAR_SUFFIX
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -7,6 +7,7 @@ import stat
 from pathlib import Path
 
 from ckptgit.errors import IntegrityError, UsageError
+from ckptgit.model import SIDECAR_SUFFIX
 
 _RESERVED = (".git", ".dvc", ".ckpt")
 
@@ -36,7 +37,7 @@ def artifact_path(root: Path, given: str | os.PathLike[str], cwd: Path | None = 
         raise UsageError("the repository root itself cannot be a checkpoint artifact")
     if rel.parts[0] in _RESERVED:
         raise UsageError(f"{given} is inside {rel.parts[0]}/, which ckptgit and DVC manage")
-    if rel.name.endswith((".dvc", ".ckpt.yaml")):
+    if rel.name.endswith((".dvc", SIDECAR_SUFFIX)):
         raise UsageError(f"{given} is a ckptgit/DVC metadata file, not an artifact")
     return rel.as_posix()
 
@@ -57,7 +58,7 @@ def _inside(path: Path, root: Path) -> bool:
 NAME_MAX = 255  # bytes in one path component on Linux filesystems (ext4, xfs, btrfs, tmpfs)
 # the longest names ckptgit derives from an artifact's file name: ``NAME.ckpt.yaml`` and the
 # ``.NAME.old-PID`` a restore of a directory moves aside
-_DERIVED_SUFFIX = ".ckpt.yaml"
+_DERIVED_SUFFIX = SIDECAR_SUFFIX
 _DERIVED_ROOM = 16
 
 

@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from ckptgit import limits, loader, yamlsafe
 from ckptgit.errors import CkptError, IntegrityError, UsageError
-from ckptgit.model import Sidecar
+from ckptgit.model import SIDECAR_SUFFIX, Sidecar
 
 if TYPE_CHECKING:
     from ckptgit.git import Git
     from ckptgit.model import Checkpoint
 
 CURRENT_VERSION = 1
-SUFFIX = ".ckpt.yaml"
+SUFFIX = SIDECAR_SUFFIX
 
 
 # version N -> function turning a version-N document into version N+1. Old sidecars are

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from ckptgit.errors import CkptError
 from ckptgit.git import Git
+from ckptgit.model import SIDECAR_SUFFIX
 
 if TYPE_CHECKING:  # the config (and YAML) is imported only when a hook needs it
     from ckptgit.config import Config
     from ckptgit.governance import pushset
 
 ZERO = "0" * 40
-SIDECAR_SUFFIX = ".ckpt.yaml"
 MUTABLE_FIELDS = ("labels", "notes")
 TRUSTED_DIR = "ckpt-trusted"  # inside a bare repository, written by 'hooks install --server'
 # kept here, not in config.py: importing the config (and YAML) costs more than this whole hook

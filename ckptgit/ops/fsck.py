@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ckptgit import hashing, index, storage
+from ckptgit import hashing, index, sidecar, storage
 from ckptgit.atomic import write_atomic
 from ckptgit.errors import CkptError
 from ckptgit.git import last_commit_touching
@@ -174,7 +174,7 @@ def _worktree_after_save(repo: Repo) -> list[Problem]:
 def _restored(repo: Repo, pointer: str, head: str) -> bool:
     """A save writes the pointer before the sidecar, so an old pointer beside the new sidecar
     is never a save's leftover: it is a deliberate ``restore`` of an older checkpoint."""
-    rel = pointer.removesuffix(".dvc") + ".ckpt.yaml"
+    rel = sidecar.path_for(pointer.removesuffix(".dvc"))
     side = repo.root / rel
     return side.is_file() and side.read_bytes() == repo.git.show_file(head, rel)
 

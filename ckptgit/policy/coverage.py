@@ -14,9 +14,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ckptgit.git import Git
+from ckptgit.model import SIDECAR_SUFFIX
 
 PATTERNS = ("*.safetensors", "*.pt", "*.pth", "*.ckpt", "*.gguf", "*.onnx")
-SIDECAR_SUFFIX = ".ckpt.yaml"
 
 
 def patterns(raw_config: Mapping[str, Any]) -> tuple[str, ...]:

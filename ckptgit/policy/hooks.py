@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ckptgit.git import Git
+from ckptgit.model import SIDECAR_SUFFIX
 
 if TYPE_CHECKING:  # the light path (no sidecar staged) imports no YAML, config or CEL
     from ckptgit.model import Sidecar
@@ -22,7 +23,6 @@ if TYPE_CHECKING:  # the light path (no sidecar staged) imports no YAML, config 
 ZERO_CHARS = {"0"}
 TRUSTED_CONFIG = "ckpt-trusted/config.yaml"
 CONFIG_PATH = ".ckpt/config.yaml"
-SIDECAR_SUFFIX = ".ckpt.yaml"
 
 
 def problems(hook: str, git: Git, args: Sequence[str], lines: Sequence[str]) -> list[str]:
