@@ -129,12 +129,12 @@ def _via_commit(git: Git, rev: str, ref: str, entries: list[Checkpoint]) -> Chec
         what = "no checkpoint" if not found else f"{len(found)} checkpoints"
         raise RefError(f"commit {commit[:12]} ({ref}) holds {what}; name one", found)
     raw = git.show_file(commit, sidecars[0])
-    doc = sidecar.load(raw or b"", f"{commit[:12]}:{sidecars[0]}")
+    doc = sidecar.read(raw or b"", f"{commit[:12]}:{sidecars[0]}")
     for e in entries:
-        if e.id == doc.get("id"):
+        if e.id == doc.id:
             return e
     save_commit = last_commit_touching(git, commit, sidecars[0]) or commit
-    return Checkpoint.from_sidecar(doc, save_commit)
+    return Checkpoint.of(doc, save_commit)
 
 
 def _suggest(word: str, options: list[str]) -> list[str]:

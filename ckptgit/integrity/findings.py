@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ckptgit.integrity import records as recordlog
-from ckptgit.model import Checkpoint
+from ckptgit.model import Checkpoint, Sidecar
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class Status:
     unverifiable: bool = False
     notes: list[str] = field(default_factory=list)
     record: dict[str, Any] | None = None  # the sidecar as saved, parsed (None: unreadable)
+    value: Sidecar | None = None  # the same as the typed value (None: unreadable or malformed)
     pruned: bool = False  # retention removed its bytes on purpose (refs/ckpt/retention)
 
     @property

@@ -127,15 +127,15 @@ def _saves(repo: Repo, entries: list[Checkpoint], report: Report | None) -> list
     out = []
     for c in entries:
         st = state[c.id]
-        doc = st.record or {}
+        doc = st.value
         who, when = authors.get(c.commit, ("?", c.created_at))
-        code = doc.get("code") or {}
         out.append(Event(
             when=when, action="save", name=c.name, who=who, status=st.state,
             details={"id": c.id, "commit": c.commit, "seal": f"sha256:{c.sha256}",
-                     "code_commit": code.get("commit"), "dirty": code.get("dirty"),
-                     "data": [{"path": d.get("path"), "md5": d.get("md5")}
-                              for d in doc.get("data") or []],
+                     "code_commit": doc.code.commit if doc else None,
+                     "dirty": doc.code.dirty if doc else None,
+                     "data": [{"path": d.path, "md5": d.md5}
+                              for d in (doc.data if doc else None) or ()],
                      "verified_from": st.verified_from},
             problems=[f.message for f in st.findings], order=c.created_at))
     return out

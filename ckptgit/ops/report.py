@@ -15,9 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ckptgit import sidecar
 from ckptgit.compare import metrics as metric_rules
-from ckptgit.errors import CkptError, IntegrityError, UsageError
+from ckptgit.errors import CkptError, UsageError
 from ckptgit.model import Checkpoint, Sidecar
 from ckptgit.ops import card as card_ops
 from ckptgit.ops.card import stage_events
@@ -172,20 +171,9 @@ def _integrity(count: int, report: Report | None, events: list[rm.StageEvent],
     docs: dict[str, Sidecar] = {}
     if report is not None:
         failed = [(f.subject, f.message) for f in report.failures(allow_missing=True)]
-        docs = {s.ckpt.id: value for s in report.checkpoints
-                if (value := _value(s.record)) is not None}
+        docs = {s.ckpt.id: s.value for s in report.checkpoints if s.value is not None}
     bad = tuple((e.tag, "; ".join(e.problems)) for e in events if not e.verified)
     return rm.Integrity(count, tuple(failed), len(events), bad), docs
-
-
-def _value(record: dict[str, Any] | None) -> Sidecar | None:
-    """A record verify read, as the value (a malformed one: its card says unreadable)."""
-    if record is None:
-        return None
-    try:
-        return sidecar.value_of(record)
-    except IntegrityError:
-        return None
 
 
 def _findings(repo: Repo) -> tuple[rm.PolicyFinding, ...]:

@@ -32,7 +32,7 @@ def restore(
     if raw_pointer is None or raw_sidecar is None:
         raise IntegrityError(f"commit {ckpt.commit[:12]} lacks {ckpt.dvcfile} or its sidecar")
     pointer = storage.parse_pointer(raw_pointer)
-    seal = sidecar.load(raw_sidecar, ckpt.sidecar_path)["artifact"]["sha256"]
+    seal = sidecar.read(raw_sidecar, ckpt.sidecar_path).artifact.sha256
     dest = _destination(root, ckpt, to)
     if not force and dest.exists():
         _refuse_unsaved(repo, dest, suggest_to=to is None)

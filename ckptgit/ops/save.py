@@ -421,7 +421,7 @@ def _commit(repo: Repo, doc: dict[str, Any], rel: str, stored: storage.Stored,
             raise ExternalError("the branch kept moving during the save; nothing was recorded, "
                                 "save again")
         faults.point("committed")
-        ckpt = Checkpoint.from_sidecar(doc, commit)
+        ckpt = Checkpoint.of(sidecar.value_of(doc), commit)
         index.record(git, head, commit, ckpt)
         faults.point("indexed")
         _sync_user_view(repo, own, {p: e for p, e in edits.items() if p in files}, blobs)

@@ -233,6 +233,10 @@ def _check_record(s: Status, oid: str, raw_ptr: bytes,
     if doc.get("id") != s.ckpt.id:
         s.add("record", f"sidecar id {doc.get('id')} is not the saved id {s.ckpt.id}")
     s.record = doc
+    try:  # what readers downstream (report, audit) use; a malformed one is a finding above
+        s.value = sidecar.value_of(doc, s.subject)
+    except CkptError:
+        s.value = None
     return _Record(pointer, seal, oid, doc)
 
 
