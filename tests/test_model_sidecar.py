@@ -159,3 +159,26 @@ def test_a_malformed_sidecar_is_refused_at_the_edge(repo: Repo, breakage: Any) -
     with pytest.raises(IntegrityError, match="not a sidecar ckptgit wrote"):
         sidecar.read(sidecar.dump(doc), "HEAD:x.ckpt.yaml")
 
+
+
+def test_a_committed_sidecar_missing_a_section_is_one_line_exit_3(repo: Repo) -> None:
+    """A save commit whose sidecar lost its environment (hand-made, trailers and all): every
+    reader refuses it at the edge with one line, never a traceback from deep inside."""
+    repo.model()
+    repo.save()
+    rel = "models/clf.safetensors.ckpt.yaml"
+    doc = sidecar.load((repo.path / rel).read_bytes())
+    doc["id"], doc["parent"] = "0123456789abcdef", doc["id"]
+    doc.pop("environment")
+    (repo.path / rel).write_text(sidecar.dump(doc))
+    repo.git("add", rel)
+    repo.git("commit", "-q", "--no-verify", "-m",
+             "ckpt: save clf (01234567)\n\nCkpt-Id: 0123456789abcdef\n"
+             "Ckpt-Name: clf\n")
+    assert "0123456789abcdef" in repo.ckpt_ok("list", "--json").out
+    for args in (("show", "0123456789abcdef"), ("diff", "clf~1", "0123456789abcdef"),
+                 ("check", "0123456789abcdef")):
+        res = repo.ckpt(*args)
+        assert res.code == 3, (args, res.out, res.err)
+        assert "Traceback" not in res.err
+        assert "has no 'environment'" in res.err, res.err
