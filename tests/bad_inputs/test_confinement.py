@@ -72,6 +72,7 @@ def test_a_symlink_at_the_destination_does_not_lead_the_write_out(tmp_path: Path
 
 def test_companion_paths_from_a_sidecar_are_checked_before_rehearsal(work: Any) -> None:
     from ckptgit.governance import artifacts
+    from ckptgit.model import Sidecar
     from ckptgit.repo import Repo
 
     repo = Repo.open(work.repo.path)
@@ -80,4 +81,4 @@ def test_companion_paths_from_a_sidecar_are_checked_before_rehearsal(work: Any) 
     for hostile in ("../../../home/x", ".git/hooks/pre-commit", "/tmp/x"):
         doc["companions"] = [{"path": hostile, "sha256": "0" * 64, "md5": "0" * 32, "size": 1}]
         with pytest.raises(IntegrityError):
-            artifacts.pieces(ckpt, doc)
+            artifacts.pieces(ckpt, Sidecar.from_doc(doc))
