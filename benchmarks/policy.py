@@ -59,13 +59,15 @@ def run(quick: bool) -> list[dict[str, Any]]:
 
 
 def _evaluate(template: dict[str, Any]) -> dict[str, Any]:
+    from ckptgit import sidecar
     from ckptgit.policy import settings
     from ckptgit.policy.guardrails import Subject, evaluate
 
     start = time.perf_counter()
     policy = settings.from_text(guardrails(50))
     compiling = time.perf_counter() - start
-    subject = Subject(template, template)
+    value = sidecar.value_of(template)
+    subject = Subject(value, value)
     first = common.timed(lambda: evaluate(policy.guardrails, subject, "save"))
     verdict = evaluate(policy.guardrails, subject, "save")
     fired = [o.rule for o in verdict.fired if not o.background]

@@ -198,7 +198,7 @@ def _parallel_diff(box: Sandbox, repo: Path, quick: bool) -> dict[str, Any]:
     box.sh(["git", "ckpt", "save", DIR, "-n", "llm", "-q"], repo)
     r = Repo.open(repo)
     pair = (r.resolve("llm~1"), r.resolve("llm"))
-    docs = [sidecar.load(r.git.show_file(c.commit, c.sidecar_path) or b"") for c in pair]
+    docs = [sidecar.read(r.git.show_file(c.commit, c.sidecar_path) or b"") for c in pair]
     sides = [shards.from_checkpoint(repo, c, d, 2) for c, d in zip(pair, docs, strict=True)]
     times = common.interleave({
         "every core": lambda: shards.compare(sides[0], sides[1], 10**8, os.cpu_count()),
