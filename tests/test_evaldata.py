@@ -155,3 +155,30 @@ def test_python_api_and_tracker_record_eval_data(repo: Repo, monkeypatch: pytest
         run.wait()
     [entry] = _sidecar(repo)["eval_data"]  # type: ignore[misc]
     assert entry["path"] == "data/val.csv" and entry["metrics"] == "val"
+
+
+def test_promote_warns_against_the_holder_and_refuses_per_config(repo: Repo,
+                                                                 tmp_path: Path) -> None:
+    from test_policy import _signing
+
+    _signing(repo, tmp_path)
+    _data(repo, "data/val.csv", "a\n1\n")
+    held = _save(repo, 1, 0.8, "--eval-data", "data/val.csv")
+    repo.ckpt_ok("promote", held["id"], "--stage", "dev", "--rationale", "first")
+    same = _save(repo, 2, 0.85, "--eval-data", "data/val.csv")
+    out = repo.ckpt_ok("promote", same["id"], "--stage", "dev", "--rationale", "same data",
+                       "--json")
+    assert "warnings" not in out.json()
+    _data(repo, "data/val.csv", "a\n2\n")
+    other = _save(repo, 3, 0.95, "--eval-data", "data/val.csv")
+    res = repo.ckpt_ok("promote", other["id"], "--stage", "dev", "--rationale", "new", "--json")
+    [warning] = res.json()["warnings"]
+    assert warning["kind"] == "different" and warning["a"] == same["id"][:8]
+    _config(repo, "comparison:\n  eval_data: refuse\n")
+    repo.git("commit", "-q", "-m", "refuse unfair comparisons", ".ckpt/config.yaml")
+    _data(repo, "data/val.csv", "a\n3\n")
+    refused = _save(repo, 4, 0.97, "--eval-data", "data/val.csv")
+    before = repo.git("tag", "-l")
+    res = repo.ckpt("promote", refused["id"], "--stage", "dev", "--rationale", "no")
+    assert res.code == 4 and "evaluation data" in res.err, res.err
+    assert repo.git("tag", "-l") == before  # no tag made
