@@ -72,6 +72,12 @@ def test_prune_frees_companions_and_data_only_pruned_checkpoints_name(repo: Repo
     assert all(storage.object_path(repo.path, m).exists() for m in freed | stays)
     text = repo.ckpt_ok("prune", "--dry-run")
     assert "companion" in text.out and TOKENIZER in text.out and "data/val.csv" in text.out
+    # what each sidecar names is cached under .git/ckpt; a damaged cache is read again
+    cache = repo.path / ".git" / "ckpt" / "attached-v1.json"
+    assert cache.is_file()
+    cache.write_text('{"not": [["a list of four"]]')
+    again = repo.ckpt_ok("prune", "--dry-run", "--json").json()
+    assert again["attached"] == plan["attached"]
 
     done = repo.ckpt_ok("prune", "--remote", "--json").json()
     on_remote = _remote_objects(repo)

@@ -4,13 +4,18 @@
 A pruned checkpoint's attached bytes go with it, unless something still needs them: a kept
 checkpoint (stage-tagged ones included), or a DVC pointer in the index or the work tree (the
 project's live data, a pointer staged for the next commit). Sidecars are read only when they
-name attachments (a byte scan first): most saves have none, and prune plans over 10,000.
+name attachments (a byte scan first), and what each names is kept by ``COMMIT:PATH`` in
+``.git/ckpt/attached-v1.json`` (a commit's tree never changes): reading 10,000 sidecars took
+2.4 s, and
+``prune --dry-run`` at 10,000 checkpoints has 2 s. Local state, safe to delete; a damaged file
+is ignored and written again.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +26,7 @@ from ckptgit.model import Checkpoint
 
 KINDS = {"companions": "companion", "data": "data input", "eval_data": "evaluation data"}
 _MARKS = tuple(f"\n{key}:".encode() for key in KINDS)
+CACHE = "attached-v1.json"
 
 
 @dataclass(frozen=True)
@@ -41,22 +47,57 @@ class Found:
 
 
 def of(git: Git, ckpts: Sequence[Checkpoint]) -> Found:
-    """The attachments of each checkpoint (one ``cat-file`` for all sidecars)."""
+    """The attachments of each checkpoint; the sidecars the cache does not know are read in
+    one ``cat-file --batch``."""
     specs = {c.id: f"{c.commit}:{c.sidecar_path}" for c in ckpts}
-    blobs = git.cat_files(list(dict.fromkeys(specs.values())))
-    out: dict[str, tuple[Attached, ...]] = {}
-    unreadable = []
-    for cid, spec in specs.items():
-        raw = blobs.get(spec) or b""
-        if not any(mark in raw for mark in _MARKS):
-            continue
-        try:
-            doc = sidecar.load(raw, spec)
-        except CkptError:
-            unreadable.append(cid)
-            continue
-        out[cid] = tuple(_entries(doc))
-    return Found(out, tuple(unreadable))
+    cache = _load(git)
+    missing = sorted({s for s in specs.values() if s not in cache})
+    blobs = git.cat_files(missing)
+    bad = set()
+    for spec in missing:
+        found = _parse(blobs.get(spec), spec)
+        if found is None:
+            bad.add(spec)
+        else:
+            cache[spec] = found
+    if len(bad) < len(missing):
+        _save(git, cache)
+    out = {cid: cache[s] for cid, s in specs.items() if s not in bad and cache.get(s)}
+    return Found(out, tuple(cid for cid, s in specs.items() if s in bad))
+
+
+def _parse(raw: bytes | None, spec: str) -> tuple[Attached, ...] | None:
+    """What a sidecar names; None when it is missing or does not load (never cached: judged
+    every run)."""
+    if raw is None:
+        return None
+    if not any(mark in raw for mark in _MARKS):
+        return ()
+    try:
+        return tuple(_entries(sidecar.load(raw, spec)))
+    except CkptError:
+        return None
+
+
+def _load(git: Git) -> dict[str, tuple[Attached, ...]]:
+    try:
+        data = json.loads((git.ckpt_dir / CACHE).read_bytes())
+        return {str(k): tuple(Attached(str(a[0]), str(a[1]), str(a[2]),
+                                       a[3] if isinstance(a[3], int) else None) for a in v)
+                for k, v in data.items()}
+    except (OSError, ValueError, TypeError, IndexError, AttributeError):
+        return {}  # missing or damaged: read the sidecars again
+
+
+def _save(git: Git, cache: dict[str, tuple[Attached, ...]]) -> None:
+    from ckptgit.atomic import write_atomic
+
+    text = json.dumps({k: [list(astuple(a)) for a in v] for k, v in cache.items()},
+                      separators=(",", ":"))
+    try:
+        write_atomic(git.ckpt_dir / CACHE, text)
+    except OSError:
+        pass  # a read-only .git: the next run reads the sidecars again
 
 
 def _entries(doc: dict[str, Any]) -> Iterable[Attached]:
