@@ -182,3 +182,13 @@ def test_promote_warns_against_the_holder_and_refuses_per_config(repo: Repo,
     res = repo.ckpt("promote", refused["id"], "--stage", "dev", "--rationale", "no")
     assert res.code == 4 and "evaluation data" in res.err, res.err
     assert repo.git("tag", "-l") == before  # no tag made
+
+
+def test_both_callbacks_hand_eval_data_to_their_tracker() -> None:
+    from ckptgit.integrations._common import Settings, tracker
+
+    settings = Settings()
+    settings.configure("clf", ".", ["data/train.csv"], [], None, None, True,
+                       eval_data=["val=data/val.csv"])
+    run = tracker("clf", {}, {}, settings.options)
+    assert run.eval_data == ["val=data/val.csv"] and run.data == ["data/train.csv"]
