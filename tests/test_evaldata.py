@@ -102,6 +102,8 @@ def test_changed_evaluation_data_warns_in_diff_rank_and_check(repo: Repo) -> Non
     assert warning["a_eval_data"][0]["md5"] != warning["b_eval_data"][0]["md5"]
     text = repo.ckpt_ok("diff", same["id"], changed["id"])
     assert "different evaluation data" in text.err, text.err
+    comment = repo.ckpt_ok("diff", same["id"], changed["id"], "--format", "markdown").out
+    assert "> **Warning:** metrics acc were computed on different evaluation data" in comment
     ranked = repo.ckpt_ok("rank", "--name", "clf", "--by", "acc:max", "--json").json()
     assert ranked[0]["id"] == changed["id"] and "warnings" not in ranked[0]
     assert [bool(r.get("warnings")) for r in ranked[1:]] == [True, True]
