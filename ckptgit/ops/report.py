@@ -2,13 +2,14 @@
 
 Everything comes from the index (checkpoints and their metrics), one tag read judged by the
 one verifier, verify's metadata pass (no bytes hashed), ``check``'s findings and one diff per
-name; the sidecars of every checkpoint are read in one ``cat-file --batch`` for the cards.
+name; the cards' whole sidecars come from ``report/sidecars.py`` (each blob parsed once).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import stat
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -32,11 +33,7 @@ DIFF_SECTIONS = ("metrics", "params", "tensors", "slices")
 
 
 def gather(repo: Repo, names: Sequence[str] = ()) -> rm.Site:
-    return _collect(repo, names)[0]
-
-
-def _collect(repo: Repo, names: Sequence[str]) -> tuple[rm.Site, dict[str, dict[str, Any]]]:
-    """The site's values, and every sidecar as verify's record pass parsed it (for cards)."""
+    """The site's values."""
     entries = repo.checkpoints()
     known = sorted({c.name for c in entries})
     unknown = [n for n in names if n not in known]
@@ -52,13 +49,12 @@ def _collect(repo: Repo, names: Sequence[str]) -> tuple[rm.Site, dict[str, dict[
         records = _records(repo, entries)
         events, locks = tags.result()
     reports = tuple(_name_report(repo, n, entries, events) for n in chosen)
-    integrity, docs = _integrity(len(entries), records, events)
-    site = rm.Site(
+    integrity = _integrity(len(entries), records, events)
+    return rm.Site(
         repo=Path(repo.root).name, generated_at=_now(), head=repo.git.head(),
         stages=tuple(repo.config.stages), names=reports, locks=tuple(locks),
         integrity=integrity, findings=_findings(repo) if entries else (),
         config_stage_rules={s: _rule_text(repo, s) for s in repo.config.stages})
-    return site, docs
 
 
 def _now() -> str:
@@ -165,15 +161,13 @@ def _records(repo: Repo, entries: list[Checkpoint]) -> Report | None:
     return verify(repo, None, offline=True, records_only=True) if entries else None
 
 
-def _integrity(count: int, report: Report | None, events: list[rm.StageEvent],
-               ) -> tuple[rm.Integrity, dict[str, dict[str, Any]]]:
+def _integrity(count: int, report: Report | None,
+               events: list[rm.StageEvent]) -> rm.Integrity:
     failed: list[tuple[str, str]] = []
-    docs: dict[str, dict[str, Any]] = {}
     if report is not None:
         failed = [(f.subject, f.message) for f in report.failures(allow_missing=True)]
-        docs = {s.ckpt.id: s.record for s in report.checkpoints if s.record is not None}
     bad = tuple((e.tag, "; ".join(e.problems)) for e in events if not e.verified)
-    return rm.Integrity(count, tuple(failed), len(events), bad), docs
+    return rm.Integrity(count, tuple(failed), len(events), bad)
 
 
 def _findings(repo: Repo) -> tuple[rm.PolicyFinding, ...]:
@@ -202,19 +196,43 @@ def _rule_text(repo: Repo, stage: str) -> str:
 
 def write(repo: Repo, out_dir: str | os.PathLike[str], names: Sequence[str] = ()) -> list[Path]:
     """Gather and write the site (and one card per checkpoint) into ``out_dir``."""
+    from ckptgit.report import sidecars
     from ckptgit.report import site as render
 
     target = Path(out_dir)
     if target.exists() and not target.is_dir():
         raise UsageError(f"{out_dir} is a file: give -o a directory for the report")
-    data, docs = _collect(repo, names)
+    data = gather(repo, names)
     pages = render.write(data, target)
     events = [e for n in data.names for e in n.events]
     (target / "cards").mkdir(parents=True, exist_ok=True)
     by_id = {c.id: c for n in data.names for c in n.checkpoints}
+    # whole sidecars: verify's records keep only what verify reads (no owner, notes, params,
+    # environment), and a card shows all of that
+    docs = sidecars.load(repo.git, list(by_id.values()))
     settings = card_ops.settings(repo)
     for n in data.names:
         for c in n.checkpoints:
             facts = card_ops.facts(repo, c, docs, by_id, events, data.integrity, settings)
-            (target / n.cards[c.id]).write_text(card_ops.render(facts), encoding="utf-8")
+            _write_changed(target / n.cards[c.id], card_ops.render(facts))
     return pages
+
+
+def _write_changed(path: Path, text: str) -> None:
+    """Write ``path`` unless it already holds ``text``: a report regenerated into the same
+    directory rewrites only the cards that changed (rewriting a thousand files costs seconds
+    of I/O on a busy disk; comparing them costs milliseconds). Whatever else sits at the path
+    (a symlink out, a FIFO) is replaced, never read or written through."""
+    data = text.encode("utf-8")
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        st = None
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise UsageError(f"{path} is a directory: remove it, or give -o a new directory")
+    if st is not None and stat.S_ISREG(st.st_mode):
+        if st.st_size == len(data) and path.read_bytes() == data:
+            return
+    elif st is not None:
+        path.unlink()
+    path.write_bytes(data)
