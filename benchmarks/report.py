@@ -46,8 +46,10 @@ def run(quick: bool) -> list[dict[str, Any]]:
         times = common.interleave(
             {"report": lambda: box.sh(["git", "ckpt", "report", "-o", str(out)], repo),
              "cold": lambda: box.sh(["git", "ckpt", "report", "-o", str(fresh)], repo),
+             # exits 3: the synthetic production tags carry no signed approvals, which
+             # production requires; the verdicts are the work timed, not the exit code
              "verify": lambda: box.sh(["git", "ckpt", "verify", "--all", "--offline",
-                                       "--allow-missing", "-q"], repo)}, rounds,
+                                       "--allow-missing", "-q"], repo, check=False)}, rounds,
             before=lambda case, _: _cold(repo, fresh) if case == "cold" else None)
     med = {k: common.median(v) for k, v in times.items()}
     load = os.getloadavg()[0]

@@ -196,26 +196,40 @@ def _rule_text(repo: Repo, stage: str) -> str:
 
 def write(repo: Repo, out_dir: str | os.PathLike[str], names: Sequence[str] = ()) -> list[Path]:
     """Gather and write the site (and one card per checkpoint) into ``out_dir``."""
-    from ckptgit.report import sidecars
     from ckptgit.report import site as render
 
     target = Path(out_dir)
     if target.exists() and not target.is_dir():
         raise UsageError(f"{out_dir} is a file: give -o a directory for the report")
+    docs = _card_sidecars(repo, names)
     data = gather(repo, names)
     pages = render.write(data, target)
     events = [e for n in data.names for e in n.events]
     (target / "cards").mkdir(parents=True, exist_ok=True)
     by_id = {c.id: c for n in data.names for c in n.checkpoints}
-    # whole sidecars: verify's records keep only what verify reads (no owner, notes, params,
-    # environment), and a card shows all of that
-    docs = sidecars.load(repo.git, list(by_id.values()))
     settings = card_ops.settings(repo)
     for n in data.names:
         for c in n.checkpoints:
             facts = card_ops.facts(repo, c, docs, by_id, events, data.integrity, settings)
             _write_changed(target / n.cards[c.id], card_ops.render(facts))
     return pages
+
+
+def _card_sidecars(repo: Repo, names: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The whole sidecars the cards show (verify's records keep only what verify reads: no
+    owner, notes, params or environment). Read first, so that every sidecar parsed here goes
+    into verify's cache too and the record pass that follows parses none of them again."""
+    from ckptgit.integrity import parsecache
+    from ckptgit.report import sidecars
+
+    entries = [c for c in repo.checkpoints() if not names or c.name in names]
+    cache = parsecache.ParseCache(repo.git.ckpt_dir)
+    docs = sidecars.load(repo.git, entries, cache.put)
+    try:
+        cache.save()
+    except OSError as exc:  # a read-only .git: verify parses them itself
+        log.warning("report: parsed sidecars not kept: %s", exc)
+    return docs
 
 
 def _write_changed(path: Path, text: str) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any
 
@@ -39,9 +39,14 @@ def _stamp() -> str:
         return f"0:{','.join(_DROP)}"
 
 
-def load(git: Git, ckpts: Sequence[Checkpoint]) -> dict[str, dict[str, Any]]:
+Parsed = Callable[[str, sidecar.Checked], None]
+
+
+def load(git: Git, ckpts: Sequence[Checkpoint],
+         parsed: Parsed | None = None) -> dict[str, dict[str, Any]]:
     """checkpoint id -> its sidecar as saved (without the tensor summary), for every one
-    that is readable; an unreadable one is left out (its card says so)."""
+    that is readable; an unreadable one is left out (its card says so). ``parsed(blob id,
+    result)`` hears of every sidecar parsed here (verify's cache takes them: parsed once)."""
     specs = {f"{c.commit}:{c.sidecar_path}": c for c in ckpts}
     oids = git.object_ids(list(specs))
     kept = _read(git)
@@ -54,7 +59,8 @@ def load(git: Git, ckpts: Sequence[Checkpoint]) -> dict[str, dict[str, Any]]:
             out[ckpt.id] = hit
         elif oid:
             missing.append(spec)
-    new = _parse(git, missing, specs, out)
+    new = _parse(git, missing, specs, out, lambda spec, checked: parsed and parsed(
+        str(oids[spec]), checked))
     if new:
         base = kept if len(kept) + len(new) <= LIMIT else {
             str(oids[s]): kept[str(oids[s])] for s in specs if str(oids.get(s)) in kept}
@@ -63,13 +69,15 @@ def load(git: Git, ckpts: Sequence[Checkpoint]) -> dict[str, dict[str, Any]]:
 
 
 def _parse(git: Git, specs: list[str], ckpts: dict[str, Checkpoint],
-           out: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+           out: dict[str, dict[str, Any]],
+           parsed: Callable[[str, sidecar.Checked], object]) -> dict[str, dict[str, Any]]:
     """Parse ``specs`` into ``out``; returns those that can be kept (spec -> doc)."""
     blobs = git.cat_files(specs)
     found = [(spec, raw) for spec in specs if (raw := blobs.get(spec)) is not None]
     new = {}
     for (spec, _), checked in zip(found, sidecar.check_many([raw for _, raw in found]),
                                   strict=True):
+        parsed(spec, checked)
         if checked.doc is None:
             continue
         doc = {k: v for k, v in checked.doc.items() if k not in _DROP}
