@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import pytest
 from conftest import Repo
 
 
@@ -43,3 +45,25 @@ def test_a_damaged_or_foreign_cache_file_means_parsing_again(repo: Repo) -> None
     kept.unlink()
     kept.mkdir()  # cannot be written: the report still gets every sidecar
     assert _load(repo)[saved["id"]] == want[saved["id"]]
+
+
+def test_a_first_report_parses_each_sidecar_once(repo: Repo, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cards' parse feeds verify's cache: the record pass after it parses nothing."""
+    from ckptgit import sidecar
+
+    for seed in range(2):
+        repo.model(seed=seed)
+        repo.save()
+    for name in ("verified-records-v1.json", "card-sidecars-v1.json"):
+        (repo.path / ".git" / "ckpt" / name).unlink(missing_ok=True)
+    seen: list[int] = []
+    real = sidecar.check
+
+    def counted(text: bytes) -> sidecar.Checked:
+        seen.append(len(text))
+        return real(text)
+
+    monkeypatch.setattr(sidecar, "check", counted)
+    repo.ckpt_ok("report", "-o", str(tmp_path / "site"))
+    assert len(seen) == 2, seen
