@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,8 +32,10 @@ log = logging.getLogger(__name__)
 DIFF_SECTIONS = ("metrics", "params", "tensors", "slices")
 
 
-def gather(repo: Repo, names: Sequence[str] = ()) -> rm.Site:
-    """The site's values."""
+def gather(repo: Repo, names: Sequence[str] = (),
+           first: Callable[[], object] | None = None) -> rm.Site:
+    """The site's values; ``first`` runs while the tags are judged, before verify's record
+    pass (the cards' sidecars: their parse fills verify's cache)."""
     entries = repo.checkpoints()
     known = sorted({c.name for c in entries})
     unknown = [n for n in names if n not in known]
@@ -46,6 +48,8 @@ def gather(repo: Repo, names: Sequence[str] = ()) -> rm.Site:
     # side by side, the report costs about the longer of the two, not their sum
     with ThreadPoolExecutor(1) as pool:
         tags = pool.submit(stage_events, repo)
+        if first is not None:
+            first()
         records = _records(repo, entries)
         events, locks = tags.result()
     reports = tuple(_name_report(repo, n, entries, events) for n in chosen)
@@ -201,8 +205,8 @@ def write(repo: Repo, out_dir: str | os.PathLike[str], names: Sequence[str] = ()
     target = Path(out_dir)
     if target.exists() and not target.is_dir():
         raise UsageError(f"{out_dir} is a file: give -o a directory for the report")
-    docs = _card_sidecars(repo, names)
-    data = gather(repo, names)
+    docs: dict[str, dict[str, Any]] = {}
+    data = gather(repo, names, lambda: docs.update(_card_sidecars(repo, names)))
     pages = render.write(data, target)
     events = [e for n in data.names for e in n.events]
     (target / "cards").mkdir(parents=True, exist_ok=True)
