@@ -39,8 +39,11 @@ system:
 		echo "missing$$missing: run 'sudo apt-get install$$missing' for the browser and completion tests"; \
 	fi
 
+# PYTHONDONTWRITEBYTECODE (set in many container images) would make each of the demo's ~60
+# processes compile every module it imports again, as the install compiles none: the demo
+# writes bytecode into its own .venv.
 demo: $(RUNTIME)
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash docs/demo/demo.sh
+	PYTHONDONTWRITEBYTECODE= PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash docs/demo/demo.sh
 
 docs: $(DEV)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet -d $(CURDIR)/build/site
