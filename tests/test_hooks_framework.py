@@ -169,3 +169,18 @@ def test_init_no_framework_installs_shims_beside_a_pre_commit_config(tmp_path: P
                        "--json").json()
     assert out["hooks_via"] == "shims" and out["hooks"] == ["pre-commit", "pre-push"]
     assert (repo.path / ".pre-commit-config.yaml").read_text() == USER_CONFIG
+
+
+def test_init_goes_on_with_shims_when_pre_commit_refuses(tmp_path: Path) -> None:
+    """pre-commit refuses to install where core.hooksPath is set: init still sets everything
+    up, installs our own hooks where git runs them, and says what to do."""
+    repo = _framework_project(tmp_path, installed=False)
+    repo.git("config", "core.hooksPath", ".githooks")
+    res = repo.ckpt("init", "--remote", str(repo.remote), "--json")
+    assert res.code == 0, res.err
+    out = res.json()
+    assert out["hooks_via"] == "shims" and out["hooks"] == ["pre-commit", "pre-push"]
+    assert any("pre-commit install failed" in n for n in out["notes"]), out["notes"]
+    assert "git ckpt hook" in (repo.path / ".githooks" / "pre-commit").read_text()
+    assert out["commit"] is not None
+    assert repo.git("status", "--porcelain", ".pre-commit-config.yaml") == ""

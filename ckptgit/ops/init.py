@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ckptgit import storage
 from ckptgit.config import CONFIG_PATH
-from ckptgit.errors import UsageError
+from ckptgit.errors import CkptError, UsageError
 from ckptgit.git import Git
 from ckptgit.governance import pushset
 from ckptgit.ops import hooks
@@ -89,13 +89,23 @@ def _hooks(git: Git, force: bool, framework: bool | None) -> _Hooked:
     # pre-commit refuses to run while its config has unstaged changes: the config goes into
     # init's commit, unless the user has edits of their own in it (then they commit it)
     clean = _clean(git, precommit.CONFIG)
-    done = precommit.install(git)
+    try:
+        done = precommit.install(git)
+    except CkptError as exc:  # e.g. core.hooksPath set: the set-up goes on, with our shims
+        note = (f"{exc}: installed ckptgit's own hooks instead; run 'git ckpt hooks install' "
+                "once 'pre-commit install' works, so the checks run once")
+        return _Hooked(hooks.install(git, force=force), "shims",
+                       _if(clean, precommit.CONFIG), [note])
     out = _Hooked(list(hooks.CLIENT_HOOKS) if done.installed else [], "pre-commit",
-                  [precommit.CONFIG] if clean else [], [done.note] if done.note else [])
+                  _if(clean, precommit.CONFIG), [done.note] if done.note else [])
     if done.config_changed and not clean:
         out.notes.append(f"{precommit.CONFIG} had uncommitted edits, so init left it out of "
                          "its commit: commit it (pre-commit will not run while it is unstaged)")
     return out
+
+
+def _if(clean: bool, rel: str) -> list[str]:
+    return [rel] if clean else []
 
 
 def _clean(git: Git, rel: str) -> bool:
