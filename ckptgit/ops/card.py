@@ -57,9 +57,13 @@ def facts(repo: Repo, ckpt: Checkpoint, docs: Mapping[str, Sidecar],
                                repo.config.metric_goals)
         changes = tuple(rm.MetricLine(r.name, r.old, r.new, r.direction, r.rel_delta)
                         for r in rows if r.change != "same")
-        params = tuple((c.path, c.change, c.old, c.new)
-                       for c in sections.changes(parent_doc.params if parent_doc else None,
-                                                 doc.params if doc else None))
+        # most saves keep their parent's params: equal ones need no structural diff (the
+        # report asks this of every checkpoint)
+        old_params = parent_doc.params if parent_doc else None
+        new_params = doc.params if doc else None
+        if old_params != new_params:
+            params = tuple((c.path, c.change, c.old, c.new)
+                           for c in sections.changes(old_params, new_params))
     mine = tuple(e for e in events if e.ckpt_id == ckpt.id
                  or (e.ckpt_id is None and e.commit == ckpt.commit and e.name == ckpt.name))
     subject = f"{ckpt.name} {ckpt.short_id}"
