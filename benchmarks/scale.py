@@ -110,15 +110,18 @@ def _sharded(box: Sandbox, quick: bool) -> list[dict[str, Any]]:
             _touch(repo / DIR, i)
         common.settle()
 
-    times = common.interleave(cases, rounds, before)
+    cpu: dict[str, list[float]] = {}
+    times = common.interleave(cases, rounds, before, cpu)
     med = {k: common.median(v) for k, v in times.items()}
+    cpu_med = {k: round(common.median(v), 2) for k, v in cpu.items()}
     samples = {k: [round(x, 3) for x in v] for k, v in times.items()}
-    note = f"median of {rounds}, warm page cache, sync before each run"
+    note = (f"median of {rounds}, warm page cache, sync before each run; CPU seconds: "
+            + ", ".join(f"{k} {v:.1f}" for k, v in cpu_med.items()))
     judged = None if quick else True
     rows = [
         common.row(f"save {label} vs sequential md5sum", med["ours"], med["md5sum"],
                    baseline_name="md5sum of the files", max_ratio=0.75, note=note,
-                   samples=samples),
+                   samples=samples, cpu_s=cpu_med),
         common.row(f"save {label} vs dvc add+commit", med["ours"], med["dvc"],
                    baseline_name="dvc add+git commit", max_ratio=0.4),
         common.row(f"save {label}: every core vs --jobs 1", med["ours"], med["ours --jobs 1"],
