@@ -203,14 +203,52 @@ def _parallel_diff(box: Sandbox, repo: Path, quick: bool) -> dict[str, Any]:
     pair = (r.resolve("llm~1"), r.resolve("llm"))
     docs = [sidecar.load(r.git.show_file(c.commit, c.sidecar_path) or b"") for c in pair]
     sides = [shards.from_checkpoint(repo, c, d, 2) for c, d in zip(pair, docs, strict=True)]
+    cpu: dict[str, list[float]] = {}
     times = common.interleave({
         "every core": lambda: shards.compare(sides[0], sides[1], 10**8, os.cpu_count()),
-        "one": lambda: shards.compare(sides[0], sides[1], 10**8, 1)}, 1 if quick else 2)
+        "one": lambda: shards.compare(sides[0], sides[1], 10**8, 1)}, 1 if quick else 2,
+        None, cpu)
     med = {k: common.median(v) for k, v in times.items()}
     return common.row(f"diff --weights over {SHARDS} changed shards: every core vs one",
                       med["every core"], med["one"], baseline_name="one worker",
                       note=f"speed-up {med['one'] / med['every core']:.2f}x on "
-                           f"{os.cpu_count()} cores")
+                           f"{os.cpu_count()} cores; CPU s "
+                           f"{common.median(cpu['every core']):.1f} vs "
+                           f"{common.median(cpu['one']):.1f} (numpy's BLAS may use every "
+                           "core even for one worker)")
+
+
+def _parallel_compare(repo: Path, n: int) -> list[dict[str, Any]]:
+    """``check`` over every checkpoint (its sidecars parsed) and ``rank --where``'s filter,
+    on every core against one worker, in this process (same inputs, interleaved)."""
+    from ckptgit import sidecar
+    from ckptgit.compare import filtering
+    from ckptgit.repo import Repo
+
+    r = Repo.open(repo)
+    entries = r.checkpoints()
+    specs = [f"{c.commit}:{c.sidecar_path}" for c in entries]
+    blobs = r.git.cat_files(specs)
+    items = [(blobs[s] or b"", s) for s in specs]
+    docs = sidecar.load_many(items)
+    where = "metrics.acc > 0.5 && step > 2"
+    contexts = [{"metrics": d.get("metrics") or {}, "step": d.get("step") or 0} for d in docs]
+    cores = os.cpu_count() or 1
+    rows = []
+    for label, fn in (
+            (f"check: {n:,} sidecars parsed", lambda w: sidecar.load_many(items, w)),
+            (f"rank --where: {n:,} checkpoints filtered",
+             lambda w: filtering.holds_many(where, contexts, w))):
+        cpu: dict[str, list[float]] = {}
+        times = common.interleave({"every core": lambda fn=fn: fn(cores),
+                                   "one": lambda fn=fn: fn(1)}, 2, None, cpu)
+        med = {k: common.median(v) for k, v in times.items()}
+        rows.append(common.row(f"{label}: every core vs one", med["every core"], med["one"],
+                               baseline_name="one worker",
+                               note=f"speed-up {med['one'] / med['every core']:.2f}x on {cores} "
+                                    f"cores; CPU s {common.median(cpu['every core']):.1f} vs "
+                                    f"{common.median(cpu['one']):.1f}"))
+    return rows
 
 
 # -- history at scale ---------------------------------------------------------------------------
@@ -247,6 +285,8 @@ def _history_rows(quick: bool) -> list[dict[str, Any]]:
             _tags(box, repo, min(n // 10, 10000))
             made = time.perf_counter() - start
             rows += _at(box, repo, n, 3, made)
+            if n == (1000 if quick else 10000):
+                rows += [_emit(r) for r in _parallel_compare(repo, n)]
             shutil.rmtree(repo, ignore_errors=True)  # 100,000 saves hold several GB
     return rows
 
