@@ -246,7 +246,8 @@ def _parallel_compare(repo: Path, n: int) -> list[dict[str, Any]]:
         rows.append(common.row(f"{label}: every core vs one", med["every core"], med["one"],
                                baseline_name="one worker",
                                note=f"speed-up {med['one'] / med['every core']:.2f}x on {cores} "
-                                    f"cores; CPU s {common.median(cpu['every core']):.1f} vs "
+                                    f"cores; CPU s of the calling process (pool workers not "
+                                    f"counted) {common.median(cpu['every core']):.1f} vs "
                                     f"{common.median(cpu['one']):.1f}"))
     return rows
 
