@@ -63,18 +63,19 @@ def push(root: Path, oids: Sequence[str], jobs: int | None = None) -> list[str]:
     """Send cached objects each replica lacks to it, by id (``storage.push_objects``, the one
     write path), every replica at once and ``jobs`` transfers each (default: 4 per core); the
     ids the local cache lacks, which reached no replica."""
-    names_ = targets(root)
+    where = targets(root)
     per = jobs or default_jobs()
-    storage.preload_remote(root, names_[0])  # imports on this thread, never on the workers
+    for name in where:  # imports on this thread, never on the workers
+        storage.preload_remote(root, name)
 
     def one(name: str | None) -> list[str]:
         return storage.push_objects(root, storage.missing_on_remote(root, oids, name, per),
                                     name, per, lacking=True)
 
-    if len(names_) == 1:
-        return sorted(set(one(names_[0])))
-    with ThreadPoolExecutor(len(names_), thread_name_prefix="ckpt-replica") as pool:
-        return sorted({oid for lacking in pool.map(one, names_) for oid in lacking})
+    if len(where) == 1:
+        return sorted(set(one(where[0])))
+    with ThreadPoolExecutor(len(where), thread_name_prefix="ckpt-replica") as pool:
+        return sorted({oid for lacking in pool.map(one, where) for oid in lacking})
 
 
 def ensure_cached(root: Path, pointer: storage.Pointer, what: str, *, dvcfile: str = "",
