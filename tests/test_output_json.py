@@ -16,7 +16,7 @@ import pytest
 from ckptgit.commands._common import _orjson, emit_json
 
 
-class Color(str, enum.Enum):
+class Color(enum.StrEnum):
     RED = "red"
 
 
