@@ -20,7 +20,8 @@ order each command reaches them:
 - migrate: ``migrate-built``, ``migrated`` (the branch moved), ``migrate-written``.
 
 ``CKPT_FAULT_SIGNAL=INT`` sends SIGINT instead of SIGKILL: Ctrl-C at exactly that step, so the
-interrupt tests need no guessed delay either.
+interrupt tests need no guessed delay either. ``CKPT_FAULT_SIGNAL=STOP`` suspends the process
+there (SIGSTOP) until the test sends SIGCONT: a race lost at exactly that step, on purpose.
 
 Unset (always, outside tests) it costs one environment lookup per point.
 """
@@ -52,12 +53,13 @@ def point(name: str) -> None:
     if armed != name:
         return
     _hits[name] = _hits.get(name, 0) + 1
-    if _hits[name] == nth or (_hits[name] > nth and not _interrupting()):
-        os.kill(os.getpid(), signal.SIGINT if _interrupting() else signal.SIGKILL)
+    if _hits[name] == nth or (_hits[name] > nth and _signal() is signal.SIGKILL):
+        os.kill(os.getpid(), _signal())
 
 
-def _interrupting() -> bool:
-    return os.environ.get(SIGNAL_ENV, "").upper() in ("INT", "SIGINT")
+def _signal() -> signal.Signals:
+    chosen = os.environ.get(SIGNAL_ENV, "").upper().removeprefix("SIG")
+    return {"INT": signal.SIGINT, "STOP": signal.SIGSTOP}.get(chosen, signal.SIGKILL)
 
 
 def on_progress(name: str, progress: Progress | None) -> Progress | None:

@@ -156,3 +156,27 @@ def test_narrowed_files_mean_to_ssh_keygen_what_they_mean_to_us(tmp_path: Path) 
         ours = signer.grants(who)
         assert _verify(full, who, msg.with_name("m.sig"), msg) is ours, who
         assert _verify(narrowed, who, msg.with_name("m.sig"), msg) is ours, who
+
+
+@pytest.mark.parametrize(("value", "zone", "expected"), [
+    ("20240101Z", "Asia/Tokyo", "2024-01-01T00:00:00+00:00"),
+    ("20240101", "Asia/Tokyo", "2023-12-31T15:00:00+00:00"),   # local midnight, as ssh-keygen
+    ("202401010930", "America/New_York", "2024-01-01T14:30:00+00:00"),
+    ("20240101093015Z", "America/New_York", "2024-01-01T09:30:15+00:00"),
+])
+def test_validity_times_are_read_as_ssh_keygen_reads_them(
+        value: str, zone: str, expected: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+    from datetime import UTC, datetime
+
+    from ckptgit.governance import sigcheck
+
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        seconds = sigcheck._when(value)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert seconds is not None
+    assert datetime.fromtimestamp(seconds, UTC).isoformat() == expected

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import Repo, make_repo
 from governance_fixtures import CONFIG, Keys, govern, tag_body
 
@@ -250,6 +255,46 @@ def test_concurrent_promotions_never_collide(gov: Repo) -> None:
     held = gov.ckpt_ok("stages", "--json").json()["holders"]
     assert [(h["stage"], h["tag"]) for h in held] == [("dev", "clf#dev#3")]
     assert f"Ckpt-Id: {held[0]['id']}" in bodies["clf#dev#3"]
+
+
+def _stopped(pid: int) -> bool:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat.rsplit(")", 1)[1].split()[0] == "T"
+
+
+def test_a_promotion_that_loses_the_race_does_not_rewrite_the_manifest(gov: Repo) -> None:
+    """A slower promotion whose tag is older must not leave the manifest naming it.
+
+    A is suspended right after signing clf#dev#1 (its second tag: the version comes first);
+    B then promotes fully (clf#dev#2) and writes the manifest; when A resumes, the stage is
+    B's, and so is deploy/dev.yaml.
+    """
+    ids = []
+    for seed in range(2):
+        gov.model(seed=seed)
+        ids.append(gov.save("models/clf.safetensors", "clf")["id"])
+    env = {**os.environ, "CKPT_FAULT": "tagged:2", "CKPT_FAULT_SIGNAL": "STOP"}
+    slow = subprocess.Popen(["git-ckpt", "promote", ids[0], "--stage", "dev", "--rationale",
+                             "slow", "--json"], cwd=gov.path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not _stopped(slow.pid):
+            assert slow.poll() is None, slow.communicate()
+            assert time.monotonic() < deadline, "the slow promotion never reached its tag"
+            time.sleep(0.05)
+        assert gov.git("tag", "-l", "clf#dev#*").split() == ["clf#dev#1"]
+        gov.ckpt_ok("promote", ids[1], "--stage", "dev", "--rationale", "fast")
+    finally:
+        os.kill(slow.pid, signal.SIGCONT)
+    out, err = slow.communicate(timeout=120)
+    assert slow.returncode == 0, err
+    assert json.loads(out)["superseded_by"] == "clf#dev#2"
+    manifest = yaml.safe_load(gov.git("show", "HEAD:deploy/dev.yaml"))
+    assert manifest["artifacts"]["clf"]["tag"] == "clf#dev#2"
+    assert manifest["artifacts"]["clf"]["id"] == ids[1]
+    held = gov.ckpt_ok("stages", "--json").json()["holders"]
+    assert [(h["stage"], h["tag"]) for h in held] == [("dev", "clf#dev#2")]
 
 
 def test_companions_move_with_the_checkpoint_and_serving_stack_is_checked(gov: Repo) -> None:

@@ -164,3 +164,11 @@ def human_size(size: int) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{size} B"
+
+
+def manifest_line(manifest: str | None, commit: str | None, superseded_by: str | None) -> str:
+    """What a stage action says of its deployment manifest."""
+    if superseded_by:
+        return (f"{manifest} left to {superseded_by}: a newer event of this stage was "
+                "tagged while this one ran, and its manifest stands")
+    return f"{manifest} updated in commit {(commit or '')[:12]}"

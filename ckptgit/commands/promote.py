@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import click
 
-from ckptgit.commands._common import emit_json, json_option
+from ckptgit.commands._common import emit_json, json_option, manifest_line
 
 
 @click.command("promote")
@@ -68,4 +68,4 @@ def command(ref: str | None, stage: str | None, rationale: str | None, request: 
     click.echo(f"{verb} {out.name} {out.id[:8]} {'to' if verb == 'promoted' else 'in'} "
                f"{out.stage}: signed tag {out.tag}"
                + (f", {out.version_tag}" if out.version_tag else ""))
-    click.echo(f"{out.manifest} updated in commit {(out.manifest_commit or '')[:12]}")
+    click.echo(manifest_line(out.manifest, out.manifest_commit, out.superseded_by))

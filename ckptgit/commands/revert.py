@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import click
 
-from ckptgit.commands._common import emit_json, json_option
+from ckptgit.commands._common import emit_json, json_option, manifest_line
 
 
 @click.command("revert")
@@ -52,4 +52,4 @@ def command(name: str, stage: str, to: str, rationale: str, approvers: tuple[str
         click.echo(f"sandbox passed (report sha256:{out.sandbox_report[:16]}…)")
     click.echo(f"reverted {out.name} {out.stage} to {out.id[:8]}: signed tag {out.tag} "
                f"(replaces {out.reverts})")
-    click.echo(f"{out.manifest} updated in commit {(out.manifest_commit or '')[:12]}")
+    click.echo(manifest_line(out.manifest, out.manifest_commit, out.superseded_by))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import click
 
-from ckptgit.commands._common import emit_json, json_option
+from ckptgit.commands._common import emit_json, json_option, manifest_line
 
 
 @click.command("unassign")
@@ -37,4 +37,4 @@ def command(name: str, stage: str, rationale: str, approvers: tuple[str, ...], o
         return
     click.echo(f"unassigned {out.stage} from {out.name} {out.id[:8]}: signed tag {out.tag} "
                f"(ends {out.ends})")
-    click.echo(f"{out.manifest} updated in commit {(out.manifest_commit or '')[:12]}")
+    click.echo(manifest_line(out.manifest, out.manifest_commit, out.superseded_by))

@@ -7,7 +7,7 @@ configuration follows the tags. Keys a team adds by hand (``serving:`` — the r
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ckptgit import faults, sidecar, workfiles
@@ -58,14 +58,20 @@ def updated(doc: dict[str, Any], stage: str, name: str,
 
 
 def commit(git: Git, rel: str, stage: str, name: str, entry: dict[str, Any] | None,
-           subject: str, extra: Mapping[str, bytes] | None = None) -> str:
-    """Commit the stage's new manifest (and ``extra`` files) on the branch; returns the commit.
+           subject: str, extra: Mapping[str, bytes] | None = None,
+           stale: Callable[[], bool] | None = None) -> str | None:
+    """Commit the stage's new manifest (and ``extra`` files) on the branch; returns the commit,
+    or None when ``stale()`` says a newer event of this stage already decided the manifest.
 
     Built in a private index and published by compare-and-swap of the branch, like a save, so
     the user's staged work never leaks in; retried when a concurrent save moved the branch.
+    ``stale`` is asked under the commit lock: an event tagged after ours writes its manifest
+    after it too, so a promotion that lost the race can never overwrite the winner's.
     """
     for _ in range(ATTEMPTS):
         with workfiles.commit_lock(git):
+            if stale is not None and stale():
+                return None
             head = git.head()
             doc = updated(read(git, head, rel), stage, name, entry)
             files = {rel: (HEADER + sidecar.dump(doc)).encode(), **(extra or {})}

@@ -113,15 +113,19 @@ def _valid_at(signer: allowed_signers.Signer, when: int | None) -> str | None:
 
 
 def _when(value: object) -> int | None:
-    """ssh-keygen's YYYYMMDD[HHMM[SS]][Z] (read as UTC), as unix seconds."""
+    """ssh-keygen's YYYYMMDD[HHMM[SS]][Z], as unix seconds: UTC with the Z, else this machine's
+    time zone, as ssh-keygen reads it (so our verdict and ``git verify-tag``'s agree)."""
     if not isinstance(value, str) or not value:
         return None
-    text = value.rstrip("Z")
-    for fmt in ("%Y%m%d%H%M%S", "%Y%m%d%H%M", "%Y%m%d"):
+    text, utc = value.removesuffix("Z"), value.endswith("Z")
+    # by length: strptime alone would read "0930" as 09:03:0 under %H%M%S
+    fmt = {8: "%Y%m%d", 12: "%Y%m%d%H%M", 14: "%Y%m%d%H%M%S"}.get(len(text))
+    if fmt is not None and text.isdigit():
         try:
-            return int(datetime.strptime(text, fmt).replace(tzinfo=UTC).timestamp())
+            moment = datetime.strptime(text, fmt)
+            return int((moment.replace(tzinfo=UTC) if utc else moment).timestamp())
         except ValueError:
-            continue
+            pass
     return 0  # unreadable: a date no signature can satisfy on both sides
 
 

@@ -12,8 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ckptgit import index
-from ckptgit.errors import CkptError
-from ckptgit.governance import tagevents, tagsigning, trustroot
+from ckptgit.governance import tagevents, trustroot
 from ckptgit.governance import trailers as tr
 from ckptgit.integrity.findings import Finding
 from ckptgit.repo import Repo
@@ -67,17 +66,16 @@ def findings(repo: Repo, names: list[str] | None = None,
 
 # -- signed approvals (pull-request promotions) ------------------------------------------------
 def _trusted(repo: Repo) -> tuple[str | None, Any]:
-    """The protected branch's commit and its rules (the work tree's when there is none)."""
+    """The protected branch's commit and its rules; without one, the one trust root
+    (governance/trustroot), never the work tree: an edited allowed_signers must not make a
+    forged approval look signed."""
     from ckptgit.governance import approvals, requests
 
     tip = requests.trusted_rev(repo.git, repo.config.governance.request_branch)
     if tip is not None:
         return tip, approvals.trust_at(repo.git, tip)
-    try:
-        signers, revoked = tagsigning.repo_trust(repo.root)
-    except CkptError:
-        signers, revoked = "", None
-    return None, approvals.TrustRoot(repo.config, signers, revoked, "work tree")
+    root = trustroot.load(repo.git)
+    return None, approvals.TrustRoot(root.config, root.signers, root.revoked, root.source)
 
 
 def signed_approvals(repo: Repo, events: list[tagevents.Event]) -> dict[str, list[str]]:

@@ -12,6 +12,7 @@ import re
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from ckptgit import tags
@@ -68,13 +69,14 @@ class Outcome:
     ends: str | None = None  # an unassignment: the tag whose assignment it ends
     sandbox_report: str | None = None
     gates: list[gates.GateResult] = field(default_factory=list)
+    superseded_by: str | None = None  # a newer event of the stage wrote the manifest instead
 
     def to_dict(self) -> dict[str, Any]:
         return {"tag": self.tag, "action": self.action, "name": self.name,
                 "stage": self.stage, "id": self.id, "commit": self.commit,
                 "manifest": self.manifest, "manifest_commit": self.manifest_commit,
                 "version_tag": self.version_tag, "reverts": self.reverts, "ends": self.ends,
-                "sandbox_report": self.sandbox_report,
+                "sandbox_report": self.sandbox_report, "superseded_by": self.superseded_by,
                 "gates": [g.to_dict() for g in self.gates]}
 
 
@@ -106,7 +108,7 @@ def promote(repo: Repo, req: PromoteRequest) -> Outcome:
     rule = decision.rule
     version = (next_version(events, ckpt.name, ckpt.commit) if req.version == AUTO
                else req.version)
-    if version is not None:
+    if version is not None and req.version != AUTO:  # a default version is drawn again at tagging
         _check_version(repo, ckpt.name, version)
     tagsigning.preflight(git)
     trust = tagsigning.repo_trust(repo.root)
@@ -186,11 +188,12 @@ def make_tag(repo: Repo, ckpt: Checkpoint, stage: str, subject: str, trailers: t
 def write_manifest(repo: Repo, out: Outcome, ckpt: Checkpoint, doc: dict[str, Any],
                    extra: dict[str, bytes] | None = None) -> None:
     rel = manifest.path_for(repo.config.governance.manifest_dir, out.stage)
+    stale = partial(_superseded, repo, out)
     if out.action == "unassign":
         out.manifest = rel
         out.manifest_commit = manifest.commit(
             repo.git, rel, out.stage, ckpt.name, None,
-            f"ckpt: {out.stage} no longer serves {ckpt.name} ({out.tag})", extra)
+            f"ckpt: {out.stage} no longer serves {ckpt.name} ({out.tag})", extra, stale)
         return
     entry = {"id": ckpt.id, "tag": out.tag, "action": out.action, "commit": ckpt.commit,
              "path": ckpt.path, "sha256": ckpt.sha256,
@@ -199,7 +202,20 @@ def write_manifest(repo: Repo, out: Outcome, ckpt: Checkpoint, doc: dict[str, An
     out.manifest = rel
     out.manifest_commit = manifest.commit(
         repo.git, rel, out.stage, ckpt.name, entry,
-        f"ckpt: {out.stage} serves {ckpt.name} {ckpt.short_id} ({out.tag})", extra)
+        f"ckpt: {out.stage} serves {ckpt.name} {ckpt.short_id} ({out.tag})", extra, stale)
+
+
+def _superseded(repo: Repo, out: Outcome) -> bool:
+    """Whether a genuine event of the same name and stage with a higher counter exists (a
+    concurrent promotion, revert or unassignment tagged after ours): the manifest is its to
+    write. Only verified events count, so a forged tag cannot freeze the manifest."""
+    ours = tags.parse(out.tag)
+    mine = ours.number if ours and ours.number is not None else 0
+    events, _ = tagevents.read(repo.git, out.name)
+    newer = [e for e in events if e.verified and e.stage == out.stage and (e.number or 0) > mine]
+    if newer:
+        out.superseded_by = max(newer, key=lambda e: e.number or 0).tag
+    return bool(newer)
 
 
 def _check_version(repo: Repo, name: str, version: str) -> None:
