@@ -34,7 +34,7 @@ def command(name: str | None, stage: str | None, at: str | None, allow_unverifie
     if found.at is not None:
         rows = [ev.to_dict() for ev in found.holders or []]
         if as_json:
-            emit_json({"at": iso(found.at), "holders": rows})
+            emit_json({"at": iso(found.at), "holders": rows}, floats=False)
             return
         _holders_table(rows, iso(found.at))
         return
@@ -43,7 +43,7 @@ def command(name: str | None, stage: str | None, at: str | None, allow_unverifie
     states = ratification_states(repo, found.events)
     rows = [e.to_dict() | {"ratification": states.get(e.tag)} for e in found.events]
     if as_json:
-        emit_json(rows)
+        emit_json(rows, floats=False)
         return
     if not rows:
         click.echo("no promotions or reverts yet")
