@@ -25,15 +25,18 @@ def emit_json(data: Any, floats: bool = True) -> None:
     history events), so callers whose values are never floats (tag events: strings, integers,
     booleans, None) pass ``floats=False``.
     """
+    click.echo(json_text(data, floats))
+
+
+def json_text(data: Any, floats: bool = True) -> str:
+    """The document ``emit_json`` prints, for commands that write it elsewhere too."""
     fast = _orjson(data, floats)
     if fast is not None:
-        click.echo(fast)
-        return
+        return fast
     try:
-        text = json.dumps(data, indent=2, sort_keys=False, default=str, allow_nan=False)
+        return json.dumps(data, indent=2, sort_keys=False, default=str, allow_nan=False)
     except ValueError:
-        text = json.dumps(_finite(data), indent=2, sort_keys=False, default=str)
-    click.echo(text)
+        return json.dumps(_finite(data), indent=2, sort_keys=False, default=str)
 
 
 def _orjson(data: Any, floats: bool = True) -> str | None:
