@@ -161,6 +161,35 @@ def test_report_of_unknown_name_is_a_usage_error(repo: Repo, tmp_path: Path) -> 
     assert res.code == 2 and "is a file" in json.loads(res.out)["error"]
 
 
+def test_a_rerun_rewrites_changed_cards_only_and_never_through_a_link(repo: Repo,
+                                                                     tmp_path: Path) -> None:
+    """Regenerating into the same directory: an unchanged card is left alone (same inode,
+    same mtime), an edited one is restored, and a symlink or FIFO planted at a card's path
+    is replaced, never written through or read from (a FIFO would hang the report)."""
+    for seed in range(3):
+        repo.model(seed=seed)
+        repo.save()
+    out = tmp_path / "site"
+    repo.ckpt_ok("report", "-o", str(out))
+    kept, edited, linked = sorted((out / "cards").iterdir())
+    want = {p.name: p.read_bytes() for p in (kept, edited, linked)}
+    before = (kept.stat().st_ino, kept.stat().st_mtime_ns)
+    edited.write_text("---\nedited by hand\n")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("not the report's to write")
+    linked.unlink()
+    linked.symlink_to(victim)
+    repo.ckpt_ok("report", "-o", str(out))
+    assert (kept.stat().st_ino, kept.stat().st_mtime_ns) == before
+    assert edited.read_bytes() == want[edited.name]
+    assert not linked.is_symlink() and linked.read_bytes() == want[linked.name]
+    assert victim.read_text() == "not the report's to write"
+    linked.unlink()
+    os.mkfifo(linked)
+    repo.ckpt_ok("report", "-o", str(out))
+    assert linked.is_file() and linked.read_bytes() == want[linked.name]
+
+
 def test_hostile_name_and_rationale_never_leave_the_output_dir(gov: Repo, keys: Keys,
                                                                tmp_path: Path) -> None:
     """Names and ids come from history: file names are made safe, text escaped."""

@@ -56,8 +56,11 @@ def facts(repo: Repo, ckpt: Checkpoint, docs: Mapping[str, dict[str, Any]],
                                doc.get("metrics") or ckpt.metrics, repo.config.metric_goals)
         changes = tuple(rm.MetricLine(r.name, r.old, r.new, r.direction, r.rel_delta)
                         for r in rows if r.change != "same")
-        params = tuple((c.path, c.change, c.old, c.new)
-                       for c in sections.params(parent_doc, doc))
+        # most saves keep their parent's params: equal ones need no structural diff (the
+        # report asks this of every checkpoint)
+        if parent_doc.get("params") != doc.get("params"):
+            params = tuple((c.path, c.change, c.old, c.new)
+                           for c in sections.params(parent_doc, doc))
     mine = tuple(e for e in events if e.ckpt_id == ckpt.id
                  or (e.ckpt_id is None and e.commit == ckpt.commit and e.name == ckpt.name))
     subject = f"{ckpt.name} {ckpt.short_id}"

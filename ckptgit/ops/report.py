@@ -2,14 +2,15 @@
 
 Everything comes from the index (checkpoints and their metrics), one tag read judged by the
 one verifier, verify's metadata pass (no bytes hashed), ``check``'s findings and one diff per
-name; the sidecars of every checkpoint are read in one ``cat-file --batch`` for the cards.
+name; the cards' whole sidecars come from ``report/sidecars.py`` (each blob parsed once).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Sequence
+import stat
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,12 +32,10 @@ log = logging.getLogger(__name__)
 DIFF_SECTIONS = ("metrics", "params", "tensors", "slices")
 
 
-def gather(repo: Repo, names: Sequence[str] = ()) -> rm.Site:
-    return _collect(repo, names)[0]
-
-
-def _collect(repo: Repo, names: Sequence[str]) -> tuple[rm.Site, dict[str, dict[str, Any]]]:
-    """The site's values, and every sidecar as verify's record pass parsed it (for cards)."""
+def gather(repo: Repo, names: Sequence[str] = (),
+           first: Callable[[], object] | None = None) -> rm.Site:
+    """The site's values; ``first`` runs while the tags are judged, before verify's record
+    pass (the cards' sidecars: their parse fills verify's cache)."""
     entries = repo.checkpoints()
     known = sorted({c.name for c in entries})
     unknown = [n for n in names if n not in known]
@@ -49,16 +48,17 @@ def _collect(repo: Repo, names: Sequence[str]) -> tuple[rm.Site, dict[str, dict[
     # side by side, the report costs about the longer of the two, not their sum
     with ThreadPoolExecutor(1) as pool:
         tags = pool.submit(stage_events, repo)
+        if first is not None:
+            first()
         records = _records(repo, entries)
         events, locks = tags.result()
     reports = tuple(_name_report(repo, n, entries, events) for n in chosen)
-    integrity, docs = _integrity(len(entries), records, events)
-    site = rm.Site(
+    integrity = _integrity(len(entries), records, events)
+    return rm.Site(
         repo=Path(repo.root).name, generated_at=_now(), head=repo.git.head(),
         stages=tuple(repo.config.stages), names=reports, locks=tuple(locks),
         integrity=integrity, findings=_findings(repo) if entries else (),
         config_stage_rules={s: _rule_text(repo, s) for s in repo.config.stages})
-    return site, docs
 
 
 def _now() -> str:
@@ -165,15 +165,13 @@ def _records(repo: Repo, entries: list[Checkpoint]) -> Report | None:
     return verify(repo, None, offline=True, records_only=True) if entries else None
 
 
-def _integrity(count: int, report: Report | None, events: list[rm.StageEvent],
-               ) -> tuple[rm.Integrity, dict[str, dict[str, Any]]]:
+def _integrity(count: int, report: Report | None,
+               events: list[rm.StageEvent]) -> rm.Integrity:
     failed: list[tuple[str, str]] = []
-    docs: dict[str, dict[str, Any]] = {}
     if report is not None:
         failed = [(f.subject, f.message) for f in report.failures(allow_missing=True)]
-        docs = {s.ckpt.id: s.record for s in report.checkpoints if s.record is not None}
     bad = tuple((e.tag, "; ".join(e.problems)) for e in events if not e.verified)
-    return rm.Integrity(count, tuple(failed), len(events), bad), docs
+    return rm.Integrity(count, tuple(failed), len(events), bad)
 
 
 def _findings(repo: Repo) -> tuple[rm.PolicyFinding, ...]:
@@ -207,7 +205,8 @@ def write(repo: Repo, out_dir: str | os.PathLike[str], names: Sequence[str] = ()
     target = Path(out_dir)
     if target.exists() and not target.is_dir():
         raise UsageError(f"{out_dir} is a file: give -o a directory for the report")
-    data, docs = _collect(repo, names)
+    docs: dict[str, dict[str, Any]] = {}
+    data = gather(repo, names, lambda: docs.update(_card_sidecars(repo, names)))
     pages = render.write(data, target)
     events = [e for n in data.names for e in n.events]
     (target / "cards").mkdir(parents=True, exist_ok=True)
@@ -216,5 +215,42 @@ def write(repo: Repo, out_dir: str | os.PathLike[str], names: Sequence[str] = ()
     for n in data.names:
         for c in n.checkpoints:
             facts = card_ops.facts(repo, c, docs, by_id, events, data.integrity, settings)
-            (target / n.cards[c.id]).write_text(card_ops.render(facts), encoding="utf-8")
+            _write_changed(target / n.cards[c.id], card_ops.render(facts))
     return pages
+
+
+def _card_sidecars(repo: Repo, names: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The whole sidecars the cards show (verify's records keep only what verify reads: no
+    owner, notes, params or environment). Read first, so that every sidecar parsed here goes
+    into verify's cache too and the record pass that follows parses none of them again."""
+    from ckptgit.integrity import parsecache
+    from ckptgit.report import sidecars
+
+    entries = [c for c in repo.checkpoints() if not names or c.name in names]
+    cache = parsecache.ParseCache(repo.git.ckpt_dir)
+    docs = sidecars.load(repo.git, entries, cache.put)
+    try:
+        cache.save()
+    except OSError as exc:  # a read-only .git: verify parses them itself
+        log.warning("report: parsed sidecars not kept: %s", exc)
+    return docs
+
+
+def _write_changed(path: Path, text: str) -> None:
+    """Write ``path`` unless it already holds ``text``: a report regenerated into the same
+    directory rewrites only the cards that changed (rewriting a thousand files costs seconds
+    of I/O on a busy disk; comparing them costs milliseconds). Whatever else sits at the path
+    (a symlink out, a FIFO) is replaced, never read or written through."""
+    data = text.encode("utf-8")
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        st = None
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise UsageError(f"{path} is a directory: remove it, or give -o a new directory")
+    if st is not None and stat.S_ISREG(st.st_mode):
+        if st.st_size == len(data) and path.read_bytes() == data:
+            return
+    elif st is not None:
+        path.unlink()
+    path.write_bytes(data)
