@@ -70,3 +70,24 @@ def test_anything_else_goes_through_the_standard_library(data: Any,
     assert out.isascii()
     assert json.loads(out) is not None
     assert "NaN" not in out and "Infinity" not in out
+
+
+CELLS = ["a", "b c", "  x", "y  ", "p\nq", "t\tu", "l\u2028m", "n\x85o", "\u3000z", "\xa0", "",
+         " ", "é", "{}", "{0}", "ü  ü", "\x1c", 3, 0.5, None]
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_table_cells_are_one_line_as_split_and_join_make_them(cell: Any) -> None:
+    from ckptgit.commands._common import _one_line
+
+    assert _one_line(cell) == " ".join(str(cell).split())
+
+
+def test_table_aligns_every_row_whatever_the_cells(capsys: pytest.CaptureFixture[str]) -> None:
+    from ckptgit.commands._common import table
+
+    table(["id", "{name}"], [["1", "p\nq"], ["22", "{0}"], ["", "l\u2028m  n"]], "T")
+    assert capsys.readouterr().out == ("T\nid  {name}\n--  ------\n1   p q\n22  {0}\n"
+                                       "    l m n\n")
+    table(["a", "b"], [["1"], ["2", "3", "4"]])  # ragged rows: the row-by-row path, as before
+    assert capsys.readouterr().out == "a\n-\n1\n2\n"

@@ -146,14 +146,34 @@ def table(columns: list[str], rows: list[list[str]], title: str | None = None) -
 
     (rich's Table took 4 s to lay out 10,000 rows; this takes milliseconds.)
     """
-    cells = [[" ".join(str(c).split()) for c in row] for row in rows]  # one line per row
+    cells = [[_one_line(c) for c in row] for row in rows]  # one line per row
     widths = [len(c) for c in columns]
+    if all(len(row) == len(columns) for row in cells):  # columnwise, at C speed
+        columnwise = zip(*cells, strict=True)
+        widths = [max(w, *map(len, col)) for w, col in zip(widths, columnwise, strict=True)] \
+            if cells else widths
+        form = "  ".join(f"{{:<{w}}}" for w in widths)
+        lines = [title] if title else []
+        lines += [form.format(*row).rstrip()
+                  for row in [columns, ["-" * w for w in widths], *cells]]
+        click.echo("\n".join(lines))
+        return
     for row in cells:
         widths = [max(w, len(c)) for w, c in zip(widths, row, strict=False)]
     lines = [title] if title else []
     for row in [columns, ["-" * w for w in widths], *cells]:
         lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip())
     click.echo("\n".join(lines))
+
+
+def _one_line(value: Any) -> str:
+    """``" ".join(text.split())``: every run of whitespace (newlines, tabs, U+2028 …) one
+    space, none at the ends. Text that is printable holds no whitespace but the ASCII space,
+    so when that has no run and no end space it is already the answer (most cells)."""
+    text = str(value)
+    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        return text
+    return " ".join(text.split())
 
 
 def fmt_value(value: Any) -> str:
