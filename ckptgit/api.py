@@ -44,6 +44,7 @@ def save(
     params: Mapping[str, Any] | str | os.PathLike[str] | None = None,
     seeds: Mapping[str, Any] | None = None,
     data: Sequence[str] = (),
+    eval_data: Sequence[str] = (),
     companions: Sequence[str] = (),
     distributions: Mapping[str, Any] | None = None,
     slices: Mapping[str, Any] | None = None,
@@ -61,8 +62,10 @@ def save(
     """Save ``path`` as checkpoint ``name``: one atomic commit, like ``git ckpt save``.
 
     ``metrics`` and ``params`` are mappings or paths to JSON/YAML files; ``companions`` are
-    paths sealed with it (tokenizer, eval results); ``distributions`` and ``slices`` follow
-    the formats in docs/compare.md. With
+    paths sealed with it (tokenizer, eval results); ``eval_data`` names the DVC-tracked data
+    the metrics were computed on (``"data/val.csv"``, or ``"val=data/val.csv"`` for the
+    metrics section ``val``), so comparisons can tell when it differs; ``distributions`` and
+    ``slices`` follow the formats in docs/compare.md. With
     ``background=True`` a ``Future`` comes back at once and the bytes are hashed and stored
     on a worker thread. The save records exactly the bytes at ``path`` when it was called, or
     fails: ``snapshot=True`` copies them now (a reflink where the filesystem has them),
@@ -74,7 +77,8 @@ def save(
 
     check_name(name)  # a typo fails in the training loop, not later on a worker thread
     fields, repo_path, argv = _fields(path, name, repo, dict(
-        metrics=metrics, params=params, seeds=seeds, data=data, companions=companions,
+        metrics=metrics, params=params, seeds=seeds, data=data, eval_data=eval_data,
+        companions=companions,
         distributions=distributions, slices=slices, step=step, epoch=epoch, parent=parent,
         note=note, labels=labels, push=push, strict=strict))
     if background:
@@ -100,11 +104,19 @@ def _fields(path: str | os.PathLike[str], name: str, repo: str | os.PathLike[str
         params=None if _is_path(params) else copy.deepcopy(params),
         params_file=params if _is_path(params) else None,
     )
-    for key in ("data", "companions", "labels"):
+    for key in ("data", "eval_data", "companions", "labels"):
         fields[key] = list(options.pop(key, None) or ())
     fields.update(copy.deepcopy(options))
     repo_path = Path(repo) if Path(repo).is_absolute() else cwd / repo
     return fields, repo_path, list(sys.argv)
+
+
+def _eval_at(cwd: Path, item: str) -> str:
+    """``[SECTION=]PATH`` with PATH made absolute now (a later ``chdir`` must not change it)."""
+    head, sep, tail = item.partition("=")
+    if sep and head and "/" not in head and not (cwd / item).exists():
+        return f"{head}={cwd / tail}"
+    return str(cwd / item)
 
 
 def _submit(repo_path: Path, fields: dict[str, Any], argv: list[str], snapshot: bool | None,
@@ -200,6 +212,8 @@ class Tracker:
     ...     run.save("models/clf-1.safetensors", metrics={"loss": 0.3}, background=True)
 
     Each save may use a new path (one file per epoch) or the same one (a rolling checkpoint).
+    ``eval_data`` (``[SECTION=]PATH``, DVC-tracked) is recorded with every save's metrics; a
+    save may name its own with ``run.save(..., eval_data=[...])``.
     A background save that failed raises on the next call to the tracker, and at ``wait()``
     and ``close()`` (which the ``with`` block calls).
     """
@@ -214,6 +228,7 @@ class Tracker:
         labels: Sequence[str] = (),
         repo: str | os.PathLike[str] = ".",
         parent: str | None = None,
+        eval_data: Sequence[str] = (),
         start_step: int = 0,
     ) -> None:
         from ckptgit.names import check_name
@@ -222,6 +237,7 @@ class Tracker:
         self.params = dict(params or {})
         self.seeds = dict(seeds or {})
         self.data = list(data)
+        self.eval_data = list(eval_data)
         self.labels = list(labels)
         self.repo = repo
         self.step = start_step
@@ -247,8 +263,10 @@ class Tracker:
         # loop later updates its dicts or changes directory before the worker gets to it.
         cwd = Path.cwd()
         path = cwd / path
+        evaluated = kwargs.pop("eval_data", self.eval_data)
         options = copy.deepcopy(dict(metrics=metrics, params=self.params, seeds=self.seeds,
                                      data=[str(cwd / d) for d in self.data],
+                                     eval_data=[_eval_at(cwd, e) for e in evaluated],
                                      labels=self.labels, step=step, note=note,
                                      repo=cwd / self.repo, **kwargs))
         result: Checkpoint | Future[Checkpoint]

@@ -52,6 +52,7 @@ def _compiled(expression: str, transpile: bool = False) -> _Compiled:
     The limits are judged on the parse tree either way."""
     import celpy
 
+    _cached_parser()
     env = celpy.Environment()
     try:
         tree = env.compile(expression)
@@ -61,13 +62,63 @@ def _compiled(expression: str, transpile: bool = False) -> _Compiled:
         raise ExpressionError(f"invalid CEL expression {expression!r}: {where} (e.g. "
                               "'metrics.accuracy >= 0.9 && params.lr < 0.01')") from exc
     nodes, depth, comprehensions = _shape(tree)
-    program = (_transpiled(expression) if transpile else None) or env.program(tree)
+    program = _transpiled(expression, tree) if transpile else None
+    if program is None:
+        # a fresh tree where the transpiler took this one: it may have annotated it
+        took = transpile and "has(" not in expression and _without_has(expression) == expression
+        program = env.program(env.compile(expression) if took else tree)
     return _Compiled(program, nodes, depth, comprehensions)
 
 
-def _transpiled(expression: str) -> Any | None:
+_CEL_VERSION = "0.5.0"  # the cel-python whose parser options _cached_parser repeats
+
+
+def _cached_parser() -> None:
+    """celpy's parser with Lark's table cache: celpy builds its LALR tables from the grammar
+    in every process (~0.3 s, most of what 50 guardrails add to a save); Lark keeps them in a
+    file checked against a digest of the grammar and options. The file lives in the user's own
+    cache directory (a pickle: never a shared temporary directory). The options are celpy
+    0.5's own; under any other version celpy builds its parser itself."""
+    import os
+    from importlib import metadata
+    from pathlib import Path
+
+    from celpy.celparser import CELParser
+
+    if CELParser.CEL_PARSER is not None:
+        return
+    try:
+        if metadata.version("cel-python") != _CEL_VERSION:
+            return
+    except metadata.PackageNotFoundError:
+        return
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    cache = Path(base) / "ckptgit"
+    try:
+        cache.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError:
+        return
+    import celpy
+    import celpy.celparser
+    import lark
+
+    grammar = (Path(celpy.celparser.__file__).parent / "cel.lark").read_text()
+    CELParser.CEL_PARSER = lark.Lark(
+        grammar, parser="lalr", start="expr", debug=True, g_regex_flags=re.M,
+        lexer_callbacks={"IDENT": CELParser.ambiguous_literals}, propagate_positions=True,
+        maybe_placeholders=False, priority="invert",
+        # the transpiler's node class (a lark.Tree the tree walker reads too): the class is
+        # fixed by the first parser a process builds, and plain lark.Tree nodes make every
+        # guardrail fall back to the slower tree walker
+        tree_class=celpy.CompiledRunner.tree_node_class,
+        cache=str(cache / f"cel-{_CEL_VERSION}-lark-{lark.__version__}.cache"))
+
+
+def _transpiled(expression: str, tree: Any) -> Any | None:
     """The compiled runner's program, or None where it cannot take the expression; its
-    evaluation errors are ours to report, not celpy's log lines."""
+    evaluation errors are ours to report, not celpy's log lines. ``tree`` is the parse of
+    ``expression``, reused when no ``has()`` needs rewriting (parsing is most of compiling:
+    50 guardrails parsed twice cost a guarded save ~0.1 s more)."""
     import logging
 
     import celpy
@@ -78,7 +129,7 @@ def _transpiled(expression: str) -> Any | None:
         return None
     env = celpy.Environment(runner_class=celpy.CompiledRunner)
     try:
-        return env.program(env.compile(text))
+        return env.program(tree if text == expression else env.compile(text))
     except Exception:  # noqa: BLE001 - the tree walker takes it instead
         return None
 

@@ -37,6 +37,12 @@ def command(dry_run: bool, remote: bool, verbose: bool, as_json: bool) -> None:
               [["keep" if d.keep else "prune", d.ckpt.short_id, d.ckpt.name,
                 d.ckpt.created_at[:19].replace("T", " "), human_size(d.ckpt.size), d.rule,
                 "; ".join(d.reasons)] for d in shown])
+    if result.attached:
+        click.echo(f"with them, {len(result.attached)} companion(s) and data input(s) nothing "
+                   "kept names:")
+        table(["kind", "path", "md5", "size"],
+              [[a["kind"], a["path"], a["md5"][:12], human_size(a["size"] or 0)]
+               for a in result.attached])
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     verb = "would free" if dry_run else "freed"

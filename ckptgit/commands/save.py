@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 @click.option("--seed", "seed_pairs", multiple=True, metavar="K=V", help="A seed, e.g. torch=42.")
 @click.option("--data", multiple=True, metavar="PATH",
               help="A DVC-tracked input it was trained on.")
+@click.option("--eval-data", "eval_data", multiple=True, metavar="[SECTION=]PATH",
+              help="DVC-tracked data its metrics were computed on (all metrics, or the "
+                   "metrics section SECTION); diff/rank/check warn when it differs; repeat.")
 @click.option("--with", "companions", multiple=True, metavar="PATH",
               help="A companion saved and sealed with it (tokenizer, eval results); repeat.")
 @click.option("--distributions", "distributions_file", metavar="FILE",
@@ -48,7 +51,7 @@ if TYPE_CHECKING:
 @json_option
 def command(path: str, name: str, metrics_file: str | None, metric_pairs: tuple[str, ...],
             params_file: str | None, param_pairs: tuple[str, ...], seed_pairs: tuple[str, ...],
-            data: tuple[str, ...], companions: tuple[str, ...],
+            data: tuple[str, ...], eval_data: tuple[str, ...], companions: tuple[str, ...],
             distributions_file: str | None, slices_file: str | None, step: int | None,
             epoch: float | None, parent: str | None, note: str | None,
             labels: tuple[str, ...], push: bool, strict: bool, jobs: int | None,
@@ -69,6 +72,7 @@ def command(path: str, name: str, metrics_file: str | None, metric_pairs: tuple[
       git ckpt save models/clf.safetensors -n clf --metrics metrics.json --params params.yaml
       git ckpt save models/clf.safetensors -n clf --metric acc=0.91 --param lr=3e-4 --seed torch=42
       git ckpt save out/tokenizer -n tok --data data/train.csv --push
+      git ckpt save models/clf.safetensors -n clf --metrics m.json --eval-data data/val.csv
       git ckpt save out/llm -n llm --jobs 8 --push   # a directory of shards
       git ckpt save models/clf.safetensors -n clf --override sgd-lr --rationale "lr sweep"
 
@@ -86,8 +90,8 @@ def command(path: str, name: str, metrics_file: str | None, metric_pairs: tuple[
         metrics=values.parse_pairs(metric_pairs, "metric"),
         params=values.parse_pairs(param_pairs, "param"),
         seeds=values.parse_pairs(seed_pairs, "seed"),
-        data=data, companions=companions, step=step, epoch=epoch, parent=parent, note=note,
-        labels=labels,
+        data=data, eval_data=eval_data, companions=companions, step=step, epoch=epoch,
+        parent=parent, note=note, labels=labels,
         distributions=_read(distributions_file, "distributions"),
         slices=_read(slices_file, "slices"),
         push=push, strict=strict, jobs=jobs, overrides=overrides, rationale=rationale,

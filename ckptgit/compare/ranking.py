@@ -29,11 +29,16 @@ class Ranked:
     rank: int
     checkpoint: Checkpoint
     values: dict[str, Any]  # metric -> value, for each criterion
+    # its values rest on other evaluation data than the first row's (compare/evaldata.py)
+    warnings: tuple[dict[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         c = self.checkpoint
-        return {"rank": self.rank, "id": c.id, "name": c.name, "commit": c.commit,
-                "created_at": c.created_at, "step": c.step, "values": self.values}
+        out = {"rank": self.rank, "id": c.id, "name": c.name, "commit": c.commit,
+               "created_at": c.created_at, "step": c.step, "values": self.values}
+        if self.warnings:
+            out["warnings"] = [dict(w) for w in self.warnings]
+        return out
 
 
 def criterion(spec: str, goals: Mapping[str, str]) -> Criterion:

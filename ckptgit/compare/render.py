@@ -250,6 +250,8 @@ def markdown(d: Diff, top: int = 15) -> str:
              f"| created (UTC) | {d.a.created_at[:19].replace('T', ' ')} | "
              f"{d.b.created_at[:19].replace('T', ' ')} |"]
     found = blocks(d, top)
+    # metrics on different evaluation data: said before the metrics that it puts in doubt
+    lines += [f"\n> **Warning:** {_cell(str(w.get('message', '')))}" for w in d.warnings]
     if d.identical:
         lines += ["", "**No differences**" + (" (same checkpoint)." if d.same_checkpoint
                                               else ".")]

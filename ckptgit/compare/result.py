@@ -170,6 +170,8 @@ class Diff:
     a: Side
     b: Side
     sections: dict[str, Any] = field(default_factory=dict)
+    # metrics computed on different evaluation data (compare/evaldata.py): dicts, in --json
+    warnings: tuple[dict[str, Any], ...] = ()
 
     @property
     def same_checkpoint(self) -> bool:
@@ -184,6 +186,8 @@ class Diff:
                                "identical": self.identical, "sections": {}}
         for name, value in self.sections.items():
             out["sections"][name] = _plain(value)
+        if self.warnings:
+            out["warnings"] = [dict(w) for w in self.warnings]
         return out
 
 

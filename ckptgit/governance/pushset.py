@@ -103,9 +103,11 @@ def needed(git: Git, saves: Sequence[LogEntry], root: Path | None = None) -> lis
 
 
 def _data_inputs(root: Path, doc: dict[str, object], rev: str) -> list[Needed]:
-    entries = doc.get("data")
-    if not isinstance(entries, list):
-        return []
+    # training inputs and the evaluation data of its metrics travel with the checkpoint
+    entries: list[object] = []
+    for key in ("data", "eval_data"):
+        given = doc.get(key)
+        entries += given if isinstance(given, list) else []
     found = []
     for entry in entries:
         if not isinstance(entry, dict) or not isinstance(entry.get("md5"), str):

@@ -21,11 +21,11 @@ class Settings:
 
     def configure(self, name: str, repo: str, data: Sequence[str], labels: Sequence[str],
                   params: Mapping[str, Any] | None, snapshot: bool | None,
-                  wait_at_end: bool) -> None:
+                  wait_at_end: bool, eval_data: Sequence[str] = ()) -> None:
         from ckptgit.names import check_name
 
         self.name = check_name(name)
-        self.options = {"repo": repo, "data": data, "labels": labels}
+        self.options = {"repo": repo, "data": data, "labels": labels, "eval_data": eval_data}
         self.extra_params = dict(params or {})
         self.snapshot = snapshot
         self.wait_at_end = wait_at_end
@@ -58,5 +58,5 @@ def tracker(name: str, params: Mapping[str, Any], seeds: Mapping[str, Any],
             options: Mapping[str, Any]) -> Tracker:
     return Tracker(name, params=params, seeds=seeds, data=options.get("data", ()),
                    labels=options.get("labels", ()), repo=options.get("repo", "."),
-                   parent=options.get("parent"))
+                   parent=options.get("parent"), eval_data=options.get("eval_data", ()))
 

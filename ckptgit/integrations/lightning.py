@@ -55,8 +55,9 @@ class _Recording(CheckpointIO):
 class CheckpointCallback(pl.Callback, Settings):
     def __init__(self, name: str, *, repo: str = ".", data: Sequence[str] = (),
                  labels: Sequence[str] = (), params: Mapping[str, Any] | None = None,
-                 snapshot: bool | None = None, wait_at_end: bool = True) -> None:
-        self.configure(name, repo, data, labels, params, snapshot, wait_at_end)
+                 snapshot: bool | None = None, wait_at_end: bool = True,
+                 eval_data: Sequence[str] = ()) -> None:
+        self.configure(name, repo, data, labels, params, snapshot, wait_at_end, eval_data)
         self._original: CheckpointIO | None = None
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:

@@ -28,8 +28,9 @@ from ckptgit.integrations._common import Settings, latest_logs, tracker
 class CheckpointCallback(TrainerCallback, Settings):
     def __init__(self, name: str, *, repo: str = ".", data: Sequence[str] = (),
                  labels: Sequence[str] = (), params: Mapping[str, Any] | None = None,
-                 snapshot: bool | None = None, wait_at_end: bool = True) -> None:
-        self.configure(name, repo, data, labels, params, snapshot, wait_at_end)
+                 snapshot: bool | None = None, wait_at_end: bool = True,
+                 eval_data: Sequence[str] = ()) -> None:
+        self.configure(name, repo, data, labels, params, snapshot, wait_at_end, eval_data)
 
     def on_train_begin(self, args: TrainingArguments, state: TrainerState,
                        control: TrainerControl, **kwargs: Any) -> None:

@@ -7,13 +7,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from ckptgit import sidecar
-from ckptgit.compare import checks
+from ckptgit.compare import checks, evaldata
 from ckptgit.compare.settings import from_raw
 from ckptgit.governance import tagevents
 from ckptgit.model import Checkpoint
 from ckptgit.repo import Repo
 
 Finding = checks.Finding
+EVAL_RULE = "eval-data-differs"
 
 
 def run(repo: Repo, refs: Iterable[str] = (), baseline: str | None = None) -> list[checks.Finding]:
@@ -28,10 +29,26 @@ def run(repo: Repo, refs: Iterable[str] = (), baseline: str | None = None) -> li
     docs = _docs(repo, targets + [c for group in related.values() for _, c in group])
     found: list[checks.Finding] = []
     goals = repo.config.metric_goals
+    how = evaldata.mode(repo.config.raw)
     for target in {t.id: t for t in targets}.values():
         found += checks.findings_for(target, docs, related[target.id], settings, goals)
+        found += _eval_data(target, docs, related[target.id], how)
     order = {"error": 0, "warning": 1, "info": 2}
     found.sort(key=lambda f: (order.get(f.severity, 3), f.name, f.id, f.rule))
+    return found
+
+
+def _eval_data(target: Checkpoint, docs: dict[str, dict[str, Any]],
+               related: list[tuple[str, Checkpoint]], how: str) -> list[checks.Finding]:
+    """A comparison made across different evaluation data is a warning (or refused)."""
+    found = []
+    for role, other in related:
+        against = f"{role.replace('stage:', 'the holder of ')} {other.short_id}"
+        mismatches = evaldata.compare(other.short_id, docs[other.id], target.short_id,
+                                      docs[target.id])
+        for m in evaldata.judge(mismatches, how, f"check {target.short_id} versus {against}"):
+            found.append(checks.Finding(EVAL_RULE, "warning", target.id, target.name,
+                                        f"versus {against}: {m.message()}"))
     return found
 
 

@@ -44,7 +44,19 @@ def compare(repo: Repo, ref_a: str, ref_b: str | None = None, *, weights: bool =
             built[name] = weights_diff(repo, a, b, doc_a, doc_b)
         else:
             built[name] = _BUILDERS[name](repo, doc_a, doc_b, (a, b), settings)
-    return Diff(side(a, doc_a), side(b, doc_b), built)
+    warned = _eval_data(repo, a, b, doc_a, doc_b) if "metrics" in wanted else []
+    return Diff(side(a, doc_a), side(b, doc_b), built, tuple(warned))
+
+
+def _eval_data(repo: Repo, a: Checkpoint, b: Checkpoint, doc_a: Mapping[str, Any],
+               doc_b: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Metrics compared across different evaluation data: warned about, or refused."""
+    from ckptgit.compare import evaldata
+
+    found = evaldata.compare(a.short_id, doc_a, b.short_id, doc_b)
+    how = evaldata.mode(repo.config.raw)
+    judged = evaldata.judge(found, how, f"diff {a.short_id} {b.short_id}")
+    return [m.to_dict() for m in judged]
 
 
 def requested(only: Iterable[str] | None, weights: bool) -> list[str]:

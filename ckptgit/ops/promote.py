@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -70,6 +70,8 @@ class Outcome:
     sandbox_report: str | None = None
     gates: list[gates.GateResult] = field(default_factory=list)
     superseded_by: str | None = None  # a newer event of the stage wrote the manifest instead
+    # the holder it replaces was evaluated on other data (compare/evaldata.py)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"tag": self.tag, "action": self.action, "name": self.name,
@@ -77,7 +79,8 @@ class Outcome:
                 "manifest": self.manifest, "manifest_commit": self.manifest_commit,
                 "version_tag": self.version_tag, "reverts": self.reverts, "ends": self.ends,
                 "sandbox_report": self.sandbox_report, "superseded_by": self.superseded_by,
-                "gates": [g.to_dict() for g in self.gates]}
+                "gates": [g.to_dict() for g in self.gates],
+                **({"warnings": self.warnings} if self.warnings else {})}
 
 
 def promote(repo: Repo, req: PromoteRequest) -> Outcome:
@@ -115,6 +118,8 @@ def promote(repo: Repo, req: PromoteRequest) -> Outcome:
     signer = tagsigning.signer_principal(git, trust[0], rule.signers)
     doc = artifacts.sidecar_doc(repo, ckpt)
     enforce.judge_promotion(repo, ckpt, req.stage, doc)
+    warned = eval_data_versus_holder(repo, ckpt, doc, holder.commit if holder else None,
+                                     req.stage)
     results = run_gates(repo, ckpt, doc, req.stage, rule.gates)
     gates.require_pass(results, req.stage)
     pairs = base_trailers("promote", ckpt, doc, req.stage, rationale, approvers,
@@ -128,9 +133,27 @@ def promote(repo: Repo, req: PromoteRequest) -> Outcome:
     tag = make_tag(repo, ckpt, req.stage, f"promote {ckpt.name} {ckpt.short_id} to "
                    f"{req.stage}", tr.build(pairs), trust, rule.signers)
     out = Outcome(tag, "promote", ckpt.name, req.stage, ckpt.id, ckpt.commit,
-                  version_tag=version_tag, gates=results)
+                  version_tag=version_tag, gates=results, warnings=warned)
     write_manifest(repo, out, ckpt, doc)
     return out
+
+
+def eval_data_versus_holder(repo: Repo, ckpt: Checkpoint, doc: Mapping[str, Any],
+                            holder_commit: str | None, stage: str) -> list[dict[str, Any]]:
+    """The candidate's metrics against the stage holder's it replaces: computed on other
+    evaluation data, a warning (or refused, exit 4, per ``comparison.eval_data``)."""
+    from ckptgit.compare import evaldata
+
+    if holder_commit is None or holder_commit == ckpt.commit:
+        return []
+    held = next((c for c in repo.checkpoints() if c.commit == holder_commit), None)
+    if held is None:
+        return []
+    found = evaldata.compare(held.short_id, artifacts.sidecar_doc(repo, held), ckpt.short_id,
+                             doc)
+    judged = evaldata.judge(found, evaldata.mode(repo.config.raw),
+                            f"promote {ckpt.short_id} to {stage} (held by {held.short_id})")
+    return [m.to_dict() for m in judged]
 
 
 def run_gates(repo: Repo, ckpt: Checkpoint, doc: dict[str, Any], stage: str,

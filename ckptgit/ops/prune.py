@@ -16,7 +16,7 @@ from typing import Any
 from ckptgit import storage, workfiles
 from ckptgit.errors import UsageError
 from ckptgit.model import Checkpoint
-from ckptgit.policy import records, retention, settings
+from ckptgit.policy import attached, records, retention, settings
 from ckptgit.repo import Repo
 
 
@@ -33,6 +33,8 @@ class PruneResult:
     freed_remote: int = 0
     record: str | None = None
     notes: list[str] = field(default_factory=list)
+    # companions and data inputs freed with them: kind, path, md5, size
+    attached: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def pruned(self) -> list[retention.Decision]:
@@ -42,7 +44,7 @@ class PruneResult:
         return {"dry_run": self.dry_run, "remote": self.remote,
                 "count": len(self.pruned), "bytes": self.bytes, "objects": len(self.objects),
                 "freed_local": self.freed_local, "freed_remote": self.freed_remote,
-                "record": self.record, "notes": self.notes,
+                "record": self.record, "notes": self.notes, "attached": self.attached,
                 "checkpoints": [d.to_dict() for d in self.decisions]}
 
 
@@ -99,11 +101,49 @@ def _plan(repo: Repo, rules: settings.Retention, now: datetime, dry_run: bool,
                                             - kept_oids)) if remote else []
     kept_md5 = {c.md5 for c in staying}
     size = sum({c.md5: c.size for c in going if c.md5 not in kept_md5}.values())
-    notes = []
+    notes: list[str] = []
+    freed, extra_objects, extra_remote, needed = _attached(repo, going, staying, gone_before,
+                                                           kept_oids, notes)
+    objects = sorted((set(objects) - needed) | extra_objects)
+    remote_objects = sorted((set(remote_objects) - needed) | extra_objects | extra_remote
+                            ) if remote else []
+    size += sum({a.md5: a.size or 0 for a in freed if a.md5 not in kept_md5}.values())
     if any(d.rule == "stage-tag" and "maximum age" in " ".join(d.reasons) for d in decisions):
         notes.append("some checkpoints are past a label's maximum age but a tag names them: "
                      "tags win, their bytes stay (see each reason)")
-    return PruneResult(decisions, objects, remote_objects, size, dry_run, remote, notes=notes)
+    return PruneResult(decisions, objects, remote_objects, size, dry_run, remote, notes=notes,
+                       attached=[{"kind": a.kind, "path": a.path, "md5": a.md5, "size": a.size}
+                                 for a in freed])
+
+
+def _attached(repo: Repo, going: list[Checkpoint], staying: list[Checkpoint],
+              gone_before: list[Checkpoint], kept_oids: set[str], notes: list[str]
+              ) -> tuple[list[attached.Attached], set[str], set[str], set[str]]:
+    """Companions and data inputs only pruned checkpoints name: what they free (listed), their
+    objects, those of earlier runs' (for the remote), and what must stay. Anything a kept
+    checkpoint or a pointer in the index or work tree names stays."""
+    if not going and not gone_before:
+        return [], set(), set(), set()
+    found = attached.of(repo.git, [*going, *staying, *gone_before])
+    if found.unreadable:
+        notes.append(f"{len(found.unreadable)} sidecar(s) did not load (e.g. "
+                     f"{found.unreadable[0][:12]}): companions and data inputs are kept")
+        return [], set(), set(), set()
+    live = attached.live_md5s(repo.git, repo.root)
+    keep = set(kept_oids) | live
+    for c in staying:
+        for a in found.by_id.get(c.id, ()):
+            keep.add(a.md5)
+            keep.update(storage.object_ids(repo.root, a.pointer()))
+
+    def free(ckpts: list[Checkpoint]) -> tuple[list[attached.Attached], set[str]]:
+        items = {a.md5: a for c in ckpts for a in found.by_id.get(c.id, ()) if a.md5 not in keep}
+        oids = {o for a in items.values() for o in storage.object_ids(repo.root, a.pointer())}
+        return sorted(items.values(), key=lambda a: (a.kind, a.path)), oids - keep
+
+    freed, oids = free(going)
+    _, earlier = free(gone_before)
+    return freed, oids, earlier, keep - kept_oids
 
 
 def _oids(repo: Repo, c: Checkpoint) -> list[str]:
@@ -115,6 +155,7 @@ def _record(repo: Repo, result: PruneResult, rules: settings.Retention) -> str:
     body = {"when": records.now(), "who": repo.git.identity() or "", "remote": result.remote,
             "freed": result.freed_local, "freed_remote": result.freed_remote,
             "objects": len(result.objects),
+            "attached": result.attached,
             "rules": {k: v for k, v in rules.__dict__.items() if k != "configured"},
             "pruned": [{"id": d.ckpt.id, "name": d.ckpt.name, "rule": d.rule,
                         "size": d.ckpt.size} for d in result.pruned]}

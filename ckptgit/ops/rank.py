@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
+from typing import Any
 
 from ckptgit.compare import ranking
 from ckptgit.repo import Repo
+
+EVAL_KEY = b"eval_data:"
 
 
 def rank(repo: Repo, by: Sequence[str], name: str | None = None, where: str | None = None,
@@ -13,4 +17,39 @@ def rank(repo: Repo, by: Sequence[str], name: str | None = None, where: str | No
     """The criteria parsed from ``by`` (``metric[:min|max]``) and the ranked checkpoints."""
     criteria = [ranking.criterion(spec, repo.config.metric_goals) for spec in by]
     entries = [c for c in repo.checkpoints() if name is None or c.name == name]
-    return criteria, ranking.rank(entries, criteria, where, top)
+    ranked = ranking.rank(entries, criteria, where, top)
+    return criteria, _eval_data(repo, ranked, [k.metric for k in criteria])
+
+
+def _eval_data(repo: Repo, ranked: list[ranking.Ranked],
+               names: list[str]) -> list[ranking.Ranked]:
+    """Each row whose ranking metrics rest on other evaluation data than the first row's
+    carries a warning (or the ranking is refused, per ``comparison.eval_data``).
+
+    Only sidecars that record ``eval_data`` are parsed; the rest are known from the index."""
+    from ckptgit.compare import evaldata
+
+    how = evaldata.mode(repo.config.raw)
+    if len(ranked) < 2 or how == "ignore":
+        return ranked
+    specs = [f"{r.checkpoint.commit}:{r.checkpoint.sidecar_path}" for r in ranked]
+    blobs = repo.git.cat_files(list(dict.fromkeys(specs)))
+    if not any(EVAL_KEY in (blobs.get(s) or b"") for s in specs):
+        return ranked  # no row names its evaluation data: nothing to compare
+    docs = [_doc(r, blobs.get(s) or b"", s) for r, s in zip(ranked, specs, strict=True)]
+    best = ranked[0].checkpoint
+    out = [ranked[0]]
+    for row, doc in zip(ranked[1:], docs[1:], strict=True):
+        found = evaldata.compare(best.short_id, docs[0], row.checkpoint.short_id, doc, names)
+        judged = evaldata.judge(found, how, f"rank: #{row.rank} {row.checkpoint.short_id} "
+                                            f"versus #1 {best.short_id}")
+        out.append(dataclasses.replace(row, warnings=tuple(m.to_dict() for m in judged)))
+    return out
+
+
+def _doc(row: ranking.Ranked, raw: bytes, spec: str) -> dict[str, Any]:
+    from ckptgit import sidecar
+
+    if EVAL_KEY in raw:
+        return sidecar.load(raw, spec)
+    return {"metrics": row.checkpoint.metrics}

@@ -50,6 +50,7 @@ class SaveRequest:
     params_file: str | os.PathLike[str] | None = None
     seeds: Mapping[str, Any] | None = None
     data: Sequence[str] = ()
+    eval_data: Sequence[str] = ()  # [SECTION=]PATH: the data its metrics were computed on
     companions: Sequence[str] = ()  # tokenizer, eval results…: sealed and moved with it
     step: int | None = None
     epoch: float | None = None
@@ -164,7 +165,7 @@ def _save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None,
         _push(root, ckpt, [storage.Pointer(stored.md5, stored.size, rel),
                            *(storage.Pointer(st.md5, st.size, p) for p, st in companions.items()),
                            *(storage.Pointer(d["md5"], d.get("size"), d["path"])
-                             for d in given.data)])
+                             for d in [*given.data, *given.eval_data])])
     return ckpt
 
 
@@ -232,6 +233,7 @@ class _Given:
     data: list[dict[str, Any]]
     step: int | None
     supplied: sources.Supplied
+    eval_data: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _inputs(repo: Repo, req: SaveRequest, existing: list[Checkpoint]) -> _Given:
@@ -246,7 +248,8 @@ def _inputs(repo: Repo, req: SaveRequest, existing: list[Checkpoint]) -> _Given:
         raise UsageError(".ckpt/config.yaml: save must be a mapping")
     supplied = sources.gather(root, asked, settings)
     data = data_capture.capture(root, req.data, req.cwd) if req.data else []
-    return _Given(supplied.metrics, supplied.params, data, supplied.step, supplied)
+    evaluated = data_capture.capture_eval(root, req.eval_data, req.cwd) if req.eval_data else []
+    return _Given(supplied.metrics, supplied.params, data, supplied.step, supplied, evaluated)
 
 
 def _since(existing: list[Checkpoint], req: SaveRequest) -> float | None:
@@ -298,6 +301,8 @@ def _describe(repo: Repo, req: SaveRequest, rel: str, parent: str | None,
         doc["epoch"] = req.epoch
     if given.data:
         doc["data"] = given.data
+    if given.eval_data:
+        doc["eval_data"] = given.eval_data
     doc["labels"] = list(req.labels)
     doc["notes"] = req.note
     doc["owner"] = repo.git.identity()

@@ -1,5 +1,6 @@
 """Guardrails in the hooks: the sidecars a commit or a push brings, judged like a save (or a
-push), with the same ``guardrails.evaluate``.
+push), and the promotion tags a push creates, judged like ``promote`` (``promotions.py``), with
+the same ``guardrails.evaluate``.
 
 pre-commit reads the work tree's config; pre-push the repository's; pre-receive only the
 server's trusted copy (``hooks install --server``), never the pushed one. Overrides recorded in
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ckptgit.git import Git
+from ckptgit.policy import promotions
 
 if TYPE_CHECKING:  # the light path (no sidecar staged) imports no YAML, config or CEL
     from ckptgit.policy.guardrails import Verdict
@@ -32,18 +34,29 @@ def problems(hook: str, git: Git, args: Sequence[str], lines: Sequence[str]) -> 
         heads = [p[1] for p in (ln.split() for ln in lines)
                  if len(p) == 4 and set(p[1]) != ZERO_CHARS and p[0].startswith("refs/heads/")]
         remote = args[0] if args else "origin"
-        return _saves(git, [*heads, "--not", f"--remotes={remote}"], _work_tree_policy(git),
-                      True) if heads else []
+        pushed = promotions.created_tags(hook, lines)
+        if not heads and not pushed:
+            return []
+        policy, text = _work_tree_policy(git)
+        found = _saves(git, [*heads, "--not", f"--remotes={remote}"], (policy, text),
+                       True) if heads else []
+        return found + (promotions.problems(git, pushed, policy, _raw(text), git.root)
+                        if pushed else [])
     heads = [p[1] for p in (ln.split() for ln in lines)
              if len(p) == 3 and set(p[1]) != ZERO_CHARS and p[2].startswith("refs/heads/")]
+    pushed = promotions.created_tags(hook, lines)
     trusted = git.git_dir / TRUSTED_CONFIG
-    if not heads or not trusted.is_file():
+    if not (heads or pushed) or not trusted.is_file():
         return []  # no trusted copy: refupdates already refuses the push and says why
     from ckptgit.policy import settings
 
-    policy = settings.from_text(trusted.read_bytes(), "trusted config.yaml")
-    return (_saves(git, [*heads, "--not", "--all"], (policy, trusted.read_bytes()), False)
-            + _pushed_models(git, heads, trusted.read_bytes()))
+    text = trusted.read_bytes()
+    policy = settings.from_text(text, "trusted config.yaml")
+    found = (_saves(git, [*heads, "--not", "--all"], (policy, text), False)
+             + _pushed_models(git, heads, text)) if heads else []
+    # the server's DVC settings (its trusted copy), never the pusher's
+    return found + (promotions.problems(git, pushed, policy, _raw(text),
+                                        trusted.parent / "dvc") if pushed else [])
 
 
 def _staged_models(git: Git) -> list[str]:
