@@ -257,13 +257,19 @@ def _tags(box: Sandbox, repo: Path, count: int) -> None:
     """``count`` stage events on save commits, in one fast-import (unsigned annotated tags)."""
     if not count:
         return
-    log = box.git(repo, "log", "--format=%H %(trailers:key=Ckpt-Id,valueonly,separator=)",
+    log = box.git(repo, "log", "--format=%H %(trailers:key=Ckpt-Id,valueonly,separator=) "
+                  "%(trailers:key=Ckpt-Name,valueonly,separator=)",
                   "--grep=^Ckpt-Id: ", "HEAD").split("\n")
-    saves = [line.split(" ") for line in log if line.strip()]
+    saves: dict[str, list[tuple[str, str]]] = {}  # name -> its (commit, id), newest first
+    for line in log:
+        if line.strip():
+            commit, ckpt_id, saved_name = line.split(" ")
+            saves.setdefault(saved_name, []).append((commit, ckpt_id))
     chunks, when = [], 1_700_000_000
     for i in range(count):
-        commit, ckpt_id = saves[i % len(saves)]
         name = "clf" if i % 10 == 0 else f"clf-{i % 10}"
+        own = saves[name]  # a tag on a save of another name is refused by the verifier
+        commit, ckpt_id = own[(i // 10) % len(own)]
         number, stage = i // 10 + 1, STAGES[(i // 10) % len(STAGES)]
         msg = (f"promote {name} to {stage}\n\nCkpt-Action: promote\nCkpt-Id: {ckpt_id}\n"
                f"Rationale: benchmark {i}\nApproved-By: bob@example.com\n"
@@ -293,7 +299,9 @@ def _history_rows(quick: bool) -> list[dict[str, Any]]:
 
 
 def _at(box: Sandbox, repo: Path, n: int, rounds: int, made: float) -> list[dict[str, Any]]:
-    index = repo / ".git" / "ckpt" / "index-v1.json"
+    from ckptgit import index as ckpt_index
+
+    index = repo / ".git" / "ckpt" / f"index-v{ckpt_index.VERSION}.json"  # cold: deleted
     parsed = repo / ".git" / "ckpt" / "verified-records-v1.json"
     ck = lambda *a: box.sh(["git", "ckpt", *a], repo)  # noqa: E731
     found = len(json.loads(ck("list", "--json").stdout))

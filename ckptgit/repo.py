@@ -32,7 +32,7 @@ class Repo:
 
     @cached_property
     def config(self) -> config.Config:
-        return config.load(self.root)
+        return config.load(self.root, self.git.ckpt_dir)
 
     def checkpoints(self) -> list[Checkpoint]:
         return index.load(self.git)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from ckptgit import limits, loader, yamlsafe
+from ckptgit import limits, loader
 from ckptgit.errors import CkptError, IntegrityError, UsageError
 
 if TYPE_CHECKING:
@@ -160,6 +160,8 @@ def migrate(data: dict[str, Any], what: str = "sidecar") -> dict[str, Any]:
 
 
 def dump(data: dict[str, Any]) -> str:
+    from ckptgit import yamlsafe  # readers that never write YAML never import PyYAML
+
     return yamlsafe.dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True,
                          width=100)
 
