@@ -38,10 +38,14 @@ def command(name: str | None, stage: str | None, at: str | None, allow_unverifie
             return
         _holders_table(rows, iso(found.at))
         return
-    from ckptgit.integrity.tagcheck import ratification_states
+    rows = [e.to_dict() for e in found.events]
+    states: dict[str, str] = {}
+    if any(r["emergency"] for r in rows):  # the ratification rules load only when needed
+        from ckptgit.integrity.tagcheck import ratification_states
 
-    states = ratification_states(repo, found.events)
-    rows = [e.to_dict() | {"ratification": states.get(e.tag)} for e in found.events]
+        states = ratification_states(repo, found.events)
+    for r in rows:
+        r["ratification"] = states.get(r["tag"])
     if as_json:
         emit_json(rows, floats=False)
         return
