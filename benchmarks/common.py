@@ -12,6 +12,7 @@ Timings are medians of rounds in which every contender runs once, in the same or
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -148,18 +149,33 @@ def timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
+def cpu_seconds() -> float:
+    """User + system CPU of this process and of its waited-for children, so far."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
+        resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def interleave(
     cases: Mapping[str, Callable[[], object]],
     rounds: int,
     before: Callable[[str, int], object] | None = None,
+    cpu: dict[str, list[float]] | None = None,
 ) -> dict[str, list[float]]:
-    """Time each case once per round, in order; ``before(case, round)`` runs untimed first."""
+    """Time each case once per round, in order; ``before(case, round)`` runs untimed first.
+
+    With ``cpu``, each run's CPU seconds (this process and its children) are appended under
+    the case's name: on a shared machine they hold still where wall-clock does not.
+    """
     times: dict[str, list[float]] = {name: [] for name in cases}
     for i in range(rounds):
         for name, fn in cases.items():
             if before is not None:
                 before(name, i)
+            start = cpu_seconds()
             times[name].append(timed(fn))
+            if cpu is not None:
+                cpu.setdefault(name, []).append(cpu_seconds() - start)
     return times
 
 

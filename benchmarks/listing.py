@@ -29,7 +29,11 @@ def run(quick: bool) -> list[dict[str, Any]]:
 
 
 def _measure(box: Sandbox, repo: Path, n: int, rounds: int) -> list[dict[str, Any]]:
-    index_file = repo / ".git" / "ckpt" / "index-v1.json"
+    # named after the version ckptgit writes: after the index moved to v2 this deleted
+    # index-v1.json, so the "cold" runs found a current index
+    from ckptgit import index as ckpt_index
+
+    index_file = repo / ".git" / "ckpt" / f"index-v{ckpt_index.VERSION}.json"
     listed = box.sh(["git", "ckpt", "list", "--json"], repo).stdout
     import json
 

@@ -69,11 +69,12 @@ def _measure(box: Sandbox, server: S3Server, size: int, rounds: int,
         common.perturb((ours if case == "ours" else plain) / ARTIFACT, i)
         common.settle()
 
+    cpu: dict[str, list[float]] = {}
     push = common.interleave({
         "ours": lambda: box.sh(["git", "ckpt", "save", ARTIFACT, "-n", "model", "--push", "-q"],
                                ours),
         "dvc": plain_push,
-    }, rounds, fresh)
+    }, rounds, fresh, cpu)
 
     clones = {"ours": box.base / "clone-ours", "dvc": box.base / "clone-plain"}
 
@@ -84,10 +85,11 @@ def _measure(box: Sandbox, server: S3Server, size: int, rounds: int,
         _use_remote(box, dest, server)
         common.settle()
 
+    pull_cpu: dict[str, list[float]] = {}
     pull = common.interleave({
         "ours": lambda: box.sh(["git", "ckpt", "restore", "model", "-q"], clones["ours"]),
         "dvc": lambda: box.sh(["dvc", "pull", "-q"], clones["dvc"]),
-    }, rounds, clone)
+    }, rounds, clone, pull_cpu)
     for case, dest in clones.items():
         source = ours if case == "ours" else plain
         if (dest / ARTIFACT).read_bytes() != (source / ARTIFACT).read_bytes():
@@ -95,11 +97,17 @@ def _measure(box: Sandbox, server: S3Server, size: int, rounds: int,
     med_push = {k: common.median(v) for k, v in push.items()}
     med_pull = {k: common.median(v) for k, v in pull.items()}
     note = f"median of {rounds}, SeaweedFS S3 on 127.0.0.1, new bytes every round"
+
+    def spent(times: dict[str, list[float]]) -> str:  # the server's own CPU is not counted
+        return "client CPU s " + ", ".join(f"{k} {common.median(v):.2f}"
+                                           for k, v in times.items())
+
     return [
         common.row(f"save --push {label} (S3)", med_push["ours"], med_push["dvc"],
-                   baseline_name="dvc add+commit+push", max_ratio=1.0, note=note),
+                   baseline_name="dvc add+commit+push", max_ratio=1.0,
+                   note=f"{note}; {spent(cpu)}"),
         common.row(f"restore {label} in a fresh clone (S3)", med_pull["ours"], med_pull["dvc"],
-                   baseline_name="dvc pull", max_ratio=1.0),
+                   baseline_name="dvc pull", max_ratio=1.0, note=spent(pull_cpu)),
     ]
 
 

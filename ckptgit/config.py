@@ -11,12 +11,15 @@ Stages are an ordered list; each may carry rules (docs/governance.md):
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ckptgit import limits, sidecar
+from ckptgit.atomic import write_atomic
 from ckptgit.errors import UsageError
 
 CONFIG_PATH = ".ckpt/config.yaml"
@@ -93,11 +96,12 @@ class Config:
         return self.stages[pos - 1] if pos > 0 else None
 
 
-def load(root: Path) -> Config:
+def load(root: Path, memo: Path | None = None) -> Config:
+    """The work tree's config; ``memo`` (a directory under ``.git/ckpt``) keeps its parse."""
     path = root / CONFIG_PATH
     if not path.exists():
         return Config()
-    return parse(path.read_bytes(), CONFIG_PATH)
+    return parse(path.read_bytes(), CONFIG_PATH, memo)
 
 
 # The config is the team's own file, read before its limits are known: its own fixed bound, so
@@ -105,9 +109,13 @@ def load(root: Path) -> Config:
 CONFIG_MAX_BYTES = 1 << 20
 
 
-def parse(text: bytes | str, what: str = CONFIG_PATH) -> Config:
+def parse(text: bytes | str, what: str = CONFIG_PATH, memo: Path | None = None) -> Config:
     """A config from YAML text: the work tree's, or a server's trusted copy."""
-    data = sidecar.parse_yaml(text, what, CONFIG_MAX_BYTES) or {}
+    data = _memo_read(memo, text) if memo is not None else None
+    if data is None:
+        data = sidecar.parse_yaml(text, what, CONFIG_MAX_BYTES) or {}
+        if memo is not None:
+            _memo_write(memo, text, data)
     if not isinstance(data, dict):
         raise UsageError(f"{what} must be a mapping")
     env = data.get("environment") or {}
@@ -131,6 +139,41 @@ def parse(text: bytes | str, what: str = CONFIG_PATH) -> Config:
         limits=limits.parse(data.get(limits.CONFIG_KEY), what),
         raw=data,
     )
+
+
+# Every command opens the repository and so reads its config; importing PyYAML and parsing
+# cost more than the rest of a warm `history`. The parse is kept per file content under
+# .git/ckpt: the same bytes always give the same data, and anything that does not survive
+# JSON unchanged (a YAML date, a non-string key) is simply not kept.
+_MEMO = "config-parsed-v1.json"
+
+
+def _memo_key(text: bytes | str) -> str:
+    raw = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text
+    return hashlib.sha256(raw).hexdigest()
+
+
+def _memo_read(memo: Path, text: bytes | str) -> Any:
+    if len(text) > CONFIG_MAX_BYTES:
+        return None
+    try:
+        kept = json.loads((memo / _MEMO).read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(kept, dict) or kept.get("sha256") != _memo_key(text):
+        return None
+    return kept.get("data")
+
+
+def _memo_write(memo: Path, text: bytes | str, data: Any) -> None:
+    try:
+        encoded = json.dumps({"sha256": _memo_key(text), "data": data}, allow_nan=False)
+        if json.loads(encoded)["data"] != data:
+            return
+        memo.mkdir(parents=True, exist_ok=True)
+        write_atomic(memo / _MEMO, encoded)
+    except (OSError, ValueError, TypeError, RecursionError):
+        pass  # only a memo: the next command parses again
 
 
 def _stage_rules(stages: Any, what: str) -> list[StageRule]:

@@ -8,7 +8,9 @@ identity, hooks path) exactly as their own git would, and reads are batched (one
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -423,6 +425,28 @@ class Git:
     def write_blob(self, data: bytes) -> str:
         return self.out(["hash-object", "-w", "--stdin"], input=data).strip()
 
+    def write_blobs(self, datas: Sequence[bytes]) -> list[str]:
+        """Blob ids of ``datas``, written by one ``git hash-object`` (one process per blob
+        was a fifth of a save's git processes). Raw bytes: no filters, as ``--stdin``."""
+        if len(datas) < 2:
+            return [self.write_blob(d) for d in datas]
+        # where fsck looks for what a killed restore or save left behind
+        (self.ckpt_dir / "tmp").mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".blobs.", dir=self.ckpt_dir / "tmp"))
+        try:
+            names = []
+            for i, data in enumerate(datas):
+                (tmp / str(i)).write_bytes(data)
+                names.append(os.fspath(tmp / str(i)))
+            out = self.out(["hash-object", "-w", "--no-filters", "--stdin-paths"],
+                           input="".join(f"{n}\n" for n in names).encode())
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        ids = out.split()
+        if len(ids) != len(datas):
+            raise ExternalError(f"git hash-object wrote {len(ids)} blobs of {len(datas)}")
+        return ids
+
     def commit_files(
         self, parent: str | None, files: Mapping[str, bytes], message: str,
         sign: bool = False,
@@ -432,7 +456,7 @@ class Git:
         The user's index and work tree are not touched, so their staged work never leaks into
         the commit. Returns the commit id and the blob id of each file.
         """
-        blobs = {path: self.write_blob(data) for path, data in files.items()}
+        blobs = dict(zip(files, self.write_blobs(list(files.values())), strict=True))
         self.ckpt_dir.mkdir(parents=True, exist_ok=True)
         tmp_index = self.ckpt_dir / f"index.{os.getpid()}.{id(files)}"
         env = {"GIT_INDEX_FILE": str(tmp_index)}

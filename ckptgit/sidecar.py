@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from ckptgit import limits, loader, yamlsafe
+from ckptgit import limits, loader
 from ckptgit.errors import CkptError, IntegrityError, UsageError
 from ckptgit.model import SIDECAR_SUFFIX, Sidecar
 
@@ -32,17 +32,50 @@ def path_for(artifact_path: str) -> str:
     return artifact_path + SUFFIX
 
 
-def load_saved(git: Git, ckpts: Sequence[Checkpoint]) -> list[Sidecar]:
-    """The sidecars as each checkpoint's save commit recorded them, in one ``cat-file``."""
+def load_saved(git: Git, ckpts: Sequence[Checkpoint],
+               workers: int | None = None) -> list[Sidecar]:
+    """The sidecars as each checkpoint's save commit recorded them, in one ``cat-file``;
+    parsed on every core (``workers``, default one per core) when there are many."""
     specs = [f"{c.commit}:{c.sidecar_path}" for c in ckpts]
-    blobs = git.cat_files(list(dict.fromkeys(specs)))
-    docs = []
-    for spec in specs:
+    unique = list(dict.fromkeys(specs))
+    blobs = git.cat_files(unique)
+    items = []
+    for spec in unique:
         raw = blobs.get(spec)
         if raw is None:
             raise IntegrityError(f"{spec} is missing: the checkpoint's commit lost its sidecar")
-        docs.append(read(raw, spec))
-    return docs
+        items.append((raw, spec))
+    parsed = {spec: value_of(doc, spec)
+              for spec, doc in zip(unique, load_many(items, workers), strict=True)}
+    return [parsed[s] for s in specs]
+
+
+def load_many(items: Sequence[tuple[bytes, str]],
+              workers: int | None = None) -> list[dict[str, Any]]:
+    """``load`` of many (text, what) pairs, in worker processes when there are many; the
+    first failure is raised as ``load`` would raise it."""
+    workers = workers or os.cpu_count() or 1
+    if len(items) < PARALLEL_FROM or workers < 2:
+        return [load(text, what) for text, what in items]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    chunk = max(16, len(items) // (workers * 8))
+    try:
+        with ProcessPoolExecutor(min(workers, 32),
+                                 mp_context=multiprocessing.get_context("forkserver"),
+                                 initializer=limits.activate,
+                                 initargs=(limits.active(),)) as pool:
+            return list(pool.map(_load_pair, items, chunksize=chunk))
+    except (BrokenProcessPool, OSError) as exc:
+        logging.getLogger(__name__).warning(
+            "parsing %d sidecars on one core: the worker processes failed (%s)", len(items), exc)
+    return [load(text, what) for text, what in items]
+
+
+def _load_pair(item: tuple[bytes, str]) -> dict[str, Any]:
+    return load(*item)
 
 
 def parse_yaml(text: bytes | str, what: str, max_bytes: int | None = None) -> Any:
@@ -149,6 +182,8 @@ def migrate(data: dict[str, Any], what: str = "sidecar") -> dict[str, Any]:
 
 
 def dump(data: dict[str, Any]) -> str:
+    from ckptgit import yamlsafe  # readers that never write YAML never import PyYAML
+
     return yamlsafe.dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True,
                          width=100)
 

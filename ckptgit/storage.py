@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -615,13 +615,34 @@ def materialize(
 def _materialize_dir(
     root: Path, pointer: Pointer, target: Path, progress: hashing.Progress | None
 ) -> str:
-    seals = []
+    """Each member copied out and sealed, one file per core at a time (largest first)."""
+    members = []
     for rel, md5 in dir_entries(root, pointer.md5):
         out = paths.confined(target, rel, f"directory member of {pointer.path}")
         out.parent.mkdir(parents=True, exist_ok=True)
-        seals.append((rel, hashing.stream(object_path(root, md5), out, md5=False,
-                                          progress=progress).sha256))
-    return hashing.directory_seal(seals)
+        members.append((rel, object_path(root, md5), out))
+    lock = threading.Lock()
+
+    def report(n: int) -> None:  # the caller's progress bar is not thread-safe
+        with lock:
+            progress(n)  # type: ignore[misc]
+
+    def one(member: tuple[str, Path, Path]) -> tuple[str, str]:
+        rel, src, out = member
+        return rel, hashing.stream(src, out, md5=False,
+                                   progress=report if progress else None).sha256
+
+    members.sort(key=lambda m: -_size_or_zero(m[1]))
+    hashing.preload()  # on this thread: the workers below must not import
+    with ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="ckpt-out") as pool:
+        return hashing.directory_seal(pool.map(one, members))
+
+
+def _size_or_zero(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # a missing object fails in the copy, with its own message
 
 
 def _replace(target: Path, dest: Path) -> None:
@@ -664,18 +685,17 @@ def object_ids(root: Path, pointer: Pointer) -> list[str]:
     return [pointer.md5, *(m for _, m in dir_entries(root, pointer.md5))]
 
 
-def missing_on_remote(root: Path, oids: Sequence[str], remote: str | None = None) -> list[str]:
+def missing_on_remote(root: Path, oids: Sequence[str], remote: str | None = None,
+                      jobs: int | None = None) -> list[str]:
     """Which of ``oids`` DVC remote ``remote`` (default: the default one) lacks (one existence
-    query for the lot)."""
+    query for the lot, ``jobs`` requests at a time where the backend asks object by object)."""
     from dvc.exceptions import DvcException
-    from dvc.repo import Repo
 
     if not oids:
         return []
     try:
-        with Repo(os.fspath(root)) as repo:
-            odb = repo.cloud.get_remote_odb(remote, command="push")
-            present = set(odb.oids_exist(list(oids)))
+        with _push_odb(root, remote) as odb:
+            present = set(odb.oids_exist(list(oids), jobs=jobs))
     except Exception as exc:  # noqa: BLE001 - any backend error (OSError, botocore…) is one line
         raise ExternalError(f"cannot query the DVC remote: {_failure(exc, DvcException)}") \
             from exc
@@ -708,9 +728,9 @@ def write_remote_config(dest: Path, root: Path) -> str | None:
 
 
 def ensure_cached(root: Path, pointer: Pointer, dvcfile: str, rev: str, what: str,
-                  remote_name: str | None = None) -> None:
+                  remote_name: str | None = None, jobs: int | None = None) -> None:
     """The pointer's objects in the cache, copied from remote ``remote_name`` (default: the
-    default remote) if needed.
+    default remote) if needed, ``jobs`` transfers at a time (default: 4 per core).
 
     A read never modifies the remote: each object is downloaded beside the cache, its md5
     checked, and only then renamed into the cache. A corrupt remote object is reported by
@@ -719,9 +739,9 @@ def ensure_cached(root: Path, pointer: Pointer, dvcfile: str, rev: str, what: st
     if not missing_objects(root, pointer):
         return
     try:
-        with _quiet_dvc(), remote_store(root, remote_name) as remote:
-            if remote is not None:
-                _adopt(root, remote, pointer)
+        with _quiet_dvc(), _remote_objects(root, remote_name) as odb:
+            if odb is not None:
+                _adopt(root, odb, pointer, jobs or 4 * (os.cpu_count() or 1))
     except (IntegrityError, UsageError):
         raise
     except Exception as exc:  # noqa: BLE001 - any backend error (OSError, botocore…) is one line
@@ -808,35 +828,65 @@ def remote_has(odb: Any, oids: Sequence[str], jobs: int | None = None) -> set[st
         return set(odb.oids_exist(list(oids), jobs=jobs))
 
 
-def _adopt(root: Path, remote: RemoteStore, pointer: Pointer) -> None:
-    """Copy the pointer's missing objects from ``remote``, each verified before it lands."""
-    if not object_path(root, pointer.md5).exists() and remote.exists(pointer.md5):
-        _adopt_one(root, remote, pointer.md5)
+@contextmanager
+def _remote_objects(root: Path, name: str | None) -> Iterator[Any]:
+    """Remote ``name``'s object database from the config alone (no ``dvc.repo.Repo``); for
+    DVC's unnamed default, through DVC's repo as before; None when there is no remote."""
+    if name is not None:
+        yield remote_odb(root, name)
+        return
+    with remote_store(root) as remote:
+        yield None if remote is None else remote._odb  # noqa: SLF001 - this module's wrapper
+
+
+def _adopt(root: Path, odb: Any, pointer: Pointer, jobs: int) -> None:
+    """Copy the pointer's missing objects from ``odb``, each verified before it lands.
+
+    A directory's files come ``jobs`` at a time; a single large object comes in ``jobs``
+    ranged requests at once (as ``dvc pull`` does through s3fs), hashed as the parts arrive.
+    """
+    if not object_path(root, pointer.md5).exists():
+        _adopt_one(root, odb, pointer.md5, jobs)
     if not pointer.is_dir or not object_path(root, pointer.md5).exists():
         return
-    for _, md5 in dir_entries(root, pointer.md5):
-        if not object_path(root, md5).exists() and remote.exists(md5):
-            _adopt_one(root, remote, md5)
+    wanted = list(dict.fromkeys(m for _, m in dir_entries(root, pointer.md5)
+                                if not object_path(root, m).exists()))
+    if not wanted:
+        return
+    workers = min(jobs, len(wanted))
+    each = max(1, jobs // workers)
+    with ThreadPoolExecutor(workers, thread_name_prefix="ckpt-fetch") as pool:
+        for _ in pool.map(lambda m: _adopt_one(root, odb, m, each), wanted):
+            pass
 
 
-def _adopt_one(root: Path, remote: RemoteStore, oid: str) -> None:
+PART = 16 << 20  # bytes per ranged request of a large object
+
+
+def _adopt_one(root: Path, odb: Any, oid: str, jobs: int) -> None:
+    """One object into the cache, md5 checked first; absent on the remote: left missing."""
     import hashlib
 
-    final = object_path(root, oid)
+    rpath = odb.oid_to_path(oid)
+    try:
+        size = odb.fs.size(rpath)
+    except FileNotFoundError:
+        return  # the caller names what is still missing
     tmp_dir = cache_root(root) / "tmp"
     tmp_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="ckpt-fetch-")
     md5 = hashlib.md5(usedforsecurity=False)
     try:
-        with os.fdopen(fd, "wb") as out, remote.open(oid) as src:
-            while chunk := src.read(hashing.CHUNK):
+        with os.fdopen(fd, "wb") as out:
+            for chunk in _parts(odb.fs, rpath, int(size or 0), jobs):
                 md5.update(chunk)
                 out.write(chunk)
         if md5.hexdigest() != oid.removesuffix(".dir"):
             raise IntegrityError(
                 f"the DVC remote's object {oid} is corrupt (its bytes hash to "
-                f"{md5.hexdigest()}); left in place at {remote.where(oid)}: restore it from "
+                f"{md5.hexdigest()}); left in place at {rpath}: restore it from "
                 "a machine that has the checkpoint ('dvc push')")
+        final = object_path(root, oid)
         final.parent.mkdir(parents=True, exist_ok=True)
         faults.point("fetched")
         os.replace(tmp_name, final)
@@ -845,20 +895,74 @@ def _adopt_one(root: Path, remote: RemoteStore, oid: str) -> None:
         Path(tmp_name).unlink(missing_ok=True)
 
 
-def push_objects(root: Path, oids: Sequence[str], remote: str | None = None) -> list[str]:
+def _parts(fs: Any, rpath: str, size: int, jobs: int) -> Iterator[bytes]:
+    """The object's bytes in order, fetched by ranged reads ``jobs`` at a time.
+
+    At most ``2 * jobs`` parts are held at once, so memory stays bounded whatever the size.
+    A size of 0 (or one the remote does not report) is read in one request.
+    """
+    if size <= PART or jobs <= 1:
+        if size <= PART:
+            yield fs.cat_file(rpath)
+            return
+        for start in range(0, size, PART):
+            yield fs.cat_file(rpath, start=start, end=min(size, start + PART))
+        return
+    starts = iter(range(0, size, PART))
+    with ThreadPoolExecutor(jobs, thread_name_prefix="ckpt-part") as pool:
+        window: list[Future[bytes]] = []
+        for start in starts:
+            window.append(pool.submit(fs.cat_file, rpath, start=start,
+                                      end=min(size, start + PART)))
+            if len(window) >= 2 * jobs:
+                yield window.pop(0).result()
+        for job in window:
+            yield job.result()
+
+
+@contextmanager
+def _push_odb(root: Path, remote: str | None) -> Iterator[Any]:
+    """The object database ``dvc push`` would write to: built from the config alone for a
+    named remote (no ``dvc.repo.Repo`` and its index), through DVC's repo for the default."""
+    if remote is not None:
+        yield remote_odb(root, remote)
+        return
+    from dvc.repo import Repo
+
+    with Repo(os.fspath(root)) as repo:
+        yield repo.cloud.get_remote_odb(None, command="push")
+
+
+def preload_remote(root: Path, name: str | None) -> None:
+    """Import, on the calling thread, what transfers to remote ``name`` use (see ``preload``:
+    worker threads must not import). A remote that cannot be opened is left for the transfer
+    itself to report."""
+    from dvc_objects.fs import generic  # noqa: F401 - imported for the workers
+    from dvc_objects.fs.local import LocalFileSystem  # noqa: F401
+
+    if name is None:
+        return
+    try:
+        remote_odb(root, name)
+    except Exception:  # noqa: BLE001, S110 - reported by the transfer, with its own message
+        pass
+
+
+def push_objects(root: Path, oids: Sequence[str], remote: str | None = None,
+                 jobs: int | None = None, *, lacking: bool = False) -> list[str]:
     """Copy objects from the local cache to DVC remote ``remote`` (default: the default one),
     by id (no revision walk, so relative remotes and data inputs recorded at any commit work
-    alike). Returns the ids the
-    local cache lacks, which were not pushed."""
-    from dvc.repo import Repo
+    alike), ``jobs`` at a time. With ``lacking`` (the caller has just asked the remote, e.g.
+    ``missing_on_remote``), no object's existence is asked again, one request each. Returns
+    the ids the local cache lacks, which were not pushed."""
     from dvc_objects.fs.local import LocalFileSystem
 
     have = [o for o in oids if object_path(root, o).exists()]
     try:
-        with _quiet_dvc(), Repo(os.fspath(root)) as repo:
-            odb = repo.cloud.get_remote_odb(remote, command="push")
+        with _quiet_dvc(), _push_odb(root, remote) as odb:
             local = LocalFileSystem()  # type: ignore[no-untyped-call]
-            odb.add([os.fspath(object_path(root, o)) for o in have], local, have, verify=False)
+            odb.add([os.fspath(object_path(root, o)) for o in have], local, have, verify=False,
+                    check_exists=not lacking, jobs=jobs)
     except Exception as exc:  # noqa: BLE001 - any backend error (OSError, botocore…) is one line
         raise ExternalError(f"cannot copy to the DVC remote: {_one_line(exc)}") from exc
     return [o for o in oids if o not in set(have)]

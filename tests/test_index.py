@@ -95,3 +95,16 @@ def test_history_with_many_saves_and_other_commits(repo: Repo) -> None:
         if i == 2:
             _index_file(repo).unlink()
     assert _ids(repo) == [s["id"] for s in reversed(saved)]
+
+
+def test_an_index_holding_nan_metrics_is_read_back_as_written() -> None:
+    """orjson refuses the NaN token json.dumps writes: such a file takes the standard parser
+    instead of being rebuilt from history on every run."""
+    import math
+
+    from ckptgit import index
+
+    raw = json.dumps({"entries": [{"metrics": {"loss": float("nan"), "acc": 0.5}}]}).encode()
+    back = index._loads(raw)["entries"][0]["metrics"]
+    assert math.isnan(back["loss"]) and back["acc"] == 0.5
+    assert index._loads(b'{"a": [1, 2]}') == {"a": [1, 2]}

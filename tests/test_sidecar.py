@@ -161,3 +161,15 @@ def test_many_sidecars_are_checked_alike_on_one_core_and_on_many(
     assert steps == [i for i in range(len(texts)) if i not in (3, 4)]
     assert "not valid YAML" in str(serial[3].error) and "upgrade ckptgit" in str(serial[4].error)
     assert sum(bool(c.problems) for c in serial) == 5
+
+
+def test_many_sidecars_parse_in_worker_processes_as_in_one() -> None:
+    from ckptgit import sidecar as sc
+
+    items = [(f"schema_version: 1\nid: c{i}\nmetrics: {{acc: 0.{i}}}\n".encode(), f"s{i}")
+             for i in range(sc.PARALLEL_FROM + 5)]
+    assert sc.load_many(items, workers=2) == sc.load_many(items, workers=1)
+    hostile = [*items[:100], (b"- a list, not a mapping\n", "bad.ckpt.yaml"), *items[100:]]
+    for workers in (1, 2):
+        with pytest.raises(IntegrityError, match="bad.ckpt.yaml is not a mapping"):
+            sc.load_many(hostile, workers=workers)

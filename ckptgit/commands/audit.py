@@ -4,7 +4,6 @@ summary comes first."""
 from __future__ import annotations
 
 import html
-import json
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -128,8 +127,11 @@ def _text(audit: Audit) -> str:
 
 
 def _json(audit: Audit) -> str:
-    return json.dumps({"summary": summary(audit),
-                       "events": [e.to_dict() for e in audit.events]}, indent=2) + "\n"
+    # the standard library indents in pure Python: 10,000 saves took seconds (json_text)
+    from ckptgit.commands._common import json_text
+
+    return json_text({"summary": summary(audit),
+                      "events": [e.to_dict() for e in audit.events]}) + "\n"
 
 
 def _summary_rows(audit: Audit) -> list[tuple[str, str]]:

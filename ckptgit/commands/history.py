@@ -29,21 +29,25 @@ def command(name: str | None, stage: str | None, at: str | None, allow_unverifie
     from ckptgit.ops.history import history
     from ckptgit.repo import Repo
 
-    found = history(Repo.open("."), name, stage, at, allow_unverified)
+    repo = Repo.open(".")
+    found = history(repo, name, stage, at, allow_unverified)
     if found.at is not None:
         rows = [ev.to_dict() for ev in found.holders or []]
         if as_json:
-            emit_json({"at": iso(found.at), "holders": rows})
+            emit_json({"at": iso(found.at), "holders": rows}, floats=False)
             return
         _holders_table(rows, iso(found.at))
         return
-    from ckptgit.integrity.tagcheck import ratification_states
+    rows = [e.to_dict() for e in found.events]
+    states: dict[str, str] = {}
+    if any(r["emergency"] for r in rows):  # the ratification rules load only when needed
+        from ckptgit.integrity.tagcheck import ratification_states
 
-    repo = Repo.open(".")
-    states = ratification_states(repo, found.events)
-    rows = [e.to_dict() | {"ratification": states.get(e.tag)} for e in found.events]
+        states = ratification_states(repo, found.events)
+    for r in rows:
+        r["ratification"] = states.get(r["tag"])
     if as_json:
-        emit_json(rows)
+        emit_json(rows, floats=False)
         return
     if not rows:
         click.echo("no promotions or reverts yet")

@@ -9,9 +9,11 @@ from ckptgit.commands._common import emit_json, json_option, progress
 @click.argument("ref")
 @click.option("--to", "to", metavar="DIR", help="Restore into DIR instead of the artifact path.")
 @click.option("--force", is_flag=True, help="Overwrite work-tree bytes no checkpoint holds.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), metavar="N",
+              help="Transfers from the remote N at a time (default: 4 per core).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @json_option
-def command(ref: str, to: str | None, force: bool, quiet: bool,
+def command(ref: str, to: str | None, force: bool, jobs: int | None, quiet: bool,
             as_json: bool) -> None:
     """Write checkpoint REF's bytes back, from the DVC cache or remote, verified by sha256.
 
@@ -24,6 +26,7 @@ def command(ref: str, to: str | None, force: bool, quiet: bool,
     Examples:
       git ckpt restore clf~1
       git ckpt restore clf#production --to /tmp/serving
+      git ckpt restore llm --jobs 16          # many shards over a slow link
     """
     from ckptgit.ops.restore import restore
     from ckptgit.repo import Repo
@@ -31,7 +34,7 @@ def command(ref: str, to: str | None, force: bool, quiet: bool,
     repo = Repo.open(".")
     ckpt = repo.resolve(ref)
     with progress(f"restoring {ckpt.name}", ckpt.size, quiet or as_json) as bar:
-        ckpt, dest = restore(repo, ref, to, force=force, progress=bar)
+        ckpt, dest = restore(repo, ref, to, force=force, progress=bar, jobs=jobs)
     if as_json:
         emit_json({"id": ckpt.id, "name": ckpt.name, "commit": ckpt.commit, "path": str(dest),
                    "sha256": ckpt.sha256, "size": ckpt.size})

@@ -36,7 +36,7 @@ def command(name: str | None, allow_unverified: bool, as_json: bool) -> None:
         emit_json({"holders": rows, "locked": {s: e.tag for s, e in sorted(locked.items())},
                    "deprecated": {n: e.tag for n, e in sorted(retired.items())},
                    "unverified": [{"tag": e.tag, "problems": list(e.problems)}
-                                  for e in found.refused]})
+                                  for e in found.refused]}, floats=False)
         return
     for ev in found.refused:
         click.echo(f"UNVERIFIED {ev.tag}: {'; '.join(ev.problems)} "

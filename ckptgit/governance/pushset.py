@@ -144,7 +144,7 @@ def _on_replica(root: Path, wanted: Sequence[Needed], every: list[str], mode: st
     if mode == "server":
         hint = "push them first ('dvc push' or 'git ckpt save --push')"
     elif mode == "auto":
-        missing = set(storage.push_objects(root, sorted(missing), name))
+        missing = set(storage.push_objects(root, sorted(missing), name, lacking=True))
         hint = ("they are not in the local cache either; push from the machine that saved "
                 "them ('dvc push')")
     where = "the DVC remote" if name is None or _is_default(root, name) else \

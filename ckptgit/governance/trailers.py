@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from ckptgit.errors import UsageError
 
@@ -63,12 +64,20 @@ class Trailers:
     items: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
     def get(self, key: str) -> str | None:
-        values = self.all(key)
+        values = self._by_key.get(key.lower())
         return values[-1] if values else None
 
     def all(self, key: str) -> list[str]:
-        low = key.lower()
-        return [v for k, v in self.items if k.lower() == low]
+        return list(self._by_key.get(key.lower(), ()))
+
+    @cached_property
+    def _by_key(self) -> dict[str, list[str]]:
+        """Values per lowercased key, built once: ``history`` asks each event for a dozen
+        keys (10,000 events spent 0.3 s rescanning every pair for each)."""
+        index: dict[str, list[str]] = {}
+        for k, v in self.items:
+            index.setdefault(k.lower(), []).append(v)
+        return index
 
     def to_dict(self) -> dict[str, str | list[str]]:
         out: dict[str, str | list[str]] = {}

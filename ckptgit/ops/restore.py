@@ -19,11 +19,13 @@ def restore(
     *,
     force: bool = False,
     progress: hashing.Progress | None = None,
+    jobs: int | None = None,
 ) -> tuple[Checkpoint, Path]:
     """Write checkpoint ``ref`` to its artifact path (or into directory ``to``).
 
-    Bytes come from the cache, else from the DVC remote as of the checkpoint's commit; the
-    seal recorded in the sidecar is checked before anything at the destination is replaced.
+    Bytes come from the cache, else from the DVC remote as of the checkpoint's commit,
+    ``jobs`` transfers at a time (default: 4 per core); the seal recorded in the sidecar is
+    checked before anything at the destination is replaced.
     """
     ckpt = repo.resolve(ref)
     git, root = repo.git, repo.root
@@ -39,7 +41,7 @@ def restore(
     try:
         # the first replica that has them; each object verified before it enters the cache
         replicas.ensure_cached(root, pointer, f"{ckpt.name} ({ckpt.short_id})",
-                               dvcfile=ckpt.dvcfile, rev=ckpt.commit)
+                               dvcfile=ckpt.dvcfile, rev=ckpt.commit, jobs=jobs)
     except MissingDataError as exc:
         raise _pruned_or(repo, ckpt, exc) from exc
     storage.materialize(root, pointer, dest, seal, progress, _staging(repo, dest))

@@ -165,7 +165,7 @@ def _save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None,
         _push(root, ckpt, [storage.Pointer(stored.md5, stored.size, rel),
                            *(storage.Pointer(st.md5, st.size, p) for p, st in companions.items()),
                            *(storage.Pointer(d["md5"], d.get("size"), d["path"])
-                             for d in [*given.data, *given.eval_data])])
+                             for d in [*given.data, *given.eval_data])], req.jobs)
     return ckpt
 
 
@@ -493,12 +493,13 @@ def _message(doc: dict[str, Any]) -> str:
     return f"{subject}\n\n{body}\n\n{trailers}" if body else f"{subject}\n\n{trailers}"
 
 
-def _push(root: Path, ckpt: Checkpoint, pointers: list[storage.Pointer]) -> None:
+def _push(root: Path, ckpt: Checkpoint, pointers: list[storage.Pointer],
+          jobs: int | None) -> None:
     """The artifact, its companions and its data inputs onto the DVC remote and each mirror,
     by object id."""
     oids = sorted({o for p in pointers for o in storage.object_ids(root, p)})
     try:
-        lacking = replicas.push(root, oids)  # the default remote and every mirror
+        lacking = replicas.push(root, oids, jobs)  # the default remote and every mirror
     except CkptError as exc:
         raise ExternalError(f"checkpoint {ckpt.short_id} saved locally, but dvc push failed "
                             f"({exc}); retry with 'dvc push'") from exc

@@ -11,6 +11,7 @@ rewrote a saved sidecar or pointer without being a new save is a finding.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -69,9 +70,10 @@ def verify(
     with ExitStack() as stack:
         remote = _Lazy(lambda: stack.enter_context(storage.remote_store(repo.root)))
         plans: list[_Plan] = []
+        cache = storage.cache_root(repo.root)  # once: finding it stats DVC's 4 config files
         for status in statuses:
             if status.ckpt.id in records and not status.pruned:
-                plans += _plan(repo, status, records[status.ckpt.id], offline, remote)
+                plans += _plan(repo, status, records[status.ckpt.id], offline, remote, cache)
         if on_total:
             on_total(sum(j.size for p in plans for j in p.files.values()))
         seals = frozenset(c.sha256 for c in entries)
@@ -311,16 +313,17 @@ def _check_worktree_records(repo: Repo, by_path: dict[str, list[Status]], edited
 
 
 # -- bytes -----------------------------------------------------------------------------------
-def _plan(repo: Repo, s: Status, rec: _Record, offline: bool, remote: _Lazy) -> list[_Plan]:
+def _plan(repo: Repo, s: Status, rec: _Record, offline: bool, remote: _Lazy,
+          cache: Path) -> list[_Plan]:
     root, pointer = repo.root, rec.pointer
     plans = []
     work = _workspace_plan(root, s, pointer)
     if work is not None:
         plans.append(work)
-    cache_listing = _cache_listing(root, pointer)
+    cache_listing = _cache_listing(root, pointer, cache)
     if cache_listing is not None:
         plans.append(_objects_plan(s, "cache", ".dvc/cache", cache_listing,
-                                   lambda m: _opener_path(storage.object_path(root, m))))
+                                   lambda m: _opener_path(_cached(cache, m))))
     elif not offline:
         store = remote.get()
         listing = _remote_listing(store, pointer) if store is not None else None
@@ -380,16 +383,29 @@ def _worktree_md5(path: Path) -> str | None:
 _WORKTREE_MD5: dict[tuple[str, int, int, int, int], str | None] = {}
 
 
-def _cache_listing(root: Path, pointer: storage.Pointer) -> dict[str, str] | None:
-    """relpath -> md5 of every object, or None when any object is not in the cache."""
+def _cache_listing(root: Path, pointer: storage.Pointer, cache: Path) -> dict[str, str] | None:
+    """relpath -> md5 of every object, or None when any object is not in the cache
+    (``storage.missing_objects`` against the cache directory found once per run: asking
+    ``storage.cache_root`` per checkpoint was a third of a warm verify of 10,000)."""
     try:
-        if storage.missing_objects(root, pointer):
+        if not _in_cache(cache, pointer.md5):
             return None
+        if not pointer.is_dir:
+            return {"": pointer.md5}
+        listing = dict(storage.dir_entries(root, pointer.md5))
+        return listing if all(_in_cache(cache, m) for m in listing.values()) else None
     except (OSError, ValueError, KeyError):
         return None
-    if not pointer.is_dir:
-        return {"": pointer.md5}
-    return dict(storage.dir_entries(root, pointer.md5))
+
+
+def _cached(cache: Path, md5: str) -> Path:
+    """Where DVC keeps object ``md5`` under ``cache`` (``storage.object_path``'s layout)."""
+    return cache / md5[:2] / md5[2:]
+
+
+def _in_cache(cache: Path, md5: str) -> bool:
+    # one string, not two pathlib joins: this runs once per checkpoint
+    return os.path.exists(f"{cache}{os.sep}{md5[:2]}{os.sep}{md5[2:]}")
 
 
 def _remote_listing(store: storage.RemoteStore, pointer: storage.Pointer) -> dict[str, str] | None:
