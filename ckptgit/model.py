@@ -6,9 +6,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
-# The one definition of a sidecar's name: ARTIFACT + this (``sidecar.SUFFIX`` is this value;
-# light readers such as the hooks import it from here to stay free of YAML).
-SIDECAR_SUFFIX = ".ckpt.yaml"
+from ckptgit.filenames import SIDECAR_SUFFIX  # the one definition of a sidecar's name
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import stat
 from pathlib import Path
 
 from ckptgit.errors import IntegrityError, UsageError
-from ckptgit.model import SIDECAR_SUFFIX
+from ckptgit.filenames import SIDECAR_SUFFIX
 
 _RESERVED = (".git", ".dvc", ".ckpt")
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ckptgit.errors import RefError
 from ckptgit.git import Git, last_commit_touching
-from ckptgit.model import Checkpoint, StageAssignment
+
+if TYPE_CHECKING:  # the values load where a reference is resolved, not in every hook
+    from ckptgit.model import Checkpoint, StageAssignment
 
 _HEX = re.compile(r"^[0-9a-f]{4,40}$")
 _TILDE = re.compile(r"^(?P<name>.+)~(?P<n>\d+)$")
@@ -17,7 +19,7 @@ _TILDE = re.compile(r"^(?P<name>.+)~(?P<n>\d+)$")
 # a layer above this one) may say which decisions are genuine. It registers itself here when
 # ``ckptgit.governance`` is imported (``ckptgit.ops`` does so first); until then such
 # references are refused, never read from tags nobody verified.
-StageHolders = Callable[[Git, str | None], dict[tuple[str, str], StageAssignment]]
+StageHolders = Callable[[Git, str | None], "dict[tuple[str, str], StageAssignment]"]
 TagVerdict = Callable[[Git, str], str | None]  # None: the tag is genuine; else why not
 _verifier: tuple[StageHolders, TagVerdict] | None = None
 
@@ -133,9 +135,13 @@ def _via_commit(git: Git, rev: str, ref: str, entries: list[Checkpoint]) -> Chec
     for e in entries:
         if e.id == doc.id:
             return e
+    from ckptgit.model import Checkpoint
+
     save_commit = last_commit_touching(git, commit, sidecars[0]) or commit
     return Checkpoint.of(doc, save_commit)
 
 
 def _suggest(word: str, options: list[str]) -> list[str]:
+    import difflib
+
     return difflib.get_close_matches(word, options, n=5, cutoff=0.5)

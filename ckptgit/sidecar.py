@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from ckptgit import limits, loader
 from ckptgit.errors import CkptError, IntegrityError, UsageError
-from ckptgit.model import SIDECAR_SUFFIX, Sidecar
+from ckptgit.filenames import SIDECAR_SUFFIX
+from ckptgit.model import Sidecar
 
 if TYPE_CHECKING:
     from ckptgit.git import Git

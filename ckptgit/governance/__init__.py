@@ -3,9 +3,13 @@ one verifier (``verifier.py``), which registers itself with REF resolution here.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ckptgit import refs
-from ckptgit.git import Git
-from ckptgit.model import StageAssignment
+
+if TYPE_CHECKING:  # annotations only: the hooks import this package and need neither
+    from ckptgit.git import Git
+    from ckptgit.model import StageAssignment
 
 
 def _stage_holders(git: Git, name: str | None) -> dict[tuple[str, str], StageAssignment]:

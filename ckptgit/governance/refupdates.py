@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ckptgit.errors import CkptError
+from ckptgit.filenames import SIDECAR_SUFFIX
 from ckptgit.git import Git
-from ckptgit.model import SIDECAR_SUFFIX
 
 if TYPE_CHECKING:  # the config (and YAML) is imported only when a hook needs it
     from ckptgit.config import Config

@@ -13,8 +13,8 @@ import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ckptgit.filenames import SIDECAR_SUFFIX
 from ckptgit.git import Git
-from ckptgit.model import SIDECAR_SUFFIX
 
 PATTERNS = ("*.safetensors", "*.pt", "*.pth", "*.ckpt", "*.gguf", "*.onnx")
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from ckptgit.filenames import SIDECAR_SUFFIX
 from ckptgit.git import Git
-from ckptgit.model import SIDECAR_SUFFIX
 from ckptgit.policy import promotions
 
 if TYPE_CHECKING:  # the light path (no sidecar staged) imports no YAML, config or CEL

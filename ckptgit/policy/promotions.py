@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ckptgit.filenames import SIDECAR_SUFFIX
 from ckptgit.git import Git
 
 if TYPE_CHECKING:
     from ckptgit.policy.settings import Policy
 
 ZERO_CHARS = {"0"}
-SIDECAR_SUFFIX = ".ckpt.yaml"
 
 
 @dataclass(frozen=True)
