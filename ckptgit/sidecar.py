@@ -9,7 +9,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ckptgit import limits, loader
 from ckptgit.errors import CkptError, IntegrityError, UsageError
@@ -55,24 +55,7 @@ def load_many(items: Sequence[tuple[bytes, str]],
               workers: int | None = None) -> list[dict[str, Any]]:
     """``load`` of many (text, what) pairs, in worker processes when there are many; the
     first failure is raised as ``load`` would raise it."""
-    workers = workers or os.cpu_count() or 1
-    if len(items) < PARALLEL_FROM or workers < 2:
-        return [load(text, what) for text, what in items]
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
-    chunk = max(16, len(items) // (workers * 8))
-    try:
-        with ProcessPoolExecutor(min(workers, 32),
-                                 mp_context=multiprocessing.get_context("forkserver"),
-                                 initializer=limits.activate,
-                                 initargs=(limits.active(),)) as pool:
-            return list(pool.map(_load_pair, items, chunksize=chunk))
-    except (BrokenProcessPool, OSError) as exc:
-        logging.getLogger(__name__).warning(
-            "parsing %d sidecars on one core: the worker processes failed (%s)", len(items), exc)
-    return [load(text, what) for text, what in items]
+    return _on_every_core(_load_pair, items, workers)
 
 
 def _load_pair(item: tuple[bytes, str]) -> dict[str, Any]:
@@ -128,31 +111,41 @@ PARALLEL_FROM = 200
 
 
 def check_many(texts: Sequence[bytes], workers: int | None = None) -> list[Checked]:
-    """``load`` + ``schema_errors`` for many sidecars, on every core when there are many.
+    """``load`` + ``schema_errors`` for many sidecars, on every core when there are many."""
+    return _on_every_core(check, texts, workers)
+
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+def _on_every_core(fn: Callable[[_T], _R], items: Sequence[_T],
+                   workers: int | None) -> list[_R]:
+    """``[fn(x) for x in items]``, in worker processes when there are many.
 
     Parsing is pure Python (PyYAML builds every node in Python, even with the C parser), so
     threads would take turns on the GIL; worker processes (forkserver: no locks inherited from
-    the caller's threads) parse side by side. Falls back to this process if a pool cannot run.
+    the caller's threads) parse side by side, started with this repository's limits. Falls
+    back to this process if a pool cannot run.
     """
     workers = workers or os.cpu_count() or 1
-    if len(texts) >= PARALLEL_FROM and workers > 1:
+    if len(items) >= PARALLEL_FROM and workers > 1:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
 
-        chunk = max(16, len(texts) // (workers * 8))
+        chunk = max(16, len(items) // (workers * 8))
         try:
-            # workers start fresh: hand them this repository's limits
             with ProcessPoolExecutor(min(workers, 32),
                                      mp_context=multiprocessing.get_context("forkserver"),
                                      initializer=limits.activate,
                                      initargs=(limits.active(),)) as pool:
-                return list(pool.map(check, texts, chunksize=chunk))
+                return list(pool.map(fn, items, chunksize=chunk))
         except (BrokenProcessPool, OSError) as exc:
             logging.getLogger(__name__).warning(
                 "parsing %d sidecars on one core: the worker processes failed (%s)",
-                len(texts), exc)
-    return [check(t) for t in texts]
+                len(items), exc)
+    return [fn(x) for x in items]
 
 
 def check(text: bytes) -> Checked:
