@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import shlex
-import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -51,6 +50,8 @@ def _command(settings: Notify, event: Mapping[str, Any], cwd: Path) -> None:
 
 
 def _webhook(settings: Notify, event: Mapping[str, Any]) -> None:
+    import urllib.request  # ~25 ms (http.client, email): only when a webhook is called
+
     assert settings.webhook is not None  # noqa: S101 - checked by the caller
     data = json.dumps(dict(event), sort_keys=True).encode()
     request = urllib.request.Request(settings.webhook, data=data, method="POST",  # noqa: S310
