@@ -224,7 +224,7 @@ class DataInput:
 
     def to_doc(self) -> dict[str, Any]:
         values = {"path": self.path, "md5": self.md5, "size": self.size, "nfiles": self.nfiles}
-        return _emit(values, self.keys, self.extra, ("path", "md5", "size", "nfiles"))
+        return _emit(values, self.keys, self.extra, self._KNOWN)
 
 
 @dataclass(frozen=True)
@@ -248,7 +248,7 @@ class Companion:
 
     def to_doc(self) -> dict[str, Any]:
         values = {"path": self.path, "md5": self.md5, "sha256": self.sha256, "size": self.size}
-        return _emit(values, self.keys, self.extra, ("path", "md5", "sha256", "size"))
+        return _emit(values, self.keys, self.extra, self._KNOWN)
 
 
 # what a save writes even when null; the other optional keys only when set
