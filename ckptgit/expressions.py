@@ -197,7 +197,12 @@ def bind(context: Mapping[str, Any]) -> Any:
     """``context`` converted to CEL values once, for many expressions (``evaluate_bound``)."""
     from celpy.adapter import json_to_cel
 
-    return json_to_cel(_jsonable(context))
+    try:
+        return json_to_cel(_jsonable(context))
+    except (ValueError, TypeError) as exc:
+        # an integer beyond CEL's 64 bits, or a value CEL has no type for: this context
+        # cannot be evaluated (a missing field would not be either), not a crash
+        raise ExpressionError(f"cannot evaluate on this context: {exc}") from exc
 
 
 def evaluate_bound(expression: str, bound: Any, compiled: bool = False) -> Any:

@@ -25,3 +25,17 @@ def test_narrowed_contexts_give_the_same_answers_in_workers_and_here() -> None:
 def test_a_name_inside_a_string_literal_keeps_the_field() -> None:
     assert filtering.narrowed('name == "metrics"', {"name": "a", "metrics": {}}) == {"name": "a",
                                                                                     "metrics": {}}
+
+
+def test_compiled_filters_send_the_rows_they_cannot_decide_to_celpy() -> None:
+    # metrics.acc an int (celpy: no int/double overload), a NaN (a string to CEL), a huge
+    # integer beside it (celpy cannot bind the row): each row must get celpy's verdict
+    odd: list[object] = [1, float("nan"), True, "0.9", None]
+    ctx = contexts(filtering.PARALLEL_FROM + 10)
+    for i, c in enumerate(ctx[:200]):
+        c["metrics"] = {"acc": 0.9, "n": 2 ** 64} if i % 11 == 0 else {"acc": odd[i % len(odd)]}
+    expr = 'metrics.acc > 0.5 && ("x" in labels || step > 7)'
+    plain = [expressions.holds(expr, filtering.narrowed(expr, c)) for c in ctx]
+    assert filtering.holds_many(expr, ctx, workers=2) == plain
+    assert filtering.holds_many(expr, ctx[:300], workers=1) == plain[:300]
+    assert any(plain) and not all(plain)
