@@ -19,7 +19,9 @@ def command(name: str | None, by: tuple[str, ...], where: str | None, top: int |
 
     Ties are broken by the next --by, then by time (earlier first), so the order is
     repeatable. Checkpoints missing a metric come last. --where sees id, name, step,
-    created_at, labels, metrics, params (CEL: https://cel.dev).
+    created_at, labels, metrics, params (CEL: https://cel.dev). Comparisons of fields with
+    constants joined by &&, ||, ! (and "x" in labels) are compiled and fast on any number of
+    checkpoints; other CEL is evaluated by celpy (docs/compare.md).
 
     \b
     Examples:
