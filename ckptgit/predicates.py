@@ -42,8 +42,12 @@ _INT_MIN, _INT_MAX = -(2 ** 63), 2 ** 63 - 1
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "relation_lt": operator.lt, "relation_le": operator.le, "relation_gt": operator.gt,
     "relation_ge": operator.ge, "relation_eq": operator.eq, "relation_ne": operator.ne}
+_MIRRORED: dict[Callable[[Any, Any], bool], Callable[[Any, Any], bool]] = {
+    operator.lt: operator.gt, operator.le: operator.ge, operator.gt: operator.lt,
+    operator.ge: operator.le, operator.eq: operator.eq, operator.ne: operator.ne}
 _LITERALS = frozenset({"INT_LIT", "FLOAT_LIT", "STRING_LIT", "MLSTRING_LIT", "BOOL_LIT"})
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_LEAVES = frozenset({str, bool, float, type(None)})
 # what str() makes of keys YAML can load that are not strings (bools, None, non-finite floats):
 # celpy reads such keys by these names, and a string key of the same name may sit beside them
 _SHADOWED = frozenset({"True", "False", "None", "inf", "nan"})
@@ -72,10 +76,10 @@ class Predicate:
             return None
         if verdict is not True:
             return False  # false, or an error: a missing field counts as false
-        names = self._names
-        if all(_binds(v) for k, v in row.items() if k in names):
-            return True
-        return None  # celpy would refuse to bind this row (or bind it otherwise)
+        for name in self._names:
+            if name in row and not _binds(row[name]):
+                return None  # celpy would refuse to bind this row (or bind it otherwise)
+        return True
 
 
 @functools.lru_cache(maxsize=256)
@@ -97,16 +101,20 @@ def compile_filter(expression: str) -> Predicate | None:
 def _binds(value: Any) -> bool:
     """Whether celpy binds ``value`` to the CEL value the predicate reads: plain JSON types,
     integers within 64 bits, string keys, finite floats (celpy binds others as strings,
-    and the predicate never reads them as numbers)."""
+    and the predicate never reads them as numbers). Leaves are checked inline: this runs on
+    every row a filter keeps."""
     kind = type(value)
-    if kind is str or kind is bool or kind is float or value is None:
+    if kind in _LEAVES:
         return True
     if kind is int:
         return bool(_INT_MIN <= value <= _INT_MAX)
     if kind is dict:
-        return all(type(k) is str and _binds(v) for k, v in value.items())
+        for key, item in value.items():
+            if type(key) is not str or (type(item) not in _LEAVES and not _binds(item)):
+                return False
+        return True
     if kind is list:
-        return all(_binds(v) for v in value)
+        return all(type(item) in _LEAVES or _binds(item) for item in value)
     return False
 
 
@@ -255,8 +263,23 @@ def _celpy_constant(text: str) -> Any:
 
 
 def _reader(path: tuple[str, ...]) -> _Node:
-    """The value at ``path``, or the error value where a name or key is missing."""
+    """The value at ``path``, or the error value where a name or key is missing (one and two
+    names, the common cases, without a loop)."""
     first, rest = path[0], path[1:]
+    if not rest:
+        return lambda row: row.get(first, _ERR)
+    if len(rest) == 1:
+        second = rest[0]
+
+        def read2(row: Row) -> Any:
+            value = row.get(first, _ERR)
+            if type(value) is dict:
+                return value.get(second, _ERR)
+            if value is _ERR:
+                return _ERR
+            raise _Unsure
+
+        return read2
 
     def read(row: Row) -> Any:
         value = row.get(first, _ERR)
@@ -283,15 +306,19 @@ def _same_kind(value: Any, kind: type) -> bool:
 
 def _compare(path: tuple[str, ...], op: Callable[[Any, Any], bool], constant: Any,
              swapped: bool) -> _Node:
+    """``field OP constant`` (``constant OP field`` when ``swapped``: the mirrored operator,
+    which gives the same answer on two values of one type)."""
     read, kind = _reader(path), type(constant)
+    op = _MIRRORED[op] if swapped else op
+    checked = kind is int or kind is float  # 64 bits; finite (non-finite binds as a string)
 
     def compare(row: Row) -> Any:
         value = read(row)
+        if type(value) is kind and (not checked or _same_kind(value, kind)):
+            return op(value, constant)
         if value is _ERR:
             return _ERR
-        if not _same_kind(value, kind):
-            raise _Unsure
-        return op(constant, value) if swapped else op(value, constant)
+        raise _Unsure
 
     return compare
 
