@@ -49,8 +49,9 @@ _LITERALS = frozenset({"INT_LIT", "FLOAT_LIT", "STRING_LIT", "MLSTRING_LIT", "BO
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _LEAVES = frozenset({str, bool, float, type(None)})
 # what str() makes of keys YAML can load that are not strings (bools, None, non-finite floats):
-# celpy reads such keys by these names, and a string key of the same name may sit beside them
-_SHADOWED = frozenset({"True", "False", "None", "inf", "nan"})
+# celpy (and metrics.flatten) read such keys by these names, and a string key of the same name
+# may sit beside them
+SHADOWED_NAMES = frozenset({"True", "False", "None", "inf", "nan"})
 
 
 class _Unsure(Exception):
@@ -241,7 +242,7 @@ def _path(tree: Any) -> tuple[str, ...] | None:
         elif child.data == "primary" and len(child.children) == 1 \
                 and getattr(child.children[0], "data", None) == "ident":
             names.append(str(child.children[0].children[0]))
-            return None if _SHADOWED.intersection(names) else tuple(reversed(names))
+            return None if SHADOWED_NAMES.intersection(names) else tuple(reversed(names))
         else:
             return None
     return None
@@ -307,20 +308,32 @@ def _same_kind(value: Any, kind: type) -> bool:
 def _compare(path: tuple[str, ...], op: Callable[[Any, Any], bool], constant: Any,
              swapped: bool) -> _Node:
     """``field OP constant`` (``constant OP field`` when ``swapped``: the mirrored operator,
-    which gives the same answer on two values of one type)."""
+    which gives the same answer on two values of one type). One closure per kind of
+    constant: this runs once or more on every row."""
     read, kind = _reader(path), type(constant)
     op = _MIRRORED[op] if swapped else op
-    checked = kind is int or kind is float  # 64 bits; finite (non-finite binds as a string)
+    finite = math.isfinite
 
-    def compare(row: Row) -> Any:
-        value = read(row)
-        if type(value) is kind and (not checked or _same_kind(value, kind)):
-            return op(value, constant)
+    def unsure(value: Any) -> Any:
         if value is _ERR:
             return _ERR
         raise _Unsure
 
-    return compare
+    def compare_float(row: Row) -> Any:
+        value = read(row)  # a non-finite float reaches CEL as a string
+        return op(value, constant) if type(value) is float and finite(value) else unsure(value)
+
+    def compare_int(row: Row) -> Any:
+        value = read(row)
+        if type(value) is int and _INT_MIN <= value <= _INT_MAX:
+            return op(value, constant)
+        return unsure(value)
+
+    def compare_same(row: Row) -> Any:  # strings, bools
+        value = read(row)
+        return op(value, constant) if type(value) is kind else unsure(value)
+
+    return compare_float if kind is float else compare_int if kind is int else compare_same
 
 
 def _contains(path: tuple[str, ...], item: str) -> _Node:

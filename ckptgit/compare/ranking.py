@@ -72,13 +72,30 @@ def rank(entries: Iterable[Checkpoint], by: list[Criterion], where: str | None =
         kept = filtering.holds_many(where, [context(c) for c in entries])
         entries = [c for c, ok in zip(entries, kept, strict=True) if ok]
     scored = []
+    direct = all(_top_level(k.metric) for k in by)
     for c in entries:
-        flat = metrics.flatten(c.metrics)
-        values = {k.metric: flat.get(k.metric) for k in by}
+        if direct:  # the metric's own value, without flattening every other metric
+            values = {k.metric: _plain_value(c.metrics, k.metric) for k in by}
+        else:
+            flat = metrics.flatten(c.metrics)
+            values = {k.metric: flat.get(k.metric) for k in by}
         scored.append((_key(values, by, c), c, values))
     scored.sort(key=lambda row: row[0])
     chosen = scored[:top] if top is not None else scored
     return [Ranked(i + 1, c, values) for i, (_, c, values) in enumerate(chosen)]
+
+
+def _top_level(name: str) -> bool:
+    """``name`` can only be a top-level metric (``flatten`` joins nested ones with dots)."""
+    from ckptgit.predicates import SHADOWED_NAMES
+
+    return name.isidentifier() and name not in SHADOWED_NAMES
+
+
+def _plain_value(values: Mapping[str, Any] | None, name: str) -> Any:
+    """``metrics.flatten(values).get(name)`` for a ``_top_level`` name."""
+    value = (values or {}).get(name)
+    return None if isinstance(value, Mapping) else value
 
 
 def _key(values: dict[str, Any], by: list[Criterion], c: Checkpoint) -> tuple[Any, ...]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from ckptgit.compare import ranking
@@ -16,9 +18,25 @@ def rank(repo: Repo, by: Sequence[str], name: str | None = None, where: str | No
          top: int | None = None) -> tuple[list[ranking.Criterion], list[ranking.Ranked]]:
     """The criteria parsed from ``by`` (``metric[:min|max]``) and the ranked checkpoints."""
     criteria = [ranking.criterion(spec, repo.config.metric_goals) for spec in by]
-    entries = [c for c in repo.checkpoints() if name is None or c.name == name]
-    ranked = ranking.rank(entries, criteria, where, top)
+    with _no_cycle_collection():
+        entries = [c for c in repo.checkpoints() if name is None or c.name == name]
+        ranked = ranking.rank(entries, criteria, where, top)
     return criteria, _eval_data(repo, ranked, [k.metric for k in criteria])
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Loading 100,000 checkpoints and a filter context for each allocates about a million
+    objects with no reference cycles among them, and the cyclic collector traversed the
+    growing heap again and again meanwhile (0.9 of 2.5 CPU seconds of a rank at 100,000).
+    Reference counting frees them all the same; the collector resumes afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _eval_data(repo: Repo, ranked: list[ranking.Ranked],
