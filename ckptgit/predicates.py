@@ -49,9 +49,8 @@ _LITERALS = frozenset({"INT_LIT", "FLOAT_LIT", "STRING_LIT", "MLSTRING_LIT", "BO
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _LEAVES = frozenset({str, bool, float, type(None)})
 # what str() makes of keys YAML can load that are not strings (bools, None, non-finite floats):
-# celpy (and metrics.flatten) read such keys by these names, and a string key of the same name
-# may sit beside them
-SHADOWED_NAMES = frozenset({"True", "False", "None", "inf", "nan"})
+# celpy reads such keys by these names, and a string key of the same name may sit beside them
+_SHADOWED = frozenset({"True", "False", "None", "inf", "nan"})
 
 
 class _Unsure(Exception):
@@ -242,7 +241,7 @@ def _path(tree: Any) -> tuple[str, ...] | None:
         elif child.data == "primary" and len(child.children) == 1 \
                 and getattr(child.children[0], "data", None) == "ident":
             names.append(str(child.children[0].children[0]))
-            return None if SHADOWED_NAMES.intersection(names) else tuple(reversed(names))
+            return None if _SHADOWED.intersection(names) else tuple(reversed(names))
         else:
             return None
     return None

@@ -170,19 +170,3 @@ def test_generated_filters_agree_with_celpy(expression: str, row: dict[str, Any]
         if fast is not None:
             assert fast == reference(expression, row)
 
-
-metric_keys = st.one_of(st.sampled_from(["acc", "loss", "True", "None", "inf", "a.b"]),
-                        st.sampled_from([True, None, 1, math.inf]))
-metric_docs = st.recursive(st.one_of(scalars, st.none()), lambda inner: st.dictionaries(
-    metric_keys, inner, max_size=4), max_leaves=8)
-
-
-@settings(max_examples=300, deadline=None)
-@given(doc=metric_docs, name=st.sampled_from(["acc", "loss", "True", "None", "inf", "a.b", "a"]))
-def test_rank_reads_a_top_level_metric_as_flattening_does(doc: Any, name: str) -> None:
-    from ckptgit.compare import metrics, ranking
-
-    values = doc if isinstance(doc, dict) else {}
-    if ranking._top_level(name):
-        got, want = ranking._plain_value(values, name), metrics.flatten(values).get(name)
-        assert got is want or got == want, (values, name)

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 from conftest import Repo
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ckptgit.compare import metrics, ranking
 
 
 def saves(repo: Repo, *runs: tuple[str, ...]) -> list[str]:
@@ -49,3 +56,21 @@ def test_bad_input_is_a_usage_error(repo: Repo) -> None:
     # CEL, not Python: a Python call is an unknown function, so nothing matches
     res = repo.ckpt("rank", "--by", "acc", "--where", "__import__('os').getcwd() != ''")
     assert res.code == 0 and "no checkpoint matches" in res.err
+
+
+scalars = st.one_of(st.booleans(), st.integers(), st.floats(), st.text(max_size=2))
+metric_keys = st.one_of(st.sampled_from(["acc", "loss", "True", "None", "inf", "a.b", "a", "",
+                                         "b.acc"]),
+                        st.sampled_from([True, None, 1, math.inf]))
+metric_docs = st.recursive(st.one_of(scalars, st.none()), lambda inner: st.dictionaries(
+    metric_keys, inner, max_size=4), max_leaves=8)
+
+
+@settings(max_examples=500, deadline=None)
+@given(doc=metric_docs, name=st.sampled_from(["acc", "loss", "True", "None", "inf", "a.b", "a",
+                                              "acc.loss", "a.b.acc", "True.acc", "acc.", ""]))
+def test_rank_reads_one_metric_as_flattening_does(doc: Any, name: str) -> None:
+    values = doc if isinstance(doc, dict) else {}
+    want = metrics.flatten(values).get(name)
+    got = ranking._flat_get(values, name)
+    assert got is want or got == want, (values, name)

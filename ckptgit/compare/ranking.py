@@ -72,30 +72,38 @@ def rank(entries: Iterable[Checkpoint], by: list[Criterion], where: str | None =
         kept = filtering.holds_many(where, [context(c) for c in entries])
         entries = [c for c, ok in zip(entries, kept, strict=True) if ok]
     scored = []
-    direct = all(_top_level(k.metric) for k in by)
-    for c in entries:
-        if direct:  # the metric's own value, without flattening every other metric
-            values = {k.metric: _plain_value(c.metrics, k.metric) for k in by}
-        else:
-            flat = metrics.flatten(c.metrics)
-            values = {k.metric: flat.get(k.metric) for k in by}
+    names = [k.metric for k in by]
+    for c in entries:  # each metric's own value, not every metric of every checkpoint flattened
+        values = {name: _flat_get(c.metrics, name) for name in names}
         scored.append((_key(values, by, c), c, values))
     scored.sort(key=lambda row: row[0])
     chosen = scored[:top] if top is not None else scored
     return [Ranked(i + 1, c, values) for i, (_, c, values) in enumerate(chosen)]
 
 
-def _top_level(name: str) -> bool:
-    """``name`` can only be a top-level metric (``flatten`` joins nested ones with dots)."""
-    from ckptgit.predicates import SHADOWED_NAMES
+def _flat_get(values: Mapping[str, Any] | None, name: str) -> Any:
+    """``metrics.flatten(values).get(name)`` without building the flattened copy."""
+    found = _flat_find(values, name, "")
+    return None if found is _NOTHING else found
 
-    return name.isidentifier() and name not in SHADOWED_NAMES
+
+_NOTHING = object()
 
 
-def _plain_value(values: Mapping[str, Any] | None, name: str) -> Any:
-    """``metrics.flatten(values).get(name)`` for a ``_top_level`` name."""
-    value = (values or {}).get(name)
-    return None if isinstance(value, Mapping) else value
+def _flat_find(values: Mapping[str, Any] | None, name: str, prefix: str) -> Any:
+    """``flatten``'s own walk (names joined as it joins them: an empty prefix adds no dot),
+    into only the maps whose names can lead to ``name``, keeping the last value it would
+    write under ``name``."""
+    found = _NOTHING
+    for key, value in (values or {}).items():
+        full = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, Mapping):
+            if not full or name.startswith(full + "."):
+                inner = _flat_find(value, name, full)
+                found = found if inner is _NOTHING else inner
+        elif full == name:
+            found = value
+    return found
 
 
 def _key(values: dict[str, Any], by: list[Criterion], c: Checkpoint) -> tuple[Any, ...]:
