@@ -8,6 +8,7 @@ after every checkpoint that has it.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -76,8 +77,10 @@ def rank(entries: Iterable[Checkpoint], by: list[Criterion], where: str | None =
     for c in entries:  # each metric's own value, not every metric of every checkpoint flattened
         values = {name: _flat_get(c.metrics, name) for name in names}
         scored.append((_key(values, by, c), c, values))
-    scored.sort(key=lambda row: row[0])
-    chosen = scored[:top] if top is not None else scored
+    if top is not None:  # sorted(...)[:top] without sorting 100,000 rows for the best five
+        chosen = heapq.nsmallest(top, scored, key=lambda row: row[0])
+    else:
+        chosen = sorted(scored, key=lambda row: row[0])
     return [Ranked(i + 1, c, values) for i, (_, c, values) in enumerate(chosen)]
 
 
