@@ -79,23 +79,22 @@ def push(root: Path, oids: Sequence[str], jobs: int | None = None) -> list[str]:
 
 
 def ensure_cached(root: Path, pointer: storage.Pointer, what: str, *, dvcfile: str = "",
-                  rev: str = "", jobs: int | None = None) -> str | None:
-    """The pointer's objects in the cache from the first replica that has them; its name
-    (None when the cache had them already, or for DVC's unnamed default).
+                  rev: str = "", jobs: int | None = None) -> dict[str, storage.Fetched]:
+    """The pointer's objects in the cache from the first replica that has them; what was
+    downloaded (``storage.Fetched`` by object id: the seal's digests of the bytes as written).
 
     Every object is verified before it enters the cache and nothing is ever deleted from a
     replica (``storage.ensure_cached``); a replica serving corrupt bytes is passed over for
     the next, and its corruption is reported when no replica can serve good ones.
     """
     if not storage.missing_objects(root, pointer):
-        return None
+        return {}
     corrupt: IntegrityError | None = None
     missing: list[tuple[str | None, MissingDataError]] = []
     for name in targets(root):
         try:
-            storage.ensure_cached(root, pointer, dvcfile or pointer.path, rev or "-", what,
-                                  remote_name=name, jobs=jobs or default_jobs())
-            return name
+            return storage.ensure_cached(root, pointer, dvcfile or pointer.path, rev or "-",
+                                         what, remote_name=name, jobs=jobs or default_jobs())
         except MissingDataError as exc:  # first: it is an IntegrityError too
             missing.append((name, exc))
         except IntegrityError as exc:

@@ -14,7 +14,7 @@ import re
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -583,24 +583,28 @@ def materialize(
     expected_sha256: str,
     progress: hashing.Progress | None = None,
     staging_dir: Path | None = None,
+    fetched: Mapping[str, Fetched] | None = None,
 ) -> None:
     """Write the artifact to ``dest`` from the cache; the seal is checked before it appears.
 
     Written in ``staging_dir`` (beside ``dest`` by default; it must be on the same filesystem)
     then renamed, so a failed, tampered or killed restore leaves whatever was at ``dest``
-    untouched.
+    untouched. Objects in ``fetched`` (just downloaded, their sha256 taken from the bytes as
+    they were written to the cache) are copied by the kernel without a second hash pass, as
+    long as the cache file is still the one that download wrote; any other is hashed as it
+    is copied.
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
     if staging_dir is not None:
         staging_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name[:64]}.", dir=staging_dir or dest.parent))
+    known = fetched or {}
     try:
         target = staging / dest.name
         if pointer.is_dir:
-            seal = _materialize_dir(root, pointer, target, progress)
+            seal = _materialize_dir(root, pointer, target, progress, known)
         else:
-            seal = hashing.stream(object_path(root, pointer.md5), target, md5=False,
-                                  progress=progress).sha256
+            seal = _copy_out(root, pointer.md5, target, known, progress)
         if seal != expected_sha256:
             raise IntegrityError(
                 f"bytes of {pointer.path} do not match the recorded seal "
@@ -612,27 +616,42 @@ def materialize(
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def _copy_out(root: Path, oid: str, out: Path, known: Mapping[str, Fetched],
+              progress: hashing.Progress | None) -> str:
+    """One cache object copied to ``out``; its sha256 (from the download, or hashed now)."""
+    src = object_path(root, oid)
+    seen = known.get(oid)
+    if seen is None or not seen.still(src):
+        return hashing.stream(src, out, md5=False, progress=progress).sha256
+    hashing.copy(src, out)
+    if not seen.still(src):  # rewritten while it was copied: hash what is there now
+        return hashing.stream(src, out, md5=False, progress=progress).sha256
+    if progress:
+        progress(seen.size)
+    return seen.sha256
+
+
 def _materialize_dir(
-    root: Path, pointer: Pointer, target: Path, progress: hashing.Progress | None
+    root: Path, pointer: Pointer, target: Path, progress: hashing.Progress | None,
+    known: Mapping[str, Fetched],
 ) -> str:
     """Each member copied out and sealed, one file per core at a time (largest first)."""
     members = []
     for rel, md5 in dir_entries(root, pointer.md5):
         out = paths.confined(target, rel, f"directory member of {pointer.path}")
         out.parent.mkdir(parents=True, exist_ok=True)
-        members.append((rel, object_path(root, md5), out))
+        members.append((rel, md5, out))
     lock = threading.Lock()
 
     def report(n: int) -> None:  # the caller's progress bar is not thread-safe
         with lock:
             progress(n)  # type: ignore[misc]
 
-    def one(member: tuple[str, Path, Path]) -> tuple[str, str]:
-        rel, src, out = member
-        return rel, hashing.stream(src, out, md5=False,
-                                   progress=report if progress else None).sha256
+    def one(member: tuple[str, str, Path]) -> tuple[str, str]:
+        rel, md5, out = member
+        return rel, _copy_out(root, md5, out, known, report if progress else None)
 
-    members.sort(key=lambda m: -_size_or_zero(m[1]))
+    members.sort(key=lambda m: -_size_or_zero(object_path(root, m[1])))
     hashing.preload()  # on this thread: the workers below must not import
     with ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="ckpt-out") as pool:
         return hashing.directory_seal(pool.map(one, members))
@@ -728,20 +747,22 @@ def write_remote_config(dest: Path, root: Path) -> str | None:
 
 
 def ensure_cached(root: Path, pointer: Pointer, dvcfile: str, rev: str, what: str,
-                  remote_name: str | None = None, jobs: int | None = None) -> None:
+                  remote_name: str | None = None, jobs: int | None = None) -> dict[str, Fetched]:
     """The pointer's objects in the cache, copied from remote ``remote_name`` (default: the
-    default remote) if needed, ``jobs`` transfers at a time (default: 4 per core).
+    default remote) if needed, ``jobs`` transfers at a time (default: 4 per core); what was
+    downloaded, by object id, with the sha256 of the bytes as they were written.
 
     A read never modifies the remote: each object is downloaded beside the cache, its md5
     checked, and only then renamed into the cache. A corrupt remote object is reported by
     name (exit 3) and left where it is for its owner to inspect (DVC's own fetch deletes it).
     """
+    fetched: dict[str, Fetched] = {}
     if not missing_objects(root, pointer):
-        return
+        return fetched
     try:
         with _quiet_dvc(), _remote_objects(root, remote_name) as odb:
             if odb is not None:
-                _adopt(root, odb, pointer, jobs or 4 * (os.cpu_count() or 1))
+                fetched = _adopt(root, odb, pointer, jobs or 4 * (os.cpu_count() or 1))
     except (IntegrityError, UsageError):
         raise
     except Exception as exc:  # noqa: BLE001 - any backend error (OSError, botocore…) is one line
@@ -753,6 +774,7 @@ def ensure_cached(root: Path, pointer: Pointer, dvcfile: str, rev: str, what: st
             f"bytes of {what} are in neither the cache nor the DVC remote ({len(missing)} "
             f"object(s) missing, e.g. {missing[0]}); push them from the machine that saved "
             "it: 'dvc push'")
+    return fetched
 
 
 # -- named remotes, object transfers (replicas) -----------------------------------------------
@@ -839,47 +861,84 @@ def _remote_objects(root: Path, name: str | None) -> Iterator[Any]:
         yield None if remote is None else remote._odb  # noqa: SLF001 - this module's wrapper
 
 
-def _adopt(root: Path, odb: Any, pointer: Pointer, jobs: int) -> None:
-    """Copy the pointer's missing objects from ``odb``, each verified before it lands.
+def _adopt(root: Path, odb: Any, pointer: Pointer, jobs: int) -> dict[str, Fetched]:
+    """Copy the pointer's missing objects from ``odb``, each verified before it lands; what
+    was downloaded.
 
     A directory's files come ``jobs`` at a time; a single large object comes in ``jobs``
     ranged requests at once (as ``dvc pull`` does through s3fs), hashed as the parts arrive.
     """
+    fetched: dict[str, Fetched] = {}
     if not object_path(root, pointer.md5).exists():
-        _adopt_one(root, odb, pointer.md5, jobs)
+        _keep(fetched, pointer.md5, _adopt_one(root, odb, pointer.md5, jobs))
     if not pointer.is_dir or not object_path(root, pointer.md5).exists():
-        return
+        return fetched
     wanted = list(dict.fromkeys(m for _, m in dir_entries(root, pointer.md5)
                                 if not object_path(root, m).exists()))
     if not wanted:
-        return
+        return fetched
     workers = min(jobs, len(wanted))
     each = max(1, jobs // workers)
     with ThreadPoolExecutor(workers, thread_name_prefix="ckpt-fetch") as pool:
-        for _ in pool.map(lambda m: _adopt_one(root, odb, m, each), wanted):
-            pass
+        for oid, seen in zip(wanted, pool.map(lambda m: _adopt_one(root, odb, m, each), wanted),
+                             strict=True):
+            _keep(fetched, oid, seen)
+    return fetched
+
+
+def _keep(fetched: dict[str, Fetched], oid: str, seen: Fetched | None) -> None:
+    if seen is not None:
+        fetched[oid] = seen
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A cache object as its download wrote it: the sha256 of those bytes, and the file's
+    identity then, so a copy made later can tell that it still reads the same file."""
+
+    sha256: str
+    size: int
+    inode: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, path: Path, sha256: str) -> Fetched:
+        st = path.stat()
+        return cls(sha256, st.st_size, st.st_ino, st.st_mtime_ns)
+
+    def still(self, path: Path) -> bool:
+        try:
+            st = path.stat()
+        except OSError:
+            return False
+        return (st.st_size, st.st_ino, st.st_mtime_ns) == (self.size, self.inode, self.mtime_ns)
 
 
 PART = 16 << 20  # bytes per ranged request of a large object
 
 
-def _adopt_one(root: Path, odb: Any, oid: str, jobs: int) -> None:
-    """One object into the cache, md5 checked first; absent on the remote: left missing."""
+def _adopt_one(root: Path, odb: Any, oid: str, jobs: int) -> Fetched | None:
+    """One object into the cache, md5 checked first; absent on the remote: left missing (None).
+
+    The sha256 of the same bytes is taken in the same pass, so the restore that asked for
+    them checks its seal without reading them again.
+    """
     import hashlib
 
     rpath = odb.oid_to_path(oid)
     try:
         size = odb.fs.size(rpath)
     except FileNotFoundError:
-        return  # the caller names what is still missing
+        return None  # the caller names what is still missing
     tmp_dir = cache_root(root) / "tmp"
     tmp_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="ckpt-fetch-")
-    md5 = hashlib.md5(usedforsecurity=False)
+    md5, sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
     try:
         with os.fdopen(fd, "wb") as out:
             for chunk in _parts(odb.fs, rpath, int(size or 0), jobs):
                 md5.update(chunk)
+                sha.update(chunk)
                 out.write(chunk)
         if md5.hexdigest() != oid.removesuffix(".dir"):
             raise IntegrityError(
@@ -889,8 +948,9 @@ def _adopt_one(root: Path, odb: Any, oid: str, jobs: int) -> None:
         final = object_path(root, oid)
         final.parent.mkdir(parents=True, exist_ok=True)
         faults.point("fetched")
+        os.chmod(tmp_name, 0o444)  # as DVC protects its cache objects
         os.replace(tmp_name, final)
-        os.chmod(final, 0o444)  # as DVC protects its cache objects
+        return Fetched.of(final, sha.hexdigest())
     finally:
         Path(tmp_name).unlink(missing_ok=True)
 
