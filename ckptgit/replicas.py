@@ -17,7 +17,13 @@ from pathlib import Path
 
 from ckptgit import names, sidecar, storage
 from ckptgit.atomic import write_atomic
-from ckptgit.errors import CkptError, IntegrityError, MissingDataError, UsageError
+from ckptgit.errors import (
+    CkptError,
+    ExternalError,
+    IntegrityError,
+    MissingDataError,
+    UsageError,
+)
 
 MIRRORS_PATH = ".ckpt/remotes.yaml"
 
@@ -69,8 +75,13 @@ def push(root: Path, oids: Sequence[str], jobs: int | None = None) -> list[str]:
         storage.preload_remote(root, name)
 
     def one(name: str | None) -> list[str]:
-        return storage.push_objects(root, storage.missing_on_remote(root, oids, name, per),
-                                    name, per, lacking=True)
+        try:
+            return storage.push_objects(root, storage.missing_on_remote(root, oids, name, per),
+                                        name, per, lacking=True)
+        except CkptError as exc:  # which replica failed, when there are several
+            if name is None or len(where) == 1:
+                raise
+            raise ExternalError(f"DVC remote {name!r}: {exc}") from exc
 
     if len(where) == 1:
         return sorted(set(one(where[0])))

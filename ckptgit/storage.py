@@ -834,12 +834,33 @@ def remote_odb(root: Path, name: str) -> Any:
 
     try:
         cls, conf, fs_path = get_cloud_fs(Config(os.fspath(root / DVC_DIR)), name=name)
-        fs = cls(**conf)
+        fs = _tuned(cls(**conf))
         conf.pop("worktree", None)
         conf["tmp_dir"] = os.fspath(root / DVC_DIR / "tmp")
         return get_odb(fs, fs.join(fs_path, "files", "md5"), hash_name="md5", **conf)  # type: ignore[no-untyped-call]
     except DvcException as exc:
         raise ExternalError(f"cannot open DVC remote {name!r}: {_one_line(exc)}") from exc
+
+
+# A replica that is down must fail in seconds, not after botocore's legacy retry schedule
+# (5 attempts, exponential back-off: 8-12 s here for a refused connection, per request) or
+# its 60 s connect timeout. The standard mode's 3 attempts still ride out throttling.
+_S3_CLIENT = {"retries": {"total_max_attempts": 3, "mode": "standard"}, "connect_timeout": 10,
+              # every byte read is md5-checked by us (and sealed): botocore's CRC32 of each
+              # response body would only spend CPU on the same bytes again
+              "response_checksum_validation": "when_required"}
+
+
+def _tuned(fs: Any) -> Any:
+    """An S3 remote's client with ``_S3_CLIENT`` (settings the user gave DVC win); other
+    remotes as they are. Must run before the fs makes its client (it does so lazily)."""
+    if getattr(fs, "protocol", None) != "s3" or "fs" in vars(fs):
+        return fs
+    client = fs.fs_args.setdefault("config_kwargs", {})
+    for key, value in _S3_CLIENT.items():
+        if client.get(key) is None:
+            client[key] = value
+    return fs
 
 
 def remote_has(odb: Any, oids: Sequence[str], jobs: int | None = None) -> set[str]:
@@ -858,7 +879,11 @@ def _remote_objects(root: Path, name: str | None) -> Iterator[Any]:
         yield remote_odb(root, name)
         return
     with remote_store(root) as remote:
-        yield None if remote is None else remote._odb  # noqa: SLF001 - this module's wrapper
+        if remote is None:
+            yield None
+            return
+        _tuned(remote._odb.fs)  # noqa: SLF001 - this module's wrapper
+        yield remote._odb  # noqa: SLF001
 
 
 def _adopt(root: Path, odb: Any, pointer: Pointer, jobs: int) -> dict[str, Fetched]:
@@ -990,7 +1015,9 @@ def _push_odb(root: Path, remote: str | None) -> Iterator[Any]:
     from dvc.repo import Repo
 
     with Repo(os.fspath(root)) as repo:
-        yield repo.cloud.get_remote_odb(None, command="push")
+        odb = repo.cloud.get_remote_odb(None, command="push")
+        _tuned(odb.fs)
+        yield odb
 
 
 def preload_remote(root: Path, name: str | None) -> None:

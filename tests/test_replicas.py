@@ -196,6 +196,39 @@ def test_two_s3_replicas_one_stopped_mid_test(tmp_path: Path, s3_server: S3Serve
         assert (clone.path / MODEL).read_bytes() == original
         assert saved["artifact"]["sha256"] == clone.ckpt_ok("show", "clf", "--json").json()[
             "artifact"]["sha256"]
+        writes_with_a_replica_stopped(repo, tmp_path, s3_server, prefix)
+
+
+def writes_with_a_replica_stopped(repo: Repo, tmp_path: Path, mirror: S3Server,
+                                  prefix: str) -> None:
+    """The default replica is down: ``save --push`` and the pre-push hook each fail with one
+    line naming it (no retrying for minutes), and the mirror, written at the same time, holds
+    the new bytes all the same."""
+    repo.model(seed=7)
+    res = repo.ckpt("save", MODEL, "--name", "clf", "--push")
+    assert res.code == 1, res
+    assert len(res.err.strip().splitlines()) == 1 and "'ckpt'" in res.err, res.err
+    assert "saved locally" in res.err and "Traceback" not in res.err
+    md5 = repo.ckpt_ok("show", "clf", "--json").json()["artifact"]["md5"]
+    assert md5 in s3_objects(mirror, prefix)
+    git(tmp_path, "init", "-q", "--bare", str(tmp_path / "plain.git"))
+    repo.git("remote", "add", "origin", str(tmp_path / "plain.git"))
+    done = push(repo, "main")
+    assert done.returncode != 0, done.stderr
+    refused = [ln for ln in done.stderr.splitlines() if "'ckpt' did not answer" in ln]
+    assert len(refused) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "(a mirror)" not in done.stderr  # the mirror holds everything: no problem there
+    assert "main" not in git(tmp_path / "plain.git", "branch", "--list", "main")
+
+
+def s3_objects(server: S3Server, prefix: str) -> set[str]:
+    """Object ids under ``prefix`` of the server's bucket, listed by DVC's own S3 client."""
+    from s3fs import S3FileSystem
+
+    fs = S3FileSystem(key=server.key, secret=server.secret,
+                      client_kwargs={"endpoint_url": server.endpoint})
+    found = fs.find(f"{server.bucket}/{prefix}/files/md5")
+    return {"".join(p.split("/")[-2:]) for p in found}
 
 
 def shards(root: Path, count: int = 3) -> dict[str, bytes]:
