@@ -919,24 +919,26 @@ def _keep(fetched: dict[str, Fetched], oid: str, seen: Fetched | None) -> None:
 @dataclass(frozen=True)
 class Fetched:
     """A cache object as its download wrote it: the sha256 of those bytes, and the file's
-    identity then, so a copy made later can tell that it still reads the same file."""
+    identity then, so a copy made later can tell that it still reads the same file. The
+    change time is part of it: any write, chmod or rename moves it, and unlike the
+    modification time no ``utime`` can set it back."""
 
     sha256: str
     size: int
     inode: int
-    mtime_ns: int
+    ctime_ns: int
 
     @classmethod
     def of(cls, path: Path, sha256: str) -> Fetched:
         st = path.stat()
-        return cls(sha256, st.st_size, st.st_ino, st.st_mtime_ns)
+        return cls(sha256, st.st_size, st.st_ino, st.st_ctime_ns)
 
     def still(self, path: Path) -> bool:
         try:
             st = path.stat()
         except OSError:
             return False
-        return (st.st_size, st.st_ino, st.st_mtime_ns) == (self.size, self.inode, self.mtime_ns)
+        return (st.st_size, st.st_ino, st.st_ctime_ns) == (self.size, self.inode, self.ctime_ns)
 
 
 PART = 16 << 20  # bytes per ranged request of a large object
