@@ -904,11 +904,26 @@ def _adopt(root: Path, odb: Any, pointer: Pointer, jobs: int) -> dict[str, Fetch
         return fetched
     workers = min(jobs, len(wanted))
     each = max(1, jobs // workers)
+    sizes = _listed_sizes(root, pointer.md5)
     with ThreadPoolExecutor(workers, thread_name_prefix="ckpt-fetch") as pool:
-        for oid, seen in zip(wanted, pool.map(lambda m: _adopt_one(root, odb, m, each), wanted),
-                             strict=True):
+        for oid, seen in zip(wanted, pool.map(
+                lambda m: _adopt_one(root, odb, m, each, sizes.get(m)), wanted), strict=True):
             _keep(fetched, oid, seen)
     return fetched
+
+
+def _listed_sizes(root: Path, oid: str) -> dict[str, int]:
+    """Member sizes a directory listing states (DVC writes them; older listings may not).
+
+    Only a hint, to spare a size request per small shard: the listing is checked against its
+    md5 but a size in it could still be wrong, so it never sets how much is read (see
+    ``_adopt_one``), and every byte is md5-checked all the same."""
+    from ckptgit import loader
+
+    data = loader.load_json(object_path(root, oid).read_bytes(), f"directory listing {oid}",
+                            max_bytes=1 << 30)
+    return {e["md5"]: e["size"] for e in data if isinstance(e, dict)
+            and isinstance(e.get("md5"), str) and type(e.get("size")) is int}
 
 
 def _keep(fetched: dict[str, Fetched], oid: str, seen: Fetched | None) -> None:
@@ -944,26 +959,35 @@ class Fetched:
 PART = 16 << 20  # bytes per ranged request of a large object
 
 
-def _adopt_one(root: Path, odb: Any, oid: str, jobs: int) -> Fetched | None:
+def _adopt_one(root: Path, odb: Any, oid: str, jobs: int,
+               listed: int | None = None) -> Fetched | None:
     """One object into the cache, md5 checked first; absent on the remote: left missing (None).
 
     The sha256 of the same bytes is taken in the same pass, so the restore that asked for
-    them checks its seal without reading them again.
+    them checks its seal without reading them again. An object its directory listing says is
+    small (``listed``) is read in one request capped at ``PART`` bytes, with no size request
+    first; when that request comes back full, the listing understated it, and the object is
+    read again the ordinary way.
     """
     import hashlib
 
     rpath = odb.oid_to_path(oid)
+    small = listed is not None and 0 < listed < PART
     try:
-        size = odb.fs.size(rpath)
+        whole = odb.fs.cat_file(rpath, start=0, end=PART) if small else None
+        if whole is not None and len(whole) >= PART:  # more than listed: read it all, by size
+            whole = None
+        size = 0 if whole is not None else odb.fs.size(rpath)
     except FileNotFoundError:
         return None  # the caller names what is still missing
     tmp_dir = cache_root(root) / "tmp"
     tmp_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="ckpt-fetch-")
     md5, sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
+    chunks = [whole] if whole is not None else _parts(odb.fs, rpath, int(size or 0), jobs)
     try:
         with os.fdopen(fd, "wb") as out:
-            for chunk in _parts(odb.fs, rpath, int(size or 0), jobs):
+            for chunk in chunks:
                 md5.update(chunk)
                 sha.update(chunk)
                 out.write(chunk)

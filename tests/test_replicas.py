@@ -290,6 +290,43 @@ def test_a_corrupt_part_of_a_shard_is_refused(mirrored: tuple[Repo, Path],
     assert not (clone.path / "models" / "llm").exists()
 
 
+def test_shard_sizes_a_listing_understates_are_read_in_full(
+        mirrored: tuple[Repo, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A listing's sizes only spare a size request: one that is wrong (hostile or stale)
+    costs a second read, never a short or unbounded one."""
+    from ckptgit import storage
+
+    repo, _ = mirrored
+    files = shards(repo.path)
+    repo.save("models/llm", "llm", "--push")
+    clone = fresh_clone(repo, "clone")
+    monkeypatch.setattr(storage, "PART", 64 << 10)  # each shard is bigger than one request
+
+    def understated(root: Path, oid: str) -> dict[str, int]:
+        return {m: 100 for _, m in storage.dir_entries(root, oid)}
+
+    monkeypatch.setattr(storage, "_listed_sizes", understated)
+    clone.ckpt_ok("restore", "llm")
+    assert {p.name: p.read_bytes() for p in (clone.path / "models" / "llm").iterdir()} == files
+
+
+def test_a_shard_missing_from_every_replica_is_one_line(mirrored: tuple[Repo, Path]) -> None:
+    from ckptgit import storage
+
+    repo, mirror = mirrored
+    shards(repo.path)
+    saved = repo.save("models/llm", "llm", "--push")
+    md5 = next(m for rel, m in storage.dir_entries(repo.path, saved["artifact"]["md5"])
+               if rel == "model-2.bin")
+    for remote in (repo.remote, mirror):
+        (remote / "files" / "md5" / md5[:2] / md5[2:]).unlink()
+    clone = fresh_clone(repo, "clone")
+    res = clone.ckpt("restore", "llm")
+    assert res.code == 3, res
+    assert len(res.err.strip().splitlines()) == 1 and "missing" in res.err, res.err
+    assert not (clone.path / "models" / "llm").exists()
+
+
 def test_restore_jobs_must_be_positive(repo: Repo) -> None:
     repo.model()
     repo.save(MODEL, "clf")
