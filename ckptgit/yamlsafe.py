@@ -10,6 +10,8 @@ Sizes and messages are ``loader``'s business (``ckptgit/loader.py``).
 
 from __future__ import annotations
 
+import pickle
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -86,6 +88,79 @@ def load(text: bytes | str, max_depth: int = DEPTH) -> Any:
     if too_deep(data, max_depth):
         raise Refused(_too_deep(max_depth))
     return data
+
+
+# -- sections: a long history of sidecars repeats its big sections --------------------------
+# What ``sidecar.dump`` writes: a block mapping whose keys start lines at column 0; every other
+# line is indented, an indentless sequence item, or blank. In such a text a line starting with
+# ``key:`` ends whatever came before it (a plain or block scalar cannot continue at column 0 in
+# a root mapping; a quote or a flow collection left open makes the part before it fail).
+_KEY = rb"[a-z_][a-z0-9_]*:(?: |$)"
+_ENTRY = re.compile(rb"(?m)^" + _KEY)
+_ODD_LINE = re.compile(rb"(?m)^(?![ ]|-(?: |$)|$|" + _KEY + rb")")
+_BREAKS = (b"\r", b"\xc2\x85", b"\xe2\x80\xa8", b"\xe2\x80\xa9")  # YAML breaks besides \n
+SECTION_MEMO_FROM = 1024  # bytes: smaller entries are parsed together, never remembered
+_MEMO_MAX = 64
+_memo: dict[bytes, bytes] = {}  # section text -> its parse, pickled (each use gets a copy)
+
+
+def load_sections(text: bytes, max_depth: int = DEPTH) -> Any:
+    """``load(text)``, with each top-level entry of ``SECTION_MEMO_FROM`` bytes or more parsed
+    once per distinct text in this process: a run's environment and a model's tensor summary
+    are the same in save after save, and are nine tenths of a sidecar.
+
+    Only a text in the shape our dumper writes is taken apart (``_sections``); any part that
+    does not load as a mapping sends the WHOLE text through ``load``, so every error and every
+    other shape is exactly ``load``'s. Same bounds: aliases refused, depth counted per part
+    (each part is the root mapping with some of its keys, so depths are the same).
+    """
+    parts = _sections(text)
+    if parts is None:
+        return load(text, max_depth)
+    out: dict[Any, Any] = {}
+    try:
+        for part in parts:
+            value = _load_part(part, max_depth)
+            if not isinstance(value, dict):
+                return load(text, max_depth)
+            out.update(value)  # a key given twice: the last wins, as in one parse
+    except (YAMLError, ValueError, OverflowError, TypeError, RecursionError):
+        return load(text, max_depth)
+    return out
+
+
+def _sections(text: bytes) -> list[bytes] | None:
+    """The text cut before each top-level key, small neighbours kept together; None when the
+    text is not in the dumper's shape (it is then parsed whole)."""
+    if not isinstance(text, bytes) or not _ENTRY.match(text) or _ODD_LINE.search(text) \
+            or any(b in text for b in _BREAKS):
+        return None
+    starts = [m.start() for m in _ENTRY.finditer(text)] + [len(text)]
+    parts: list[bytes] = []
+    small = -1  # where the current run of small entries began
+    for start, end in zip(starts, starts[1:], strict=False):
+        if end - start >= SECTION_MEMO_FROM:
+            if small >= 0:
+                parts.append(text[small:start])
+                small = -1
+            parts.append(text[start:end])
+        elif small < 0:
+            small = start
+    if small >= 0:
+        parts.append(text[small:])
+    return parts
+
+
+def _load_part(part: bytes, max_depth: int) -> Any:
+    if len(part) < SECTION_MEMO_FROM or b"&" in part or b"*" in part:
+        return load(part, max_depth)
+    hit = _memo.get(part)
+    if hit is None:
+        value = load(part, max_depth)
+        if len(_memo) >= _MEMO_MAX:
+            _memo.clear()
+        hit = _memo[part] = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+    return pickle.loads(hit)  # noqa: S301 - bytes this process pickled itself, never read in
 
 
 def too_deep(data: Any, max_depth: int) -> bool:

@@ -198,8 +198,8 @@ def _records(repo: Repo, statuses: list[Status]) -> dict[str, _Record]:
             continue
         found.append((s, spec, raw_ptr))
     fresh = [spec for _, spec, _ in found if spec not in known]
-    for spec, result in zip(fresh, sidecar.check_many([blobs[spec] or b"" for spec in fresh]),
-                            strict=True):
+    checked = sidecar.check_many([blobs[spec] or b"" for spec in fresh], keep=parsecache.reduced)
+    for spec, result in zip(fresh, checked, strict=True):
         known[spec] = result
         cached.put(str(oids[spec]), result)
     cached.save()
