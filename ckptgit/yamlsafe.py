@@ -95,9 +95,12 @@ def load(text: bytes | str, max_depth: int = DEPTH) -> Any:
 # line is indented, an indentless sequence item, or blank. In such a text a line starting with
 # ``key:`` ends whatever came before it (a plain or block scalar cannot continue at column 0 in
 # a root mapping; a quote or a flow collection left open makes the part before it fail).
-_KEY = rb"[a-z_][a-z0-9_]*:(?: |$)"
-_ENTRY = re.compile(rb"(?m)^" + _KEY)
-_ODD_LINE = re.compile(rb"(?m)^(?![ ]|-(?: |$)|$|" + _KEY + rb")")
+# (Each pattern starts at a "\n", not at "(?m)^": the engine then jumps from line break to
+# line break instead of trying every position, 0.8 ms of a 10 KB sidecar.)
+_KEY = rb"[a-z_][a-z0-9_]*:(?: |\n|\Z)"
+_FIRST = re.compile(_KEY)
+_ENTRY = re.compile(rb"\n(?=" + _KEY + rb")")
+_ODD_LINE = re.compile(rb"\n(?![ \n]|-(?:[ \n]|\Z)|\Z|" + _KEY + rb")")
 _BREAKS = (b"\r", b"\xc2\x85", b"\xe2\x80\xa8", b"\xe2\x80\xa9")  # YAML breaks besides \n
 SECTION_MEMO_FROM = 1024  # bytes: smaller entries are parsed together, never remembered
 _MEMO_MAX = 64
@@ -132,10 +135,10 @@ def load_sections(text: bytes, max_depth: int = DEPTH) -> Any:
 def _sections(text: bytes) -> list[bytes] | None:
     """The text cut before each top-level key, small neighbours kept together; None when the
     text is not in the dumper's shape (it is then parsed whole)."""
-    if not isinstance(text, bytes) or not _ENTRY.match(text) or _ODD_LINE.search(text) \
+    if not isinstance(text, bytes) or not _FIRST.match(text) or _ODD_LINE.search(text) \
             or any(b in text for b in _BREAKS):
         return None
-    starts = [m.start() for m in _ENTRY.finditer(text)] + [len(text)]
+    starts = [0, *(m.start() + 1 for m in _ENTRY.finditer(text)), len(text)]
     parts: list[bytes] = []
     small = -1  # where the current run of small entries began
     for start, end in zip(starts, starts[1:], strict=False):
