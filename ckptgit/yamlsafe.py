@@ -10,6 +10,7 @@ Sizes and messages are ``loader``'s business (``ckptgit/loader.py``).
 
 from __future__ import annotations
 
+import itertools
 import pickle
 import re
 from collections.abc import Sequence
@@ -110,47 +111,56 @@ _memo: dict[bytes, bytes] = {}  # section text -> its parse, pickled (each use g
 def load_sections(text: bytes, max_depth: int = DEPTH) -> Any:
     """``load(text)``, with each top-level entry of ``SECTION_MEMO_FROM`` bytes or more parsed
     once per distinct text in this process: a run's environment and a model's tensor summary
-    are the same in save after save, and are nine tenths of a sidecar.
+    are the same in save after save, and are nine tenths of a sidecar. The small entries are
+    parsed together, in one pass.
 
-    Only a text in the shape our dumper writes is taken apart (``_sections``); any part that
-    does not load as a mapping sends the WHOLE text through ``load``, so every error and every
-    other shape is exactly ``load``'s. Same bounds: aliases refused, depth counted per part
-    (each part is the root mapping with some of its keys, so depths are the same).
+    Only a text in the shape our dumper writes is taken apart (``_sections``). Whenever the
+    pieces do not account for every key line exactly once (a key given twice, a quote or a
+    flow collection reaching over a key line, a piece that is not a mapping, any error), the
+    WHOLE text goes through ``load``: every error and every other shape is exactly ``load``'s.
+    Same bounds: aliases refused, depth counted per piece (each is the root mapping with some
+    of its keys, so depths are the same).
     """
     parts = _sections(text)
     if parts is None:
         return load(text, max_depth)
-    out: dict[Any, Any] = {}
     try:
-        for part in parts:
-            value = _load_part(part, max_depth)
-            if not isinstance(value, dict):
-                return load(text, max_depth)
-            out.update(value)  # a key given twice: the last wins, as in one parse
+        small = b"".join(part for part, _, big in parts if not big)
+        merged = load(small, max_depth) if small else {}
+        bigs = [_load_part(part, max_depth) for part, _, big in parts if big]
     except (YAMLError, ValueError, OverflowError, TypeError, RecursionError):
         return load(text, max_depth)
-    return out
+    lines = sum(n for _, n, big in parts if not big)
+    if not isinstance(merged, dict) or len(merged) != lines \
+            or any(not isinstance(b, dict) or len(b) != 1 for b in bigs):
+        return load(text, max_depth)
+    keys, values = iter(merged.items()), iter(bigs)
+    out: dict[Any, Any] = {}
+    for _, n, big in parts:  # back in the text's order
+        out.update(next(values) if big else itertools.islice(keys, n))
+    return out if len(out) == lines + len(bigs) else load(text, max_depth)
 
 
-def _sections(text: bytes) -> list[bytes] | None:
-    """The text cut before each top-level key, small neighbours kept together; None when the
-    text is not in the dumper's shape (it is then parsed whole)."""
+def _sections(text: bytes) -> list[tuple[bytes, int, bool]] | None:
+    """The text cut before each top-level key: (piece, key lines in it, big), neighbouring
+    small entries kept together; None when the text is not in the dumper's shape."""
     if not isinstance(text, bytes) or not _FIRST.match(text) or _ODD_LINE.search(text) \
             or any(b in text for b in _BREAKS):
         return None
     starts = [0, *(m.start() + 1 for m in _ENTRY.finditer(text)), len(text)]
-    parts: list[bytes] = []
-    small = -1  # where the current run of small entries began
+    parts: list[tuple[bytes, int, bool]] = []
+    small, count = -1, 0  # where the current run of small entries began, and its entries
     for start, end in zip(starts, starts[1:], strict=False):
         if end - start >= SECTION_MEMO_FROM:
             if small >= 0:
-                parts.append(text[small:start])
-                small = -1
-            parts.append(text[start:end])
-        elif small < 0:
-            small = start
+                parts.append((text[small:start], count, False))
+                small, count = -1, 0
+            parts.append((text[start:end], 1, True))
+            continue
+        small = start if small < 0 else small
+        count += 1
     if small >= 0:
-        parts.append(text[small:])
+        parts.append((text[small:], count, False))
     return parts
 
 

@@ -35,7 +35,9 @@ def same(text: bytes) -> None:
 
 def test_the_big_section_is_big() -> None:
     assert len(BIG) >= yamlsafe.SECTION_MEMO_FROM
-    assert yamlsafe._sections(b"id: x\n" + BIG + b"step: 1\n") is not None
+    parts = yamlsafe._sections(b"id: x\n" + BIG + b"step: 1\nparent: null\n")
+    assert parts is not None
+    assert [(n, big) for _, n, big in parts] == [(1, False), (1, True), (2, False)]
 
 
 HOSTILE = [
@@ -72,6 +74,19 @@ def test_hostile_texts_load_as_a_whole_parse_loads_them(middle: bytes, where: st
     text = {"before": BIG + middle, "after": middle + BIG, "alone": middle}[where]
     same(text)
     same(text)  # second time from the memo
+
+
+@pytest.mark.parametrize("text", [
+    b"a: 1\n" + BIG + b"a: 2\n",  # a key on both sides of a big section
+    b"environment: 1\n" + BIG,  # a small key that the big section gives again
+    BIG + b"environment: 1\n",
+    BIG + BIG,  # the big section twice
+    b"a: 1\n" + BIG + b"b: 2\n" + BIG.replace(b"environment", b"tensors") + b"c: 3\n",
+    b'a: "x\n' + BIG + b'b: 2"\n',  # a quote reaching over a big section
+])
+def test_pieces_that_do_not_add_up_are_parsed_whole(text: bytes) -> None:
+    same(text)
+    same(text)
 
 
 def test_a_caller_changing_a_result_does_not_change_the_next() -> None:
