@@ -193,3 +193,14 @@ def test_concurrent_readers_and_a_save_leave_one_valid_index(repo: Repo) -> None
     expected = [more[0]["id"], *[s["id"] for s in reversed(saved)]]
     assert _ids(repo) == expected
     assert json.loads(_index(repo).read_text())["columns"]["id"] == expected
+
+
+def test_listed_documents_are_the_checkpoints_dicts(repo: Repo) -> None:
+    _saves(repo, 2, "clf", 0, "--metric", "acc=0.5", "--param", "lr=0.1")
+    _saves(repo, 1, "other", 5, "--label", "best")
+    from ckptgit.ops.list import listed, listing
+    from ckptgit.repo import Repo as CkptRepo
+
+    opened = CkptRepo.open(repo.path)
+    assert listed(opened).documents() == [c.to_dict() for c in listing(opened)]
+    assert [d["name"] for d in listed(opened, "clf", 1).documents()] == ["clf"]

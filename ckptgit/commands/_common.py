@@ -54,6 +54,17 @@ def _orjson(data: Any, floats: bool = True) -> str | None:
     return raw.decode("ascii")
 
 
+def may_hide_nan(values: Any) -> bool:
+    """Whether orjson's form of ``values`` may hold a NaN written as ``null`` (it holds a
+    null, or orjson cannot write it): one C pass instead of a walk of every value."""
+    import orjson
+
+    try:
+        return b"null" in orjson.dumps(values, option=orjson.OPT_PASSTHROUGH_SUBCLASS)
+    except (orjson.JSONEncodeError, TypeError, ValueError):
+        return True
+
+
 def _as_stdlib(value: Any) -> Any:
     """What ``json.dumps(default=str)`` makes of a value orjson hands back."""
     for kind in (bool, int, float, str):

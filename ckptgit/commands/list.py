@@ -4,7 +4,13 @@ from typing import Any
 
 import click
 
-from ckptgit.commands._common import emit_json, fmt_value, json_option, table_columns
+from ckptgit.commands._common import (
+    emit_json,
+    fmt_value,
+    json_option,
+    may_hide_nan,
+    table_columns,
+)
 
 
 @click.command("list")
@@ -29,13 +35,14 @@ def command(name: str | None, limit: int | None, as_json: bool) -> None:
     held = stage_map(repo)
     gone = pruned(repo)
     if as_json:
-        rows: list[dict[str, Any]] = []
-        for c in view.rows():
-            row = c.to_dict()
-            row["stages"] = sorted(held.get(f"{c.name}@{c.commit}", []))
-            row["pruned"] = c.id in gone
-            rows.append(row)
-        emit_json(rows)
+        rows = view.documents()
+        for row in rows:
+            key = f"{row['name']}@{row['commit']}"
+            row["stages"] = sorted(held[key]) if key in held else []
+            row["pruned"] = row["id"] in gone
+        # only metrics and params can hold a float: when orjson's form of them holds no null,
+        # no NaN hides behind one, and the whole document needs no scan for it
+        emit_json(rows, floats=may_hide_nan([view.column("metrics"), view.column("params")]))
         return
     if not len(view):
         click.echo("no checkpoints yet: save one with 'git ckpt save PATH --name NAME'", err=True)

@@ -8,7 +8,7 @@ from typing import Any
 from ckptgit.model import Checkpoint
 from ckptgit.ops.show import stage_map
 from ckptgit.repo import Repo
-from ckptgit.saves import Saves
+from ckptgit.saves import FIELDS, Saves
 
 __all__ = ["Listing", "listed", "listing", "stage_map"]
 
@@ -29,6 +29,18 @@ class Listing:
 
     def rows(self) -> list[Checkpoint]:
         return self.saves.rows(self.order)
+
+    def documents(self) -> list[dict[str, Any]]:
+        """``Checkpoint.to_dict`` of every listed save, made from the columns without a row
+        object each. Metrics and params are the index's own, not copies: for printing."""
+        out = []
+        for values in zip(*(self.column(f) for f in FIELDS), strict=True):
+            doc = dict(zip(FIELDS, values, strict=True))
+            doc["labels"] = list(doc["labels"])
+            doc["artifact"] = {"path": doc["path"], "md5": doc["md5"], "sha256": doc["sha256"],
+                               "size": doc["size"]}
+            out.append(doc)
+        return out
 
 
 def listed(repo: Repo, name: str | None = None, limit: int | None = None) -> Listing:
