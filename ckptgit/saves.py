@@ -86,19 +86,18 @@ class Saves(Sequence[Checkpoint]):
         return row
 
     def __iter__(self) -> Iterator[Checkpoint]:
-        return (self[i] for i in range(len(self)))
+        cache = self._rows
+        for i, values in enumerate(zip(*(self._cols[f] for f in FIELDS), strict=True)):
+            row = cache.get(i)
+            if row is None:
+                row = cache[i] = _make(values)
+            yield row
 
     def rows(self, indices: Iterable[int]) -> list[Checkpoint]:
         return [self[i] for i in indices]
 
     def _build(self, i: int) -> Checkpoint:
-        # the frozen constructor sets each field through object.__setattr__; filling the
-        # instance's dict gives the same object several times faster (as from_dict does)
-        values = {f: col[i] for f, col in self._cols.items()}
-        values["labels"] = tuple(values["labels"])
-        obj = object.__new__(Checkpoint)
-        object.__setattr__(obj, "__dict__", values)
-        return obj
+        return _make(tuple(self._cols[f][i] for f in FIELDS))
 
     # -- lookups from the columns, without building rows ----------------------------------
     def newest_first(self, name: str | None = None) -> list[int]:
@@ -126,3 +125,13 @@ class Saves(Sequence[Checkpoint]):
     def with_id(self, ckpt_id: str) -> Checkpoint | None:
         found = next((i for i, x in enumerate(self._cols["id"]) if x == ckpt_id), None)
         return None if found is None else self[found]
+
+
+def _make(values: tuple[Any, ...]) -> Checkpoint:
+    # the frozen constructor sets each field through object.__setattr__; filling the
+    # instance's dict gives the same object several times faster (as from_dict does)
+    fields = dict(zip(FIELDS, values, strict=True))
+    fields["labels"] = tuple(fields["labels"])
+    obj = object.__new__(Checkpoint)
+    object.__setattr__(obj, "__dict__", fields)
+    return obj

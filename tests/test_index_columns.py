@@ -204,3 +204,13 @@ def test_listed_documents_are_the_checkpoints_dicts(repo: Repo) -> None:
     opened = CkptRepo.open(repo.path)
     assert listed(opened).documents() == [c.to_dict() for c in listing(opened)]
     assert [d["name"] for d in listed(opened, "clf", 1).documents()] == ["clf"]
+
+
+def test_the_fast_writer_never_turns_a_nan_into_null() -> None:
+    from ckptgit import index
+
+    for metrics in ([{"loss": float("nan")}], [{"loss": float("inf")}], [{"acc": 0.5}],
+                    [{"x": None}], [{1: 2}]):
+        doc = {"columns": {"metrics": metrics}, "n": 2 ** 70}
+        back = json.loads(index._dumps(doc, [metrics, []]))  # noqa: SLF001
+        assert json.dumps(back) == json.dumps(json.loads(json.dumps(doc)))
