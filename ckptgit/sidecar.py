@@ -58,6 +58,12 @@ def load_many(items: Sequence[tuple[bytes, str]],
     return _on_every_core(_load_pair, items, workers)
 
 
+def parallel(fn: Callable[[_T], _R], items: Sequence[_T], workers: int | None = None) -> list[_R]:
+    """``[fn(x) for x in items]`` on every core when there are many (``fn`` must be a
+    module-level function: it runs in worker processes started with this repository's limits)."""
+    return _on_every_core(fn, items, workers)
+
+
 def _load_pair(item: tuple[bytes, str]) -> dict[str, Any]:
     return load(*item)
 
