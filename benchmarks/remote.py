@@ -67,7 +67,7 @@ def _measure(box: Sandbox, server: S3Server, size: int, shards: tuple[int, int],
         common.write_random(repo / ARTIFACT, size)
         for i in range(shards[0]):
             common.write_random(repo / SHARDED / f"model-{i:05d}.safetensors", shards[1])
-        (repo / SHARDED / "config.json").write_text('{"shards": %d}\n' % shards[0])
+        (repo / SHARDED / "config.json").write_text(f'{{"shards": {shards[0]}}}\n')
     rows = [] if os.environ.get("CKPT_BENCH_REMOTE") == "pull" else \
         _push_rows(box, ours, plain, rounds, label)
     if not rows:  # the single file still has to be on the remote once
