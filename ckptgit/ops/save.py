@@ -92,7 +92,7 @@ def _save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None,
     paths.check_name_text(rel, "artifact path")
     if pin is None:  # a pin checked the file kinds when it copied the bytes
         _check_file_kinds(root, rel, "artifact")
-    if git.is_tracked(rel) or git.tracked_under(rel):
+    if git.tracked_under(rel):  # the file itself, or any file under the directory
         raise UsageError(f"{rel} is tracked by git; checkpoints keep bytes in DVC: "
                          f"run 'git rm --cached -r {rel}' and commit first")
     existing = repo.checkpoints()
@@ -119,7 +119,7 @@ def _save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None,
     # context and loads what the commit needs: md5 keeps one core busy for the whole read,
     # and the rest of the save fits in the other core's spare time.
     cancel = threading.Event()
-    storage.preload(root)  # here, on the main thread: a worker that imports can hang Ctrl-C
+    storage.preload(root, is_dir)  # on this thread: a worker that imports can hang Ctrl-C
     with ThreadPoolExecutor(1, thread_name_prefix="ckpt-store") as pool:
         memo = HashMemo(git.ckpt_dir)
         progress = _cancellable(faults.on_progress("copying", progress), cancel)
@@ -160,7 +160,7 @@ def _save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None,
         doc["companions"] = [_companion_entry(p, st) for p, st in companions.items()]
     sidecar.validate(doc, f"sidecar for {rel}")
     ckpt = _commit(repo, doc, rel, stored, companions, decide_parent=req.parent is None)
-    enforce.after_save(repo, verdict, ckpt)
+    enforce.after_save(repo, verdict, ckpt, who=doc["owner"])
     if req.push:
         _push(root, ckpt, [storage.Pointer(stored.md5, stored.size, rel),
                            *(storage.Pointer(st.md5, st.size, p) for p, st in companions.items()),
@@ -343,7 +343,7 @@ def _companion_paths(repo: Repo, req: SaveRequest, rel: str) -> list[str]:
         _check_file_kinds(repo.root, comp, "--with")
         if comp == rel or comp in out:
             raise UsageError(f"--with {given} is listed twice or is the checkpoint itself")
-        if repo.git.is_tracked(comp) or repo.git.tracked_under(comp):
+        if repo.git.tracked_under(comp):
             raise UsageError(f"--with {comp} is tracked by git; companions keep bytes in DVC: "
                              f"run 'git rm --cached -r {comp}' and commit first")
         out.append(comp)
@@ -414,8 +414,9 @@ def _commit(repo: Repo, doc: dict[str, Any], rel: str, stored: storage.Stored,
             own[sidecar.path_for(rel)] = sidecar.dump_record(doc)
             head = git.head()
             files = dict(own)
+            shared = git.cat_files([f"{head}:{path}" for path in edits]) if head else {}
             for path, edit in edits.items():
-                new = edit(git.show_file(head, path) if head else None)
+                new = edit(shared.get(f"{head}:{path}"))
                 if new is not None:
                     files[path] = new
             commit, blobs = git.commit_files(head, files, message, sign=sign)
