@@ -163,14 +163,18 @@ class Git:
         ident = done.stdout.decode().strip()
         return ident.rsplit(">", 1)[0] + ">" if ">" in ident else ident
 
-    def dirty_state(self, exclude: Iterable[str] = ()) -> tuple[bool, str | None, int]:
+    def dirty_state(self, exclude: Iterable[str] = (),
+                    head: str | None | bool = True) -> tuple[bool, str | None, int]:
         """Whether the work differs from HEAD: tracked files changed (staged or not) or files
         git does not ignore left untracked. Returns the flag, a digest pinning the diff and the
-        untracked files' names and bytes, and how many untracked files there are."""
+        untracked files' names and bytes, and how many untracked files there are. ``head``:
+        the commit HEAD was just read as (None: unborn), compared against that very commit;
+        True reads it here."""
         excludes = [f":(exclude,literal){p}" for p in exclude]
-        if self.head() is None:
+        base = self.head() if head is True else head
+        if not isinstance(base, str):
             return False, None, 0
-        diff = self.run(["diff", "HEAD", "--binary", "--no-ext-diff", "--", ".", *excludes]).stdout
+        diff = self.run(["diff", base, "--binary", "--no-ext-diff", "--", ".", *excludes]).stdout
         listing = self.run(["ls-files", "--others", "--exclude-standard", "-z", "--", ".",
                             *excludes]).stdout
         untracked = sorted(p for p in listing.split(b"\0") if p)

@@ -121,8 +121,10 @@ def _refuse(repo: Repo, policy: Policy, doc: Mapping[str, Any], verdict: Verdict
     raise PolicyError(text)
 
 
-def after_save(repo: Repo, verdict: Verdict, ckpt: Checkpoint) -> runs.RunEvent | None:
-    """Record the outcome of a save that landed; pause the name if a rule says so."""
+def after_save(repo: Repo, verdict: Verdict, ckpt: Checkpoint,
+               who: str | None = None) -> runs.RunEvent | None:
+    """Record the outcome of a save that landed; pause the name if a rule says so. ``who``:
+    the identity the save already read (one git process fewer), else read here."""
     policy = policy_of(repo) if verdict.pausing else None
     pause = _pause(repo, policy, ckpt.name, ckpt.id, verdict) if policy else None
     if pause is not None:
@@ -131,7 +133,7 @@ def after_save(repo: Repo, verdict: Verdict, ckpt: Checkpoint) -> runs.RunEvent 
                     pause.reason, ckpt.name)
     if verdict.outcomes:
         log_outcome(repo, "save", ckpt.name, ckpt.id, verdict, refused=False,
-                    paused_by=pause.rule if pause else None)
+                    paused_by=pause.rule if pause else None, who=who)
     return pause
 
 
@@ -179,10 +181,12 @@ def trailers(doc: Mapping[str, Any]) -> list[str]:
 
 
 def log_outcome(repo: Repo, action: str, name: str, ckpt_id: str | None, verdict: Verdict,
-                refused: bool, paused_by: str | None = None, stage: str | None = None) -> None:
+                refused: bool, paused_by: str | None = None, stage: str | None = None,
+                who: str | None = None) -> None:
     # passes are counted, not listed: the log grows by what fired
+    who = who if who is not None else repo.git.identity() or ""
     body = {"action": action, "name": name, "id": ckpt_id, "stage": stage, "refused": refused,
-            "paused_by": paused_by, "when": records.now(), "who": repo.git.identity() or "",
+            "paused_by": paused_by, "when": records.now(), "who": who,
             "evaluated": len(verdict.outcomes),
             "outcomes": [o.to_dict() for o in verdict.outcomes if o.result != "pass"]}
     fired = [o.rule for o in verdict.fired]
