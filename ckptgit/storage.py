@@ -459,12 +459,12 @@ def with_values_files(dvc_yaml: bytes | None, metrics: str, params: str) -> byte
     """``dvc.yaml`` listing ``metrics`` and ``params`` in its top-level ``metrics:`` and
     ``params:`` (as dvclive registers its own), so ``dvc metrics diff``, ``dvc params diff``,
     Studio and the VS Code extension see them; None when already listed."""
-    from dvc.utils.serialize import dumps_yaml, parse_yaml_for_update
-
     text = dvc_yaml.decode() if dvc_yaml else ""
     lines = set(text.splitlines())
     if f"- {metrics}" in lines and f"- {params}" in lines:  # every save after the first:
-        return None  # no second YAML parse (~30 ms) for a no-op; a false miss just parses
+        return None  # no round-trip parser (~30 ms) for a no-op; a false miss just parses
+    from dvc.utils.serialize import dumps_yaml, parse_yaml_for_update
+
     data = parse_yaml_for_update(text, "dvc.yaml") if text.strip() else {}
     if not isinstance(data, dict):
         raise UsageError("dvc.yaml is not a mapping; fix it before saving checkpoints")
