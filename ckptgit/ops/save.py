@@ -32,6 +32,7 @@ from ckptgit.policy import enforce
 from ckptgit.repo import Repo
 
 if TYPE_CHECKING:
+    from ckptgit.policy.guardrails import Verdict
     from ckptgit.snapshot import Pin
 
 _FORMATS = {".safetensors": "safetensors", ".pt": "pytorch", ".pth": "pytorch",
@@ -86,6 +87,38 @@ def save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None = None,
 
 def _save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None,
           inputs: Callable[[sources.Supplied], None] | None) -> Checkpoint:
+    # Everything up to the commit reads HEAD once: the checkpoints listed, the parent chosen
+    # and the code state recorded are those of one commit (the commit re-reads it under its
+    # lock, and moves it).
+    with repo.git.head_pinned():
+        got = _prepare(repo, req, progress, inputs)
+    ckpt = _commit(repo, got.doc, got.rel, got.stored, got.companions,
+                   decide_parent=req.parent is None)
+    enforce.after_save(repo, got.verdict, ckpt, who=got.doc["owner"])
+    if req.push:
+        stored, rel, given = got.stored, got.rel, got.given
+        _push(repo.root, ckpt, [
+            storage.Pointer(stored.md5, stored.size, rel),
+            *(storage.Pointer(st.md5, st.size, p) for p, st in got.companions.items()),
+            *(storage.Pointer(d["md5"], d.get("size"), d["path"])
+              for d in [*given.data, *given.eval_data])], req.jobs)
+    return ckpt
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A save checked, described, judged and its bytes stored: what the commit needs."""
+
+    rel: str
+    doc: dict[str, Any]
+    stored: storage.Stored
+    companions: dict[str, storage.Stored]
+    verdict: Verdict
+    given: _Given
+
+
+def _prepare(repo: Repo, req: SaveRequest, progress: hashing.Progress | None,
+             inputs: Callable[[sources.Supplied], None] | None) -> _Prepared:
     _check_request(req)
     git, root, pin = repo.git, repo.root, req.source
     rel = paths.artifact_path(root, pin.real if pin else req.path, req.cwd, pinned=bool(pin))
@@ -159,14 +192,7 @@ def _save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None,
     if companions:
         doc["companions"] = [_companion_entry(p, st) for p, st in companions.items()]
     sidecar.validate(doc, f"sidecar for {rel}")
-    ckpt = _commit(repo, doc, rel, stored, companions, decide_parent=req.parent is None)
-    enforce.after_save(repo, verdict, ckpt, who=doc["owner"])
-    if req.push:
-        _push(root, ckpt, [storage.Pointer(stored.md5, stored.size, rel),
-                           *(storage.Pointer(st.md5, st.size, p) for p, st in companions.items()),
-                           *(storage.Pointer(d["md5"], d.get("size"), d["path"])
-                             for d in [*given.data, *given.eval_data])], req.jobs)
-    return ckpt
+    return _Prepared(rel, doc, stored, companions, verdict, given)
 
 
 def _cancellable(progress: hashing.Progress | None,
@@ -405,14 +431,14 @@ def _commit(repo: Repo, doc: dict[str, Any], rel: str, stored: storage.Stored,
             # saves of one new name from different paths exactly one lands; the parent is the
             # latest. Retried when a plain 'git commit' (which takes no lock of ours) moved the
             # branch between our read and our compare-and-swap.
-            existing = repo.checkpoints()
+            with git.head_pinned() as head:  # decided against the very commit replaced
+                existing = repo.checkpoints()
             _check_name_path(existing, name, rel)
             if decide_parent:
                 doc["parent"] = _latest_id(existing, name)
             # stamped now, so creation order is landing order (what 'latest' means)
             doc["created_at"] = _timestamp(datetime.now(UTC))
             own[sidecar.path_for(rel)] = sidecar.dump_record(doc)
-            head = git.head()
             files = dict(own)
             shared = git.cat_files([f"{head}:{path}" for path in edits]) if head else {}
             for path, edit in edits.items():
