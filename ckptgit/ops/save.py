@@ -93,7 +93,7 @@ def _save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None,
     with repo.git.head_pinned():
         got = _prepare(repo, req, progress, inputs)
     ckpt = _commit(repo, got.doc, got.rel, got.stored, got.companions,
-                   decide_parent=req.parent is None)
+                   decide_parent=req.parent is None, sign=got.sign)
     enforce.after_save(repo, got.verdict, ckpt, who=got.doc["owner"])
     if req.push:
         stored, rel, given = got.stored, got.rel, got.given
@@ -115,6 +115,7 @@ class _Prepared:
     companions: dict[str, storage.Stored]
     verdict: Verdict
     given: _Given
+    sign: bool  # the commit is SSH-signed (the user's git config says so)
 
 
 def _prepare(repo: Repo, req: SaveRequest, progress: hashing.Progress | None,
@@ -168,6 +169,7 @@ def _prepare(repo: Repo, req: SaveRequest, progress: hashing.Progress | None,
                 summary = tensors.summarize_for_save(view, repo.config.max_header_bytes,
                                                      False)
             sidecar.prepare()
+            sign = git.can_sign_ssh()  # read while the bytes hash, not after
             stored = storing.result()
         except BaseException:
             # Ctrl-C (or any failure) stops the copy at its next chunk instead of after the
@@ -192,7 +194,7 @@ def _prepare(repo: Repo, req: SaveRequest, progress: hashing.Progress | None,
     if companions:
         doc["companions"] = [_companion_entry(p, st) for p, st in companions.items()]
     sidecar.validate(doc, f"sidecar for {rel}")
-    return _Prepared(rel, doc, stored, companions, verdict, given)
+    return _Prepared(rel, doc, stored, companions, verdict, given, sign)
 
 
 def _cancellable(progress: hashing.Progress | None,
@@ -406,7 +408,7 @@ def _chain(first: Callable[[bytes | None], bytes | None],
 
 def _commit(repo: Repo, doc: dict[str, Any], rel: str, stored: storage.Stored,
             companions: dict[str, storage.Stored] | None = None,
-            decide_parent: bool = False) -> Checkpoint:
+            decide_parent: bool = False, sign: bool | None = None) -> Checkpoint:
     git, name = repo.git, doc["name"]
     own = {rel + ".dvc": storage.pointer_text(stored, Path(rel).name).encode()}
     ignore, ignore_edit = _ignore_edit(rel)
@@ -424,7 +426,7 @@ def _commit(repo: Repo, doc: dict[str, Any], rel: str, stored: storage.Stored,
         path, edit = _ignore_edit(comp)
         edits[path] = _chain(edits[path], edit) if path in edits else edit
     message = _message(doc)
-    sign = git.can_sign_ssh()
+    sign = git.can_sign_ssh() if sign is None else sign
     with workfiles.commit_lock(git):
         for _ in range(_ATTEMPTS):
             # Decided again under the lock, against what has landed meanwhile: of two racing

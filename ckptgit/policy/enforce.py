@@ -11,15 +11,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ckptgit import sidecar, storage
 from ckptgit.errors import PolicyError, RunPaused, UsageError
 from ckptgit.model import Checkpoint, Sidecar
 from ckptgit.policy import notify, records, runs
-from ckptgit.policy.guardrails import CHECK_RULES, Outcome, Subject, Verdict, evaluate
 from ckptgit.policy.settings import Policy
 from ckptgit.repo import Repo
+
+if TYPE_CHECKING:
+    # The rules and the check machinery under them (~20 ms to import) load when a save is
+    # judged: by then its bytes are hashing on another thread, so the import costs no time.
+    from ckptgit.policy.guardrails import Outcome, Subject, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,8 @@ class Overrides:
         if not (self.rationale or "").strip():
             raise UsageError("--override needs --rationale TEXT: say why the rule does not "
                              "hold for this checkpoint")
+        from ckptgit.policy.guardrails import CHECK_RULES
+
         rationale = trailer_text(str(self.rationale), "--rationale")
         known = {g.id for g in policy.guardrails} | set(CHECK_RULES)
         for rule in self.rules:
@@ -64,6 +70,8 @@ def policy_of(repo: Repo, compile_now: bool = True) -> Policy:
 
 def subject(repo: Repo, policy: Policy, doc: Sidecar,
             parent: Checkpoint | None) -> Subject:
+    from ckptgit.policy.guardrails import Subject
+
     parent_doc = sidecar.load_saved(repo.git, [parent])[0] if parent is not None else None
     remote = (storage.remote_settings(repo.root)
               if _reads_remote(policy) else {})
@@ -80,6 +88,8 @@ def refuse_if_paused(repo: Repo, name: str) -> None:
     pause = runs.paused(repo.git, name)
     if pause is None:
         return
+    from ckptgit.policy.guardrails import Verdict
+
     log_outcome(repo, "save", name, None, Verdict(), refused=True, paused_by=pause.rule)
     raise RunPaused(f"saves of {name!r} are paused since {pause.when} by rule {pause.rule!r} "
                     f"({pause.reason}); look at the run, then 'git ckpt resume {name} "
@@ -91,6 +101,7 @@ def before_save(repo: Repo, policy: Policy, doc: dict[str, Any], parent: Checkpo
     """The verdict on a save about to be committed; a blocking one is refused (exit 4) after
     it is recorded, and pauses the name when its rule says so."""
     from ckptgit.policy import settings
+    from ckptgit.policy.guardrails import evaluate
 
     settings.compile_all(policy)
     accepted = overrides.check(policy)
@@ -197,6 +208,8 @@ def log_outcome(repo: Repo, action: str, name: str, ckpt_id: str | None, verdict
 
 def judge_promotion(repo: Repo, ckpt: Checkpoint, stage: str, doc: Sidecar) -> Verdict:
     """Guardrails for promoting ``ckpt`` into ``stage``; refused (exit 4) when one blocks."""
+    from ckptgit.policy.guardrails import Verdict, evaluate
+
     policy = policy_of(repo)
     rails = [g for g in policy.guardrails if g.applies("promote", stage)]
     if not rails:
