@@ -188,26 +188,20 @@ def _sets_cache_dir(path: Path) -> bool:
     return False
 
 
-def _odb(root: Path) -> Any:
-    from dvc_data.hashfile.db.local import LocalHashFileDB
-    from dvc_objects.fs.local import LocalFileSystem
-
-    return LocalHashFileDB(LocalFileSystem(), os.fspath(cache_root(root)))  # type: ignore[no-untyped-call]
-
-
 # -- ingest -----------------------------------------------------------------------------------
-def preload(root: Path) -> None:
+def preload(root: Path, directory: bool = True) -> None:
     """Import, on the calling (main) thread, everything ``store`` and ``store_pinned`` need.
 
     They run on worker threads. A worker that imports can block for ever on the import lock
     when Ctrl-C lands while the main thread is itself importing, and the save then hangs
-    instead of exiting 130; so nothing is left for a worker to import.
+    instead of exiting 130; so nothing is left for a worker to import. A single file needs
+    none of DVC's modules (``directory=False``): only a directory's listing is built by DVC.
     """
-    from dvc_data.hashfile.hash_info import HashInfo  # noqa: F401 - imported for the workers
-    from dvc_data.hashfile.meta import Meta  # noqa: F401
-    from dvc_data.hashfile.tree import Tree  # noqa: F401
-
-    _odb(root)  # the object database's module and whatever its constructor imports
+    if directory:
+        from dvc_data.hashfile.hash_info import HashInfo  # noqa: F401 - for the workers
+        from dvc_data.hashfile.meta import Meta  # noqa: F401
+        from dvc_data.hashfile.tree import Tree  # noqa: F401
+    cache_root(root)  # a configured cache.dir is read with DVC's Config: here, not on a worker
     hashing.preload()
 
 
@@ -218,49 +212,60 @@ def store(root: Path, artifact: Path, progress: hashing.Progress | None = None,
     A directory's files are stored ``jobs`` at a time (default: one per core); with ``memo``,
     a file unchanged since it was last stored, whose object is still cached, is not read.
     """
+    cache = cache_root(root)
     if artifact.is_dir():
-        return _store_dir(_odb(root), artifact, progress, memo, jobs or os.cpu_count() or 1)
-    # DVC's object database (a 50-80 ms import) loads on this thread before the bytes stream:
-    # imported on a side thread it could hang Ctrl-C (a worker blocked on the import lock
-    # after the interrupt landed while this thread was importing)
-    digests = _store_file(_odb(root), artifact, progress)
+        return _store_dir(cache, artifact, progress, memo, jobs or os.cpu_count() or 1)
+    digests = _store_file(cache, artifact, progress)
     return Stored(md5=digests.md5, sha256=digests.sha256, size=digests.size, nfiles=None)
 
 
-def _store_file(odb: Any, src: Path, progress: hashing.Progress | None) -> hashing.Digests:
-    tmp_dir = Path(odb.path) / "tmp"  # same filesystem: the final rename is atomic
+def _protect(path: Path) -> None:
+    """Read-only, as DVC's local cache keeps its objects (``LocalHashFileDB.protect``)."""
+    try:
+        os.chmod(path, _CACHE_MODE)
+    except OSError:  # a filesystem without modes (DVC does not fail there either)
+        log.debug("could not make %s read-only", path)
+
+
+_CACHE_MODE = 0o444
+
+
+def _store_file(cache: Path, src: Path, progress: hashing.Progress | None) -> hashing.Digests:
+    """One file into DVC's cache at ``<cache>/<2 hex>/<rest>`` (DVC's own layout), copied and
+    hashed in one pass; no DVC module is needed for that (a 0.1 s import per save)."""
+    tmp_dir = cache / "tmp"  # same filesystem: the final rename is atomic
     tmp_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="ckpt-")
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         digests = hashing.stream(src, tmp, md5=True, progress=progress)
-        final = Path(odb.oid_to_path(digests.md5))
+        final = _object_at(cache, digests.md5)
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, final)
-        odb.protect(os.fspath(final))
+        _protect(final)
     finally:
         tmp.unlink(missing_ok=True)
     return digests
 
 
-def _store_shard(odb: Any, path: Path, progress: hashing.Progress | None,
+def _store_shard(cache: Path, path: Path, progress: hashing.Progress | None,
                  memo: HashMemo | None) -> tuple[Known, int]:
     """One file of a directory: (its digests, bytes written into the cache)."""
     before = os.stat(path)
     known = memo.get(path, before) if memo is not None else None
-    if known is not None and Path(odb.oid_to_path(known.md5)).exists():
+    if known is not None and _object_at(cache, known.md5).exists():
         if progress:
             progress(known.size)
         return known, 0
-    digests = _store_file(odb, path, progress)
+    digests = _store_file(cache, path, progress)
     known = Known(digests.md5, digests.sha256, digests.size)
     if memo is not None:
         memo.put(path, before, known)
     return known, digests.size
 
 
-def _store_dir(odb: Any, src: Path, progress: hashing.Progress | None,
+def _store_dir(cache: Path, src: Path, progress: hashing.Progress | None,
                memo: HashMemo | None, jobs: int) -> Stored:
     files = sorted(p for p in src.rglob("*") if p.is_file())
     if not files:
@@ -275,9 +280,9 @@ def _store_dir(odb: Any, src: Path, progress: hashing.Progress | None,
     order = sorted(files, key=lambda p: -p.stat().st_size)
     with ThreadPoolExecutor(max(1, jobs), thread_name_prefix="ckpt-shard") as pool:
         done = dict(zip(order, pool.map(
-            lambda p: _store_shard(odb, p, report if progress else None, memo), order),
+            lambda p: _store_shard(cache, p, report if progress else None, memo), order),
             strict=True))
-    return _write_tree(odb, [(p.relative_to(src).as_posix(), *done[p]) for p in files])
+    return _write_tree(cache, [(p.relative_to(src).as_posix(), *done[p]) for p in files])
 
 
 def staging_dir(root: Path) -> Path:
@@ -294,10 +299,11 @@ def store_pinned(root: Path, files: Sequence[tuple[str, Path]], *, single: bool,
     With ``adopt`` the readable paths are private copies in ``staging_dir``: each is hashed
     and renamed into the cache (no second copy). Otherwise they are read and copied as usual.
     """
-    odb = _odb(root)
+    cache = cache_root(root)
 
     def put(path: Path) -> hashing.Digests:
-        return _adopt_file(odb, path, progress) if adopt else _store_file(odb, path, progress)
+        return _adopt_file(cache, path, progress) if adopt else _store_file(cache, path,
+                                                                            progress)
 
     if single:
         digests = put(files[0][1])
@@ -306,24 +312,24 @@ def store_pinned(root: Path, files: Sequence[tuple[str, Path]], *, single: bool,
     for rel, path in sorted(files):
         d = put(path)
         entries.append((rel, Known(d.md5, d.sha256, d.size), d.size))
-    return _write_tree(odb, entries)
+    return _write_tree(cache, entries)
 
 
-def _adopt_file(odb: Any, src: Path, progress: hashing.Progress | None) -> hashing.Digests:
+def _adopt_file(cache: Path, src: Path, progress: hashing.Progress | None) -> hashing.Digests:
     digests = hashing.stream(src, None, md5=True, progress=progress)
     fd = os.open(src, os.O_RDONLY)
     try:
         os.fsync(fd)  # the copy was made without waiting for the disk; it must be there now
     finally:
         os.close(fd)
-    final = Path(odb.oid_to_path(digests.md5))
+    final = _object_at(cache, digests.md5)
     final.parent.mkdir(parents=True, exist_ok=True)
     os.replace(src, final)
-    odb.protect(os.fspath(final))
+    _protect(final)
     return digests
 
 
-def _write_tree(odb: Any, entries: Sequence[tuple[str, Known, int]]) -> Stored:
+def _write_tree(cache: Path, entries: Sequence[tuple[str, Known, int]]) -> Stored:
     """The directory object for ``entries`` (relpath, digests, bytes written), in the cache."""
     from dvc_data.hashfile.hash_info import HashInfo
     from dvc_data.hashfile.meta import Meta
@@ -336,10 +342,10 @@ def _write_tree(odb: Any, entries: Sequence[tuple[str, Known, int]]) -> Stored:
         total += known.size
         written += wrote
     tree.digest()
-    final = Path(odb.oid_to_path(tree.oid))
+    final = _object_at(cache, tree.oid)
     if not final.exists():
         write_atomic(final, tree.as_bytes())
-        odb.protect(os.fspath(final))
+        _protect(final)
     return Stored(tree.oid, hashing.directory_seal(seals), total, len(seals), written,
                   tuple(sorted(seals)))
 
@@ -410,6 +416,8 @@ def check_oid(oid: str, what: str) -> str:
 
 def with_artifact(dvc_yaml: bytes | None, name: str, path: str) -> bytes | None:
     """``dvc.yaml`` with ``artifacts.NAME`` declared (comments kept); None when unchanged."""
+    if _declares(dvc_yaml, name, path):  # every save after the first: no ruamel (~25 ms)
+        return None
     from dvc.utils.serialize import dumps_yaml, parse_yaml_for_update
 
     text = dvc_yaml.decode() if dvc_yaml else ""
@@ -424,16 +432,39 @@ def with_artifact(dvc_yaml: bytes | None, name: str, path: str) -> bytes | None:
     return str(dumps_yaml(data)).encode()
 
 
+def _declares(dvc_yaml: bytes | None, name: str, path: str) -> bool:
+    """Whether ``dvc.yaml`` already declares ``artifacts.NAME`` at ``path`` as a model, read
+    by the bounded safe loader. Anything it cannot say for sure (unreadable, over a limit,
+    read differently) is a no, and the round-trip parser decides as before."""
+    from ckptgit import loader
+
+    if not dvc_yaml or _YAML12_OTHER.fullmatch(name) or _YAML12_OTHER.fullmatch(path):
+        return False  # DVC reads YAML 1.2, which sees a number or a bool where we see text
+    try:
+        data = loader.load_yaml(dvc_yaml, "dvc.yaml")
+    except CkptError:
+        return False
+    artifacts = data.get("artifacts") if isinstance(data, dict) else None
+    entry = artifacts.get(name) if isinstance(artifacts, dict) else None
+    return isinstance(entry, dict) and entry.get("path") == path and entry.get("type") == "model"
+
+
+# YAML 1.2 core schema scalars that are not strings (PyYAML, YAML 1.1, reads some as text)
+_YAML12_OTHER = re.compile(
+    r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|0o[0-7]+|0x[0-9a-fA-F]+"
+    r"|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)|null|Null|NULL|~|true|True|TRUE|false|False|FALSE")
+
+
 def with_values_files(dvc_yaml: bytes | None, metrics: str, params: str) -> bytes | None:
     """``dvc.yaml`` listing ``metrics`` and ``params`` in its top-level ``metrics:`` and
     ``params:`` (as dvclive registers its own), so ``dvc metrics diff``, ``dvc params diff``,
     Studio and the VS Code extension see them; None when already listed."""
-    from dvc.utils.serialize import dumps_yaml, parse_yaml_for_update
-
     text = dvc_yaml.decode() if dvc_yaml else ""
     lines = set(text.splitlines())
     if f"- {metrics}" in lines and f"- {params}" in lines:  # every save after the first:
-        return None  # no second YAML parse (~30 ms) for a no-op; a false miss just parses
+        return None  # no round-trip parser (~30 ms) for a no-op; a false miss just parses
+    from dvc.utils.serialize import dumps_yaml, parse_yaml_for_update
+
     data = parse_yaml_for_update(text, "dvc.yaml") if text.strip() else {}
     if not isinstance(data, dict):
         raise UsageError("dvc.yaml is not a mapping; fix it before saving checkpoints")
@@ -467,7 +498,11 @@ def with_ignore(gitignore: bytes | None, filename: str) -> bytes | None:
 def object_path(root: Path, md5: str) -> Path:
     """Where DVC keeps object ``md5``: ``<cache>/files/md5/<2 hex>/<rest>``, as its
     ``HashFileDB.oid_to_path`` lays it out (no dvc_data import for a path)."""
-    return cache_root(root) / md5[:2] / md5[2:]
+    return _object_at(cache_root(root), md5)
+
+
+def _object_at(cache: Path, oid: str) -> Path:
+    return cache / oid[:2] / oid[2:]
 
 
 def dir_entries(root: Path, md5: str) -> list[tuple[str, str]]:

@@ -96,6 +96,28 @@ def test_pre_push_hook_writes_every_replica(mirrored: tuple[Repo, Path], tmp_pat
     assert objects(repo.remote) == objects(mirror) == {saved["artifact"]["md5"]}
 
 
+def test_pre_push_with_a_broken_mirror_refuses_and_still_fills_the_others(
+        repo: Repo, tmp_path: Path) -> None:
+    """The replicas are written at once: one that cannot be written stops the push with its
+    name, and does not keep the bytes from the replicas that can."""
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the mirror's directory should be\n")
+    good = tmp_path / "good-mirror"
+    # the broken one first: one after another, the good mirror would never be written
+    repo.ckpt_ok("remote", "add", "--mirror", "--name", "us", str(blocker / "remote"))
+    repo.ckpt_ok("remote", "add", "--mirror", "--name", "eu", str(good))
+    repo.git("add", ".dvc/config", ".ckpt/remotes.yaml")
+    repo.git("commit", "-qm", "mirrors us and eu")
+    repo.model()
+    saved = repo.save(MODEL, "clf")  # not pushed
+    bare = bare_remote(repo, tmp_path)
+    done = push(repo, "main")
+    assert done.returncode != 0, done.stderr
+    assert "the DVC remote 'us' (a mirror) cannot be reached or written" in done.stderr
+    assert git(bare, "for-each-ref", "refs/heads/main") == ""  # the ref did not go ahead
+    assert objects(repo.remote) == objects(good) == {saved["artifact"]["md5"]}
+
+
 def test_verify_remote_names_the_replica_that_lacks_a_checkpoint(
         mirrored: tuple[Repo, Path]) -> None:
     repo, mirror = mirrored
@@ -215,7 +237,7 @@ def writes_with_a_replica_stopped(repo: Repo, tmp_path: Path, mirror: S3Server,
     repo.git("remote", "add", "origin", str(tmp_path / "plain.git"))
     done = push(repo, "main")
     assert done.returncode != 0, done.stderr
-    refused = [ln for ln in done.stderr.splitlines() if "'ckpt' did not answer" in ln]
+    refused = [ln for ln in done.stderr.splitlines() if "'ckpt' cannot be reached" in ln]
     assert len(refused) == 1 and "Traceback" not in done.stderr, done.stderr
     assert "(a mirror)" not in done.stderr  # the mirror holds everything: no problem there
     assert "main" not in git(tmp_path / "plain.git", "branch", "--list", "main")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ckptgit import replicas, sidecar, storage
-from ckptgit.errors import CkptError, ExternalError
+from ckptgit.errors import CkptError
 from ckptgit.git import Git, LogEntry
 
 ZERO = "0" * 40
@@ -123,38 +123,38 @@ def ensure_on_remote(root: Path, wanted: Sequence[Needed], mode: str) -> list[st
     """Push what each replica (the default remote and every mirror) lacks (``auto``) or only
     report it (``check``, ``server``); the problems left.
 
-    Every replica is asked and written at once (a thread each): a push costs what the slowest
-    replica costs, not their sum. A replica that does not answer is one problem naming it,
-    the others are still written. A directory whose listing is not in the local cache is
-    checked through the remote's own copy of the listing, so its files are never taken on
-    trust.
+    A directory whose listing is not in the local cache is checked through the remote's own
+    copy of the listing, so its files are never taken on trust.
     """
     if not wanted:
         return []
     wanted = [_complete(root, n) for n in wanted]
     every = sorted({o for n in wanted for o in n.oids})
-    names = replicas.targets(root)
-    if len(names) == 1:
-        return _answered(root, wanted, every, mode, names[0])
-    for name in names:  # imports on this thread, never on the workers
+    found = replicas.replicas(root)
+    names: list[str | None] = [r.name for r in found] or [None]
+    default = {r.name for r in found if r.default}
+    for name in names:  # imports on this thread: a worker that imports can hang Ctrl-C
         storage.preload_remote(root, name)
+
+    def one(name: str | None) -> list[str]:
+        where = "the DVC remote" if name is None or name in default else \
+            f"the DVC remote {name!r} (a mirror)"
+        try:
+            return _on_replica(root, wanted, every, mode, name, where)
+        except CkptError as exc:  # one replica down: say which, and let the others finish
+            named = f"the DVC remote {name!r}" if name in default else where
+            return [f"{named} cannot be reached or written: {exc}"]
+
+    if len(names) == 1:
+        return one(names[0])
+    # every replica asked and written at once, as 'save --push' does (replicas.push); the
+    # problems in replica order
     with ThreadPoolExecutor(len(names), thread_name_prefix="ckpt-replica") as pool:
-        found = pool.map(lambda name: _answered(root, wanted, every, mode, name), names)
-        return [problem for problems in found for problem in problems]
-
-
-def _answered(root: Path, wanted: Sequence[Needed], every: list[str], mode: str,
-              name: str | None) -> list[str]:
-    """One replica's problems; one line naming it when it cannot be reached at all."""
-    try:
-        return _on_replica(root, wanted, every, mode, name)
-    except ExternalError as exc:
-        return [f"{_where(root, name, named=True)} did not answer ({exc}); nothing was "
-                "pushed to it: bring it back, or stop using it ('git ckpt remote remove NAME')"]
+        return [problem for found_there in pool.map(one, names) for problem in found_there]
 
 
 def _on_replica(root: Path, wanted: Sequence[Needed], every: list[str], mode: str,
-                name: str | None) -> list[str]:
+                name: str | None, where: str) -> list[str]:
     missing = set(storage.missing_on_remote(root, every, name))
     if not missing:
         return []
@@ -165,20 +165,9 @@ def _on_replica(root: Path, wanted: Sequence[Needed], every: list[str], mode: st
         missing = set(storage.push_objects(root, sorted(missing), name, lacking=True))
         hint = ("they are not in the local cache either; push from the machine that saved "
                 "them ('dvc push')")
-    where = _where(root, name)
     return [f"{n.what}: bytes are not on {where} ({len(missing & set(n.oids))} "
             f"object(s), e.g. {sorted(missing & set(n.oids))[0]}); {hint}"
             for n in wanted if missing & set(n.oids)]
-
-
-def _where(root: Path, name: str | None, *, named: bool = False) -> str:
-    if name is None or _is_default(root, name):
-        return f"the DVC remote {name!r}" if named and name else "the DVC remote"
-    return f"the DVC remote {name!r} (a mirror)"
-
-
-def _is_default(root: Path, name: str) -> bool:
-    return any(r.default and r.name == name for r in storage.remotes(root))
 
 
 def _complete(root: Path, n: Needed) -> Needed:
