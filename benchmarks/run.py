@@ -95,7 +95,11 @@ _DEPENDENCIES = ("click", "yaml", "rich", "sshsig", "cryptography", "jsonschema"
                  "fsspec", "funcy", "pathspec", "platformdirs", "packaging", "rpds",
                  "typing_extensions",
                  # the data path: a save's DVC pointer writer, restore and push on S3
-                 "ruamel.yaml", "s3fs", "aiobotocore", "botocore", "aiohttp", "dvc_s3")
+                 "ruamel.yaml", "s3fs", "aiobotocore", "botocore", "aiohttp", "dvc_s3",
+                 # what opening a DVC remote imports (audit and verify without --offline)
+                 "dvc_http", "dvc_render", "scmrepo", "dulwich", "sqltrie", "diskcache",
+                 "dpath", "voluptuous", "flatten_dict", "configobj", "pygtrie", "psutil",
+                 "tqdm", "colorama", "attr", "public", "re2", "flufl.lock", "zc.lockfile")
 
 
 def _compile_dependencies() -> None:

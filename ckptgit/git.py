@@ -11,7 +11,9 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,6 +70,7 @@ class Git:
         self.root = root
         self.git_dir = git_dir
         self.common_dir = common_dir
+        self._pin = threading.local()  # HEAD as ``head_pinned`` read it, per thread
 
     # -- construction ---------------------------------------------------------------------
     @classmethod
@@ -135,7 +138,22 @@ class Git:
         return done.stdout.decode().strip() or None if done.returncode == 0 else None
 
     def head(self) -> str | None:
+        pinned: list[str | None] | None = getattr(self._pin, "head", None)
+        if pinned is not None:
+            return pinned[0]
         return self.rev_parse("HEAD^{commit}")
+
+    @contextmanager
+    def head_pinned(self) -> Iterator[str | None]:
+        """HEAD read once for everything this thread does inside (nothing inside may move
+        it): what is decided there is decided against one commit, with one ``rev-parse``."""
+        outer = getattr(self._pin, "head", None)
+        self._pin.head = None
+        self._pin.head = [self.head()]
+        try:
+            yield self._pin.head[0]
+        finally:
+            self._pin.head = outer
 
     def branch(self) -> str | None:
         done = self.run(["symbolic-ref", "--quiet", "--short", "HEAD"], check=False)
@@ -163,14 +181,18 @@ class Git:
         ident = done.stdout.decode().strip()
         return ident.rsplit(">", 1)[0] + ">" if ">" in ident else ident
 
-    def dirty_state(self, exclude: Iterable[str] = ()) -> tuple[bool, str | None, int]:
+    def dirty_state(self, exclude: Iterable[str] = (),
+                    head: str | None | bool = True) -> tuple[bool, str | None, int]:
         """Whether the work differs from HEAD: tracked files changed (staged or not) or files
         git does not ignore left untracked. Returns the flag, a digest pinning the diff and the
-        untracked files' names and bytes, and how many untracked files there are."""
+        untracked files' names and bytes, and how many untracked files there are. ``head``:
+        the commit HEAD was just read as (None: unborn), compared against that very commit;
+        True reads it here."""
         excludes = [f":(exclude,literal){p}" for p in exclude]
-        if self.head() is None:
+        base = self.head() if head is True else head
+        if not isinstance(base, str):
             return False, None, 0
-        diff = self.run(["diff", "HEAD", "--binary", "--no-ext-diff", "--", ".", *excludes]).stdout
+        diff = self.run(["diff", base, "--binary", "--no-ext-diff", "--", ".", *excludes]).stdout
         listing = self.run(["ls-files", "--others", "--exclude-standard", "-z", "--", ".",
                             *excludes]).stdout
         untracked = sorted(p for p in listing.split(b"\0") if p)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from ckptgit.errors import RefError
 from ckptgit.git import Git, last_commit_touching
+from ckptgit.saves import Saves
 
 if TYPE_CHECKING:  # the values load where a reference is resolved, not in every hook
     from ckptgit.model import Checkpoint, StageAssignment
@@ -36,68 +37,63 @@ def _registered() -> tuple[StageHolders, TagVerdict]:
     return _verifier
 
 
-def resolve(git: Git, ref: str, entries: list[Checkpoint]) -> Checkpoint:
-    """The one checkpoint ``ref`` names, or a ``RefError`` listing candidates."""
+def resolve(git: Git, ref: str, entries: Sequence[Checkpoint]) -> Checkpoint:
+    """The one checkpoint ``ref`` names, or a ``RefError`` listing candidates.
+
+    Lookups go through the index's columns (``Saves``): only the saves a reference names
+    are built, whatever the length of the history."""
     ref = ref.strip()
     if not ref:
         raise RefError("empty checkpoint reference")
-    by_name = _by_name(entries)
+    saves = entries if isinstance(entries, Saves) else Saves.of(entries)
     if "#" in ref:
-        return _stage_holder(git, ref, entries)
+        return _stage_holder(git, ref, saves)
     if ref.endswith("@latest"):
-        return _nth(by_name, ref[: -len("@latest")], 0, ref)
+        return _nth(saves, ref[: -len("@latest")], 0, ref)
     tilde = _TILDE.match(ref)
-    if tilde and tilde["name"] in by_name:
-        return _nth(by_name, tilde["name"], int(tilde["n"]), ref)
-    if ref in by_name:
-        _refuse_name_and_prefix(ref, by_name[ref][0], entries)
-        return by_name[ref][0]
+    if tilde and tilde["name"] in saves.column("name"):
+        return _nth(saves, tilde["name"], int(tilde["n"]), ref)
+    if ref in saves.column("name"):
+        newest = _nth(saves, ref, 0, ref)
+        _refuse_name_and_prefix(ref, newest, saves)
+        return newest
     if "@v" in ref:
         _require_verified(git, ref)
-        return _via_commit(git, f"refs/tags/{ref}", ref, entries)
+        return _via_commit(git, f"refs/tags/{ref}", ref, saves)
     if _HEX.match(ref):
-        matches = [e for e in entries if e.id.startswith(ref)]
+        matches = saves.with_id_prefix(ref)
         if len(matches) == 1:
             return matches[0]
         if len(matches) > 1:
             raise RefError(f"checkpoint id prefix {ref!r} is ambiguous",
                            [f"{e.id} ({e.name})" for e in matches])
-    return _via_commit(git, ref, ref, entries)
+    return _via_commit(git, ref, ref, saves)
 
 
-def _refuse_name_and_prefix(ref: str, named: Checkpoint, entries: list[Checkpoint]) -> None:
+def _refuse_name_and_prefix(ref: str, named: Checkpoint, saves: Saves) -> None:
     """A name that is also an id prefix of another checkpoint names two things: refuse, so a
     checkpoint named like a colleague's id can never silently stand in for it."""
     if not _HEX.match(ref):
         return
-    others = [e for e in entries if e.id.startswith(ref) and e.name != ref]
+    others = [e for e in saves.with_id_prefix(ref) if e.name != ref]
     if others:
         raise RefError(f"{ref!r} is both a checkpoint name and an id prefix; say which",
                        [f"{named.name}@latest (name: {named.id})",
                         *[f"{e.id} ({e.name})" for e in others]])
 
 
-def _by_name(entries: list[Checkpoint]) -> dict[str, list[Checkpoint]]:
-    """Saves per name, newest first by creation time (history order breaks ties)."""
-    out: dict[str, list[Checkpoint]] = {}
-    for e in entries:
-        out.setdefault(e.name, []).append(e)
-    for saves in out.values():
-        saves.sort(key=lambda c: c.created_at, reverse=True)
-    return out
+def _nth(saves: Saves, name: str, n: int, ref: str) -> Checkpoint:
+    """The ``n``-th newest save of ``name`` by creation time (history order breaks ties)."""
+    rows = saves.newest_first(name)
+    if not rows:
+        raise RefError(f"no checkpoint named {name!r}", _suggest(name, saves.names()))
+    if n >= len(rows):
+        raise RefError(f"{ref}: {name} has only {len(rows)} saves (use {name}~0 … "
+                       f"{name}~{len(rows) - 1})")
+    return saves[rows[n]]
 
 
-def _nth(by_name: dict[str, list[Checkpoint]], name: str, n: int, ref: str) -> Checkpoint:
-    saves = by_name.get(name)
-    if not saves:
-        raise RefError(f"no checkpoint named {name!r}", _suggest(name, list(by_name)))
-    if n >= len(saves):
-        raise RefError(f"{ref}: {name} has only {len(saves)} saves (use {name}~0 … "
-                       f"{name}~{len(saves) - 1})")
-    return saves[n]
-
-
-def _stage_holder(git: Git, ref: str, entries: list[Checkpoint]) -> Checkpoint:
+def _stage_holder(git: Git, ref: str, entries: Saves) -> Checkpoint:
     name, _, stage = ref.partition("#")
     holders = _registered()[0](git, name)
     held = holders.get((name, stage))
@@ -115,12 +111,12 @@ def _require_verified(git: Git, tag: str) -> None:
         raise RefError(f"tag {tag} is not verified: {why}")
 
 
-def _via_commit(git: Git, rev: str, ref: str, entries: list[Checkpoint]) -> Checkpoint:
+def _via_commit(git: Git, rev: str, ref: str, entries: Saves) -> Checkpoint:
     commit = git.rev_parse(f"{rev}^{{commit}}")
     if commit is None:
-        names = sorted({e.name for e in entries})
+        names = sorted(entries.names())
         raise RefError(f"unknown checkpoint reference {ref!r}", _suggest(ref, names) or names)
-    saved_here = [e for e in entries if e.commit == commit]
+    saved_here = entries.at_commit(commit)
     if len(saved_here) == 1:
         return saved_here[0]
     from ckptgit import sidecar  # YAML: only when a reference names a bare commit
@@ -132,9 +128,9 @@ def _via_commit(git: Git, rev: str, ref: str, entries: list[Checkpoint]) -> Chec
         raise RefError(f"commit {commit[:12]} ({ref}) holds {what}; name one", found)
     raw = git.show_file(commit, sidecars[0])
     doc = sidecar.read(raw or b"", f"{commit[:12]}:{sidecars[0]}")
-    for e in entries:
-        if e.id == doc.id:
-            return e
+    known = entries.with_id(doc.id)
+    if known is not None:
+        return known
     from ckptgit.model import Checkpoint
 
     save_commit = last_commit_touching(git, commit, sidecars[0]) or commit

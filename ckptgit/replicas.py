@@ -17,7 +17,13 @@ from pathlib import Path
 
 from ckptgit import names, sidecar, storage
 from ckptgit.atomic import write_atomic
-from ckptgit.errors import CkptError, IntegrityError, MissingDataError, UsageError
+from ckptgit.errors import (
+    CkptError,
+    ExternalError,
+    IntegrityError,
+    MissingDataError,
+    UsageError,
+)
 
 MIRRORS_PATH = ".ckpt/remotes.yaml"
 
@@ -69,8 +75,13 @@ def push(root: Path, oids: Sequence[str], jobs: int | None = None) -> list[str]:
         storage.preload_remote(root, name)
 
     def one(name: str | None) -> list[str]:
-        return storage.push_objects(root, storage.missing_on_remote(root, oids, name, per),
-                                    name, per, lacking=True)
+        try:
+            return storage.push_objects(root, storage.missing_on_remote(root, oids, name, per),
+                                        name, per, lacking=True)
+        except CkptError as exc:  # which replica failed, when there are several
+            if name is None or len(where) == 1:
+                raise
+            raise ExternalError(f"DVC remote {name!r}: {exc}") from exc
 
     if len(where) == 1:
         return sorted(set(one(where[0])))
@@ -79,23 +90,22 @@ def push(root: Path, oids: Sequence[str], jobs: int | None = None) -> list[str]:
 
 
 def ensure_cached(root: Path, pointer: storage.Pointer, what: str, *, dvcfile: str = "",
-                  rev: str = "", jobs: int | None = None) -> str | None:
-    """The pointer's objects in the cache from the first replica that has them; its name
-    (None when the cache had them already, or for DVC's unnamed default).
+                  rev: str = "", jobs: int | None = None) -> dict[str, storage.Fetched]:
+    """The pointer's objects in the cache from the first replica that has them; what was
+    downloaded (``storage.Fetched`` by object id: the seal's digests of the bytes as written).
 
     Every object is verified before it enters the cache and nothing is ever deleted from a
     replica (``storage.ensure_cached``); a replica serving corrupt bytes is passed over for
     the next, and its corruption is reported when no replica can serve good ones.
     """
     if not storage.missing_objects(root, pointer):
-        return None
+        return {}
     corrupt: IntegrityError | None = None
     missing: list[tuple[str | None, MissingDataError]] = []
     for name in targets(root):
         try:
-            storage.ensure_cached(root, pointer, dvcfile or pointer.path, rev or "-", what,
-                                  remote_name=name, jobs=jobs or default_jobs())
-            return name
+            return storage.ensure_cached(root, pointer, dvcfile or pointer.path, rev or "-",
+                                         what, remote_name=name, jobs=jobs or default_jobs())
         except MissingDataError as exc:  # first: it is an IntegrityError too
             missing.append((name, exc))
         except IntegrityError as exc:

@@ -11,6 +11,7 @@ from ckptgit import config, index, limits, refs
 from ckptgit.errors import UsageError
 from ckptgit.git import Git
 from ckptgit.model import Checkpoint
+from ckptgit.saves import Saves
 
 
 @dataclass
@@ -37,7 +38,13 @@ class Repo:
         return config.load(self.root, self.git.ckpt_dir)
 
     def checkpoints(self) -> list[Checkpoint]:
+        """Every genuine save reachable from HEAD, newest first in history order."""
         return index.load(self.git)
 
+    def saves(self) -> Saves:
+        """The same saves as index columns, a ``Checkpoint`` built only for each row read:
+        for readers that print or resolve a few of 100,000."""
+        return index.saves(self.git)
+
     def resolve(self, ref: str) -> Checkpoint:
-        return refs.resolve(self.git, ref, self.checkpoints())
+        return refs.resolve(self.git, ref, self.saves())

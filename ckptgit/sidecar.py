@@ -58,13 +58,20 @@ def load_many(items: Sequence[tuple[bytes, str]],
     return _on_every_core(_load_pair, items, workers)
 
 
+def parallel(fn: Callable[[_T], _R], items: Sequence[_T], workers: int | None = None) -> list[_R]:
+    """``[fn(x) for x in items]`` on every core when there are many (``fn`` must be a
+    module-level function: it runs in worker processes started with this repository's limits)."""
+    return _on_every_core(fn, items, workers)
+
+
 def _load_pair(item: tuple[bytes, str]) -> dict[str, Any]:
     return load(*item)
 
 
-def parse_yaml(text: bytes | str, what: str, max_bytes: int | None = None) -> Any:
+def parse_yaml(text: bytes | str, what: str, max_bytes: int | None = None,
+               sections: bool = False) -> Any:
     """YAML through the one bounded loader (``loader``): no aliases, bounded size and depth."""
-    return loader.load_yaml(text, what, max_bytes)
+    return loader.load_yaml(text, what, max_bytes, sections)
 
 
 def read(text: bytes | str, what: str = "sidecar") -> Sidecar:
@@ -86,10 +93,11 @@ def value_of(doc: dict[str, Any], what: str = "sidecar") -> Sidecar:
         raise IntegrityError(f"{what} is malformed ({exc}): not a sidecar ckptgit wrote") from exc
 
 
-def load(text: bytes | str, what: str = "sidecar") -> dict[str, Any]:
-    """The raw document (migrated): for migration and schema validation; readers use ``read``."""
+def load(text: bytes | str, what: str = "sidecar", sections: bool = False) -> dict[str, Any]:
+    """The raw document (migrated): for migration and schema validation; readers use ``read``.
+    ``sections``: see ``loader.load_yaml`` (when reading many sidecars)."""
     try:
-        data = parse_yaml(text, what)
+        data = parse_yaml(text, what, sections=sections)
     except UsageError as exc:
         raise IntegrityError(str(exc)) from exc
     if not isinstance(data, dict):
@@ -110,9 +118,19 @@ class Checked:
 PARALLEL_FROM = 200
 
 
-def check_many(texts: Sequence[bytes], workers: int | None = None) -> list[Checked]:
-    """``load`` + ``schema_errors`` for many sidecars, on every core when there are many."""
-    return _on_every_core(check, texts, workers)
+def check_many(texts: Sequence[bytes], workers: int | None = None,
+               keep: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> list[Checked]:
+    """``load`` + ``schema_errors`` for many sidecars, on every core when there are many.
+
+    ``keep`` (a module-level function, so workers can be handed it) reduces each checked
+    document where it was parsed: a worker then sends back only what the caller reads."""
+    return _on_every_core(functools.partial(_check_kept, keep) if keep else check, texts,
+                          workers)
+
+
+def _check_kept(keep: Callable[[dict[str, Any]], dict[str, Any]], text: bytes) -> Checked:
+    found = check(text)
+    return found if found.doc is None else Checked(keep(found.doc), found.error, found.problems)
 
 
 _T = TypeVar("_T")
@@ -150,7 +168,7 @@ def _on_every_core(fn: Callable[[_T], _R], items: Sequence[_T],
 
 def check(text: bytes) -> Checked:
     try:
-        doc = load(text)
+        doc = load(text, sections=True)
     except CkptError as exc:
         return Checked(None, str(exc), [])
     return Checked(doc, None, schema_errors(doc))

@@ -14,7 +14,7 @@ import re
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -188,26 +188,20 @@ def _sets_cache_dir(path: Path) -> bool:
     return False
 
 
-def _odb(root: Path) -> Any:
-    from dvc_data.hashfile.db.local import LocalHashFileDB
-    from dvc_objects.fs.local import LocalFileSystem
-
-    return LocalHashFileDB(LocalFileSystem(), os.fspath(cache_root(root)))  # type: ignore[no-untyped-call]
-
-
 # -- ingest -----------------------------------------------------------------------------------
-def preload(root: Path) -> None:
+def preload(root: Path, directory: bool = True) -> None:
     """Import, on the calling (main) thread, everything ``store`` and ``store_pinned`` need.
 
     They run on worker threads. A worker that imports can block for ever on the import lock
     when Ctrl-C lands while the main thread is itself importing, and the save then hangs
-    instead of exiting 130; so nothing is left for a worker to import.
+    instead of exiting 130; so nothing is left for a worker to import. A single file needs
+    none of DVC's modules (``directory=False``): only a directory's listing is built by DVC.
     """
-    from dvc_data.hashfile.hash_info import HashInfo  # noqa: F401 - imported for the workers
-    from dvc_data.hashfile.meta import Meta  # noqa: F401
-    from dvc_data.hashfile.tree import Tree  # noqa: F401
-
-    _odb(root)  # the object database's module and whatever its constructor imports
+    if directory:
+        from dvc_data.hashfile.hash_info import HashInfo  # noqa: F401 - for the workers
+        from dvc_data.hashfile.meta import Meta  # noqa: F401
+        from dvc_data.hashfile.tree import Tree  # noqa: F401
+    cache_root(root)  # a configured cache.dir is read with DVC's Config: here, not on a worker
     hashing.preload()
 
 
@@ -218,49 +212,60 @@ def store(root: Path, artifact: Path, progress: hashing.Progress | None = None,
     A directory's files are stored ``jobs`` at a time (default: one per core); with ``memo``,
     a file unchanged since it was last stored, whose object is still cached, is not read.
     """
+    cache = cache_root(root)
     if artifact.is_dir():
-        return _store_dir(_odb(root), artifact, progress, memo, jobs or os.cpu_count() or 1)
-    # DVC's object database (a 50-80 ms import) loads on this thread before the bytes stream:
-    # imported on a side thread it could hang Ctrl-C (a worker blocked on the import lock
-    # after the interrupt landed while this thread was importing)
-    digests = _store_file(_odb(root), artifact, progress)
+        return _store_dir(cache, artifact, progress, memo, jobs or os.cpu_count() or 1)
+    digests = _store_file(cache, artifact, progress)
     return Stored(md5=digests.md5, sha256=digests.sha256, size=digests.size, nfiles=None)
 
 
-def _store_file(odb: Any, src: Path, progress: hashing.Progress | None) -> hashing.Digests:
-    tmp_dir = Path(odb.path) / "tmp"  # same filesystem: the final rename is atomic
+def _protect(path: Path) -> None:
+    """Read-only, as DVC's local cache keeps its objects (``LocalHashFileDB.protect``)."""
+    try:
+        os.chmod(path, _CACHE_MODE)
+    except OSError:  # a filesystem without modes (DVC does not fail there either)
+        log.debug("could not make %s read-only", path)
+
+
+_CACHE_MODE = 0o444
+
+
+def _store_file(cache: Path, src: Path, progress: hashing.Progress | None) -> hashing.Digests:
+    """One file into DVC's cache at ``<cache>/<2 hex>/<rest>`` (DVC's own layout), copied and
+    hashed in one pass; no DVC module is needed for that (a 0.1 s import per save)."""
+    tmp_dir = cache / "tmp"  # same filesystem: the final rename is atomic
     tmp_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="ckpt-")
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         digests = hashing.stream(src, tmp, md5=True, progress=progress)
-        final = Path(odb.oid_to_path(digests.md5))
+        final = _object_at(cache, digests.md5)
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, final)
-        odb.protect(os.fspath(final))
+        _protect(final)
     finally:
         tmp.unlink(missing_ok=True)
     return digests
 
 
-def _store_shard(odb: Any, path: Path, progress: hashing.Progress | None,
+def _store_shard(cache: Path, path: Path, progress: hashing.Progress | None,
                  memo: HashMemo | None) -> tuple[Known, int]:
     """One file of a directory: (its digests, bytes written into the cache)."""
     before = os.stat(path)
     known = memo.get(path, before) if memo is not None else None
-    if known is not None and Path(odb.oid_to_path(known.md5)).exists():
+    if known is not None and _object_at(cache, known.md5).exists():
         if progress:
             progress(known.size)
         return known, 0
-    digests = _store_file(odb, path, progress)
+    digests = _store_file(cache, path, progress)
     known = Known(digests.md5, digests.sha256, digests.size)
     if memo is not None:
         memo.put(path, before, known)
     return known, digests.size
 
 
-def _store_dir(odb: Any, src: Path, progress: hashing.Progress | None,
+def _store_dir(cache: Path, src: Path, progress: hashing.Progress | None,
                memo: HashMemo | None, jobs: int) -> Stored:
     files = sorted(p for p in src.rglob("*") if p.is_file())
     if not files:
@@ -275,9 +280,9 @@ def _store_dir(odb: Any, src: Path, progress: hashing.Progress | None,
     order = sorted(files, key=lambda p: -p.stat().st_size)
     with ThreadPoolExecutor(max(1, jobs), thread_name_prefix="ckpt-shard") as pool:
         done = dict(zip(order, pool.map(
-            lambda p: _store_shard(odb, p, report if progress else None, memo), order),
+            lambda p: _store_shard(cache, p, report if progress else None, memo), order),
             strict=True))
-    return _write_tree(odb, [(p.relative_to(src).as_posix(), *done[p]) for p in files])
+    return _write_tree(cache, [(p.relative_to(src).as_posix(), *done[p]) for p in files])
 
 
 def staging_dir(root: Path) -> Path:
@@ -294,10 +299,11 @@ def store_pinned(root: Path, files: Sequence[tuple[str, Path]], *, single: bool,
     With ``adopt`` the readable paths are private copies in ``staging_dir``: each is hashed
     and renamed into the cache (no second copy). Otherwise they are read and copied as usual.
     """
-    odb = _odb(root)
+    cache = cache_root(root)
 
     def put(path: Path) -> hashing.Digests:
-        return _adopt_file(odb, path, progress) if adopt else _store_file(odb, path, progress)
+        return _adopt_file(cache, path, progress) if adopt else _store_file(cache, path,
+                                                                            progress)
 
     if single:
         digests = put(files[0][1])
@@ -306,24 +312,24 @@ def store_pinned(root: Path, files: Sequence[tuple[str, Path]], *, single: bool,
     for rel, path in sorted(files):
         d = put(path)
         entries.append((rel, Known(d.md5, d.sha256, d.size), d.size))
-    return _write_tree(odb, entries)
+    return _write_tree(cache, entries)
 
 
-def _adopt_file(odb: Any, src: Path, progress: hashing.Progress | None) -> hashing.Digests:
+def _adopt_file(cache: Path, src: Path, progress: hashing.Progress | None) -> hashing.Digests:
     digests = hashing.stream(src, None, md5=True, progress=progress)
     fd = os.open(src, os.O_RDONLY)
     try:
         os.fsync(fd)  # the copy was made without waiting for the disk; it must be there now
     finally:
         os.close(fd)
-    final = Path(odb.oid_to_path(digests.md5))
+    final = _object_at(cache, digests.md5)
     final.parent.mkdir(parents=True, exist_ok=True)
     os.replace(src, final)
-    odb.protect(os.fspath(final))
+    _protect(final)
     return digests
 
 
-def _write_tree(odb: Any, entries: Sequence[tuple[str, Known, int]]) -> Stored:
+def _write_tree(cache: Path, entries: Sequence[tuple[str, Known, int]]) -> Stored:
     """The directory object for ``entries`` (relpath, digests, bytes written), in the cache."""
     from dvc_data.hashfile.hash_info import HashInfo
     from dvc_data.hashfile.meta import Meta
@@ -336,10 +342,10 @@ def _write_tree(odb: Any, entries: Sequence[tuple[str, Known, int]]) -> Stored:
         total += known.size
         written += wrote
     tree.digest()
-    final = Path(odb.oid_to_path(tree.oid))
+    final = _object_at(cache, tree.oid)
     if not final.exists():
         write_atomic(final, tree.as_bytes())
-        odb.protect(os.fspath(final))
+        _protect(final)
     return Stored(tree.oid, hashing.directory_seal(seals), total, len(seals), written,
                   tuple(sorted(seals)))
 
@@ -410,6 +416,8 @@ def check_oid(oid: str, what: str) -> str:
 
 def with_artifact(dvc_yaml: bytes | None, name: str, path: str) -> bytes | None:
     """``dvc.yaml`` with ``artifacts.NAME`` declared (comments kept); None when unchanged."""
+    if _declares(dvc_yaml, name, path):  # every save after the first: no ruamel (~25 ms)
+        return None
     from dvc.utils.serialize import dumps_yaml, parse_yaml_for_update
 
     text = dvc_yaml.decode() if dvc_yaml else ""
@@ -424,16 +432,39 @@ def with_artifact(dvc_yaml: bytes | None, name: str, path: str) -> bytes | None:
     return str(dumps_yaml(data)).encode()
 
 
+def _declares(dvc_yaml: bytes | None, name: str, path: str) -> bool:
+    """Whether ``dvc.yaml`` already declares ``artifacts.NAME`` at ``path`` as a model, read
+    by the bounded safe loader. Anything it cannot say for sure (unreadable, over a limit,
+    read differently) is a no, and the round-trip parser decides as before."""
+    from ckptgit import loader
+
+    if not dvc_yaml or _YAML12_OTHER.fullmatch(name) or _YAML12_OTHER.fullmatch(path):
+        return False  # DVC reads YAML 1.2, which sees a number or a bool where we see text
+    try:
+        data = loader.load_yaml(dvc_yaml, "dvc.yaml")
+    except CkptError:
+        return False
+    artifacts = data.get("artifacts") if isinstance(data, dict) else None
+    entry = artifacts.get(name) if isinstance(artifacts, dict) else None
+    return isinstance(entry, dict) and entry.get("path") == path and entry.get("type") == "model"
+
+
+# YAML 1.2 core schema scalars that are not strings (PyYAML, YAML 1.1, reads some as text)
+_YAML12_OTHER = re.compile(
+    r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|0o[0-7]+|0x[0-9a-fA-F]+"
+    r"|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)|null|Null|NULL|~|true|True|TRUE|false|False|FALSE")
+
+
 def with_values_files(dvc_yaml: bytes | None, metrics: str, params: str) -> bytes | None:
     """``dvc.yaml`` listing ``metrics`` and ``params`` in its top-level ``metrics:`` and
     ``params:`` (as dvclive registers its own), so ``dvc metrics diff``, ``dvc params diff``,
     Studio and the VS Code extension see them; None when already listed."""
-    from dvc.utils.serialize import dumps_yaml, parse_yaml_for_update
-
     text = dvc_yaml.decode() if dvc_yaml else ""
     lines = set(text.splitlines())
     if f"- {metrics}" in lines and f"- {params}" in lines:  # every save after the first:
-        return None  # no second YAML parse (~30 ms) for a no-op; a false miss just parses
+        return None  # no round-trip parser (~30 ms) for a no-op; a false miss just parses
+    from dvc.utils.serialize import dumps_yaml, parse_yaml_for_update
+
     data = parse_yaml_for_update(text, "dvc.yaml") if text.strip() else {}
     if not isinstance(data, dict):
         raise UsageError("dvc.yaml is not a mapping; fix it before saving checkpoints")
@@ -467,7 +498,11 @@ def with_ignore(gitignore: bytes | None, filename: str) -> bytes | None:
 def object_path(root: Path, md5: str) -> Path:
     """Where DVC keeps object ``md5``: ``<cache>/files/md5/<2 hex>/<rest>``, as its
     ``HashFileDB.oid_to_path`` lays it out (no dvc_data import for a path)."""
-    return cache_root(root) / md5[:2] / md5[2:]
+    return _object_at(cache_root(root), md5)
+
+
+def _object_at(cache: Path, oid: str) -> Path:
+    return cache / oid[:2] / oid[2:]
 
 
 def dir_entries(root: Path, md5: str) -> list[tuple[str, str]]:
@@ -583,24 +618,28 @@ def materialize(
     expected_sha256: str,
     progress: hashing.Progress | None = None,
     staging_dir: Path | None = None,
+    fetched: Mapping[str, Fetched] | None = None,
 ) -> None:
     """Write the artifact to ``dest`` from the cache; the seal is checked before it appears.
 
     Written in ``staging_dir`` (beside ``dest`` by default; it must be on the same filesystem)
     then renamed, so a failed, tampered or killed restore leaves whatever was at ``dest``
-    untouched.
+    untouched. Objects in ``fetched`` (just downloaded, their sha256 taken from the bytes as
+    they were written to the cache) are copied by the kernel without a second hash pass, as
+    long as the cache file is still the one that download wrote; any other is hashed as it
+    is copied.
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
     if staging_dir is not None:
         staging_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name[:64]}.", dir=staging_dir or dest.parent))
+    known = fetched or {}
     try:
         target = staging / dest.name
         if pointer.is_dir:
-            seal = _materialize_dir(root, pointer, target, progress)
+            seal = _materialize_dir(root, pointer, target, progress, known)
         else:
-            seal = hashing.stream(object_path(root, pointer.md5), target, md5=False,
-                                  progress=progress).sha256
+            seal = _copy_out(root, pointer.md5, target, known, progress)
         if seal != expected_sha256:
             raise IntegrityError(
                 f"bytes of {pointer.path} do not match the recorded seal "
@@ -612,27 +651,42 @@ def materialize(
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def _copy_out(root: Path, oid: str, out: Path, known: Mapping[str, Fetched],
+              progress: hashing.Progress | None) -> str:
+    """One cache object copied to ``out``; its sha256 (from the download, or hashed now)."""
+    src = object_path(root, oid)
+    seen = known.get(oid)
+    if seen is None or not seen.still(src):
+        return hashing.stream(src, out, md5=False, progress=progress).sha256
+    hashing.copy(src, out)
+    if not seen.still(src):  # rewritten while it was copied: hash what is there now
+        return hashing.stream(src, out, md5=False, progress=progress).sha256
+    if progress:
+        progress(seen.size)
+    return seen.sha256
+
+
 def _materialize_dir(
-    root: Path, pointer: Pointer, target: Path, progress: hashing.Progress | None
+    root: Path, pointer: Pointer, target: Path, progress: hashing.Progress | None,
+    known: Mapping[str, Fetched],
 ) -> str:
     """Each member copied out and sealed, one file per core at a time (largest first)."""
     members = []
     for rel, md5 in dir_entries(root, pointer.md5):
         out = paths.confined(target, rel, f"directory member of {pointer.path}")
         out.parent.mkdir(parents=True, exist_ok=True)
-        members.append((rel, object_path(root, md5), out))
+        members.append((rel, md5, out))
     lock = threading.Lock()
 
     def report(n: int) -> None:  # the caller's progress bar is not thread-safe
         with lock:
             progress(n)  # type: ignore[misc]
 
-    def one(member: tuple[str, Path, Path]) -> tuple[str, str]:
-        rel, src, out = member
-        return rel, hashing.stream(src, out, md5=False,
-                                   progress=report if progress else None).sha256
+    def one(member: tuple[str, str, Path]) -> tuple[str, str]:
+        rel, md5, out = member
+        return rel, _copy_out(root, md5, out, known, report if progress else None)
 
-    members.sort(key=lambda m: -_size_or_zero(m[1]))
+    members.sort(key=lambda m: -_size_or_zero(object_path(root, m[1])))
     hashing.preload()  # on this thread: the workers below must not import
     with ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="ckpt-out") as pool:
         return hashing.directory_seal(pool.map(one, members))
@@ -728,20 +782,22 @@ def write_remote_config(dest: Path, root: Path) -> str | None:
 
 
 def ensure_cached(root: Path, pointer: Pointer, dvcfile: str, rev: str, what: str,
-                  remote_name: str | None = None, jobs: int | None = None) -> None:
+                  remote_name: str | None = None, jobs: int | None = None) -> dict[str, Fetched]:
     """The pointer's objects in the cache, copied from remote ``remote_name`` (default: the
-    default remote) if needed, ``jobs`` transfers at a time (default: 4 per core).
+    default remote) if needed, ``jobs`` transfers at a time (default: 4 per core); what was
+    downloaded, by object id, with the sha256 of the bytes as they were written.
 
     A read never modifies the remote: each object is downloaded beside the cache, its md5
     checked, and only then renamed into the cache. A corrupt remote object is reported by
     name (exit 3) and left where it is for its owner to inspect (DVC's own fetch deletes it).
     """
+    fetched: dict[str, Fetched] = {}
     if not missing_objects(root, pointer):
-        return
+        return fetched
     try:
         with _quiet_dvc(), _remote_objects(root, remote_name) as odb:
             if odb is not None:
-                _adopt(root, odb, pointer, jobs or 4 * (os.cpu_count() or 1))
+                fetched = _adopt(root, odb, pointer, jobs or 4 * (os.cpu_count() or 1))
     except (IntegrityError, UsageError):
         raise
     except Exception as exc:  # noqa: BLE001 - any backend error (OSError, botocore…) is one line
@@ -753,6 +809,7 @@ def ensure_cached(root: Path, pointer: Pointer, dvcfile: str, rev: str, what: st
             f"bytes of {what} are in neither the cache nor the DVC remote ({len(missing)} "
             f"object(s) missing, e.g. {missing[0]}); push them from the machine that saved "
             "it: 'dvc push'")
+    return fetched
 
 
 # -- named remotes, object transfers (replicas) -----------------------------------------------
@@ -812,12 +869,33 @@ def remote_odb(root: Path, name: str) -> Any:
 
     try:
         cls, conf, fs_path = get_cloud_fs(Config(os.fspath(root / DVC_DIR)), name=name)
-        fs = cls(**conf)
+        fs = _tuned(cls(**conf))
         conf.pop("worktree", None)
         conf["tmp_dir"] = os.fspath(root / DVC_DIR / "tmp")
         return get_odb(fs, fs.join(fs_path, "files", "md5"), hash_name="md5", **conf)  # type: ignore[no-untyped-call]
     except DvcException as exc:
         raise ExternalError(f"cannot open DVC remote {name!r}: {_one_line(exc)}") from exc
+
+
+# A replica that is down must fail in seconds, not after botocore's legacy retry schedule
+# (5 attempts, exponential back-off: 8-12 s here for a refused connection, per request) or
+# its 60 s connect timeout. The standard mode's 3 attempts still ride out throttling.
+_S3_CLIENT = {"retries": {"total_max_attempts": 3, "mode": "standard"}, "connect_timeout": 10,
+              # every byte read is md5-checked by us (and sealed): botocore's CRC32 of each
+              # response body would only spend CPU on the same bytes again
+              "response_checksum_validation": "when_required"}
+
+
+def _tuned(fs: Any) -> Any:
+    """An S3 remote's client with ``_S3_CLIENT`` (settings the user gave DVC win); other
+    remotes as they are. Must run before the fs makes its client (it does so lazily)."""
+    if getattr(fs, "protocol", None) != "s3" or "fs" in vars(fs):
+        return fs
+    client = fs.fs_args.setdefault("config_kwargs", {})
+    for key, value in _S3_CLIENT.items():
+        if client.get(key) is None:
+            client[key] = value
+    return fs
 
 
 def remote_has(odb: Any, oids: Sequence[str], jobs: int | None = None) -> set[str]:
@@ -836,50 +914,117 @@ def _remote_objects(root: Path, name: str | None) -> Iterator[Any]:
         yield remote_odb(root, name)
         return
     with remote_store(root) as remote:
-        yield None if remote is None else remote._odb  # noqa: SLF001 - this module's wrapper
+        if remote is None:
+            yield None
+            return
+        _tuned(remote._odb.fs)  # noqa: SLF001 - this module's wrapper
+        yield remote._odb  # noqa: SLF001
 
 
-def _adopt(root: Path, odb: Any, pointer: Pointer, jobs: int) -> None:
-    """Copy the pointer's missing objects from ``odb``, each verified before it lands.
+def _adopt(root: Path, odb: Any, pointer: Pointer, jobs: int) -> dict[str, Fetched]:
+    """Copy the pointer's missing objects from ``odb``, each verified before it lands; what
+    was downloaded.
 
     A directory's files come ``jobs`` at a time; a single large object comes in ``jobs``
     ranged requests at once (as ``dvc pull`` does through s3fs), hashed as the parts arrive.
     """
+    fetched: dict[str, Fetched] = {}
     if not object_path(root, pointer.md5).exists():
-        _adopt_one(root, odb, pointer.md5, jobs)
+        _keep(fetched, pointer.md5, _adopt_one(root, odb, pointer.md5, jobs))
     if not pointer.is_dir or not object_path(root, pointer.md5).exists():
-        return
+        return fetched
     wanted = list(dict.fromkeys(m for _, m in dir_entries(root, pointer.md5)
                                 if not object_path(root, m).exists()))
     if not wanted:
-        return
+        return fetched
     workers = min(jobs, len(wanted))
     each = max(1, jobs // workers)
+    sizes = _listed_sizes(root, pointer.md5)
     with ThreadPoolExecutor(workers, thread_name_prefix="ckpt-fetch") as pool:
-        for _ in pool.map(lambda m: _adopt_one(root, odb, m, each), wanted):
-            pass
+        for oid, seen in zip(wanted, pool.map(
+                lambda m: _adopt_one(root, odb, m, each, sizes.get(m)), wanted), strict=True):
+            _keep(fetched, oid, seen)
+    return fetched
+
+
+def _listed_sizes(root: Path, oid: str) -> dict[str, int]:
+    """Member sizes a directory listing states (DVC writes them; older listings may not).
+
+    Only a hint, to spare a size request per small shard: the listing is checked against its
+    md5 but a size in it could still be wrong, so it never sets how much is read (see
+    ``_adopt_one``), and every byte is md5-checked all the same."""
+    from ckptgit import loader
+
+    data = loader.load_json(object_path(root, oid).read_bytes(), f"directory listing {oid}",
+                            max_bytes=1 << 30)
+    return {e["md5"]: e["size"] for e in data if isinstance(e, dict)
+            and isinstance(e.get("md5"), str) and type(e.get("size")) is int}
+
+
+def _keep(fetched: dict[str, Fetched], oid: str, seen: Fetched | None) -> None:
+    if seen is not None:
+        fetched[oid] = seen
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A cache object as its download wrote it: the sha256 of those bytes, and the file's
+    identity then, so a copy made later can tell that it still reads the same file. The
+    change time is part of it: any write, chmod or rename moves it, and unlike the
+    modification time no ``utime`` can set it back."""
+
+    sha256: str
+    size: int
+    inode: int
+    ctime_ns: int
+
+    @classmethod
+    def of(cls, path: Path, sha256: str) -> Fetched:
+        st = path.stat()
+        return cls(sha256, st.st_size, st.st_ino, st.st_ctime_ns)
+
+    def still(self, path: Path) -> bool:
+        try:
+            st = path.stat()
+        except OSError:
+            return False
+        return (st.st_size, st.st_ino, st.st_ctime_ns) == (self.size, self.inode, self.ctime_ns)
 
 
 PART = 16 << 20  # bytes per ranged request of a large object
 
 
-def _adopt_one(root: Path, odb: Any, oid: str, jobs: int) -> None:
-    """One object into the cache, md5 checked first; absent on the remote: left missing."""
+def _adopt_one(root: Path, odb: Any, oid: str, jobs: int,
+               listed: int | None = None) -> Fetched | None:
+    """One object into the cache, md5 checked first; absent on the remote: left missing (None).
+
+    The sha256 of the same bytes is taken in the same pass, so the restore that asked for
+    them checks its seal without reading them again. An object its directory listing says is
+    small (``listed``) is read in one request capped at ``PART`` bytes, with no size request
+    first; when that request comes back full, the listing understated it, and the object is
+    read again the ordinary way.
+    """
     import hashlib
 
     rpath = odb.oid_to_path(oid)
+    small = listed is not None and 0 < listed < PART
     try:
-        size = odb.fs.size(rpath)
+        whole = odb.fs.cat_file(rpath, start=0, end=PART) if small else None
+        if whole is not None and len(whole) >= PART:  # more than listed: read it all, by size
+            whole = None
+        size = 0 if whole is not None else odb.fs.size(rpath)
     except FileNotFoundError:
-        return  # the caller names what is still missing
+        return None  # the caller names what is still missing
     tmp_dir = cache_root(root) / "tmp"
     tmp_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="ckpt-fetch-")
-    md5 = hashlib.md5(usedforsecurity=False)
+    md5, sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
+    chunks = [whole] if whole is not None else _parts(odb.fs, rpath, int(size or 0), jobs)
     try:
         with os.fdopen(fd, "wb") as out:
-            for chunk in _parts(odb.fs, rpath, int(size or 0), jobs):
+            for chunk in chunks:
                 md5.update(chunk)
+                sha.update(chunk)
                 out.write(chunk)
         if md5.hexdigest() != oid.removesuffix(".dir"):
             raise IntegrityError(
@@ -889,8 +1034,9 @@ def _adopt_one(root: Path, odb: Any, oid: str, jobs: int) -> None:
         final = object_path(root, oid)
         final.parent.mkdir(parents=True, exist_ok=True)
         faults.point("fetched")
+        os.chmod(tmp_name, 0o444)  # as DVC protects its cache objects
         os.replace(tmp_name, final)
-        os.chmod(final, 0o444)  # as DVC protects its cache objects
+        return Fetched.of(final, sha.hexdigest())
     finally:
         Path(tmp_name).unlink(missing_ok=True)
 
@@ -930,7 +1076,9 @@ def _push_odb(root: Path, remote: str | None) -> Iterator[Any]:
     from dvc.repo import Repo
 
     with Repo(os.fspath(root)) as repo:
-        yield repo.cloud.get_remote_odb(None, command="push")
+        odb = repo.cloud.get_remote_odb(None, command="push")
+        _tuned(odb.fs)
+        yield odb
 
 
 def preload_remote(root: Path, name: str | None) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import platform
+import sys
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,28 @@ def test_data_from_dvc_lock_and_pointer(repo: Repo) -> None:
         data.capture(repo.path, ["../elsewhere.csv"], cwd=repo.path)
     with pytest.raises(UsageError, match="not tracked by DVC"):
         data.capture(repo.path, ["train.py"], cwd=repo.path)
+
+
+def test_packages_are_what_importlib_metadata_lists() -> None:
+    """The scan of ``sys.path`` finds what importlib.metadata finds, first one winning."""
+    from importlib import metadata
+
+    expected: dict[str, str] = {}
+    for dist in metadata.distributions():
+        name, version = dist.metadata["Name"], dist.version
+        if name:
+            expected.setdefault(name.lower(), version)
+    assert environment._packages.__wrapped__() == dict(sorted(expected.items()))
+
+
+def test_packages_read_an_egg_info_and_skip_what_is_not_metadata(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "a_pkg-1.0.dist-info").mkdir()
+    (tmp_path / "a_pkg-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: A-Pkg\nVersion: 1.0\n\nName: not-this\n")
+    (tmp_path / "old.egg-info").mkdir()
+    (tmp_path / "old.egg-info" / "PKG-INFO").write_text("Name: old\nVersion: 0.1\n")
+    (tmp_path / "flat.egg-info").write_text("Name: flat\nVersion: 9\n")  # a file: skipped
+    (tmp_path / "b.dist-info").mkdir()  # no METADATA: skipped
+    monkeypatch.setattr(sys, "path", [str(tmp_path), str(tmp_path / "missing")])
+    assert environment._packages.__wrapped__() == {"a-pkg": "1.0", "old": "0.1"}

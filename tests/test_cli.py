@@ -72,7 +72,7 @@ def test_unexpected_errors_are_one_line(repo: Repo, monkeypatch: pytest.MonkeyPa
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk on fire\nsecond line")
 
-    monkeypatch.setattr(list_op, "listing", broken)  # a fault injected at a seam
+    monkeypatch.setattr(list_op, "listed", broken)  # a fault injected at a seam
     res = repo.ckpt("list")
     assert res.code == 1
     assert res.err == ("error: unexpected RuntimeError: disk on fire (rerun with --traceback "

@@ -34,9 +34,33 @@ def test_summary_equals_full_parse_on_fields_the_index_keeps() -> None:
     trimmed = index._trim(raw)
     assert trimmed is not None and b"pkg1" not in trimmed and b"\ntensors:" not in trimmed
     full, summary = sidecar.load(raw), index._summary(raw, "t")
-    for key in ("id", "name", "created_at", "artifact", "metrics", "params", "step", "labels",
-                "notes"):
+    for key in ("id", "name", "created_at", "artifact", "metrics", "params", "step", "labels"):
         assert summary[key] == full[key]
+
+
+def test_a_current_sidecar_keeps_only_what_a_row_holds() -> None:
+    doc = {**_doc(), "parent": "fedcba9876543210", "command": ["git", "ckpt", "save"]}
+    raw = sidecar.dump(doc).encode()
+    assert b"\n- git\n" in raw  # a block sequence at the key's own indentation
+    trimmed = index._trim(raw)
+    assert trimmed is not None
+    assert b"notes:" not in trimmed and b"command:" not in trimmed and b"seeds:" not in trimmed
+    full, summary = sidecar.load(raw), index._summary(raw, "t")
+    assert set(summary) == {"schema_version", "id", "name", "created_at", "artifact", "params",
+                            "metrics", "step", "labels", "parent"}
+    assert all(summary[k] == full[k] for k in summary)
+    # an older schema is migrated from the whole document: only the bulky sections are cut
+    older = raw.replace(b"schema_version: 1\n", b"schema_version: 0\n", 1)
+    kept = index._trim(older)
+    assert kept is not None and b"notes:" in kept and b"pkg1" not in kept
+
+
+def test_a_flush_line_that_is_not_a_sequence_item_is_never_cut() -> None:
+    text = sidecar.dump(_doc())
+    assert "\nseeds: {}\n" in text
+    for odd in ("-metrics: 1", "---", "-\tx", "# c", "'q': 1"):
+        trimmed = index._trim(text.replace("\nseeds: {}\n", f"\nseeds: {{}}\n{odd}\n").encode())
+        assert trimmed is not None and f"\nseeds: {{}}\n{odd}\n".encode() in trimmed
 
 
 def test_anything_unusual_is_parsed_whole() -> None:

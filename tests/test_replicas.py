@@ -96,6 +96,28 @@ def test_pre_push_hook_writes_every_replica(mirrored: tuple[Repo, Path], tmp_pat
     assert objects(repo.remote) == objects(mirror) == {saved["artifact"]["md5"]}
 
 
+def test_pre_push_with_a_broken_mirror_refuses_and_still_fills_the_others(
+        repo: Repo, tmp_path: Path) -> None:
+    """The replicas are written at once: one that cannot be written stops the push with its
+    name, and does not keep the bytes from the replicas that can."""
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the mirror's directory should be\n")
+    good = tmp_path / "good-mirror"
+    # the broken one first: one after another, the good mirror would never be written
+    repo.ckpt_ok("remote", "add", "--mirror", "--name", "us", str(blocker / "remote"))
+    repo.ckpt_ok("remote", "add", "--mirror", "--name", "eu", str(good))
+    repo.git("add", ".dvc/config", ".ckpt/remotes.yaml")
+    repo.git("commit", "-qm", "mirrors us and eu")
+    repo.model()
+    saved = repo.save(MODEL, "clf")  # not pushed
+    bare = bare_remote(repo, tmp_path)
+    done = push(repo, "main")
+    assert done.returncode != 0, done.stderr
+    assert "the DVC remote 'us' (a mirror) cannot be reached or written" in done.stderr
+    assert git(bare, "for-each-ref", "refs/heads/main") == ""  # the ref did not go ahead
+    assert objects(repo.remote) == objects(good) == {saved["artifact"]["md5"]}
+
+
 def test_verify_remote_names_the_replica_that_lacks_a_checkpoint(
         mirrored: tuple[Repo, Path]) -> None:
     repo, mirror = mirrored
@@ -196,6 +218,39 @@ def test_two_s3_replicas_one_stopped_mid_test(tmp_path: Path, s3_server: S3Serve
         assert (clone.path / MODEL).read_bytes() == original
         assert saved["artifact"]["sha256"] == clone.ckpt_ok("show", "clf", "--json").json()[
             "artifact"]["sha256"]
+        writes_with_a_replica_stopped(repo, tmp_path, s3_server, prefix)
+
+
+def writes_with_a_replica_stopped(repo: Repo, tmp_path: Path, mirror: S3Server,
+                                  prefix: str) -> None:
+    """The default replica is down: ``save --push`` and the pre-push hook each fail with one
+    line naming it (no retrying for minutes), and the mirror, written at the same time, holds
+    the new bytes all the same."""
+    repo.model(seed=7)
+    res = repo.ckpt("save", MODEL, "--name", "clf", "--push")
+    assert res.code == 1, res
+    assert len(res.err.strip().splitlines()) == 1 and "'ckpt'" in res.err, res.err
+    assert "saved locally" in res.err and "Traceback" not in res.err
+    md5 = repo.ckpt_ok("show", "clf", "--json").json()["artifact"]["md5"]
+    assert md5 in s3_objects(mirror, prefix)
+    git(tmp_path, "init", "-q", "--bare", str(tmp_path / "plain.git"))
+    repo.git("remote", "add", "origin", str(tmp_path / "plain.git"))
+    done = push(repo, "main")
+    assert done.returncode != 0, done.stderr
+    refused = [ln for ln in done.stderr.splitlines() if "'ckpt' cannot be reached" in ln]
+    assert len(refused) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "(a mirror)" not in done.stderr  # the mirror holds everything: no problem there
+    assert "main" not in git(tmp_path / "plain.git", "branch", "--list", "main")
+
+
+def s3_objects(server: S3Server, prefix: str) -> set[str]:
+    """Object ids under ``prefix`` of the server's bucket, listed by DVC's own S3 client."""
+    from s3fs import S3FileSystem
+
+    fs = S3FileSystem(key=server.key, secret=server.secret,
+                      client_kwargs={"endpoint_url": server.endpoint})
+    found = fs.find(f"{server.bucket}/{prefix}/files/md5")
+    return {"".join(p.split("/")[-2:]) for p in found}
 
 
 def shards(root: Path, count: int = 3) -> dict[str, bytes]:
@@ -254,6 +309,43 @@ def test_a_corrupt_part_of_a_shard_is_refused(mirrored: tuple[Repo, Path],
     assert res.code == 3, res
     assert f"object {md5} is corrupt" in res.err and len(res.err.strip().splitlines()) == 1
     assert not storage.object_path(clone.path, md5).exists()
+    assert not (clone.path / "models" / "llm").exists()
+
+
+def test_shard_sizes_a_listing_understates_are_read_in_full(
+        mirrored: tuple[Repo, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A listing's sizes only spare a size request: one that is wrong (hostile or stale)
+    costs a second read, never a short or unbounded one."""
+    from ckptgit import storage
+
+    repo, _ = mirrored
+    files = shards(repo.path)
+    repo.save("models/llm", "llm", "--push")
+    clone = fresh_clone(repo, "clone")
+    monkeypatch.setattr(storage, "PART", 64 << 10)  # each shard is bigger than one request
+
+    def understated(root: Path, oid: str) -> dict[str, int]:
+        return {m: 100 for _, m in storage.dir_entries(root, oid)}
+
+    monkeypatch.setattr(storage, "_listed_sizes", understated)
+    clone.ckpt_ok("restore", "llm")
+    assert {p.name: p.read_bytes() for p in (clone.path / "models" / "llm").iterdir()} == files
+
+
+def test_a_shard_missing_from_every_replica_is_one_line(mirrored: tuple[Repo, Path]) -> None:
+    from ckptgit import storage
+
+    repo, mirror = mirrored
+    shards(repo.path)
+    saved = repo.save("models/llm", "llm", "--push")
+    md5 = next(m for rel, m in storage.dir_entries(repo.path, saved["artifact"]["md5"])
+               if rel == "model-2.bin")
+    for remote in (repo.remote, mirror):
+        (remote / "files" / "md5" / md5[:2] / md5[2:]).unlink()
+    clone = fresh_clone(repo, "clone")
+    res = clone.ckpt("restore", "llm")
+    assert res.code == 3, res
+    assert len(res.err.strip().splitlines()) == 1 and "missing" in res.err, res.err
     assert not (clone.path / "models" / "llm").exists()
 
 

@@ -7,9 +7,11 @@ keys in DVC's ``--local`` config as a user keeps them (never committed).
 
 from __future__ import annotations
 
+import os
 import secrets
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import Repo, git, git_project
@@ -43,14 +45,8 @@ def use_s3(root: Path, server: S3Server) -> None:
 
 def on_s3(server: S3Server, repo: Repo) -> set[str]:
     """The md5 of every object under the repo's prefix, listed by plain S3 (not DVC)."""
-    import botocore.session
-    from botocore.config import Config
-
     prefix = remote_url(repo).removeprefix(f"s3://{server.bucket}/") + "/files/md5/"
-    client = botocore.session.get_session().create_client(
-        "s3", endpoint_url=server.endpoint, region_name="us-east-1",
-        aws_access_key_id=server.key, aws_secret_access_key=server.secret,
-        config=Config(s3={"addressing_style": "path"}))
+    client = s3_client(server)
     pages = client.get_paginator("list_objects_v2").paginate(Bucket=server.bucket, Prefix=prefix)
     return {o["Key"][len(prefix):].replace("/", "") for p in pages for o in p.get("Contents", [])}
 
@@ -141,3 +137,65 @@ def test_team_path_on_s3_artifact_companion_and_data_reach_a_fresh_clone(
     subprocess.run(["dvc", "pull", "-q"], cwd=third, check=True, capture_output=True)
     for rel in (MODEL, "models/tokenizer.json", "data/train.csv"):
         assert (third / rel).read_bytes() == (root / rel).read_bytes(), rel
+
+
+def s3_client(server: S3Server) -> Any:
+    import botocore.session
+    from botocore.config import Config
+
+    return botocore.session.get_session().create_client(
+        "s3", endpoint_url=server.endpoint, region_name="us-east-1",
+        aws_access_key_id=server.key, aws_secret_access_key=server.secret,
+        config=Config(s3={"addressing_style": "path"}))
+
+
+def test_a_tampered_s3_object_is_exit_3_and_nothing_is_replaced(s3_repo: Repo,
+                                                                 s3_server: S3Server) -> None:
+    s3_repo.model(seed=0)
+    first = s3_repo.save(MODEL, "clf", "--push")
+    s3_repo.model(seed=1)
+    s3_repo.save(MODEL, "clf", "--push")
+    fresh = clone(s3_repo, s3_server, "clone")
+    fresh.ckpt_ok("restore", "clf")
+    newest = (fresh.path / MODEL).read_bytes()
+    md5 = first["artifact"]["md5"]
+    key = remote_url(s3_repo).removeprefix(f"s3://{s3_server.bucket}/") + \
+        f"/files/md5/{md5[:2]}/{md5[2:]}"
+    client = s3_client(s3_server)
+    body = bytearray(client.get_object(Bucket=s3_server.bucket, Key=key)["Body"].read())
+    body[len(body) // 2] ^= 0x01  # one bit, in the middle of the tensors
+    client.put_object(Bucket=s3_server.bucket, Key=key, Body=bytes(body))
+    res = fresh.run_git_ckpt("restore", "clf~1")  # a real process, as users run it
+    assert res.returncode == 3, res
+    assert f"object {md5} is corrupt" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert (fresh.path / MODEL).read_bytes() == newest  # nothing replaced
+    assert not storage.object_path(fresh.path, md5).exists()  # nothing planted in the cache
+
+
+def test_a_cache_object_rewritten_after_its_download_is_hashed_again(
+        s3_repo: Repo, s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The seal taken during the download covers the bytes as written; a cache file changed
+    between that and the copy out (another process, a race) is read and sealed again."""
+    from ckptgit import hashing
+
+    s3_repo.model(seed=0)
+    s3_repo.save(MODEL, "clf", "--push")
+    fresh = clone(s3_repo, s3_server, "clone")
+    (fresh.path / MODEL).write_bytes(b"bytes no checkpoint holds")
+    before = sorted(p.name for p in (fresh.path / "models").iterdir())
+    real_copy = hashing.copy
+
+    def racing_copy(src: Path, dst: Path) -> None:  # the fault: a writer between the two
+        os.chmod(src, 0o644)
+        data = bytearray(src.read_bytes())
+        data[-1] ^= 0x01
+        src.write_bytes(bytes(data))
+        real_copy(src, dst)
+
+    monkeypatch.setattr(hashing, "copy", racing_copy)
+    res = fresh.ckpt("restore", "clf", "--force")
+    assert res.code == 3, res
+    assert "do not match the recorded seal" in res.err
+    assert (fresh.path / MODEL).read_bytes() == b"bytes no checkpoint holds"
+    assert sorted(p.name for p in (fresh.path / "models").iterdir()) == before

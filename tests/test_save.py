@@ -513,3 +513,34 @@ def test_push_failure_keeps_the_local_save_and_says_so(repo: Repo, tmp_path: Pat
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert repo.git("rev-parse", "HEAD~1").strip() == head  # the save itself landed
     assert [c["name"] for c in repo.ckpt_ok("list", "--json").json()] == ["clf"]
+
+
+def test_head_pinned_holds_one_commit_for_this_thread_only(repo: Repo) -> None:
+    """What a save decides before its commit is decided against one HEAD; a commit landing
+    meanwhile is seen after the pin, and by other threads at once."""
+    import threading
+
+    from ckptgit.git import Git
+
+    git = Git.discover(repo.path)
+    before = git.head()
+
+    def commit(text: str) -> str:
+        (repo.path / "notes.txt").write_text(text)
+        repo.git("add", "notes.txt")
+        repo.git("commit", "-q", "-m", text)
+        return repo.git("rev-parse", "HEAD").strip()
+
+    with git.head_pinned() as pinned:
+        assert pinned == before
+        moved = commit("one")
+        assert git.head() == before
+        seen: list[str | None] = []
+        other = threading.Thread(target=lambda: seen.append(git.head()))
+        other.start()
+        other.join()
+        assert seen == [moved]
+        with git.head_pinned() as inner:  # a nested pin reads HEAD again
+            assert inner == moved and git.head() == moved
+        assert git.head() == before
+    assert git.head() == moved

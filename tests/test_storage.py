@@ -45,3 +45,66 @@ def test_only_a_cache_dir_setting_counts(tmp_path: Path) -> None:
     assert not storage._sets_cache_dir(conf)
     conf.write_text("[core]\n    remote = ckpt\n[ cache ]\n    type = copy\n    dir = ../c\n")
     assert storage._sets_cache_dir(conf)
+
+
+def test_a_single_file_object_is_one_dvc_accepts_as_its_own(repo: Repo) -> None:
+    """A file is stored without DVC's modules: DVC must still find, trust and check out the
+    object (read-only like its own, where its status and checkout look)."""
+    import stat
+
+    from dvc_data.hashfile.db.local import LocalHashFileDB
+    from dvc_objects.fs.local import LocalFileSystem
+
+    repo.model(seed=3)
+    md5 = repo.save()["artifact"]["md5"]
+    obj = storage.object_path(repo.path, md5)
+    assert stat.S_IMODE(obj.stat().st_mode) == 0o444
+    odb = LocalHashFileDB(LocalFileSystem(), os.fspath(storage.cache_root(repo.path)))
+    assert odb.oid_to_path(md5) == os.fspath(obj) and odb.is_protected(os.fspath(obj))
+    odb.check(md5)  # DVC's own integrity check of the object raises when it is off
+    model = repo.path / "models" / "clf.safetensors"
+    expected = model.read_bytes()
+    status = subprocess.run(["dvc", "status", "-q", "models/clf.safetensors.dvc"],
+                            cwd=repo.path, capture_output=True, text=True, check=False)
+    assert status.returncode == 0, status.stdout + status.stderr  # -q: 0 means up to date
+    model.unlink()
+    subprocess.run(["dvc", "checkout", "-q", "models/clf.safetensors.dvc"], cwd=repo.path,
+                   check=True, capture_output=True)
+    assert model.read_bytes() == expected
+
+
+@pytest.mark.parametrize("name", ["clf", "1e3", "null"])
+def test_dvc_yaml_declares_each_name_once_as_dvc_reads_it(repo: Repo, name: str) -> None:
+    """Saved twice, the second save finds the declaration without the round-trip parser;
+    a name YAML 1.2 reads as a number or null must still be declared as the string."""
+    from dvc.utils.serialize import parse_yaml_for_update
+
+    for seed in (1, 2):
+        repo.model(seed=seed)
+        repo.save(name=name)
+    text = (repo.path / "dvc.yaml").read_text()
+    artifacts = parse_yaml_for_update(text, "dvc.yaml")["artifacts"]
+    assert dict(artifacts) == {name: {"path": "models/clf.safetensors", "type": "model"}}
+    assert storage.with_artifact(text.encode(), name, "models/clf.safetensors") is None
+
+
+def test_dvc_yaml_with_a_wrong_declaration_is_corrected(repo: Repo) -> None:
+    repo.model(seed=1)
+    repo.save()
+    dvc_yaml = repo.path / "dvc.yaml"
+    dvc_yaml.write_text(dvc_yaml.read_text().replace("type: model", "type: dataset"))
+    repo.git("commit", "-q", "-am", "hand edit")
+    repo.model(seed=2)
+    repo.save()
+    assert "type: model" in dvc_yaml.read_text()
+    assert "type: dataset" not in repo.git("show", "HEAD:dvc.yaml")
+
+
+@pytest.mark.parametrize("key", ["1e3", "null", "true", "0x1f", ".inf"])
+def test_a_declaration_yaml_1_2_reads_as_no_string_is_not_taken_as_present(key: str) -> None:
+    """PyYAML (YAML 1.1) reads an unquoted ``1e3`` key as text, DVC (YAML 1.2) as a number:
+    the quick check must not call such a name declared."""
+    text = f"artifacts:\n  {key}:\n    path: models/m.bin\n    type: model\n".encode()
+    assert storage.with_artifact(text, key, "models/m.bin") is not None
+    quoted = text.replace(f"  {key}:".encode(), f"  '{key}':".encode())
+    assert storage.with_artifact(quoted, key, "models/m.bin") is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import sys
@@ -51,6 +52,17 @@ def _orjson(data: Any, floats: bool = True) -> str | None:
     if not raw.isascii() or (floats and b"null" in raw and not _all_finite(data)):
         return None
     return raw.decode("ascii")
+
+
+def may_hide_nan(values: Any) -> bool:
+    """Whether orjson's form of ``values`` may hold a NaN written as ``null`` (it holds a
+    null, or orjson cannot write it): one C pass instead of a walk of every value."""
+    import orjson
+
+    try:
+        return b"null" in orjson.dumps(values, option=orjson.OPT_PASSTHROUGH_SUBCLASS)
+    except (orjson.JSONEncodeError, TypeError, ValueError):
+        return True
 
 
 def _as_stdlib(value: Any) -> Any:
@@ -146,24 +158,43 @@ def table(columns: list[str], rows: list[list[str]], title: str | None = None) -
 
     (rich's Table took 4 s to lay out 10,000 rows; this takes milliseconds.)
     """
+    if all(len(row) == len(columns) for row in rows):  # columnwise, at C speed
+        table_columns(columns, [list(col) for col in zip(*rows, strict=True)]
+                      if rows else [[] for _ in columns], title)
+        return
     cells = [[_one_line(c) for c in row] for row in rows]  # one line per row
     widths = [len(c) for c in columns]
-    if all(len(row) == len(columns) for row in cells):  # columnwise, at C speed
-        columnwise = zip(*cells, strict=True)
-        widths = [max(w, *map(len, col)) for w, col in zip(widths, columnwise, strict=True)] \
-            if cells else widths
-        form = "  ".join(f"{{:<{w}}}" for w in widths)
-        lines = [title] if title else []
-        lines += [form.format(*row).rstrip()
-                  for row in [columns, ["-" * w for w in widths], *cells]]
-        click.echo("\n".join(lines))
-        return
     for row in cells:
         widths = [max(w, len(c)) for w, c in zip(widths, row, strict=False)]
     lines = [title] if title else []
     for row in [columns, ["-" * w for w in widths], *cells]:
         lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip())
     click.echo("\n".join(lines))
+
+
+def table_columns(columns: list[str], cols: list[list[Any]], title: str | None = None) -> None:
+    """``table`` given column by column (equal lengths): every step maps a C function over a
+    column, so 100,000 rows take a fraction of a second."""
+    cells = [_one_line_column(col) for col in cols]
+    widths = [max(len(h), max(map(len, col), default=0)) for h, col in zip(columns, cells,
+                                                                          strict=True)]
+    padded = [list(map(str.ljust, [h, "-" * w, *col], itertools.repeat(w)))
+              for h, col, w in zip(columns, cells, widths, strict=True)]
+    lines = map(str.rstrip, map("  ".join, zip(*padded, strict=True)))
+    click.echo("\n".join([title, *lines] if title else lines))
+
+
+def _one_line_column(values: list[Any]) -> list[str]:
+    """``_one_line`` of every cell. A column whose cells hold no newline, are printable, hold
+    no double space and no space at either end is already the answer, which one look at
+    the joined column tells (newlines joining it keep each cell's ends apart)."""
+    col = [v if type(v) is str else str(v) for v in values]
+    joined = "\n".join(col)
+    if (joined.count("\n") == len(col) - 1 and joined.replace("\n", "").isprintable()
+            and "  " not in joined and " \n" not in joined and "\n " not in joined
+            and joined[:1] != " " and joined[-1:] != " "):
+        return col
+    return [_one_line(v) for v in col]
 
 
 def _one_line(value: Any) -> str:

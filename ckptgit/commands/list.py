@@ -4,7 +4,13 @@ from typing import Any
 
 import click
 
-from ckptgit.commands._common import emit_json, fmt_value, json_option, table
+from ckptgit.commands._common import (
+    emit_json,
+    fmt_value,
+    json_option,
+    may_hide_nan,
+    table_columns,
+)
 
 
 @click.command("list")
@@ -20,41 +26,50 @@ def command(name: str | None, limit: int | None, as_json: bool) -> None:
       git ckpt list --name clf --limit 5
       git ckpt list --json | jq '.[0].metrics'
     """
-    from ckptgit.ops.list import listing, stage_map
+    from ckptgit.ops.list import listed, stage_map
     from ckptgit.ops.prune import pruned
     from ckptgit.repo import Repo
 
     repo = Repo.open(".")
-    entries = listing(repo, name, limit)
+    view = listed(repo, name, limit)
     held = stage_map(repo)
     gone = pruned(repo)
     if as_json:
-        rows: list[dict[str, Any]] = []
-        for c in entries:
-            row = c.to_dict()
-            row["stages"] = sorted(held.get(f"{c.name}@{c.commit}", []))
-            row["pruned"] = c.id in gone
-            rows.append(row)
-        emit_json(rows)
+        rows = view.documents()
+        for row in rows:
+            key = f"{row['name']}@{row['commit']}"
+            row["stages"] = sorted(held[key]) if key in held else []
+            row["pruned"] = row["id"] in gone
+        # only metrics and params can hold a float: when orjson's form of them holds no null,
+        # no NaN hides behind one, and the whole document needs no scan for it
+        emit_json(rows, floats=may_hide_nan([view.column("metrics"), view.column("params")]))
         return
-    if not entries:
+    if not len(view):
         click.echo("no checkpoints yet: save one with 'git ckpt save PATH --name NAME'", err=True)
         return
-    keys = list(repo.config.key_metrics)
-    if not keys:
-        seen: dict[str, None] = {}
-        for c in entries:
-            for k, v in c.metrics.items():
-                if not isinstance(v, dict):
-                    seen.setdefault(k)
-        keys = list(seen)[:3]
-    rows_txt = [
-        [c.short_id, c.name, "" if c.step is None else str(c.step),
-         c.created_at[:19].replace("T", " "),
-         *[fmt_value(c.metrics.get(k, "")) for k in keys],
-         ",".join(sorted(held.get(f"{c.name}@{c.commit}", []))),
-         *(["pruned" if c.id in gone else ""] if gone else [])]
-        for c in entries
+    metrics = view.column("metrics")
+    keys = list(repo.config.key_metrics) or _first_keys(metrics, 3)
+    names, commits, ids = view.column("name"), view.column("commit"), view.column("id")
+    cols = [
+        [i[:8] for i in ids], names,
+        ["" if s is None else str(s) for s in view.column("step")],
+        [c[:19].replace("T", " ") for c in view.column("created_at")],
+        *[[fmt_value(m.get(k, "")) for m in metrics] for k in keys],
+        [",".join(sorted(held[f"{n}@{c}"])) if f"{n}@{c}" in held else ""
+         for n, c in zip(names, commits, strict=True)],
+        *([["pruned" if i in gone else "" for i in ids]] if gone else []),
     ]
-    table(["id", "name", "step", "created (UTC)", *keys, "stages",
-           *(["bytes"] if gone else [])], rows_txt)
+    table_columns(["id", "name", "step", "created (UTC)", *keys, "stages",
+                   *(["bytes"] if gone else [])], cols)
+
+
+def _first_keys(metrics: list[dict[str, Any]], n: int) -> list[str]:
+    """The first ``n`` metric names with a scalar value, in listing order."""
+    seen: dict[str, None] = {}
+    for m in metrics:
+        for k, v in m.items():
+            if not isinstance(v, dict):
+                seen.setdefault(k)
+        if len(seen) >= n:
+            break
+    return list(seen)[:n]

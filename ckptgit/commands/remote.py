@@ -9,9 +9,10 @@ from ckptgit.commands._common import emit_json, json_option
 def command() -> None:
     """The DVC remotes that hold checkpoint bytes: the default and its mirrors.
 
-    Every 'save --push', 'git push' (pre-push hook) writes to each what it lacks; 'restore'
-    reads from the first that has the bytes, each object verified before it enters the cache
-    (a remote is never changed by a read). Remotes are DVC's own (in
+    Every 'save --push', 'git push' (pre-push hook) writes to all of them at once what each
+    lacks (one that does not answer fails the push, named in one line); 'restore' reads from
+    the first that has the bytes, each object verified before it enters the cache (a remote
+    is never changed by a read). Remotes are DVC's own (in
     .dvc/config); the mirror list is .ckpt/remotes.yaml. Commit both to share them.
 
     \b

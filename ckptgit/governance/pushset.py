@@ -12,6 +12,7 @@ inputs (``--data``) on the DVC remote; a ref must never arrive ahead of its byte
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,14 +130,31 @@ def ensure_on_remote(root: Path, wanted: Sequence[Needed], mode: str) -> list[st
         return []
     wanted = [_complete(root, n) for n in wanted]
     every = sorted({o for n in wanted for o in n.oids})
-    problems: list[str] = []
-    for name in replicas.targets(root):
-        problems += _on_replica(root, wanted, every, mode, name)
-    return problems
+    found = replicas.replicas(root)
+    names: list[str | None] = [r.name for r in found] or [None]
+    default = {r.name for r in found if r.default}
+    for name in names:  # imports on this thread: a worker that imports can hang Ctrl-C
+        storage.preload_remote(root, name)
+
+    def one(name: str | None) -> list[str]:
+        where = "the DVC remote" if name is None or name in default else \
+            f"the DVC remote {name!r} (a mirror)"
+        try:
+            return _on_replica(root, wanted, every, mode, name, where)
+        except CkptError as exc:  # one replica down: say which, and let the others finish
+            named = f"the DVC remote {name!r}" if name in default else where
+            return [f"{named} cannot be reached or written: {exc}"]
+
+    if len(names) == 1:
+        return one(names[0])
+    # every replica asked and written at once, as 'save --push' does (replicas.push); the
+    # problems in replica order
+    with ThreadPoolExecutor(len(names), thread_name_prefix="ckpt-replica") as pool:
+        return [problem for found_there in pool.map(one, names) for problem in found_there]
 
 
 def _on_replica(root: Path, wanted: Sequence[Needed], every: list[str], mode: str,
-                name: str | None) -> list[str]:
+                name: str | None, where: str) -> list[str]:
     missing = set(storage.missing_on_remote(root, every, name))
     if not missing:
         return []
@@ -147,15 +165,9 @@ def _on_replica(root: Path, wanted: Sequence[Needed], every: list[str], mode: st
         missing = set(storage.push_objects(root, sorted(missing), name, lacking=True))
         hint = ("they are not in the local cache either; push from the machine that saved "
                 "them ('dvc push')")
-    where = "the DVC remote" if name is None or _is_default(root, name) else \
-        f"the DVC remote {name!r} (a mirror)"
     return [f"{n.what}: bytes are not on {where} ({len(missing & set(n.oids))} "
             f"object(s), e.g. {sorted(missing & set(n.oids))[0]}); {hint}"
             for n in wanted if missing & set(n.oids)]
-
-
-def _is_default(root: Path, name: str) -> bool:
-    return any(r.default and r.name == name for r in storage.remotes(root))
 
 
 def _complete(root: Path, n: Needed) -> Needed:

@@ -58,21 +58,29 @@ class Event:
         return {"assign": "promote"}.get(self.kind, self.kind)
 
     def to_dict(self) -> dict[str, Any]:
+        by = self.trailers.by_key()  # lowercased keys: `history` asks 10,000 events each
+
+        def last(key: str) -> str | None:
+            values = by.get(key)
+            return values[-1] if values else None
+
         return {
             "tag": self.tag, "name": self.name, "action": self.action, "stage": self.stage,
             "number": self.number, "version": self.version, "commit": self.commit,
-            "id": self.trailers.get(tr.ID), "created_at": iso(self.created_at),
+            "id": last(_ID), "created_at": iso(self.created_at),
             "signer": self.principal if self.verified else None, "tagger": self.tagger,
             "verified": self.verified, "problems": list(self.problems),
-            "rationale": self.trailers.get(tr.RATIONALE),
-            "approved_by": self.trailers.all(tr.APPROVED_BY),
-            "reverts": self.trailers.get(tr.REVERTS),
-            "impact_window": self.trailers.get(tr.IMPACT_WINDOW),
-            "sandbox_report": self.trailers.get(tr.SANDBOX_REPORT),
-            "override": self.trailers.get(tr.OVERRIDE),
-            "request": self.trailers.get(tr.REQUEST),
-            "emergency": self.trailers.get(tr.EMERGENCY) == "true",
+            "rationale": last(_RATIONALE), "approved_by": list(by.get(_APPROVED_BY, ())),
+            "reverts": last(_REVERTS), "impact_window": last(_IMPACT_WINDOW),
+            "sandbox_report": last(_SANDBOX_REPORT), "override": last(_OVERRIDE),
+            "request": last(_REQUEST), "emergency": last(_EMERGENCY) == "true",
         }
+
+
+_ID, _RATIONALE, _APPROVED_BY, _REVERTS, _IMPACT_WINDOW, _SANDBOX_REPORT, _OVERRIDE, _REQUEST, \
+    _EMERGENCY = (k.lower() for k in (tr.ID, tr.RATIONALE, tr.APPROVED_BY, tr.REVERTS,
+                                      tr.IMPACT_WINDOW, tr.SANDBOX_REPORT, tr.OVERRIDE,
+                                      tr.REQUEST, tr.EMERGENCY))
 
 
 @dataclass(frozen=True)

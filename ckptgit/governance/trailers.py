@@ -37,7 +37,6 @@ ACTIONS = ("promote", "revert", "unassign", "deprecate", "lock", "unlock", "regi
 _CONTROL = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]")
 REPEATABLE = ("approved-by",)
 _KEY = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")
-_LINE = re.compile(r"^(?P<key>[A-Za-z][A-Za-z0-9-]*):[ \t]*(?P<value>.*)$")
 _PARAGRAPH = re.compile(r"\n[ \t]*\n")
 _SEAL = re.compile(r"^sha256:[0-9a-f]{64}$")
 _ID = re.compile(r"^[0-9a-f]{16}$")
@@ -69,6 +68,10 @@ class Trailers:
 
     def all(self, key: str) -> list[str]:
         return list(self._by_key.get(key.lower(), ()))
+
+    def by_key(self) -> dict[str, list[str]]:
+        """Values per LOWERCASED key (``get``'s answers without lowercasing each key asked)."""
+        return self._by_key
 
     @cached_property
     def _by_key(self) -> dict[str, list[str]]:
@@ -123,11 +126,25 @@ def parse(body: str) -> Trailers:
         return Trailers()
     items = []
     for line in paragraphs[-1].split("\n"):
-        m = _LINE.match(line)
-        if m is None:
+        # ``Key: value``: the key is what comes before the first colon, the value the rest
+        # without blanks around it (split, not a regex with groups: a third of `history`)
+        key, colon, value = line.partition(":")
+        if not colon or not _key_ok(key):
             return Trailers()
-        items.append((m["key"], m["value"].strip(" \t")))
+        items.append((key, value.strip(" \t")))
     return Trailers(tuple(items))
+
+
+_SEEN_KEYS: dict[str, bool] = {}
+
+
+def _key_ok(key: str) -> bool:
+    ok = _SEEN_KEYS.get(key)
+    if ok is None:
+        ok = _KEY.match(key) is not None
+        if len(_SEEN_KEYS) < 256:  # the usual dozen keys; a hostile tag's keys are not kept
+            _SEEN_KEYS[key] = ok
+    return ok
 
 
 def parse_message(message: str) -> Trailers:

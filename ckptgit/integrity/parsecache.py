@@ -43,7 +43,8 @@ def _stamp() -> str:
     return f"{ours}:{hashlib.sha256(schema).hexdigest()[:16]}"
 
 
-def _reduced(doc: dict[str, Any]) -> dict[str, Any]:
+def reduced(doc: dict[str, Any]) -> dict[str, Any]:
+    """What verify and audit read of a sidecar (kept here; workers reduce before sending)."""
     out = {k: doc[k] for k in _KEEP if k in doc}
     code = doc.get("code")
     if isinstance(code, dict):
@@ -74,7 +75,7 @@ class ParseCache:
         return sidecar.Checked(doc, error, list(problems))
 
     def put(self, oid: str, checked: sidecar.Checked) -> None:
-        doc = _reduced(checked.doc) if checked.doc is not None else None
+        doc = reduced(checked.doc) if checked.doc is not None else None
         self._new[oid] = [doc, checked.error, checked.problems]
 
     def save(self) -> None:

@@ -133,7 +133,7 @@ def _index_state(repo: Repo) -> list[Problem]:
         return []
     found, forged = index._scan(repo.git, [head])  # noqa: SLF001
     fresh, more = index._genuine(repo.git, found)  # noqa: SLF001
-    if cached[0] == head and cached[1] == fresh and len(cached[2]) == len(forged + more):
+    if cached[0] == head and list(cached[1]) == fresh and len(cached[2]) == len(forged + more):
         return []
     if cached[0] != head and repo.git.is_ancestor(cached[0], head):
         return []  # behind HEAD on the same line: caught up on next use, not a problem

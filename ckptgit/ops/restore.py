@@ -39,12 +39,14 @@ def restore(
     if not force and dest.exists():
         _refuse_unsaved(repo, dest, suggest_to=to is None)
     try:
-        # the first replica that has them; each object verified before it enters the cache
-        replicas.ensure_cached(root, pointer, f"{ckpt.name} ({ckpt.short_id})",
-                               dvcfile=ckpt.dvcfile, rev=ckpt.commit, jobs=jobs)
+        # the first replica that has them; each object's md5 verified before it enters the
+        # cache, and the sha256 of a fresh download taken in the same pass
+        fetched = replicas.ensure_cached(root, pointer, f"{ckpt.name} ({ckpt.short_id})",
+                                         dvcfile=ckpt.dvcfile, rev=ckpt.commit, jobs=jobs)
     except MissingDataError as exc:
         raise _pruned_or(repo, ckpt, exc) from exc
-    storage.materialize(root, pointer, dest, seal, progress, _staging(repo, dest))
+    # the seal checked before anything at dest is replaced; a fresh download is not read again
+    storage.materialize(root, pointer, dest, seal, progress, _staging(repo, dest), fetched)
     faults.point("restored")
     if to is None:
         _point_at(root, ckpt, raw_pointer)

@@ -32,6 +32,7 @@ from ckptgit.policy import enforce
 from ckptgit.repo import Repo
 
 if TYPE_CHECKING:
+    from ckptgit.policy.guardrails import Verdict
     from ckptgit.snapshot import Pin
 
 _FORMATS = {".safetensors": "safetensors", ".pt": "pytorch", ".pth": "pytorch",
@@ -86,13 +87,46 @@ def save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None = None,
 
 def _save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None,
           inputs: Callable[[sources.Supplied], None] | None) -> Checkpoint:
+    # Everything up to the commit reads HEAD once: the checkpoints listed, the parent chosen
+    # and the code state recorded are those of one commit (the commit re-reads it under its
+    # lock, and moves it).
+    with repo.git.head_pinned():
+        got = _prepare(repo, req, progress, inputs)
+    ckpt = _commit(repo, got.doc, got.rel, got.stored, got.companions,
+                   decide_parent=req.parent is None, sign=got.sign)
+    enforce.after_save(repo, got.verdict, ckpt, who=got.doc["owner"])
+    if req.push:
+        stored, rel, given = got.stored, got.rel, got.given
+        _push(repo.root, ckpt, [
+            storage.Pointer(stored.md5, stored.size, rel),
+            *(storage.Pointer(st.md5, st.size, p) for p, st in got.companions.items()),
+            *(storage.Pointer(d["md5"], d.get("size"), d["path"])
+              for d in [*given.data, *given.eval_data])], req.jobs)
+    return ckpt
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A save checked, described, judged and its bytes stored: what the commit needs."""
+
+    rel: str
+    doc: dict[str, Any]
+    stored: storage.Stored
+    companions: dict[str, storage.Stored]
+    verdict: Verdict
+    given: _Given
+    sign: bool  # the commit is SSH-signed (the user's git config says so)
+
+
+def _prepare(repo: Repo, req: SaveRequest, progress: hashing.Progress | None,
+             inputs: Callable[[sources.Supplied], None] | None) -> _Prepared:
     _check_request(req)
     git, root, pin = repo.git, repo.root, req.source
     rel = paths.artifact_path(root, pin.real if pin else req.path, req.cwd, pinned=bool(pin))
     paths.check_name_text(rel, "artifact path")
     if pin is None:  # a pin checked the file kinds when it copied the bytes
         _check_file_kinds(root, rel, "artifact")
-    if git.is_tracked(rel) or git.tracked_under(rel):
+    if git.tracked_under(rel):  # the file itself, or any file under the directory
         raise UsageError(f"{rel} is tracked by git; checkpoints keep bytes in DVC: "
                          f"run 'git rm --cached -r {rel}' and commit first")
     existing = repo.checkpoints()
@@ -119,7 +153,7 @@ def _save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None,
     # context and loads what the commit needs: md5 keeps one core busy for the whole read,
     # and the rest of the save fits in the other core's spare time.
     cancel = threading.Event()
-    storage.preload(root)  # here, on the main thread: a worker that imports can hang Ctrl-C
+    storage.preload(root, is_dir)  # on this thread: a worker that imports can hang Ctrl-C
     with ThreadPoolExecutor(1, thread_name_prefix="ckpt-store") as pool:
         memo = HashMemo(git.ckpt_dir)
         progress = _cancellable(faults.on_progress("copying", progress), cancel)
@@ -135,6 +169,7 @@ def _save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None,
                 summary = tensors.summarize_for_save(view, repo.config.max_header_bytes,
                                                      False)
             sidecar.prepare()
+            sign = git.can_sign_ssh()  # read while the bytes hash, not after
             stored = storing.result()
         except BaseException:
             # Ctrl-C (or any failure) stops the copy at its next chunk instead of after the
@@ -159,14 +194,7 @@ def _save(repo: Repo, req: SaveRequest, progress: hashing.Progress | None,
     if companions:
         doc["companions"] = [_companion_entry(p, st) for p, st in companions.items()]
     sidecar.validate(doc, f"sidecar for {rel}")
-    ckpt = _commit(repo, doc, rel, stored, companions, decide_parent=req.parent is None)
-    enforce.after_save(repo, verdict, ckpt)
-    if req.push:
-        _push(root, ckpt, [storage.Pointer(stored.md5, stored.size, rel),
-                           *(storage.Pointer(st.md5, st.size, p) for p, st in companions.items()),
-                           *(storage.Pointer(d["md5"], d.get("size"), d["path"])
-                             for d in [*given.data, *given.eval_data])], req.jobs)
-    return ckpt
+    return _Prepared(rel, doc, stored, companions, verdict, given, sign)
 
 
 def _cancellable(progress: hashing.Progress | None,
@@ -343,7 +371,7 @@ def _companion_paths(repo: Repo, req: SaveRequest, rel: str) -> list[str]:
         _check_file_kinds(repo.root, comp, "--with")
         if comp == rel or comp in out:
             raise UsageError(f"--with {given} is listed twice or is the checkpoint itself")
-        if repo.git.is_tracked(comp) or repo.git.tracked_under(comp):
+        if repo.git.tracked_under(comp):
             raise UsageError(f"--with {comp} is tracked by git; companions keep bytes in DVC: "
                              f"run 'git rm --cached -r {comp}' and commit first")
         out.append(comp)
@@ -380,7 +408,7 @@ def _chain(first: Callable[[bytes | None], bytes | None],
 
 def _commit(repo: Repo, doc: dict[str, Any], rel: str, stored: storage.Stored,
             companions: dict[str, storage.Stored] | None = None,
-            decide_parent: bool = False) -> Checkpoint:
+            decide_parent: bool = False, sign: bool | None = None) -> Checkpoint:
     git, name = repo.git, doc["name"]
     own = {rel + ".dvc": storage.pointer_text(stored, Path(rel).name).encode()}
     ignore, ignore_edit = _ignore_edit(rel)
@@ -398,24 +426,25 @@ def _commit(repo: Repo, doc: dict[str, Any], rel: str, stored: storage.Stored,
         path, edit = _ignore_edit(comp)
         edits[path] = _chain(edits[path], edit) if path in edits else edit
     message = _message(doc)
-    sign = git.can_sign_ssh()
+    sign = git.can_sign_ssh() if sign is None else sign
     with workfiles.commit_lock(git):
         for _ in range(_ATTEMPTS):
             # Decided again under the lock, against what has landed meanwhile: of two racing
             # saves of one new name from different paths exactly one lands; the parent is the
             # latest. Retried when a plain 'git commit' (which takes no lock of ours) moved the
             # branch between our read and our compare-and-swap.
-            existing = repo.checkpoints()
+            with git.head_pinned() as head:  # decided against the very commit replaced
+                existing = repo.checkpoints()
             _check_name_path(existing, name, rel)
             if decide_parent:
                 doc["parent"] = _latest_id(existing, name)
             # stamped now, so creation order is landing order (what 'latest' means)
             doc["created_at"] = _timestamp(datetime.now(UTC))
             own[sidecar.path_for(rel)] = sidecar.dump_record(doc)
-            head = git.head()
             files = dict(own)
+            shared = git.cat_files([f"{head}:{path}" for path in edits]) if head else {}
             for path, edit in edits.items():
-                new = edit(git.show_file(head, path) if head else None)
+                new = edit(shared.get(f"{head}:{path}"))
                 if new is not None:
                     files[path] = new
             commit, blobs = git.commit_files(head, files, message, sign=sign)

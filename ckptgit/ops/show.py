@@ -56,4 +56,7 @@ def stage_map(repo: Repo) -> dict[str, list[str]]:
 
 
 def stages_of(repo: Repo, ckpt: Checkpoint) -> list[str]:
-    return sorted(stage_map(repo).get(f"{ckpt.name}@{ckpt.commit}", []))
+    """The stages ``ckpt`` holds, from the tags of its name alone (not every tag's body)."""
+    holders = tagevents.stage_holders(repo.git, ckpt.name)
+    return sorted(stage for (name, stage), held in holders.items()
+                  if name == ckpt.name and held.commit == ckpt.commit)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,13 +58,15 @@ def verify(
     statuses = [Status(c) for c in targets]
     _mark_pruned(repo, statuses)
     report = Report(statuses)
-    records = _records(repo, statuses)
-    if not refs:
-        from ckptgit.governance import refused
-
-        report.extra += [Finding(f"commit {commit[:12]}", "record", f"save refused: {why}")
-                         for commit, _, why in refused.saves(repo.git, {c.commit
-                                                                        for c in entries})]
+    with ThreadPoolExecutor(2, thread_name_prefix="ckpt-verify") as pool:
+        # The two walks of history are git's work: they run on another core while this
+        # process reads and parses the records (about 1.5 s of git at 10,000 saves).
+        edits = pool.submit(recordlog.edits, repo.git, entries)
+        refused = None if refs else pool.submit(_refused_saves, repo, entries)
+        records = _records(repo, statuses)
+        if refused is not None:
+            report.extra += refused.result()
+        report.edits = edits.result()
     _check_history(repo, entries, statuses, report, records)
     if records_only:
         return report
@@ -85,6 +88,13 @@ def verify(
             if plan.source == "cache" and plan.status.findings:
                 _explain_cache(repo.root, plan)
     return report
+
+
+def _refused_saves(repo: Repo, entries: list[Checkpoint]) -> list[Finding]:
+    from ckptgit.governance import refused
+
+    return [Finding(f"commit {commit[:12]}", "record", f"save refused: {why}")
+            for commit, _, why in refused.saves(repo.git, {c.commit for c in entries})]
 
 
 def _resolve_all(repo: Repo, given: list[str], entries: list[Checkpoint]) -> list[Checkpoint]:
@@ -182,12 +192,16 @@ def _records(repo: Repo, statuses: list[Status]) -> dict[str, _Record]:
     earlier run is not read or parsed again (``parsecache``); only new ones are.
     """
     side_specs = [f"{s.ckpt.commit}:{s.ckpt.sidecar_path}" for s in statuses]
-    oids = repo.git.object_ids(side_specs)
-    cached = parsecache.ParseCache(repo.git.ckpt_dir)
-    known = {spec: hit for spec in side_specs if (hit := cached.get(oids.get(spec)))}
-    specs = [f"{s.ckpt.commit}:{s.ckpt.dvcfile}" for s in statuses]
-    specs += [spec for spec in side_specs if spec not in known and oids.get(spec)]
-    blobs = repo.git.cat_files(specs)
+    with ThreadPoolExecutor(1, thread_name_prefix="ckpt-pointers") as pool:
+        # the pointers are read by one git while another looks up the sidecars' blob ids
+        pointers = pool.submit(repo.git.cat_files,
+                               [f"{s.ckpt.commit}:{s.ckpt.dvcfile}" for s in statuses])
+        oids = repo.git.object_ids(side_specs)
+        cached = parsecache.ParseCache(repo.git.ckpt_dir)
+        known = {spec: hit for spec in side_specs if (hit := cached.get(oids.get(spec)))}
+        blobs = repo.git.cat_files([spec for spec in side_specs
+                                    if spec not in known and oids.get(spec)])
+        blobs.update(pointers.result())
     found: list[tuple[Status, str, bytes]] = []
     for s, spec in zip(statuses, side_specs, strict=True):
         c = s.ckpt
@@ -198,8 +212,8 @@ def _records(repo: Repo, statuses: list[Status]) -> dict[str, _Record]:
             continue
         found.append((s, spec, raw_ptr))
     fresh = [spec for _, spec, _ in found if spec not in known]
-    for spec, result in zip(fresh, sidecar.check_many([blobs[spec] or b"" for spec in fresh]),
-                            strict=True):
+    checked = sidecar.check_many([blobs[spec] or b"" for spec in fresh], keep=parsecache.reduced)
+    for spec, result in zip(fresh, checked, strict=True):
         known[spec] = result
         cached.put(str(oids[spec]), result)
     cached.save()
@@ -255,7 +269,6 @@ def _check_history(repo: Repo, entries: list[Checkpoint], statuses: list[Status]
                                     f"{seen_ids[c.id][:12]}: an edit dressed as a save")
         seen_ids.setdefault(c.id, c.commit)
     edited_paths = set()
-    report.edits = recordlog.edits(repo.git, entries)
     from ckptgit import index
 
     forged = {f.commit: f for f in index.forgeries(repo.git)}

@@ -11,15 +11,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ckptgit import sidecar, storage
 from ckptgit.errors import PolicyError, RunPaused, UsageError
 from ckptgit.model import Checkpoint, Sidecar
 from ckptgit.policy import notify, records, runs
-from ckptgit.policy.guardrails import CHECK_RULES, Outcome, Subject, Verdict, evaluate
 from ckptgit.policy.settings import Policy
 from ckptgit.repo import Repo
+
+if TYPE_CHECKING:
+    # The rules and the check machinery under them (~20 ms to import) load when a save is
+    # judged: by then its bytes are hashing on another thread, so the import costs no time.
+    from ckptgit.policy.guardrails import Outcome, Subject, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,8 @@ class Overrides:
         if not (self.rationale or "").strip():
             raise UsageError("--override needs --rationale TEXT: say why the rule does not "
                              "hold for this checkpoint")
+        from ckptgit.policy.guardrails import CHECK_RULES
+
         rationale = trailer_text(str(self.rationale), "--rationale")
         known = {g.id for g in policy.guardrails} | set(CHECK_RULES)
         for rule in self.rules:
@@ -64,6 +70,8 @@ def policy_of(repo: Repo, compile_now: bool = True) -> Policy:
 
 def subject(repo: Repo, policy: Policy, doc: Sidecar,
             parent: Checkpoint | None) -> Subject:
+    from ckptgit.policy.guardrails import Subject
+
     parent_doc = sidecar.load_saved(repo.git, [parent])[0] if parent is not None else None
     remote = (storage.remote_settings(repo.root)
               if _reads_remote(policy) else {})
@@ -80,6 +88,8 @@ def refuse_if_paused(repo: Repo, name: str) -> None:
     pause = runs.paused(repo.git, name)
     if pause is None:
         return
+    from ckptgit.policy.guardrails import Verdict
+
     log_outcome(repo, "save", name, None, Verdict(), refused=True, paused_by=pause.rule)
     raise RunPaused(f"saves of {name!r} are paused since {pause.when} by rule {pause.rule!r} "
                     f"({pause.reason}); look at the run, then 'git ckpt resume {name} "
@@ -91,6 +101,7 @@ def before_save(repo: Repo, policy: Policy, doc: dict[str, Any], parent: Checkpo
     """The verdict on a save about to be committed; a blocking one is refused (exit 4) after
     it is recorded, and pauses the name when its rule says so."""
     from ckptgit.policy import settings
+    from ckptgit.policy.guardrails import evaluate
 
     settings.compile_all(policy)
     accepted = overrides.check(policy)
@@ -121,8 +132,10 @@ def _refuse(repo: Repo, policy: Policy, doc: Mapping[str, Any], verdict: Verdict
     raise PolicyError(text)
 
 
-def after_save(repo: Repo, verdict: Verdict, ckpt: Checkpoint) -> runs.RunEvent | None:
-    """Record the outcome of a save that landed; pause the name if a rule says so."""
+def after_save(repo: Repo, verdict: Verdict, ckpt: Checkpoint,
+               who: str | None = None) -> runs.RunEvent | None:
+    """Record the outcome of a save that landed; pause the name if a rule says so. ``who``:
+    the identity the save already read (one git process fewer), else read here."""
     policy = policy_of(repo) if verdict.pausing else None
     pause = _pause(repo, policy, ckpt.name, ckpt.id, verdict) if policy else None
     if pause is not None:
@@ -131,7 +144,7 @@ def after_save(repo: Repo, verdict: Verdict, ckpt: Checkpoint) -> runs.RunEvent 
                     pause.reason, ckpt.name)
     if verdict.outcomes:
         log_outcome(repo, "save", ckpt.name, ckpt.id, verdict, refused=False,
-                    paused_by=pause.rule if pause else None)
+                    paused_by=pause.rule if pause else None, who=who)
     return pause
 
 
@@ -179,10 +192,12 @@ def trailers(doc: Mapping[str, Any]) -> list[str]:
 
 
 def log_outcome(repo: Repo, action: str, name: str, ckpt_id: str | None, verdict: Verdict,
-                refused: bool, paused_by: str | None = None, stage: str | None = None) -> None:
+                refused: bool, paused_by: str | None = None, stage: str | None = None,
+                who: str | None = None) -> None:
     # passes are counted, not listed: the log grows by what fired
+    who = who if who is not None else repo.git.identity() or ""
     body = {"action": action, "name": name, "id": ckpt_id, "stage": stage, "refused": refused,
-            "paused_by": paused_by, "when": records.now(), "who": repo.git.identity() or "",
+            "paused_by": paused_by, "when": records.now(), "who": who,
             "evaluated": len(verdict.outcomes),
             "outcomes": [o.to_dict() for o in verdict.outcomes if o.result != "pass"]}
     fired = [o.rule for o in verdict.fired]
@@ -193,6 +208,8 @@ def log_outcome(repo: Repo, action: str, name: str, ckpt_id: str | None, verdict
 
 def judge_promotion(repo: Repo, ckpt: Checkpoint, stage: str, doc: Sidecar) -> Verdict:
     """Guardrails for promoting ``ckpt`` into ``stage``; refused (exit 4) when one blocks."""
+    from ckptgit.policy.guardrails import Verdict, evaluate
+
     policy = policy_of(repo)
     rails = [g for g in policy.guardrails if g.applies("promote", stage)]
     if not rails:

@@ -30,7 +30,12 @@ CONFIG_PATH = ".ckpt/config.yaml"
 def problems(hook: str, git: Git, args: Sequence[str], lines: Sequence[str]) -> list[str]:
     """What the guardrails refuse in this commit or push (empty: go on)."""
     if hook == "pre-commit":
-        return _pre_commit(git) + _staged_models(git)
+        # one listing of the staged sidecars and pointers (added or modified) for both checks
+        staged = [p for p in git.out(["diff", "--cached", "--name-only", "-z",
+                                      "--diff-filter=AM", "--", f"*{SIDECAR_SUFFIX}",
+                                      "*.dvc"]).split("\0") if p]
+        return (_pre_commit(git, [p for p in staged if p.endswith(SIDECAR_SUFFIX)])
+                + _staged_models(git, [p for p in staged if p.endswith(".dvc")]))
     if hook == "pre-push":
         heads = [p[1] for p in (ln.split() for ln in lines)
                  if len(p) == 4 and set(p[1]) != ZERO_CHARS and p[0].startswith("refs/heads/")]
@@ -60,10 +65,8 @@ def problems(hook: str, git: Git, args: Sequence[str], lines: Sequence[str]) -> 
                                         trusted.parent / "dvc") if pushed else [])
 
 
-def _staged_models(git: Git) -> list[str]:
+def _staged_models(git: Git, staged: list[str]) -> list[str]:
     """A ``.dvc`` file staged for a model with no sidecar staged or committed beside it."""
-    staged = [p for p in git.out(["diff", "--cached", "--name-only", "-z", "--diff-filter=AM",
-                                  "--", "*.dvc"]).split("\0") if p]
     if not staged:
         return []
     from ckptgit.policy import coverage
@@ -98,9 +101,7 @@ def _work_tree_policy(git: Git) -> tuple[Policy, bytes]:
     return settings.from_text(text) if text else settings.Policy(), text
 
 
-def _pre_commit(git: Git) -> list[str]:
-    staged = [p for p in git.out(["diff", "--cached", "--name-only", "-z", "--diff-filter=AM",
-                                  "--", f"*{SIDECAR_SUFFIX}"]).split("\0") if p]
+def _pre_commit(git: Git, staged: list[str]) -> list[str]:
     if not staged:
         return []
     policy, text = _work_tree_policy(git)

@@ -1,0 +1,216 @@
+"""The columnar index (one list per field): a hostile or broken file is rebuilt, never trusted
+into a crash; it follows saves and HEAD; rows are built only when read."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Repo
+
+MODEL = "models/clf.safetensors"
+
+
+def _index(repo: Repo) -> Path:
+    from ckptgit import index
+
+    return repo.path / ".git" / "ckpt" / f"index-v{index.VERSION}.json"
+
+
+def _ids(repo: Repo, *args: str) -> list[str]:
+    return [c["id"] for c in repo.ckpt_ok("list", "--json", *args).json()]
+
+
+def _saves(repo: Repo, n: int, name: str = "clf", seed: int = 0, *extra: str) -> list[Any]:
+    out = []
+    for i in range(n):
+        repo.model(f"models/{name}.safetensors", seed=seed + i)
+        out.append(repo.save(f"models/{name}.safetensors", name, *extra))
+    return out
+
+
+def _edit(mutate: Callable[[dict[str, Any]], Any]) -> Callable[[Path], None]:
+    def apply(path: Path) -> None:
+        data = json.loads(path.read_text())
+        mutate(data)
+        path.write_text(json.dumps(data))
+    return apply
+
+
+def _deep(path: Path) -> None:
+    data = json.loads(path.read_text())
+    data["columns"]["metrics"][0] = {"x": 0}
+    text = json.dumps(data).replace('{"x": 0}', "[" * 100_000 + "]" * 100_000)
+    path.write_text(text)
+
+
+HOSTILE: dict[str, Callable[[Path], None]] = {
+    "truncated": lambda p: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2]),
+    "garbage": lambda p: p.write_bytes(b"\x00\xff" * 500),
+    "empty": lambda p: p.write_bytes(b""),
+    "not an object": lambda p: p.write_text("[1, 2, 3]"),
+    "old version": _edit(lambda d: d.update(version=2)),
+    "id not a string": _edit(lambda d: d["columns"]["id"].__setitem__(0, 7)),
+    "short column": _edit(lambda d: d["columns"]["name"].pop()),
+    "count lies": _edit(lambda d: d.update(count=d["count"] + 1)),
+    "missing column": _edit(lambda d: d["columns"].pop("commit")),
+    "labels hold a number": _edit(lambda d: d["columns"]["labels"].__setitem__(0, [1])),
+    "metrics a list": _edit(lambda d: d["columns"]["metrics"].__setitem__(0, [])),
+    "size a bool": _edit(lambda d: d["columns"]["size"].__setitem__(0, True)),
+    "head an option": _edit(lambda d: d.update(head="--output=/tmp/x")),
+    "forgery of numbers": _edit(lambda d: d["forged"].append(
+        {"commit": 1, "id": 2, "name": 3, "reason": 4})),
+    "forgery with extra keys": _edit(lambda d: d["forged"].append(
+        {"commit": "a", "id": "b", "name": "c", "reason": "d", "evil": "e"})),
+    "nested past any parser": _deep,
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_a_hostile_or_broken_index_is_rebuilt(repo: Repo, case: str) -> None:
+    saved = _saves(repo, 2)
+    expected = [s["id"] for s in reversed(saved)]
+    assert _ids(repo) == expected
+    HOSTILE[case](_index(repo))
+    assert _ids(repo) == expected
+    res = repo.ckpt_ok("show", "clf~1")
+    assert saved[0]["id"] in res.out
+    back = json.loads(_index(repo).read_text())  # rewritten whole, as a rebuild writes it
+    assert back["columns"]["id"] == expected and back["count"] == 2
+
+
+def test_nan_metrics_are_kept_and_the_index_is_not_rebuilt(repo: Repo) -> None:
+    """A sidecar may hold ``.nan`` (written by hand or another tool): json.dumps writes the
+    NaN token orjson refuses; the file is read back as written, not rebuilt on every run."""
+    _saves(repo, 1, "clf", 0, "--metric", "acc=0.5")
+    _ids(repo)
+    path = _index(repo)
+    data = json.loads(path.read_text())
+    data["columns"]["metrics"][0]["loss"] = float("nan")
+    path.write_text(json.dumps(data))
+    before = path.stat().st_mtime_ns
+    [row] = repo.ckpt_ok("list", "--json").json()
+    assert row["metrics"]["acc"] == 0.5 and row["metrics"]["loss"] in ("NaN", "nan")
+    assert path.stat().st_mtime_ns == before
+    from ckptgit import index
+    from ckptgit.git import Git
+
+    [ckpt] = index.load(Git.discover(repo.path))
+    assert math.isnan(ckpt.metrics["loss"])
+
+
+def test_a_save_after_a_list_extends_the_index_in_place(repo: Repo) -> None:
+    first = _saves(repo, 1)
+    _ids(repo)
+    second = _saves(repo, 1, seed=9)
+    data = json.loads(_index(repo).read_text())  # written by the save, not by a list
+    assert data["head"] == repo.git("rev-parse", "HEAD").strip()
+    assert data["columns"]["id"] == [second[0]["id"], first[0]["id"]]
+    assert _ids(repo) == [second[0]["id"], first[0]["id"]]
+
+
+def _forge(repo: Repo, genuine: dict[str, Any]) -> str:
+    """A commit that edits a sidecar and copies a genuine save's id trailer."""
+    side = repo.path / f"{MODEL}.ckpt.yaml"
+    side.write_text(side.read_text().replace("created_at:", "labels: [forged]\ncreated_at:"))
+    repo.git("commit", "-qam", f"ckpt: save clf\n\nCkpt-Id: {genuine['id']}\nCkpt-Name: clf")
+    return repo.git("rev-parse", "HEAD").strip()
+
+
+def test_an_id_reused_after_the_index_was_built_is_a_forgery(repo: Repo) -> None:
+    saved = _saves(repo, 2)
+    _ids(repo)  # the index is current at the genuine saves
+    forged = _forge(repo, saved[1])  # its sidecar is the newest save's
+    listed = repo.ckpt_ok("list", "--json").json()  # caught up from the cached index
+    assert [c["id"] for c in listed] == [saved[1]["id"], saved[0]["id"]]
+    assert all(c["commit"] != forged for c in listed)
+    shown = repo.ckpt_ok("show", saved[1]["id"][:10], "--json").json()
+    assert shown["commit"] == saved[1]["commit"]
+    from ckptgit import index
+    from ckptgit.git import Git
+
+    caught_up = [(f.commit, f.id) for f in index.forgeries(Git.discover(repo.path))]
+    _index(repo).unlink()
+    cold = [(f.commit, f.id) for f in index.forgeries(Git.discover(repo.path))]
+    assert caught_up == cold == [(forged, saved[1]["id"])]
+
+
+def test_rows_are_built_only_when_read(repo: Repo) -> None:
+    saved = _saves(repo, 3)
+    from ckptgit import refs
+    from ckptgit.git import Git
+    from ckptgit.index import saves as load_saves
+
+    saves = load_saves(Git.discover(repo.path))
+    git = Git.discover(repo.path)
+    assert refs.resolve(git, "clf~2", saves).id == saved[0]["id"]
+    assert refs.resolve(git, saved[1]["id"][:8], saves).id == saved[1]["id"]
+    assert sorted(saves._rows) == [1, 2]  # noqa: SLF001 - what was built, and nothing else
+    assert saves[0] is saves[0] and saves[-1].id == saved[0]["id"]
+    assert [c.id for c in saves] == [s["id"] for s in reversed(saved)]
+    with pytest.raises(IndexError):
+        saves[3]
+
+
+def test_the_cold_rebuild_parses_on_every_core_with_the_same_answer(
+        repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    saved = _saves(repo, 3, "clf", 0, "--metric", "acc=0.75")
+    side = repo.path / f"{MODEL}.ckpt.yaml"
+    side.write_text("a: &x [1]\nb: *x\n")  # an alias: refused by the bounded loader
+    repo.git("commit", "--no-verify", "-qam",  # as a hostile clone may push it
+             f"ckpt: save clf\n\nCkpt-Id: {'f' * 32}\nCkpt-Name: clf")
+    from ckptgit import index, sidecar
+    from ckptgit.git import Git
+
+    serial = [c.to_dict() for c in index.load(Git.discover(repo.path))]
+    _index(repo).unlink()
+    monkeypatch.setattr(sidecar, "PARALLEL_FROM", 1)
+    index._READ.clear()  # noqa: SLF001
+    parallel = [c.to_dict() for c in index.load(Git.discover(repo.path))]
+    assert parallel == serial
+    assert [c["id"] for c in parallel] == [s["id"] for s in reversed(saved)]
+    assert parallel[0]["metrics"] == {"acc": 0.75}
+
+
+def test_concurrent_readers_and_a_save_leave_one_valid_index(repo: Repo) -> None:
+    saved = _saves(repo, 3)
+    _index(repo).unlink()
+    cmd = [sys.executable, "-m", "ckptgit", "list", "--json"]
+    procs = [subprocess.Popen(cmd, cwd=repo.path, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE) for _ in range(4)]
+    more = _saves(repo, 1, seed=7)
+    for p in procs:
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+        ids = [c["id"] for c in json.loads(out)]
+        assert ids[-3:] == [s["id"] for s in reversed(saved)]
+    expected = [more[0]["id"], *[s["id"] for s in reversed(saved)]]
+    assert _ids(repo) == expected
+    assert json.loads(_index(repo).read_text())["columns"]["id"] == expected
+
+
+def test_listed_documents_are_the_checkpoints_dicts(repo: Repo) -> None:
+    _saves(repo, 2, "clf", 0, "--metric", "acc=0.5", "--param", "lr=0.1")
+    _saves(repo, 1, "other", 5, "--label", "best")
+    from ckptgit.ops.list import listed, listing
+    from ckptgit.repo import Repo as CkptRepo
+
+    opened = CkptRepo.open(repo.path)
+    assert listed(opened).documents() == [c.to_dict() for c in listing(opened)]
+    assert [d["name"] for d in listed(opened, "clf", 1).documents()] == ["clf"]
+
+
+def test_the_fast_writer_never_turns_a_nan_into_null() -> None:
+    from ckptgit import index
+
+    for metrics in ([{"loss": float("nan")}], [{"loss": float("inf")}], [{"acc": 0.5}],
+                    [{"x": None}], [{1: 2}]):
+        doc = {"columns": {"metrics": metrics}, "n": 2 ** 70}
+        back = json.loads(index._dumps(doc, [metrics, []]))  # noqa: SLF001
+        assert json.dumps(back) == json.dumps(json.loads(json.dumps(doc)))
