@@ -337,7 +337,7 @@ def _at(box: Sandbox, repo: Path, n: int, rounds: int, made: float) -> list[dict
         "diff": (lambda: ck("diff", "clf~1", "clf"), show, "git show (one sidecar)", 0.5),
         "stages": (lambda: ck("stages"), refs, "git for-each-ref", 0.5),
         "history": (lambda: ck("history"), refs, "git for-each-ref", 0.5),
-        "rank --where": (lambda: ck("rank", "--by", "metrics.acc", "--where",
+        "rank --where": (lambda: ck("rank", "--by", "acc", "--where",
                                     "metrics.acc > 0.5 && step > 2", "--top", "5"),
                          git_log, "git log --grep", 2.0),
         "verify cold": (lambda: box.sh(["git", "ckpt", *verify], repo, check=False),
