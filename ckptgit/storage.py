@@ -539,16 +539,33 @@ def missing_objects(root: Path, pointer: Pointer) -> list[str]:
 
 @contextmanager
 def _quiet_dvc() -> Iterator[None]:
-    """DVC logs its own multi-line warnings; we raise one clear error instead, so mute them."""
-    loggers = [logging.getLogger(n) for n in ("dvc", "dvc_data", "dvc_objects")]
-    levels = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.setLevel(logging.CRITICAL)
+    """DVC logs its own multi-line warnings; we raise one clear error instead, so mute them.
+
+    Replicas are written on several threads at once, each inside this block: the levels are
+    saved by the first to enter and restored by the last to leave, so an interleaving can
+    never leave DVC muted for the rest of a long-running process.
+    """
+    global _muted
+    with _MUTE_LOCK:
+        if _muted == 0:
+            loggers = [logging.getLogger(n) for n in ("dvc", "dvc_data", "dvc_objects")]
+            _SAVED_LEVELS[:] = [(lg, lg.level) for lg in loggers]
+            for lg in loggers:
+                lg.setLevel(logging.CRITICAL)
+        _muted += 1
     try:
         yield
     finally:
-        for lg, level in zip(loggers, levels, strict=True):
-            lg.setLevel(level)
+        with _MUTE_LOCK:
+            _muted -= 1
+            if _muted == 0:
+                for lg, level in _SAVED_LEVELS:
+                    lg.setLevel(level)
+
+
+_MUTE_LOCK = threading.Lock()
+_SAVED_LEVELS: list[tuple[logging.Logger, int]] = []
+_muted = 0
 
 
 class RemoteStore:

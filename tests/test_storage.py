@@ -108,3 +108,36 @@ def test_a_declaration_yaml_1_2_reads_as_no_string_is_not_taken_as_present(key: 
     assert storage.with_artifact(text, key, "models/m.bin") is not None
     quoted = text.replace(f"  {key}:".encode(), f"  '{key}':".encode())
     assert storage.with_artifact(quoted, key, "models/m.bin") is None
+
+
+def test_dvc_loggers_unmuted_after_overlapping_threads() -> None:
+    """Two replicas written at once, leaving in the order they entered: DVC's loggers must come
+    back to their levels (the second thread once saved the first's CRITICAL and restored it)."""
+    import logging
+    import threading
+
+    from ckptgit.storage import _quiet_dvc
+
+    dvc_log = logging.getLogger("dvc")
+    before = dvc_log.level
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+
+    def first() -> None:
+        with _quiet_dvc():
+            a_in.set()
+            b_in.wait(10)
+        a_out.set()
+
+    def second() -> None:
+        a_in.wait(10)
+        with _quiet_dvc():
+            b_in.set()
+            a_out.wait(10)
+            assert dvc_log.level == logging.CRITICAL  # still muted while one is inside
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert dvc_log.level == before
