@@ -1,7 +1,9 @@
 """Promotion history from the tags: every event, who holds each stage, and when.
 
-Everything comes from ONE ``for-each-ref`` that also reads each tag's body, so the cost is a
-single process whatever the number of tags; trailers are parsed in Python. Every tag is
+Everything comes from ONE ``for-each-ref`` of ref names and object ids, with each tag's
+fields (target, date, body) kept per tag object (``tagrecords``; tags not seen before are
+read by one more ``for-each-ref``), so the cost is two processes at most whatever the number
+of tags; trailers are parsed in Python. Every tag is
 judged by the verifier: an event that fails is kept (shown as unverified) but never counted,
 so a stage's holder is its latest VALID assignment (``allow_unverified`` counts them anyway,
 for forensics only).
@@ -17,7 +19,7 @@ from typing import Any
 
 from ckptgit import stages, tags
 from ckptgit.git import Git, TagRecord
-from ckptgit.governance import tagname, verifier
+from ckptgit.governance import tagname, tagrecords, verifier
 from ckptgit.governance import trailers as tr
 from ckptgit.model import StageAssignment
 
@@ -156,7 +158,8 @@ def governed_records(git: Git, name: str | None = None) -> list[TagRecord]:
     """Tags our hooks govern (of ``name``, in any letter case), lock tags included."""
     patterns = ([f"refs/tags/{name}#*", f"refs/tags/{name}@*", f"refs/tags/{name}!*"]
                 if name else ["refs/tags/"])
-    records = git.tag_records([*patterns, f"refs/tags/{tags.LOCK_PREFIX}"], ignore_case=True)
+    records = tagrecords.records(git, [*patterns, f"refs/tags/{tags.LOCK_PREFIX}"],
+                                 ignore_case=True)
     if name is not None:
         want = name.casefold()
         return [r for r in records if tagname.governed(r.name, {want})
@@ -200,7 +203,7 @@ def stage_holders(git: Git, name: str | None = None,
 
 
 def read_locks(git: Git) -> list[LockEvent]:
-    records = git.tag_records([f"refs/tags/{tags.LOCK_PREFIX}"], ignore_case=True)
+    records = tagrecords.records(git, [f"refs/tags/{tags.LOCK_PREFIX}"], ignore_case=True)
     return locks_from(records, verifier.judge(git, [(r.name, r.object) for r in records]))
 
 
