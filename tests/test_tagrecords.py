@@ -233,3 +233,35 @@ def test_a_name_filter_reads_the_same_records(gov: Repo, keys: Keys) -> None:
     assert {e["name"] for e in named} == {"other"}
     assert answers(gov) == cold(gov)
     assert gov.ckpt_ok("history", "other", "--json").json() == named
+
+
+def _verdicts(edit: object) -> object:
+    def forge(repo: Repo) -> bytes:
+        data = json.loads((repo.path / VERDICTS).read_bytes())
+        key = next(k for k in data["verdicts"] if k.endswith(":clf#dev#1"))
+        assert callable(edit)
+        edit(data, key)
+        return json.dumps(data).encode()
+    return forge
+
+
+HOSTILE_VERDICTS = {
+    "problems not a list": _verdicts(lambda d, k: d["verdicts"].__setitem__(k, [5, None])),
+    "a problem not text": _verdicts(lambda d, k: d["verdicts"].__setitem__(k, [[1], None])),
+    "a principal not text": _verdicts(lambda d, k: d["verdicts"].__setitem__(k, [[], 7])),
+    "a remembered object not text": _verdicts(
+        lambda d, k: d["names"].__setitem__("clf#dev#1", 12)),
+    "verdicts not a mapping": b'{"verdicts": [], "names": {}}',
+    "nested past any parser": b"[" * 200_000 + b"]" * 200_000,
+    "garbage": b"\xff\x00",
+}
+
+
+@pytest.mark.parametrize("form", list(HOSTILE_VERDICTS))
+def test_a_hostile_verdict_cache_is_judged_again(gov: Repo, form: str) -> None:
+    want = cold(gov, verdicts=True)
+    hostile = HOSTILE_VERDICTS[form]
+    data = hostile(gov) if callable(hostile) else hostile
+    assert isinstance(data, bytes)
+    (gov.path / VERDICTS).write_bytes(data)
+    assert answers(gov) == want

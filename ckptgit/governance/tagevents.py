@@ -103,6 +103,13 @@ class LockEvent:
         return not self.problems
 
 
+def may_be_emergency(events: Iterable[Event]) -> bool:
+    """Whether any event may be an emergency revert: a body without the word cannot hold the
+    trailer, so ``stages`` and ``history`` load the ratification rules only when one does."""
+    key = tr.EMERGENCY.lower()
+    return any(key in ev.body.lower() and ev.trailers.get(tr.EMERGENCY) for ev in events)
+
+
 def iso(when: int) -> str:
     return datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
