@@ -265,3 +265,33 @@ def test_a_hostile_verdict_cache_is_judged_again(gov: Repo, form: str) -> None:
     assert isinstance(data, bytes)
     (gov.path / VERDICTS).write_bytes(data)
     assert answers(gov) == want
+
+
+def test_an_odd_form_of_a_saved_name_is_listed_unverified(gov: Repo, keys: Keys) -> None:
+    a = event(gov, "clf#dev#1")
+    hand_tag(gov, keys, "clf#dev#1x", a["commit"], "odd\n\nCkpt-Action: promote\n", "alice")
+    odd = event(gov, "clf#dev#1x")
+    assert not odd["verified"] and odd["commit"] == a["commit"]
+    assert answers(gov) == cold(gov)
+
+
+@pytest.mark.parametrize("when", [0, 59, 951782400, 1700000000, 253402300799, -1,
+                                  -62135596800])
+def test_dates_print_as_before(when: int) -> None:
+    from datetime import UTC, datetime
+
+    from ckptgit.governance.tagevents import iso
+
+    assert iso(when) == datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_a_tagger_date_past_year_9999_is_shown_not_a_crash(gov: Repo) -> None:
+    commit = oid(gov, "HEAD")
+    raw = (f"object {commit}\ntype commit\ntag clf#dev#9\n"
+           "tagger Eve <e@x> 99999999999999 +0000\n\nfar\n\nCkpt-Action: promote\n").encode()
+    made = subprocess.run(["git", "hash-object", "-t", "tag", "-w", "--stdin", "--literally"],
+                          cwd=gov.path, input=raw, capture_output=True, check=True)
+    gov.git("update-ref", "refs/tags/clf#dev#9", made.stdout.decode().strip())
+    far = event(gov, "clf#dev#9")
+    assert far["created_at"] == "@99999999999999" and not far["verified"]
+    assert answers(gov) == cold(gov)
