@@ -150,13 +150,19 @@ def _truncated(repo: Repo) -> bytes:
     return data[: len(data) // 2]
 
 
-def _retyped(field: int, value: object) -> object:
+def _retyped(column: str, value: object) -> object:
     def forge(repo: Repo) -> bytes:
         data = json.loads((repo.path / CACHE).read_bytes())
-        key = oid(repo, "refs/tags/clf#dev#1")
-        data["records"][key][field] = value
+        row = data["objects"].index(oid(repo, "refs/tags/clf#dev#1"))
+        data[column][row] = value
         return json.dumps(data).encode()
     return forge
+
+
+def _shortened(repo: Repo) -> bytes:
+    data = json.loads((repo.path / CACHE).read_bytes())
+    data["bodies"].pop()
+    return json.dumps(data).encode()
 
 
 HOSTILE = {
@@ -164,17 +170,20 @@ HOSTILE = {
     "truncated": _truncated,
     "garbage": b"\x00\xff not json",
     "not an object": b"[1, 2, 3]",
-    "records not a mapping": b'{"version": 1, "records": [1]}',
-    "wrong version": b'{"version": 99, "records": {}}',
+    "columns not lists": b'{"version": 1, "objects": {}, "annotated": {}, "targets": {},'
+                         b' "dates": {}, "taggers": {}, "bodies": {}}',
+    "wrong version": b'{"version": 99}',
     "nested past any parser": b"[" * 200_000 + b"]" * 200_000,
-    "huge number": b'{"version": 1, "records": {"a": 1' + b"0" * 100_000 + b"}}",
-    "lone surrogate": b'{"version": 1, "records": {"\\udcff": ["\\udcff"]}}',
-    "a target that is no object id": _retyped(1, "--output=/tmp/x"),
-    "a date that is a string": _retyped(2, "yesterday"),
-    "a date that is a float": _retyped(2, 1.5),
-    "a body that is a list": _retyped(4, ["Rationale: x"]),
-    "an entry too short": _retyped(0, None),
-    "a kind that is no bool": _retyped(0, "tag"),
+    "huge number": b'{"version": 1, "dates": [1' + b"0" * 100_000 + b"]}",
+    "lone surrogate": b'{"version": 1, "bodies": ["\\udcff"]}',
+    "a target that is no object id": _retyped("targets", "--output=/tmp/x"),
+    "a date that is a string": _retyped("dates", "yesterday"),
+    "a date that is a float": _retyped("dates", 1.5),
+    "a body that is a list": _retyped("bodies", ["Rationale: x"]),
+    "a column shorter than the others": _shortened,
+    "an object id that is no id": _retyped("objects", "HEAD"),
+    "a date that is a bool": _retyped("dates", True),
+    "a kind that is no bool": _retyped("annotated", "tag"),
 }
 
 
@@ -187,7 +196,7 @@ def test_a_hostile_cache_file_is_ignored_and_rebuilt(gov: Repo, form: str) -> No
     (gov.path / CACHE).write_bytes(data)
     assert answers(gov) == want
     rebuilt = json.loads((gov.path / CACHE).read_bytes())
-    assert oid(gov, "refs/tags/clf#dev#1") in rebuilt["records"]
+    assert oid(gov, "refs/tags/clf#dev#1") in rebuilt["objects"]
     assert answers(gov) == want
 
 
@@ -200,8 +209,10 @@ def test_a_cache_that_cannot_be_written_only_costs_time(gov: Repo) -> None:
 
 def test_an_entry_for_an_object_no_ref_names_shows_nothing(gov: Repo) -> None:
     data = json.loads((gov.path / CACHE).read_bytes())
-    real = data["records"][oid(gov, "refs/tags/clf#dev#1")]
-    data["records"]["f" * 40] = real
+    row = data["objects"].index(oid(gov, "refs/tags/clf#dev#1"))
+    for column in data:
+        if column != "version":
+            data[column].append("f" * 40 if column == "objects" else data[column][row])
     (gov.path / CACHE).write_text(json.dumps(data))
     assert answers(gov) == cold(gov)
 
