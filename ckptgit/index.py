@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ckptgit import loader, sidecar
+from ckptgit import loader, sidecar, sidecar_keys
 from ckptgit.atomic import write_atomic
 from ckptgit.errors import IntegrityError, UsageError
 from ckptgit.git import Git
@@ -214,8 +214,7 @@ def _scan(git: Git, revs: list[str]) -> tuple[list[Checkpoint], list[Forgery]]:
     blobs = git.cat_files([p for s in specs if s for p in s])
     todo = [(entry, spec, raw) for entry, spec in zip(commits, specs, strict=True)
             if spec is not None and (raw := blobs.get(spec[0])) is not None]
-    parsed = sidecar.parallel(_summarize, [(raw, spec[0], entry.commit)
-                                           for entry, spec, raw in todo])
+    parsed = _rows([(raw, spec[0], entry.commit) for entry, spec, raw in todo])
     found, forged = [], []
     for (entry, spec, _), ckpt in zip(todo, parsed, strict=True):
         if isinstance(ckpt, str):
@@ -229,6 +228,24 @@ def _scan(git: Git, revs: list[str]) -> tuple[list[Checkpoint], list[Forgery]]:
         else:
             forged.append(Forgery(entry.commit, ckpt.id, ckpt.name, why))
     return found, forged
+
+
+def _rows(items: list[tuple[bytes, str, str]]) -> list[Checkpoint | str | None]:
+    """``_summarize`` of every item. Sidecars in the form ckptgit writes are read here by
+    ``sidecar_keys`` (about 0.05 ms each, less than shipping them to a worker); only the
+    others are parsed as YAML, on every core."""
+    fast = [sidecar_keys.row_keys(raw) for raw, _, _ in items]
+    slow = iter(sidecar.parallel(_summarize, [x for x, doc in zip(items, fast, strict=True)
+                                              if doc is None]))
+    return [next(slow) if doc is None else _row(doc, commit)
+            for (_, _, commit), doc in zip(items, fast, strict=True)]
+
+
+def _row(doc: dict[str, Any], commit: str) -> Checkpoint | None:
+    try:
+        return _checked(Checkpoint.from_sidecar(doc, commit))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
 
 
 def _summarize(item: tuple[bytes, str, str]) -> Checkpoint | str | None:

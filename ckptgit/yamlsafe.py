@@ -164,6 +164,31 @@ def _sections(text: bytes) -> list[tuple[bytes, int, bool]] | None:
     return parts
 
 
+def entries(text: bytes) -> list[bytes] | None:
+    """The text cut before each top-level key, one piece per key line, when it is in the shape
+    the dumper writes (see ``load_sections``); None otherwise. In that shape each piece, parsed
+    alone, is what the whole text's parse holds for its key, unless a quote or a flow
+    collection is left open in it (then the piece fails to parse alone)."""
+    if not _FIRST.match(text) or _ODD_LINE.search(text) or any(b in text for b in _BREAKS):
+        return None
+    starts = [0, *(m.start() + 1 for m in _ENTRY.finditer(text)), len(text)]
+    return [text[a:b] for a, b in zip(starts, starts[1:], strict=False)]
+
+
+_RESOLVER: Any = None
+
+
+def plain_kind(value: str) -> str:
+    """What a plain (unquoted) scalar ``value`` loads as: ``str``, ``int``, ``float``,
+    ``bool``, ``null``, ``timestamp``, ... (the last part of the tag the safe loader's
+    resolver gives it)."""
+    global _RESOLVER
+    if _RESOLVER is None:
+        _RESOLVER = yaml.resolver.Resolver()
+    tag: str = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))
+    return tag.rsplit(":", 1)[-1]
+
+
 def _load_part(part: bytes, max_depth: int) -> Any:
     if len(part) < SECTION_MEMO_FROM or b"&" in part or b"*" in part:
         return load(part, max_depth)
