@@ -23,7 +23,7 @@ from typing import Any
 from ckptgit import loader, sidecar, sidecar_keys
 from ckptgit.atomic import write_atomic
 from ckptgit.errors import IntegrityError, UsageError
-from ckptgit.git import Git
+from ckptgit.git import Git, LogEntry
 from ckptgit.model import Checkpoint
 from ckptgit.saves import FIELDS, Saves, well_typed
 
@@ -204,16 +204,12 @@ def scan_commits(git: Git, commits: list[str]) -> tuple[list[Checkpoint], list[F
 
 def _scan(git: Git, revs: list[str]) -> tuple[list[Checkpoint], list[Forgery]]:
     """Save commits of ``revs``: one ``git log``, one ``cat-file --batch``, and the sidecars'
-    summaries parsed on every core (a YAML parse each: the whole of a cold index)."""
-    commits = git.log_saves(revs, TRAILERS)
-    specs: list[tuple[str, str] | None] = []
-    for entry in commits:
-        side = next((f for f in entry.files if f.endswith(sidecar.SUFFIX)), None)
-        specs.append((f"{entry.commit}:{side}",
-                      f"{entry.commit}:{side.removesuffix(sidecar.SUFFIX)}.dvc") if side else None)
-    blobs = git.cat_files([p for s in specs if s for p in s])
+    rows read (``_rows``: the form ckptgit writes directly, any other by YAML on every core)."""
+    commits = git.log_saves(revs, TRAILERS, blobs=True)
+    specs = [_objects(entry) for entry in commits]
+    blobs = git.cat_files(list(dict.fromkeys(p for s in specs if s for p in s[1:])))
     todo = [(entry, spec, raw) for entry, spec in zip(commits, specs, strict=True)
-            if spec is not None and (raw := blobs.get(spec[0])) is not None]
+            if spec is not None and (raw := blobs.get(spec[1])) is not None]
     parsed = _rows([(raw, spec[0], entry.commit) for entry, spec, raw in todo])
     found, forged = [], []
     for (entry, spec, _), ckpt in zip(todo, parsed, strict=True):
@@ -222,12 +218,24 @@ def _scan(git: Git, revs: list[str]) -> tuple[list[Checkpoint], list[Forgery]]:
             continue
         if ckpt is None:
             continue  # unreadable sidecars are verify's business, not list's
-        why = _not_a_save(entry.trailers.get("Ckpt-Id", ""), ckpt, blobs.get(spec[1]))
+        why = _not_a_save(entry.trailers.get("Ckpt-Id", ""), ckpt, blobs.get(spec[2]))
         if why is None:
             found.append(ckpt)
         else:
             forged.append(Forgery(entry.commit, ckpt.id, ckpt.name, why))
     return found, forged
+
+
+def _objects(entry: LogEntry) -> tuple[str, str, str] | None:
+    """A save commit's sidecar as messages name it, and the objects to read for the sidecar and
+    its pointer: the blobs the log reports the commit wrote (read by id, no tree walk: half of
+    ``cat-file``'s time at 100,000 saves), else ``commit:path``."""
+    side = next((f for f in entry.files if f.endswith(sidecar.SUFFIX)), None)
+    if side is None:
+        return None
+    pointer = side.removesuffix(sidecar.SUFFIX) + ".dvc"
+    return (f"{entry.commit}:{side}", entry.blobs.get(side) or f"{entry.commit}:{side}",
+            entry.blobs.get(pointer) or f"{entry.commit}:{pointer}")
 
 
 def _rows(items: list[tuple[bytes, str, str]]) -> list[Checkpoint | str | None]:

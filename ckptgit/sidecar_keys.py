@@ -5,9 +5,9 @@ parse of each was nearly all of it. ``row_keys`` reads the keys a row needs stra
 text when, and only when, the text is exactly in the block form ``sidecar.dump`` writes, and
 answers None ("ask YAML") for anything else. It never answers what YAML would not:
 
-- the text is taken apart only in the dumper's shape (``yamlsafe.entries``: every line
-  indented, a block-sequence item or a ``key:`` line, no YAML line break but ``\\n``), and
-  every top-level key appears once;
+- the text is taken apart only in the dumper's shape (every line indented, a block-sequence
+  item or a ``key:`` line at column 0, no YAML line break but ``\\n``), each top-level key
+  once;
 - the entries a row holds are read by a strict grammar: block mappings indented by two,
   indentless sequences of scalars, ``{}`` and ``[]``, plain scalars typed by the safe
   loader's own resolver (only types whose construction cannot fail), one-line single-quoted
@@ -44,8 +44,14 @@ _INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _FLOAT = re.compile(r"-?[0-9]+\.[0-9]+(?:e[-+][0-9]+)?")
 _BOOLS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
 _KINDS: dict[str, str] = {}  # plain scalar -> what it loads as (keys and values repeat)
-# entry text the bounded loader accepted alone -> (its key, the depth it was held to)
-_PARSED: dict[bytes, tuple[str, int]] = {}
+# (key, depth held to) -> entry texts checked before (an environment repeats save after save)
+_PARSED: dict[tuple[str, int], list[bytes]] = {}
+# the dumper's shape: a top-level entry starts with ``key:`` at column 0 and runs to the next
+_KEY_LINE = re.compile(rb"([a-z_][a-z0-9_]*):[ \n]")
+_NEXT_KEY = re.compile(rb"\n(?=[a-z_][a-z0-9_]*:[ \n])")
+# inside an entry, every line after its first is indented or a block-sequence item
+_ODD_LINE = re.compile(rb"\n(?! |- )")
+_BREAKS = (b"\r", b"\xc2\x85", b"\xe2\x80\xa8", b"\xe2\x80\xa9")  # YAML's, besides \n
 _MEMO_MAX = 64
 _MEMO_FROM = 512  # bytes
 
@@ -60,31 +66,64 @@ def row_keys(raw: bytes) -> dict[str, Any] | None:
     bound = limits.active()
     if len(raw) > bound.sidecar_bytes or not raw.startswith(_HEAD) or bound.nesting_depth < 2:
         return None
-    pieces = yamlsafe.entries(raw)
-    if pieces is None:
-        return None
     doc: dict[str, Any] = {}
     seen: set[str] = set()
+    pos = 0
     try:
-        for piece in pieces:
-            key = piece[:piece.index(b":")].decode("ascii")
-            if key in seen:
-                raise _Unsure
-            seen.add(key)
-            if key in ROW_KEYS:
-                doc[key] = _entry(piece, key, bound.nesting_depth)
-            else:
-                _check_entry(piece, key, bound.nesting_depth)
+        while pos < len(raw):
+            pos = _next_entry(raw, pos, seen, doc, bound.nesting_depth)
     except (_Unsure, UnicodeDecodeError, ValueError):
         return None
     return doc if _REQUIRED <= doc.keys() else None
 
 
+def _next_entry(raw: bytes, pos: int, seen: set[str], doc: dict[str, Any],
+                max_depth: int) -> int:
+    """Read the top-level entry at ``pos`` (into ``doc`` when a row holds it); where the next
+    one starts. An entry ends before the next line that starts a key."""
+    m = _KEY_LINE.match(raw, pos)
+    if m is None:
+        raise _Unsure
+    key = m.group(1).decode("ascii")
+    if key in seen:
+        raise _Unsure
+    seen.add(key)
+    if key not in ROW_KEYS:
+        known = _known(raw, pos, key, max_depth)
+        if known is not None:
+            return known
+    nxt = _NEXT_KEY.search(raw, m.end() - 1)
+    stop = nxt.start() + 1 if nxt is not None else len(raw)
+    piece = raw[pos:stop]
+    if key in ROW_KEYS:
+        doc[key] = _entry(piece, key, max_depth)
+    else:
+        _check_entry(piece, key, max_depth)
+    return stop
+
+
+def _known(raw: bytes, pos: int, key: str, max_depth: int) -> int | None:
+    """Where an entry checked before ends, when one starts at ``pos`` and ends where an
+    entry does (a remembered text may be the start of a longer one)."""
+    for piece in _PARSED.get((key, max_depth), ()):
+        if raw.startswith(piece, pos):
+            end = pos + len(piece)
+            if end == len(raw) or _KEY_LINE.match(raw, end):
+                return end
+    return None
+
+
 def _entry(piece: bytes, key: str, max_depth: int) -> Any:
     """The value of a top-level entry in the strict grammar (``_Unsure`` when it is not)."""
-    lines = piece.decode("ascii").split("\n")
-    if lines.pop() != "":  # every entry ends with a line break
+    text = piece.decode("ascii")
+    if _kind(key) != "str" or not text.endswith("\n"):
         raise _Unsure
+    if text.count("\n") == 1:  # ``key: value`` on one line, the common case
+        if text[len(key) + 1] != " ":
+            raise _Unsure
+        return _value([], 0, text[len(key) + 2:-1], 0, 1, max_depth)[0]
+    lines = text.split("\n")
+    lines.pop()
     parsed, end = _mapping(lines, 0, 0, 1, max_depth)
     if end != len(lines) or list(parsed) != [key]:
         raise _Unsure
@@ -95,8 +134,6 @@ def _check_entry(piece: bytes, key: str, max_depth: int) -> None:
     """An entry the row does not read: it must still be one YAML would read as ``key``.
     Big ones, and those YAML had to read, are remembered (small ones in the grammar, such as
     ``code``, differ from save to save and cost little)."""
-    if _PARSED.get(piece) == (key, max_depth):
-        return
     big = len(piece) >= _MEMO_FROM
     try:
         _entry(piece, key, max_depth)
@@ -104,12 +141,17 @@ def _check_entry(piece: bytes, key: str, max_depth: int) -> None:
         _parse_alone(piece, key, max_depth)
         big = True  # a parse is worth remembering whatever the size
     if big:
-        if len(_PARSED) >= _MEMO_MAX:
+        if sum(map(len, _PARSED.values())) >= _MEMO_MAX:
             _PARSED.clear()
-        _PARSED[piece] = (key, max_depth)
+        _PARSED.setdefault((key, max_depth), []).append(piece)
 
 
 def _parse_alone(piece: bytes, key: str, max_depth: int) -> None:
+    """The entry parsed by itself: only in the dumper's shape (no line at column 0 but its
+    own, no YAML line break but ``\n``) is that what the whole text's parse holds for it."""
+    if not piece.endswith(b"\n") or _ODD_LINE.search(piece, 0, len(piece) - 1) \
+            or any(b in piece for b in _BREAKS):
+        raise _Unsure
     try:
         parsed = yamlsafe.load(piece, max_depth)
     except (yamlsafe.YAMLError, ValueError, OverflowError, TypeError, RecursionError) as exc:

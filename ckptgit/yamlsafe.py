@@ -164,17 +164,6 @@ def _sections(text: bytes) -> list[tuple[bytes, int, bool]] | None:
     return parts
 
 
-def entries(text: bytes) -> list[bytes] | None:
-    """The text cut before each top-level key, one piece per key line, when it is in the shape
-    the dumper writes (see ``load_sections``); None otherwise. In that shape each piece, parsed
-    alone, is what the whole text's parse holds for its key, unless a quote or a flow
-    collection is left open in it (then the piece fails to parse alone)."""
-    if not _FIRST.match(text) or _ODD_LINE.search(text) or any(b in text for b in _BREAKS):
-        return None
-    starts = [0, *(m.start() + 1 for m in _ENTRY.finditer(text)), len(text)]
-    return [text[a:b] for a, b in zip(starts, starts[1:], strict=False)]
-
-
 _RESOLVER: Any = None
 
 
@@ -185,6 +174,9 @@ def plain_kind(value: str) -> str:
     global _RESOLVER
     if _RESOLVER is None:
         _RESOLVER = yaml.resolver.Resolver()
+    table = _RESOLVER.yaml_implicit_resolvers  # looked up by first character, as resolve does
+    if value[:1] not in table and None not in table:
+        return "str"
     tag: str = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))
     return tag.rsplit(":", 1)[-1]
 

@@ -185,3 +185,14 @@ def test_a_repeated_key_or_a_line_break_yaml_knows_is_left_to_yaml() -> None:
     for odd in (text + "id: 0000000000000000\n", text + "code: {}\n",
                 text.replace("\n", "\r\n"), text.replace("notes: null\n", "notes: a\u2028id: b\n")):
         assert sidecar_keys.row_keys(odd.encode()) is None
+
+
+@pytest.mark.parametrize("more", ["  again: &a 1\n  then: *a\n", "# note\n", "  - x\n",
+                                  "  y: 'open\n", "\tz: 1\n", "  w: !!python/name:os.system\n"])
+def test_a_remembered_entry_is_never_taken_for_a_longer_one(more: str) -> None:
+    env = "environment:\n" + "".join(f"  pkg{i}: '1.{i}'\n" for i in range(60))
+    text = sidecar.dump(_doc(environment=None))
+    first = text.replace("environment: null\n", env)
+    assert _agrees(first.encode()) is not None  # checked once, now remembered
+    longer = text.replace("environment: null\n", env + more).encode()
+    assert _agrees(longer) is None  # YAML's to read (a comment) or to refuse (the others)
