@@ -40,6 +40,8 @@ _CH = r"[A-Za-z0-9_./+=@()-]"
 _PLAIN = re.compile(rf"(?:[A-Za-z0-9_]|[-.](?=[0-9])){_CH}*(?: +{_CH}+)*")
 _QUOTED = re.compile(r"'((?:[ -&(-~]|'')*)'")  # printable ASCII, a quote doubled
 _ENTRY = re.compile(rf"( *)({_PLAIN.pattern}):(?: (.+))?")
+_FLAT = re.compile(r"(?:  [^ \n-][^\n]*\n)+")
+_FLAT_LINE = re.compile(rf"  ({_PLAIN.pattern}): (.+)")
 _INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _FLOAT = re.compile(r"-?[0-9]+\.[0-9]+(?:e[-+][0-9]+)?")
 _BOOLS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
@@ -124,10 +126,35 @@ def _entry(piece: bytes, key: str, max_depth: int) -> Any:
         return _value([], 0, text[len(key) + 2:-1], 0, 1, max_depth)[0]
     lines = text.split("\n")
     lines.pop()
+    if text[len(key) + 1] == "\n" and _FLAT.fullmatch(text, len(key) + 2):  # ``key:`` over
+        # lines ``  name: value`` and nothing else
+        return _flat(lines, max_depth)
     parsed, end = _mapping(lines, 0, 0, 1, max_depth)
     if end != len(lines) or list(parsed) != [key]:
         raise _Unsure
     return parsed[key]
+
+
+def _flat(lines: list[str], max_depth: int) -> dict[str, Any]:
+    """A mapping of one-line values at indent two, the entry's first line left out: what
+    ``_mapping`` gives for it, in one loop."""
+    if max_depth < 2:
+        raise _Unsure
+    out: dict[str, Any] = {}
+    for line in lines[1:]:
+        m = _FLAT_LINE.fullmatch(line)
+        if m is None:
+            raise _Unsure
+        name, rest = m.group(1), m.group(2)
+        if name in out or _kind(name) != "str":
+            raise _Unsure
+        if rest in ("{}", "[]"):
+            if max_depth < 3:
+                raise _Unsure
+            out[name] = {} if rest == "{}" else []
+        else:
+            out[name] = _scalar(rest)
+    return out
 
 
 def _check_entry(piece: bytes, key: str, max_depth: int) -> None:

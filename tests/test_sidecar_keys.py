@@ -196,3 +196,12 @@ def test_a_remembered_entry_is_never_taken_for_a_longer_one(more: str) -> None:
     assert _agrees(first.encode()) is not None  # checked once, now remembered
     longer = text.replace("environment: null\n", env + more).encode()
     assert _agrees(longer) is None  # YAML's to read (a comment) or to refuse (the others)
+
+
+@pytest.mark.parametrize("tail", [" ", "  ", "   lr: 5", "  loss: 5", " # c", " !!map", " &a",
+                                  " {}", " []", " |", " >", "\t", " ~", " null", " x"])
+def test_anything_after_the_key_of_a_mapping_entry_reads_as_yaml_reads_it(tail: str) -> None:
+    text = sidecar.dump(_doc())
+    for key in ("artifact", "params", "metrics"):
+        assert f"\n{key}:\n" in text
+        _agrees(text.replace(f"\n{key}:\n", f"\n{key}:{tail}\n", 1).encode())
