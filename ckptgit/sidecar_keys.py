@@ -54,7 +54,8 @@ _NEXT_KEY = re.compile(rb"\n(?=[a-z_][a-z0-9_]*:[ \n])")
 # inside an entry, every line after its first is indented or a block-sequence item
 _ODD_LINE = re.compile(rb"\n(?! |- )")
 _BREAKS = (b"\r", b"\xc2\x85", b"\xe2\x80\xa8", b"\xe2\x80\xa9")  # YAML's, besides \n
-_MEMO_MAX = 64
+_MEMO_MAX = 64  # entries, and at most _MEMO_BYTES of them (a hostile history holds 4 MB ones)
+_MEMO_BYTES = 8 << 20
 _MEMO_FROM = 512  # bytes
 
 
@@ -167,8 +168,9 @@ def _check_entry(piece: bytes, key: str, max_depth: int) -> None:
     except (_Unsure, UnicodeDecodeError):
         _parse_alone(piece, key, max_depth)
         big = True  # a parse is worth remembering whatever the size
-    if big:
-        if sum(map(len, _PARSED.values())) >= _MEMO_MAX:
+    if big and len(piece) <= _MEMO_BYTES // 8:
+        held = [p for pieces in _PARSED.values() for p in pieces]
+        if len(held) >= _MEMO_MAX or sum(map(len, held)) + len(piece) > _MEMO_BYTES:
             _PARSED.clear()
         _PARSED.setdefault((key, max_depth), []).append(piece)
 
@@ -266,6 +268,6 @@ def _kind(value: str) -> str:
     kind = _KINDS.get(value)
     if kind is None:
         kind = yamlsafe.plain_kind(value)
-        if len(_KINDS) < 4096:
+        if len(_KINDS) < 4096 and len(value) <= 64:  # names and short values, bounded
             _KINDS[value] = kind
     return kind
