@@ -307,6 +307,7 @@ _TOP_KEY = re.compile(rb"^([A-Za-z_]\w*):(?:[ \t]|$)", re.MULTILINE)
 # a line after the first that is neither indented, blank, nor an item of a block sequence
 # (``- x`` at the key's own indentation: it can only continue the value above it)
 _FLUSH_LINE = re.compile(rb"\n(?!-[ \n])[^ \t\n]")
+_BREAKS = (b"\r", b"\xc2\x85", b"\xe2\x80\xa8", b"\xe2\x80\xa9")  # YAML's, besides \n
 
 
 def _summary(raw: bytes, what: str) -> dict[str, Any]:
@@ -328,8 +329,8 @@ def _trim(raw: bytes) -> bytes | None:
     Only when every line of a cut section is indented or blank, so a cut can never split a
     value; anything unusual (directives, flow style, comments at the top) returns None.
     """
-    if not raw.startswith(b"schema_version:"):
-        return None
+    if not raw.startswith(b"schema_version:") or any(b in raw for b in _BREAKS):
+        return None  # YAML also breaks lines at these: a "cut" section could end in a key
     current = raw.startswith(b"schema_version: %d\n" % sidecar.CURRENT_VERSION)
     marks = [(m.start(), m.group(1)) for m in _TOP_KEY.finditer(raw)]
     kept, cut = [], False
