@@ -75,8 +75,8 @@ def row_keys(raw: bytes) -> dict[str, Any] | None:
     try:
         while pos < len(raw):
             pos = _next_entry(raw, pos, seen, doc, bound.nesting_depth)
-    except (_Unsure, UnicodeDecodeError, ValueError):
-        return None
+    except (_Unsure, ValueError, KeyError, IndexError, RecursionError):
+        return None  # anything unforeseen included: YAML decides (a limit may allow deep text)
     return doc if _REQUIRED <= doc.keys() else None
 
 

@@ -205,3 +205,15 @@ def test_anything_after_the_key_of_a_mapping_entry_reads_as_yaml_reads_it(tail: 
     for key in ("artifact", "params", "metrics"):
         assert f"\n{key}:\n" in text
         _agrees(text.replace(f"\n{key}:\n", f"\n{key}:{tail}\n", 1).encode())
+
+
+def test_nesting_deeper_than_python_recursion_is_left_to_yaml() -> None:
+    deep = "params:\n" + "".join("  " * d + f"k{d}:\n" for d in range(1, 3000)) + \
+        "  " * 3000 + "x: 1\n"
+    raw = sidecar.dump(_doc(params=None)).replace("params: null\n", deep).encode()
+    before = limits.active()
+    try:
+        limits.activate(limits.Limits(nesting_depth=100_000))  # a repository may allow it
+        assert sidecar_keys.row_keys(raw) is None
+    finally:
+        limits.activate(before)
