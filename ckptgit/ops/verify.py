@@ -193,15 +193,26 @@ def _records(repo: Repo, statuses: list[Status]) -> dict[str, _Record]:
     """
     side_specs = [f"{s.ckpt.commit}:{s.ckpt.sidecar_path}" for s in statuses]
     with ThreadPoolExecutor(1, thread_name_prefix="ckpt-pointers") as pool:
-        # the pointers are read by one git while another looks up the sidecars' blob ids
+        # the pointers are read by one git while another looks up the sidecars' blob ids,
+        # and then while the workers read and check the new sidecars (``check_stored``: the
+        # texts go from git to the workers, not through this process), each blob once
         pointers = pool.submit(repo.git.cat_files,
                                [f"{s.ckpt.commit}:{s.ckpt.dvcfile}" for s in statuses])
         oids = repo.git.object_ids(side_specs)
         cached = parsecache.ParseCache(repo.git.ckpt_dir)
         known = {spec: hit for spec in side_specs if (hit := cached.get(oids.get(spec)))}
-        blobs = repo.git.cat_files([spec for spec in side_specs
-                                    if spec not in known and oids.get(spec)])
-        blobs.update(pointers.result())
+        fresh = list(dict.fromkeys(oid for spec in side_specs
+                                   if spec not in known and (oid := oids.get(spec))))
+        checked = dict(zip(fresh, sidecar.check_stored(repo.git, fresh, parsecache.reduced),
+                           strict=True))
+        blobs = pointers.result()
+    for oid, result in checked.items():
+        cached.put(oid, result)
+    cached.save()
+    for spec in side_specs:
+        oid = oids.get(spec)
+        if spec not in known and oid in checked:
+            known[spec] = checked[oid]
     found: list[tuple[Status, str, bytes]] = []
     for s, spec in zip(statuses, side_specs, strict=True):
         c = s.ckpt
@@ -211,12 +222,6 @@ def _records(repo: Repo, statuses: list[Status]) -> dict[str, _Record]:
             s.add("record", f"save commit {c.commit[:12]} lacks {missing}")
             continue
         found.append((s, spec, raw_ptr))
-    fresh = [spec for _, spec, _ in found if spec not in known]
-    checked = sidecar.check_many([blobs[spec] or b"" for spec in fresh], keep=parsecache.reduced)
-    for spec, result in zip(fresh, checked, strict=True):
-        known[spec] = result
-        cached.put(str(oids[spec]), result)
-    cached.save()
     out = {}
     for s, spec, raw_ptr in found:
         record = _check_record(s, str(oids[spec]), raw_ptr, known[spec])
