@@ -74,9 +74,11 @@ def verify(
         remote = _Lazy(lambda: stack.enter_context(storage.remote_store(repo.root)))
         plans: list[_Plan] = []
         cache = storage.cache_root(repo.root)  # once: finding it stats DVC's 4 config files
+        worktree: dict[str, str | None] = {}  # pointer path -> what the work tree's names
         for status in statuses:
             if status.ckpt.id in records and not status.pruned:
-                plans += _plan(repo, status, records[status.ckpt.id], offline, remote, cache)
+                plans += _plan(repo, status, records[status.ckpt.id], offline, remote, cache,
+                               worktree)
         if on_total:
             on_total(sum(j.size for p in plans for j in p.files.values()))
         seals = frozenset(c.sha256 for c in entries)
@@ -313,10 +315,11 @@ def _check_worktree_records(repo: Repo, by_path: dict[str, list[Status]], edited
         if sidecar.path_for(path) in edited or not side.is_file():
             continue
         raw = side.read_bytes()
+        oid = parsecache.blob_id(raw)  # once, not once per save of the path
         new: dict[str, Any] | None = None
         for s in group:
             rec = records.get(s.ckpt.id)
-            if rec is None or parsecache.blob_id(raw) == rec.oid:
+            if rec is None or oid == rec.oid:
                 continue
             if new is None:
                 # by meaning: a work tree migrated by 'git ckpt migrate' is not an edit
@@ -332,10 +335,10 @@ def _check_worktree_records(repo: Repo, by_path: dict[str, list[Status]], edited
 
 # -- bytes -----------------------------------------------------------------------------------
 def _plan(repo: Repo, s: Status, rec: _Record, offline: bool, remote: _Lazy,
-          cache: Path) -> list[_Plan]:
+          cache: Path, worktree: dict[str, str | None]) -> list[_Plan]:
     root, pointer = repo.root, rec.pointer
     plans = []
-    work = _workspace_plan(root, s, pointer)
+    work = _workspace_plan(root, s, pointer, worktree)
     if work is not None:
         plans.append(work)
     cache_listing = _cache_listing(root, pointer, cache)
@@ -363,12 +366,17 @@ def _opener_remote(store: storage.RemoteStore, md5: str) -> digest.Opener:
     return lambda: store.open(md5)
 
 
-def _workspace_plan(root: Path, s: Status, pointer: storage.Pointer) -> _Plan | None:
-    """The work tree holds this checkpoint when its own pointer file names the same bytes."""
+def _workspace_plan(root: Path, s: Status, pointer: storage.Pointer,
+                    worktree: dict[str, str | None]) -> _Plan | None:
+    """The work tree holds this checkpoint when its own pointer file names the same bytes
+    (``worktree``: each pointer file looked at once per run, not once per save of its path:
+    10,000 stats and path joins were a tenth of a warm run)."""
     c = s.ckpt
-    art = root / c.path
-    if _worktree_md5(root / c.dvcfile) != pointer.md5:
+    if c.dvcfile not in worktree:
+        worktree[c.dvcfile] = _worktree_md5(root / c.dvcfile)
+    if worktree[c.dvcfile] != pointer.md5:
         return None
+    art = root / c.path
     if not art.exists():
         return None
     if not pointer.is_dir:
