@@ -182,11 +182,18 @@ def _sections(text: bytes) -> list[tuple[bytes, bool]] | None:
     """The text cut before each top-level key: (entry, big); None when the text is not in the
     dumper's shape."""
     if not isinstance(text, bytes) or not _FIRST.match(text) or _ODD_LINE.search(text) \
-            or any(b in text for b in _BREAKS):
+            or _has_break(text):
         return None
     starts = [0, *(m.start() + 1 for m in _ENTRY.finditer(text)), len(text)]
     return [(text[start:end], end - start >= SECTION_MEMO_FROM)
             for start, end in zip(starts, starts[1:], strict=False)]
+
+
+def _has_break(text: bytes) -> bool:
+    """Whether the text holds a YAML line break other than ``\n`` (``_BREAKS``). Each lead
+    byte is looked for first: a one-byte search is a ``memchr``, a search for the two- and
+    three-byte sequences is not (30 us of a 10 KB sidecar's 90 us cut, against 2)."""
+    return any(b[:1] in text and b in text for b in _BREAKS)
 
 
 def _load_part(part: bytes, max_depth: int, shared: bool = False) -> Any:

@@ -39,6 +39,12 @@ def same(text: bytes) -> None:
             assert list(parts[1]) == list(whole[1])  # key order too
 
 
+def test_characters_that_share_a_break_s_lead_byte_are_no_break() -> None:
+    text = "notes: \u2014 \u00a0 \u2027\n".encode() + BIG
+    assert yamlsafe._sections(text) is not None
+    same(text)
+
+
 def test_the_big_section_is_big() -> None:
     assert len(BIG) >= yamlsafe.SECTION_MEMO_FROM
     parts = yamlsafe._sections(b"id: x\n" + BIG + b"step: 1\nparent: null\n")
@@ -59,6 +65,9 @@ HOSTILE = [
     b"a: 1\n...\n",
     b"a: 1\r---\rb: 2\n",  # a break \n does not show
     "a: 1\u2028b: 2\n".encode(),
+    "a: 1\u2029b: 2\n".encode(),
+    "a: 1\u0085b: 2\n".encode(),
+    "notes: \u2014\u00a0\u2029x\n".encode(),  # the lead bytes in other characters first
     b"a: 1\n\tb: 2\n",
     b"a: &x 1\nb: *x\n",  # aliases: refused
     b"a: 1\n# comment\nb: 2\n",
