@@ -196,6 +196,23 @@ def _has_break(text: bytes) -> bool:
     return any(b[:1] in text and b in text for b in _BREAKS)
 
 
+_RESOLVER: Any = None
+
+
+def plain_kind(value: str) -> str:
+    """What a plain (unquoted) scalar ``value`` loads as: ``str``, ``int``, ``float``,
+    ``bool``, ``null``, ``timestamp``, ... (the last part of the tag the safe loader's
+    resolver gives it)."""
+    global _RESOLVER
+    if _RESOLVER is None:
+        _RESOLVER = yaml.resolver.Resolver()
+    table = _RESOLVER.yaml_implicit_resolvers  # looked up by first character, as resolve does
+    if value[:1] not in table and None not in table:
+        return "str"
+    tag: str = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))
+    return tag.rsplit(":", 1)[-1]
+
+
 def _load_part(part: bytes, max_depth: int, shared: bool = False) -> Any:
     if b"&" in part or b"*" in part:
         return load(part, max_depth)
