@@ -24,6 +24,18 @@ RECORD = "\x1e"
 FIELD = "\x1f"
 
 
+def separators() -> tuple[str, str]:
+    """``(field, record)`` separators for one listing's ``--format``, a random token in each.
+
+    A message, trailer, author name or path may hold any byte, ``RECORD`` and ``FIELD``
+    included: split on fixed separators, one pushed commit could add a record of its
+    choosing (another commit's id carrying its own changed files, so a hook checked an
+    older sidecar in place of its own). A token drawn per call cannot be written in advance.
+    """
+    token = secrets.token_hex(16)
+    return f"{FIELD}{token}{FIELD}", f"{RECORD}{token}{RECORD}"
+
+
 @dataclass(frozen=True)
 class LogEntry:
     """One commit as ``log_saves`` reports it."""
@@ -86,7 +98,7 @@ class Git:
             raise NotARepoError(
                 f"not a git repository: {Path(start).resolve()} (run 'git init' first)"
             )
-        lines = done.stdout.splitlines()
+        lines = done.stdout.split("\n")  # a path may hold U+2028, which splitlines breaks on
         if len(lines) < 3 or not lines[0]:
             raise NotARepoError("not inside a git work tree (a bare repository holds no "
                                 "checkpoints)")
@@ -236,7 +248,7 @@ class Git:
             return {}
         data = "".join(f"{s}\n" for s in specs).encode()
         lines = self.run(["cat-file", "--batch-check=%(objectname) %(objecttype)"],
-                         input=data).stdout.decode("utf-8", "surrogateescape").splitlines()
+                         input=data).stdout.decode("utf-8", "surrogateescape").split("\n")[:-1]
         out: dict[str, str | None] = {}
         for spec, line in zip(specs, lines, strict=True):
             oid, _, kind = line.partition(" ")
@@ -250,7 +262,7 @@ class Git:
             return {}
         data = "".join(f"{r}^{{commit}}\n" for r in unique).encode()
         lines = self.run(["cat-file", "--batch-check=%(objectname) %(objecttype)"],
-                         input=data).stdout.decode().splitlines()
+                         input=data).stdout.decode().split("\n")[:-1]
         found: dict[str, str | None] = {}
         for rev, line in zip(unique, lines, strict=False):
             oid, _, kind = line.partition(" ")
@@ -265,7 +277,7 @@ class Git:
         or reflog entry, or in any worktree's index (one ``rev-list``; what ``git gc`` keeps)."""
         text = self.out(["rev-list", "--objects", "--all", "--reflog", "--indexed-objects"])
         found = set()
-        for line in text.splitlines():
+        for line in text.split("\n"):  # a path may hold U+2028 or NEL: not a line break
             oid, _, path = line.partition(" ")
             if path and keep(path):
                 found.add(oid)
@@ -282,7 +294,7 @@ class Git:
     def worktrees(self) -> list[Path]:
         """Every checked-out worktree of this repository (the main one first)."""
         out = self.out(["worktree", "list", "--porcelain"])
-        return [Path(line[len("worktree "):]) for line in out.splitlines()
+        return [Path(line[len("worktree "):]) for line in out.split("\n")
                 if line.startswith("worktree ")]
 
     def files_in_worktree(self, worktree: Path, pathspecs: Sequence[str]) -> list[str]:
@@ -339,16 +351,17 @@ class Git:
         ``blobs``: also the blob each changed file holds (``--raw``, at no extra cost), so
         the files can be read by object id, without a tree walk per commit.
         """
-        fmt = RECORD + FIELD.join(
+        field, record = separators()
+        fmt = record + field.join(
             ["%H", "%ct"] + [f"%(trailers:key={k},valueonly,separator=%x2c)" for k in trailer_keys]
-        ) + FIELD
+        ) + field
         changes = ["--raw", "--no-abbrev"] if blobs else ["--name-only"]
         args = ["log", f"--format={fmt}", *changes, "-z", "--no-renames",
                 f"--grep=^{trailer_keys[0]}: ", *revs, "--"]
         text = self.out(args)
         entries: list[LogEntry] = []
-        for rec in text.split(RECORD)[1:]:
-            parts = rec.split(FIELD)
+        for rec in text.split(record)[1:]:
+            parts = rec.split(field)
             commit, when = parts[0], int(parts[1])
             values = parts[2:2 + len(trailer_keys)]
             names = [f.strip("\n") for f in parts[-1].split("\0")]
@@ -362,11 +375,11 @@ class Git:
                                                                                   str, int]]:
         """``(commit, path, blob, size)`` for every file matching ``pathspecs`` added or changed
         by the commits ``revs`` select (``[*new, "--not", "--all"]``: what a push brings)."""
-        fmt = f"{RECORD}%H"
-        text = self.out(["log", f"--format={fmt}", "--raw", "-z", "--no-renames", "--no-abbrev",
-                         *revs, "--", *pathspecs])
+        _, record = separators()
+        text = self.out(["log", f"--format={record}%H", "--raw", "-z", "--no-renames",
+                         "--no-abbrev", *revs, "--", *pathspecs])
         found: list[tuple[str, str, str]] = []
-        for rec in text.split(RECORD)[1:]:
+        for rec in text.split(record)[1:]:
             head, _, rest = rec.partition("\n")
             fields = rest.lstrip("\n\0").split("\0")
             for meta, path in zip(fields[0::2], fields[1::2], strict=False):
@@ -387,7 +400,7 @@ class Git:
     def for_each_ref(self, pattern: str) -> list[RefEntry]:
         fmt = "%(refname)%00%(objectname)%00%(*objectname)%00%(creatordate:unix)"
         rows = []
-        for line in self.out(["for-each-ref", f"--format={fmt}", pattern]).splitlines():
+        for line in self.out(["for-each-ref", f"--format={fmt}", pattern]).split("\n")[:-1]:
             name, obj, peeled, when = line.split("\0")
             rows.append(RefEntry(name, obj, peeled or obj, int(when or 0)))
         return rows
@@ -396,7 +409,7 @@ class Git:
         """Those of ``refs`` (full names) that exist, in one process."""
         fmt = "%(refname)%00%(objectname)%00%(*objectname)%00%(creatordate:unix)"
         rows = []
-        for line in self.out(["for-each-ref", f"--format={fmt}", *refs]).splitlines():
+        for line in self.out(["for-each-ref", f"--format={fmt}", *refs]).split("\n")[:-1]:
             name, obj, peeled, when = line.split("\0")
             if name in refs:
                 rows.append(RefEntry(name, obj, peeled or obj, int(when or 0)))
@@ -424,8 +437,7 @@ class Git:
         random token per call: a tag whose message holds fixed separators could otherwise
         add a record of its choosing (another tag's name and object, with its own target).
         """
-        token = secrets.token_hex(16)
-        field, record = f"{FIELD}{token}{FIELD}", f"{RECORD}{token}{RECORD}"
+        field, record = separators()
         fmt = field.join(["%(refname:strip=2)", "%(objectname)", "%(objecttype)",
                           "%(*objectname)", "%(creatordate:unix)",
                           "%(taggername) %(taggeremail)", "%(contents:body)"]) + record
@@ -548,10 +560,11 @@ class Git:
         if self.rev_parse(ref) is None:
             return []
         extra = [f"-n{limit}"] if limit else []
-        text = self.out(["log", *extra, f"--format=%H{FIELD}%cI{FIELD}%B{RECORD}", ref])
+        field, record = separators()
+        text = self.out(["log", *extra, f"--format=%H{field}%cI{field}%B{record}", ref])
         out = []
-        for chunk in text.split(RECORD):
-            parts = chunk.strip("\n").split(FIELD)
+        for chunk in text.split(record):
+            parts = chunk.strip("\n").split(field)
             if len(parts) == 3:
                 out.append((parts[0], parts[1], parts[2]))
         return out

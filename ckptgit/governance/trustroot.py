@@ -22,7 +22,7 @@ from typing import Any
 
 from ckptgit.config import CONFIG_PATH, Config, parse
 from ckptgit.errors import CkptError
-from ckptgit.git import FIELD, RECORD, Git
+from ckptgit.git import Git, separators
 from ckptgit.governance.sigcheck import Keyring, check, split_commit
 
 SIGNERS_PATH = ".ckpt/allowed_signers"
@@ -202,11 +202,12 @@ def replay(git: Git, commit: str, pin: str, source: str) -> TrustRoot:
 
 def _changes(git: Git, commit: str) -> list[tuple[str, int]]:
     """Commits touching the trust files, oldest first (ancestors before descendants)."""
+    field, record = separators()
     out = git.out(["log", "--reverse", "--topo-order", "--full-history",
-                   f"--format={RECORD}%H{FIELD}%ct", commit, "--", *FILES])
+                   f"--format={record}%H{field}%ct", commit, "--", *FILES])
     rows = []
-    for rec in out.split(RECORD)[1:]:
-        sha, _, when = rec.strip().partition(FIELD)
+    for rec in out.split(record)[1:]:
+        sha, _, when = rec.strip().partition(field)
         rows.append((sha, int(when or 0)))
     return rows
 

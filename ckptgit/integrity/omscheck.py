@@ -20,7 +20,7 @@ from typing import Any
 
 from ckptgit import hashing, loader
 from ckptgit.errors import CkptError, UsageError
-from ckptgit.git import FIELD, RECORD
+from ckptgit.git import separators
 from ckptgit.model import Checkpoint
 from ckptgit.repo import Repo
 
@@ -69,12 +69,13 @@ def read(repo: Repo, name: str | None = None) -> list[Signature]:
 
 
 def _log(repo: Repo) -> list[Signature]:
-    fmt = f"{RECORD}%H{FIELD}%an <%ae>{FIELD}%at{FIELD}%(trailers:key=Ckpt-Id,valueonly){FIELD}"
+    field, record = separators()
+    fmt = f"{record}%H{field}%an <%ae>{field}%at{field}%(trailers:key=Ckpt-Id,valueonly){field}"
     text = repo.git.out(["log", "--reverse", "--no-merges", f"--format={fmt}", "--name-only",
                          "-z", "--no-renames", "--grep=^Ckpt-Action: sign$", "HEAD", "--"])
     out = []
-    for rec in text.split(RECORD)[1:]:
-        commit, who, when, ckpt_id, names = rec.split(FIELD, 4)
+    for rec in text.split(record)[1:]:
+        commit, who, when, ckpt_id, names = rec.split(field, 4)
         sigs = [n.strip("\n") for n in names.split("\0") if n.strip("\n").endswith(SUFFIX)]
         for path in sigs:
             out.append(Signature(commit, path, ckpt_id.strip(), "?", who, int(when)))

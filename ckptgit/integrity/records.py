@@ -15,7 +15,7 @@ from typing import Any
 
 from ckptgit import sidecar
 from ckptgit.errors import CkptError
-from ckptgit.git import FIELD, RECORD, Git
+from ckptgit.git import Git, separators
 from ckptgit.model import Checkpoint
 
 MIGRATE_TRAILER = "Ckpt-Migrated"
@@ -64,13 +64,14 @@ def edits(git: Git, entries: list[Checkpoint], rev: str = "HEAD") -> list[Edit]:
 
 
 def _log(git: Git, rev: str, paths: list[str]) -> list[tuple[str, bool, list[str]]]:
-    fmt = f"{RECORD}%H{FIELD}%(trailers:key={MIGRATE_TRAILER},valueonly){FIELD}"
+    field, record = separators()
+    fmt = f"{record}%H{field}%(trailers:key={MIGRATE_TRAILER},valueonly){field}"
     text = git.out(["log", "--no-merges", "--reverse", f"--format={fmt}", "--name-only", "-z",
                     "--no-renames", rev, "--", *paths])
     wanted = set(paths)
     rows = []
-    for rec in text.split(RECORD)[1:]:
-        commit, migrated, names = rec.split(FIELD, 2)
+    for rec in text.split(record)[1:]:
+        commit, migrated, names = rec.split(field, 2)
         touched = [n.strip("\n") for n in names.split("\0") if n.strip("\n") in wanted]
         rows.append((commit, bool(migrated.strip()), touched))
     return rows

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ckptgit.errors import UsageError
-from ckptgit.git import FIELD, RECORD
+from ckptgit.git import separators
 from ckptgit.governance import tagevents
 from ckptgit.integrity import omscheck, records, tagcheck
 from ckptgit.integrity.findings import Report
@@ -149,8 +149,9 @@ def _migrations(repo: Repo, name: str | None, report: Report | None) -> list[Eve
     entries = repo.checkpoints()
     names = {c.sidecar_path: c.name for c in entries} | {c.dvcfile: c.name for c in entries}
     trailer = records.MIGRATE_TRAILER
-    fmt = f"{RECORD}%H{FIELD}%an <%ae>{FIELD}%at{FIELD}%(trailers:key={trailer},valueonly)" \
-          f"{FIELD}"
+    field, record = separators()
+    fmt = f"{record}%H{field}%an <%ae>{field}%at{field}%(trailers:key={trailer},valueonly)" \
+          f"{field}"
     text = repo.git.out(["log", "--no-merges", f"--format={fmt}", "--name-only",
                          f"--grep=^{trailer}:", "HEAD", "--", *sorted(names)])
     rejected: dict[str, list[str]] = {}
@@ -159,8 +160,8 @@ def _migrations(repo: Repo, name: str | None, report: Report | None) -> list[Eve
         rejected.setdefault(edit.commit, []).append(
             f"{edit.path} is not a faithful migration: {what}")
     out = []
-    for rec in text.split(RECORD)[1:]:
-        commit, who, when, steps, files = rec.split(FIELD, 4)
+    for rec in text.split(record)[1:]:
+        commit, who, when, steps, files = rec.split(field, 4)
         paths = sorted(p for p in files.split() if p in names)
         touched = sorted({names[p] for p in paths})
         if not steps.strip() or (name is not None and name not in touched):
@@ -192,11 +193,12 @@ def _forgeries(repo: Repo, name: str | None) -> list[Event]:
 
 
 def _authors(repo: Repo, commits: list[str]) -> dict[str, tuple[str, str]]:
-    fmt = f"{RECORD}%H{FIELD}%an <%ae>{FIELD}%at"
+    field, record = separators()
+    fmt = f"{record}%H{field}%an <%ae>{field}%at"
     text = repo.git.out(["log", "--no-walk=unsorted", f"--format={fmt}", *commits])
     out = {}
-    for rec in text.split(RECORD)[1:]:
-        commit, who, when = rec.strip().split(FIELD)
+    for rec in text.split(record)[1:]:
+        commit, who, when = rec.strip().split(field)
         out[commit] = (who, tagevents.iso(int(when)))
     return out
 
