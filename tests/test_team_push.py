@@ -197,3 +197,17 @@ def test_init_without_remote_says_the_remote_is_local(tmp_path: Path) -> None:
     assert "git ckpt remote add URL" in res.err
     res = Repo(path, tmp_path / "x").ckpt_ok("init", "--json")
     assert res.json()["local_remote"] is True
+
+
+@pytest.mark.parametrize("sep", ["\u2028", "\x85", "\u2029", "\xa0", "\u3000"])
+def test_server_reads_each_ref_name_whole(tmp_path: Path, sep: str) -> None:
+    """A ref name may hold characters Python's ``split()`` takes for whitespace and
+    ``splitlines()`` for line breaks (git refuses only ASCII controls and spaces): the hook
+    must judge the ref pushed. Read with ``split()``, the line was skipped and the branch
+    landed ahead of its bytes, its commits never checked."""
+    team = start_team(tmp_path)
+    done = push(team.alice, "--no-verify", f"HEAD:refs/heads/a{sep}b")
+    assert done.returncode == 1, done.stderr
+    assert "remote: ckpt pre-receive: refused:" in done.stderr
+    assert f"{COMPANION}.dvc" in done.stderr
+    assert git(team.server, "for-each-ref") == ""

@@ -13,10 +13,11 @@ import click
 @click.argument("args", nargs=-1)
 def command(name: str, args: tuple[str, ...]) -> int:
     """Run hook NAME with git's hook ARGS (and stdin)."""
+    # pre-commit gets nothing on stdin: never wait for it
+    from ckptgit.hooklines import split_lines
     from ckptgit.ops.hook import run
 
-    # pre-commit gets nothing on stdin: never wait for it
-    lines = [] if name == "pre-commit" else sys.stdin.read().splitlines()
+    lines = [] if name == "pre-commit" else split_lines(sys.stdin.read())
     problems = run(name, args, lines)
     for problem in problems:
         click.echo(f"ckpt {name}: refused: {problem}", err=True)

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from ckptgit import replicas, sidecar, storage
+from ckptgit import hooklines, replicas, sidecar, storage
 from ckptgit.errors import CkptError
 from ckptgit.git import Git, LogEntry
 
@@ -35,8 +35,8 @@ class Update:
 
     @classmethod
     def parse(cls, line: str) -> Update | None:
-        parts = line.split()
-        return cls(*parts) if len(parts) == 4 else None
+        parts = hooklines.fields(line, 4)  # one space apart: a ref name may hold NBSP
+        return cls(*parts) if parts is not None else None
 
 
 @dataclass(frozen=True)

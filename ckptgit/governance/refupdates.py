@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ckptgit import hooklines
 from ckptgit.errors import CkptError
 from ckptgit.filenames import SIDECAR_SUFFIX
 from ckptgit.git import Git
@@ -265,16 +266,14 @@ def pre_receive(git: Git, lines: Sequence[str], now: int | None = None) -> list[
     now = int(time.time()) if now is None else now
     protected = {f"refs/heads/{b}" for b in trust.config.governance.protected_branches}
     problems, created = [], []
-    pushed = [p[1] for p in (ln.split() for ln in lines) if len(p) == 3 and p[1] != ZERO]
+    updates = hooklines.received(lines)  # unreadable lines are refused by the hook itself
+    pushed = [u.new for u in updates if not u.deleted]
     if pushed:
         from ckptgit.governance import refused
 
         problems += refused.pushed(git, [*pushed, "--not", "--all"])
-    for line in lines:
-        parts = line.split()
-        if len(parts) != 3:
-            continue
-        old, new, ref = parts
+    for update in updates:
+        old, new, ref = update.old, update.new, update.ref
         short = ref.removeprefix("refs/tags/")
         if ref.startswith("refs/tags/") and governed(git, short):
             if old != ZERO:
@@ -291,12 +290,10 @@ def pre_receive(git: Git, lines: Sequence[str], now: int | None = None) -> list[
                                 "its history)")
     if created:
         branch = f"refs/heads/{trust.config.governance.request_branch}"
-        pushed_tip = next((p[1] for p in (ln.split() for ln in lines)
-                           if len(p) == 3 and p[2] == branch and p[1] != ZERO), None)
+        pushed_tip = next((u.new for u in updates if u.ref == branch and not u.deleted), None)
         problems += check_tags(git, created, trust, now,
                                pushed_tip or git.rev_parse(f"{branch}^{{commit}}"))
-    heads = [parts[1] for parts in (ln.split() for ln in lines)
-             if len(parts) == 3 and parts[1] != ZERO and parts[2].startswith("refs/heads/")]
+    heads = [u.new for u in updates if not u.deleted and u.ref.startswith("refs/heads/")]
     problems += trust_changes(git, heads)
     if heads:
         from ckptgit.governance import signoff
@@ -318,8 +315,7 @@ def _server_bytes(git: Git, dvc_dir: Path, lines: Sequence[str]) -> list[str]:
     listing on the remote (the server holds no cache)."""
     from ckptgit.governance import pushset
 
-    updates = [pushset.Update("", parts[1], parts[2], parts[0])
-               for parts in (ln.split() for ln in lines) if len(parts) == 3]
+    updates = [pushset.Update("", u.new, u.ref, u.old) for u in hooklines.received(lines)]
     saves = pushset.saves_pushed(git, "", updates, exclude_all=True)
     if not saves:
         return []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ckptgit import hooklines
 from ckptgit.git import Git
 
 HOOKS = ("pre-commit", "pre-push", "pre-receive")
@@ -24,4 +25,6 @@ def run(name: str, args: Sequence[str], stdin_lines: Sequence[str]) -> list[str]
                                     args[1] if len(args) > 1 else None)
     else:
         found = refupdates.pre_receive(git, stdin_lines)
-    return found + hooks.problems(name, git, args, stdin_lines)
+    # git writes every line in its form: one that is not is refused, never skipped unchecked
+    return hooklines.unreadable(name, stdin_lines) + found + hooks.problems(name, git, args,
+                                                                             stdin_lines)

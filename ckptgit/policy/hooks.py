@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from ckptgit import hooklines
 from ckptgit.filenames import SIDECAR_SUFFIX
 from ckptgit.git import Git
 from ckptgit.policy import promotions
@@ -37,8 +38,8 @@ def problems(hook: str, git: Git, args: Sequence[str], lines: Sequence[str]) -> 
         return (_pre_commit(git, [p for p in staged if p.endswith(SIDECAR_SUFFIX)])
                 + _staged_models(git, [p for p in staged if p.endswith(".dvc")]))
     if hook == "pre-push":
-        heads = [p[1] for p in (ln.split() for ln in lines)
-                 if len(p) == 4 and set(p[1]) != ZERO_CHARS and p[0].startswith("refs/heads/")]
+        heads = [p[1] for p in hooklines.pushed(lines)
+                 if set(p[1]) != ZERO_CHARS and p[0].startswith("refs/heads/")]
         remote = args[0] if args else "origin"
         pushed = promotions.created_tags(hook, lines)
         if not heads and not pushed:
@@ -48,8 +49,8 @@ def problems(hook: str, git: Git, args: Sequence[str], lines: Sequence[str]) -> 
                        True) if heads else []
         return found + (promotions.problems(git, pushed, policy, _raw(text), git.root)
                         if pushed else [])
-    heads = [p[1] for p in (ln.split() for ln in lines)
-             if len(p) == 3 and set(p[1]) != ZERO_CHARS and p[2].startswith("refs/heads/")]
+    heads = [u.new for u in hooklines.received(lines)
+             if not u.deleted and u.ref.startswith("refs/heads/")]
     pushed = promotions.created_tags(hook, lines)
     trusted = git.git_dir / TRUSTED_CONFIG
     if not (heads or pushed) or not trusted.is_file():

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ckptgit import hooklines
 from ckptgit.filenames import SIDECAR_SUFFIX
 from ckptgit.git import Git
 
@@ -37,7 +38,8 @@ def created_tags(hook: str, lines: Sequence[str]) -> list[PushedTag]:
     """Tags a push creates, from the hook's stdin (pre-push: ``local_ref local_sha remote_ref
     remote_sha``; pre-receive: ``old new ref``)."""
     found = []
-    for parts in (ln.split() for ln in lines):
+    for line in lines:
+        parts = hooklines.fields(line, 4 if hook == "pre-push" else 3) or []
         if hook == "pre-push" and len(parts) == 4:
             new, ref, old = parts[1], parts[2], parts[3]
         elif hook == "pre-receive" and len(parts) == 3:
