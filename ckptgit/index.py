@@ -13,24 +13,24 @@ the file is always safe.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ckptgit import loader, sidecar
+from ckptgit import indexfile, loader, sidecar
 from ckptgit.atomic import write_atomic
 from ckptgit.errors import IntegrityError, UsageError
 from ckptgit.git import Git
 from ckptgit.model import Checkpoint
-from ckptgit.saves import FIELDS, Saves, well_typed
+from ckptgit.saves import FIELDS, Saves
 
 log = logging.getLogger(__name__)
 
 # 3: one list per field (``saves.FIELDS``) instead of one object per save
-VERSION = 3
+# 4: each column parsed only when used, a row built from one cell each (``indexfile``)
+VERSION = indexfile.VERSION
 TRAILERS = ("Ckpt-Id", "Ckpt-Name")
 
 
@@ -125,76 +125,64 @@ def _forgery(c: Checkpoint, genuine_commit: str) -> Forgery:
 
 
 def _read(git: Git) -> tuple[str, Saves, list[Forgery]] | None:
-    """The index file, parsed once per process and state of the file (``resolve`` of two refs
+    """The index file, read once per process and state of the file (``resolve`` of two refs
     and the listing they are resolved in read it three times). Anything but an index this
-    version wrote, every column of the right types and length, is None: rebuilt, not used."""
+    version wrote, with a header that passes every check, is None: rebuilt, not used. Columns
+    are parsed and checked as they are used (``saves.Saves``, ``indexfile``)."""
     path = _file(git)
     try:
         st = path.stat()
         key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
         if key not in _READ:
-            parsed = _parse(_loads(path.read_bytes()))
-            if parsed is None:
+            file = path.open("rb")  # kept open: columns are read from it as they are used
+            found = indexfile.layout(file, FIELDS)
+            if found is None:
+                file.close()
                 return None
+            forged = [Forgery(**f) for f in found.forged]
             _READ.clear()  # one repository's index at a time is enough
-            _READ[key] = parsed
+            _READ[key] = (found.head, Saves({}, _FileSource(git, found)), forged)
         return _READ[key]
     except (OSError, ValueError, KeyError, TypeError, RecursionError, MemoryError):
         return None
 
 
 _READ: dict[tuple[str, int, int, int, int], tuple[str, Saves, list[Forgery]]] = {}
-_OID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+_loads = indexfile.loads
 
 
-def _parse(data: Any) -> tuple[str, Saves, list[Forgery]] | None:
-    if type(data) is not dict or data.get("version") != VERSION:
-        return None
-    head, columns, forged = data["head"], data["columns"], data["forged"]
-    if type(head) is not str or not _OID.fullmatch(head):  # it reaches git's command line
-        return None
-    if type(columns) is not dict or type(forged) is not list:
-        return None
-    if well_typed(columns) != data.get("count"):
-        return None
-    if not all(type(f) is dict and {type(v) for v in f.values()} <= {str} for f in forged):
-        return None
-    return head, Saves({f: columns[f] for f in FIELDS}), [Forgery(**f) for f in forged]
+class _FileSource:
+    """The columns of an index file, for ``Saves``; its repair rebuilds the saves of the
+    file's HEAD from history (so row numbers read before it still name the same saves) and
+    writes them back."""
 
+    def __init__(self, git: Git, found: indexfile.Layout) -> None:
+        self.git, self.found, self.count = git, found, found.count
 
-def _loads(raw: bytes) -> Any:
-    """orjson parses the index several times faster than the standard library; it refuses
-    the NaN and Infinity tokens ``json.dumps`` writes for such metrics, so those files take
-    the standard library's parser, which reads them back as they were written."""
-    import orjson
+    def column(self, field: str) -> Any:
+        return self.found.column(field)
 
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return json.loads(raw)
+    def cell(self, field: str, row: int) -> tuple[bool, Any]:
+        return self.found.cell(field, row)
+
+    def repair(self) -> dict[str, list[Any]]:
+        log.warning("the checkpoint index is damaged; rebuilt from history")
+        head = self.found.head
+        found, forged = _scan(self.git, [head])
+        kept, more = _genuine(self.git, found)
+        entries = Saves.of(kept)
+        _write(self.git, head, entries, forged + more)
+        return {f: entries.column(f) for f in FIELDS}
 
 
 def _write(git: Git, head: str, entries: Saves, forged: list[Forgery]) -> None:
     columns = {f: entries.column(f) for f in FIELDS}
-    # the temporary is unique per thread: background saves and a list may write at once
-    write_atomic(_file(git), _dumps({
-        "version": VERSION, "head": head, "count": len(entries), "columns": columns,
-        "forged": [asdict(f) for f in forged]}, [columns["metrics"], columns["params"]]))
-
-
-def _dumps(doc: dict[str, Any], floats: list[Any]) -> bytes:
-    """orjson writes the index 7x faster than json.dumps (0.06 s against 0.4 at 100,000
-    saves), but writes NaN and infinities as null. Only metrics and params can hold floats
-    (the columns' types are checked), so when orjson's form of them holds no null, nothing
-    was lost; otherwise (and for anything orjson refuses) the standard library writes it."""
-    import orjson
-
     try:
-        if b"null" not in orjson.dumps(floats):
-            return orjson.dumps(doc)
-    except (orjson.JSONEncodeError, TypeError, ValueError):
-        pass
-    return json.dumps(doc).encode()
+        data = indexfile.encode(head, columns, [asdict(f) for f in forged], FIELDS)
+    except OverflowError:
+        return  # a column past 4 GiB: no cache, every reader rebuilds
+    # the temporary is unique per thread: background saves and a list may write at once
+    write_atomic(_file(git), data)
 
 
 def scan_commits(git: Git, commits: list[str]) -> tuple[list[Checkpoint], list[Forgery]]:
