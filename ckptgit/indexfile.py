@@ -15,11 +15,15 @@ so (None) and the caller rebuilds from history. JSON only: no pickle or marshal.
 from __future__ import annotations
 
 import array
+import gc
 import itertools
 import json
+import operator
 import os
 import re
 import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -44,13 +48,71 @@ def loads(raw: bytes | memoryview) -> Any:
 
 
 def _parts(column: list[Any]) -> tuple[bytes, list[int]]:
-    """The column as a JSON array and the byte length of each element in it."""
+    """The column as a JSON array and the byte length of each element in it. orjson writes
+    the whole column in one call; each element's length is worked out from its value where
+    that is exact (strings that need no escaping, integers, None, empty lists), since one
+    orjson call per element costs about 1 µs (0.1 s a column at 100,000 saves)."""
     import orjson
 
-    if all(type(v) is str for v in column) and not _ESCAPED.search("".join(column)):
-        return orjson.dumps(column), [len(v) + 2 for v in column]
-    parts = [_dump_one(v) for v in column]
-    return b"[" + b",".join(parts) + b"]", list(map(len, parts))
+    kinds = set(map(type, column))
+    lengths: Iterable[int] | None = None
+    if kinds <= {str, _NONE}:
+        text = "".join(column) if _NONE not in kinds else "".join(v or "" for v in column)
+        if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+            # "v" is two bytes longer than v; null is 4
+            lengths = (map(len, map(_quoted, column)) if _NONE in kinds
+                       else map(operator.add, map(len, column), itertools.repeat(2)))
+    elif kinds <= {int, _NONE}:
+        lengths = map(len, map(str, column))  # None and null: 4 characters both
+    elif kinds <= {list} and not any(column):
+        lengths = itertools.repeat(2, len(column))  # []
+    if lengths is not None:
+        try:
+            return orjson.dumps(column), list(lengths)
+        except (orjson.JSONEncodeError, TypeError, ValueError):
+            pass  # an integer past 64 bits
+    if kinds == {dict}:
+        split = _split_dicts(column)
+        if split is not None:
+            return split
+    try:
+        parts = list(map(orjson.dumps, column))
+    except (orjson.JSONEncodeError, TypeError, ValueError):
+        parts = [_dump_one(v) for v in column]
+    joined = b",".join(parts)
+    if b"null" in joined:  # a NaN orjson wrote as null? those elements again, by json
+        parts = [_dump_one(v) if b"null" in p else p for v, p in zip(column, parts, strict=True)]
+        joined = b",".join(parts)
+    return b"[" + joined + b"]", list(map(len, parts))
+
+
+_NONE = type(None)
+
+
+def _split_dicts(column: list[dict[str, Any]]) -> tuple[bytes, list[int]] | None:
+    """A column of flat mappings (metrics, params) written in one call and cut at each
+    ``},{``: exact when the text holds no brace but the elements' own (no nested mapping, no
+    brace inside a string) and no null (a NaN orjson wrote as null is written again)."""
+    import orjson
+
+    try:
+        text = orjson.dumps(column)
+    except (orjson.JSONEncodeError, TypeError, ValueError):
+        return None
+    n = len(column)
+    if not n or b"null" in text or text.count(b"{") != n or text.count(b"}") != n:
+        return None
+    lengths = list(map(len, text[1:-1].split(b"},{")))
+    if len(lengths) != n:
+        return None
+    lengths = [k + 2 for k in lengths]  # the braces the cut took away
+    lengths[0] -= 1  # the first kept its {, the last its }
+    lengths[-1] -= 1
+    return text, lengths
+
+
+def _quoted(value: str | None) -> str:
+    return "null" if value is None else f'"{value}"'
 
 
 def _dump_one(value: Any) -> bytes:
@@ -65,9 +127,29 @@ def _dump_one(value: Any) -> bytes:
     return json.dumps(value).encode() if b"null" in out and value is not None else out
 
 
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """The cyclic collector paused: making 100,000 objects (a column parsed, an element
+    written each) otherwise sets off collections that walk every object already made (0.4 s
+    instead of 0.04 to write the metrics column at 100,000 saves). JSON makes no cycles."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def encode(head: str, columns: dict[str, list[Any]], forged: list[dict[str, str]],
            fields: tuple[str, ...]) -> bytes:
     """The file for these columns (of equal length, ``fields`` in order)."""
+    with _no_gc():
+        return _encode(head, columns, forged, fields)
+
+
+def _encode(head: str, columns: dict[str, list[Any]], forged: list[dict[str, str]],
+            fields: tuple[str, ...]) -> bytes:
     import orjson
 
     count = len(columns[fields[0]]) if fields else 0
@@ -76,8 +158,9 @@ def encode(head: str, columns: dict[str, list[Any]], forged: list[dict[str, str]
     at = 0
     for f in fields:
         text, lengths = _parts(columns[f])
-        starts = array.array("I", itertools.accumulate(lengths, lambda a, n: a + n + 1,
-                                                        initial=1))
+        # element i starts after the [ and every earlier element and its comma
+        starts = array.array("I", itertools.accumulate(
+            map(operator.add, lengths, itertools.repeat(1)), initial=1))
         if sys.byteorder == "little":
             starts.byteswap()  # big-endian, so each 8 hex digits read as one number
         table = starts.tobytes().hex().encode()
@@ -112,7 +195,8 @@ class Layout:
     def column(self, field: str) -> Any:
         """The parsed JSON of the field's column (the caller checks it), or None."""
         at, size, _ = self.sections[field]
-        return _parsed(self._read(at, size))
+        with _no_gc():
+            return _parsed(self._read(at, size))
 
     def cell(self, field: str, row: int) -> tuple[bool, Any]:
         """(True, the parsed element) of ``row`` in the field's column, else (False, None)."""

@@ -302,11 +302,13 @@ def test_a_row_is_read_from_one_cell_of_each_column(tmp_path: Path) -> None:
 
     columns = {"s": ["plain", 'q"uote', "back\\slash", "\u00e9\u2028", "", "tab\there"],
                "m": [{"x": float("nan")}, None, {}, {"a": [1, 2]}, None, 1.5],
-               "n": [2 ** 70, None, 0, -1, 2 ** 63, 1e300]}
+               "n": [2 ** 70, None, 0, -1, 2 ** 63, 1e300],
+               "flat": [{"a": 1}, {}, {"b": 0.5, "c": "x"}, {}, {"d": True}, {"e": -1}],
+               "braces": [{}, {"a": 1}, {"s": "},{"}, {"x": {"y": 2}}, {}, {"k": [1]}]}
     path = tmp_path / "index"
-    path.write_bytes(indexfile.encode("0" * 40, columns, [], ("s", "m", "n")))
+    path.write_bytes(indexfile.encode("0" * 40, columns, [], tuple(columns)))
     with path.open("rb") as fh:
-        found = indexfile.layout(fh, ("s", "m", "n"))
+        found = indexfile.layout(fh, tuple(columns))
         assert found is not None and found.count == 6
         for field, col in columns.items():
             whole = found.column(field)
