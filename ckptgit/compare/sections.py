@@ -28,11 +28,16 @@ _KINDS = {
 
 def changes(old: Any, new: Any, prefix: str = "") -> list[Change]:
     """Every leaf that was added, removed or changed, in path order."""
+    old = {} if old is None else old
+    new = {} if new is None else new
+    if old == new and repr(old) == repr(new):
+        # nothing changed (equal values of the same types: 1 == 1.0 but their reprs differ;
+        # a NaN is never equal to another): deepdiff and numpy, a third of a second to
+        # import, stay unloaded when the sections two saves share are the same
+        return []
     from deepdiff import DeepDiff
     from deepdiff.helper import NotPresent
 
-    old = {} if old is None else old
-    new = {} if new is None else new
     tree = DeepDiff(old, new, view="tree", verbose_level=2)
     rows: list[Change] = []
     for report, nodes in tree.items():
