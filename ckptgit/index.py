@@ -100,6 +100,14 @@ def record(git: Git, old_head: str | None, new_head: str, ckpt: Checkpoint) -> N
     cached = _read(git)
     if cached is not None and cached[0] == old_head and ckpt.id not in cached[1].column("id"):
         one = Saves.of([ckpt])
+        src = cached[1].source
+        if isinstance(src, _FileSource):  # the file's bytes behind the new row: nothing parsed
+            rows = {f: one.column(f) for f in FIELDS}
+            forged = [asdict(f) for f in cached[2]]
+            raw = indexfile.prepend(src.found, new_head, rows, forged, FIELDS)
+            if raw is not None:
+                write_atomic(_file(git), raw)
+                return
         _write(git, new_head, Saves({f: one.column(f) + cached[1].column(f) for f in FIELDS}),
                cached[2])
 

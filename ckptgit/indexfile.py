@@ -1,10 +1,11 @@
 """The index file's layout (version 4): what is stored where, and reading only what is used.
 
 One line of JSON (the header: version, HEAD, row count, forgeries, and where each column is),
-then for every field of ``saves.FIELDS`` its column as one JSON array, and the start of every
-element of that array as fixed-width hex (8 digits each, ``count + 1`` of them). A reader
-parses a whole column only when it uses it (``list`` reads 6 of 13), and builds one row from
-one cell of each column (``show`` and ``diff`` build one or two rows of 100,000).
+then for every field of ``saves.FIELDS`` its column as one JSON array, and where every element
+of that array starts, as its distance from the array's end in fixed-width hex (8 digits each,
+``count + 1`` of them; from the end, so a save adds its row in front without rewriting them).
+A reader parses a whole column only when it uses it (``list`` reads 6 of 13), and builds one
+row from one cell of each column (``show`` and ``diff`` build one or two rows of 100,000).
 
 Nothing in the file is trusted: the header is checked before use (types, every section inside
 the file, a start table of the recorded length), and a column or cell is checked when it is
@@ -150,26 +151,62 @@ def encode(head: str, columns: dict[str, list[Any]], forged: list[dict[str, str]
 
 def _encode(head: str, columns: dict[str, list[Any]], forged: list[dict[str, str]],
             fields: tuple[str, ...]) -> bytes:
-    import orjson
-
     count = len(columns[fields[0]]) if fields else 0
-    body: list[bytes] = []
-    sections: dict[str, list[int]] = {}
-    at = 0
+    pieces = []
     for f in fields:
         text, lengths = _parts(columns[f])
         # element i starts after the [ and every earlier element and its comma
-        starts = array.array("I", itertools.accumulate(
-            map(operator.add, lengths, itertools.repeat(1)), initial=1))
-        if sys.byteorder == "little":
-            starts.byteswap()  # big-endian, so each 8 hex digits read as one number
-        table = starts.tobytes().hex().encode()
+        starts = itertools.accumulate(map(operator.add, lengths, itertools.repeat(1)),
+                                      initial=1)
+        pieces.append((text, _table(len(text), starts)))
+    return _assemble(head, count, forged, fields, pieces)
+
+
+def _table(size: int, starts: Iterable[int]) -> bytes:
+    """Each start as its distance from the end of the column, 8 hex digits big-endian: a
+    row added in front (``prepend``) leaves every distance already written as it was."""
+    table = array.array("I", map(operator.sub, itertools.repeat(size), starts))
+    if sys.byteorder == "little":
+        table.byteswap()
+    return table.tobytes().hex().encode()
+
+
+def _assemble(head: str, count: int, forged: list[dict[str, str]], fields: tuple[str, ...],
+              pieces: list[tuple[bytes, bytes]]) -> bytes:
+    import orjson
+
+    sections: dict[str, list[int]] = {}
+    at = 0
+    for f, (text, table) in zip(fields, pieces, strict=True):
         sections[f] = [at, len(text), at + len(text)]
-        body += [text, table]
         at += len(text) + len(table)
     header = {"version": VERSION, "head": head, "count": count, "forged": forged,
               "size": at, "sections": sections}
-    return orjson.dumps(header) + b"\n" + b"".join(body)
+    return orjson.dumps(header) + b"\n" + b"".join(b"".join(p) for p in pieces)
+
+
+def prepend(found: Layout, head: str, rows: dict[str, list[Any]],
+            forged: list[dict[str, str]], fields: tuple[str, ...]) -> bytes | None:
+    """The file with ``rows`` (newest first) in front of the open file's, without parsing
+    or writing again what it holds: each column is copied as bytes behind the new elements,
+    and its start table, counted from the end, is kept as it is. None when the file holds
+    no row or its bytes cannot be read (the caller writes the whole file)."""
+    with _no_gc():
+        pieces = []
+        for f in fields:
+            at, size, table = found.sections[f]
+            old = found._read(at, size)
+            old_table = found._read(table, (found.count + 1) * _WIDTH)
+            if not found.count or old is None or old_table is None or old[:1] != b"[":
+                return None
+            text, lengths = _parts(rows[f])
+            merged = text[:-1] + b"," + old[1:]
+            starts = itertools.accumulate(map(operator.add, lengths, itertools.repeat(1)),
+                                          initial=1)
+            new = list(itertools.islice(starts, len(lengths)))
+            pieces.append((merged, _table(len(merged), new) + old_table))
+        count = found.count + len(rows[fields[0]])
+        return _assemble(head, count, forged, fields, pieces)
 
 
 @dataclass(frozen=True)
@@ -204,8 +241,8 @@ class Layout:
         if not 0 <= row < self.count:
             return False, None
         pair = self._read(table + row * _WIDTH, 2 * _WIDTH) or b"-"
-        try:
-            start, end = int(pair[:_WIDTH], 16), int(pair[_WIDTH:], 16)
+        try:  # distances from the end of the column
+            start, end = size - int(pair[:_WIDTH], 16), size - int(pair[_WIDTH:], 16)
         except ValueError:
             return False, None
         if not 1 <= start < end <= size:

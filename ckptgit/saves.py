@@ -100,6 +100,11 @@ class Saves(Sequence[Checkpoint]):
                 self._repair()
         return col if col is not None else self._cols[field]
 
+    @property
+    def source(self) -> Source | None:
+        """Where unread columns still come from (None once every column is here)."""
+        return self._src
+
     def _repair(self) -> None:
         if self._src is not None:
             self._cols, self._src = self._src.repair(), None

@@ -330,3 +330,30 @@ def test_a_sound_index_is_read_and_never_rebuilt(repo: Repo) -> None:
     res = repo.ckpt_ok("show", "clf~1", "--json")
     assert res.json()["id"] == saved[0]["id"] and res.json()["parent"] is None
     assert "damaged" not in res.err and path.stat().st_mtime_ns == before
+
+
+def test_a_row_added_in_front_gives_the_file_a_whole_write_gives(tmp_path: Path) -> None:
+    """``prepend`` (a save extending the index) copies the old columns as bytes; the result
+    is byte for byte the file written whole, and reads back cell by cell."""
+    from ckptgit import indexfile
+
+    columns = {"s": ["new", "plain", 'q"uote', "\u00e9"], "n": [None, 1, 2 ** 40, None],
+               "m": [{"a": 1.5}, {}, {"b": [1]}, {"c": "},{"}], "l": [["x"], [], [], ["y"]]}
+    fields = tuple(columns)
+    forged = [{"commit": "c", "id": "i", "name": "n", "reason": "r"}]
+    whole = indexfile.encode("1" * 40, columns, forged, fields)
+    path = tmp_path / "index"
+    path.write_bytes(indexfile.encode("0" * 40, {f: c[1:] for f, c in columns.items()}, [],
+                                      fields))
+    with path.open("rb") as fh:
+        found = indexfile.layout(fh, fields)
+        assert found is not None
+        added = indexfile.prepend(found, "1" * 40, {f: c[:1] for f, c in columns.items()},
+                                  forged, fields)
+    assert added == whole
+    path.write_bytes(added)
+    with path.open("rb") as fh:
+        again = indexfile.layout(fh, fields)
+        assert again is not None and again.count == 4
+        assert [again.cell("s", i) for i in range(4)] == [(True, v) for v in columns["s"]]
+        assert again.column("m") == columns["m"]
