@@ -71,45 +71,54 @@ def load_all(git: Git) -> tuple[Saves, list[Forgery]]:
     if cached is not None and cached[0] == head:
         return cached[1], list(cached[2])
     if cached is not None and git.is_ancestor(cached[0], head):
-        entries, forged = _extend(git, _scan(git, [f"{cached[0]}..{head}"]), cached[1])
+        fresh, forged = _extend(git, _scan(git, [f"{cached[0]}..{head}"]), cached[1])
         forged += cached[2]
-    else:
-        found, forged = _scan(git, [head])
-        kept, more = _genuine(git, found)
-        entries, forged = Saves.of(kept), forged + more
+        return _in_front(git, head, fresh, cached[1], forged), forged
+    found, forged = _scan(git, [head])
+    kept, more = _genuine(git, found)
+    entries, forged = Saves.of(kept), forged + more
     _write(git, head, entries, forged)
     return entries, forged
 
 
 def _extend(git: Git, scanned: tuple[list[Checkpoint], list[Forgery]],
             cached: Saves) -> tuple[Saves, list[Forgery]]:
-    """The saves of ``OLD..HEAD`` on top of OLD's. None of those commits is an ancestor of
-    OLD, so a cached save always keeps its id against them (as ``_genuine`` over both would
-    decide), and the cached rows are never built."""
+    """The saves of ``OLD..HEAD`` to put on top of OLD's. None of those commits is an
+    ancestor of OLD, so a cached save always keeps its id against them (as ``_genuine`` over
+    both would decide), and the cached rows are never built."""
     new, forged = scanned
     first = dict(zip(cached.column("id"), cached.column("commit"), strict=True))
     clash = [c for c in new if c.id in first]
     forged += [_forgery(c, first[c.id]) for c in clash]
     kept, more = _genuine(git, [c for c in new if c.id not in first])
-    fresh = Saves.of(kept)
-    return Saves({f: fresh.column(f) + cached.column(f) for f in FIELDS}), forged + more
+    return Saves.of(kept), forged + more
+
+
+def _in_front(git: Git, head: str, fresh: Saves, cached: Saves,
+              forged: list[Forgery]) -> Saves:
+    """``fresh`` in front of ``cached``, written as the index of ``head``. When the cached
+    saves are still the index file's, its bytes go behind the new rows unparsed
+    (``indexfile.prepend``); otherwise every column is written again."""
+    src = cached.source
+    if isinstance(src, _FileSource):
+        rows = {f: fresh.column(f) for f in FIELDS}
+        raw = indexfile.prepend(src.found, head, rows, [asdict(f) for f in forged], FIELDS)
+        if raw is not None:
+            write_atomic(_file(git), raw)
+            again = _read(git)  # the file just written, unless another writer came between
+            if again is not None and again[0] == head and len(again[1]) == len(fresh) + len(
+                    cached):
+                return again[1]
+    entries = Saves({f: fresh.column(f) + cached.column(f) for f in FIELDS})
+    _write(git, head, entries, forged)
+    return entries
 
 
 def record(git: Git, old_head: str | None, new_head: str, ckpt: Checkpoint) -> None:
     """After a save: extend the index in place when it was current, so no rescan is needed."""
     cached = _read(git)
     if cached is not None and cached[0] == old_head and ckpt.id not in cached[1].column("id"):
-        one = Saves.of([ckpt])
-        src = cached[1].source
-        if isinstance(src, _FileSource):  # the file's bytes behind the new row: nothing parsed
-            rows = {f: one.column(f) for f in FIELDS}
-            forged = [asdict(f) for f in cached[2]]
-            raw = indexfile.prepend(src.found, new_head, rows, forged, FIELDS)
-            if raw is not None:
-                write_atomic(_file(git), raw)
-                return
-        _write(git, new_head, Saves({f: one.column(f) + cached[1].column(f) for f in FIELDS}),
-               cached[2])
+        _in_front(git, new_head, Saves.of([ckpt]), cached[1], cached[2])
 
 
 def _genuine(git: Git, entries: list[Checkpoint]) -> tuple[list[Checkpoint], list[Forgery]]:

@@ -199,6 +199,9 @@ def prepend(found: Layout, head: str, rows: dict[str, list[Any]],
             old_table = found._read(table, (found.count + 1) * _WIDTH)
             if not found.count or old is None or old_table is None or old[:1] != b"[":
                 return None
+            if not rows[f]:  # nothing new: the same column under a new header
+                pieces.append((old, old_table))
+                continue
             text, lengths = _parts(rows[f])
             merged = text[:-1] + b"," + old[1:]
             starts = itertools.accumulate(map(operator.add, lengths, itertools.repeat(1)),

@@ -352,6 +352,11 @@ def test_a_row_added_in_front_gives_the_file_a_whole_write_gives(tmp_path: Path)
                                   forged, fields)
     assert added == whole
     path.write_bytes(added)
+    with path.open("rb") as fh:  # a HEAD moved on without a save: only the header changes
+        found = indexfile.layout(fh, fields)
+        assert found is not None
+        moved = indexfile.prepend(found, "2" * 40, {f: [] for f in fields}, forged, fields)
+    assert moved == indexfile.encode("2" * 40, columns, forged, fields)
     with path.open("rb") as fh:
         again = indexfile.layout(fh, fields)
         assert again is not None and again.count == 4
