@@ -27,20 +27,6 @@ TYPES: dict[str, frozenset[type]] = {
 }
 
 
-def well_typed(columns: dict[str, Any]) -> int | None:
-    """The number of rows when every field is a list of that length holding only its types
-    (labels: lists of strings), else None. Set-of-types scans run at C speed."""
-    count: int | None = None
-    for f in FIELDS:
-        col = columns.get(f)
-        if type(col) is not list or (count is not None and len(col) != count):
-            return None
-        count = len(col)
-        if not typed_column(f, col, count):
-            return None
-    return count
-
-
 def typed_column(field: str, col: Any, count: int) -> bool:
     """``col`` is a list of ``count`` values of the field's types."""
     if type(col) is not list or len(col) != count or not set(map(type, col)) <= TYPES[field]:
