@@ -8,13 +8,14 @@ identity, hooks path) exactly as their own git would, and reads are batched (one
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ckptgit.errors import ExternalError, NotARepoError
@@ -31,6 +32,8 @@ class LogEntry:
     committed_at: int
     trailers: dict[str, str]
     files: tuple[str, ...]
+    # path -> the blob it holds at this commit (``log_saves(..., blobs=True)``; None deleted)
+    blobs: dict[str, str | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -328,15 +331,19 @@ class Git:
         behind, ahead = self.out(args).split()
         return int(ahead), int(behind)
 
-    def log_saves(self, revs: Sequence[str], trailer_keys: Sequence[str]) -> list[LogEntry]:
+    def log_saves(self, revs: Sequence[str], trailer_keys: Sequence[str],
+                  blobs: bool = False) -> list[LogEntry]:
         """Save commits reachable from ``revs`` (newest first), with trailers and changed files.
 
         One ``git log`` whatever the history length; ``--grep`` lets git skip other commits.
+        ``blobs``: also the blob each changed file holds (``--raw``, at no extra cost), so
+        the files can be read by object id, without a tree walk per commit.
         """
         fmt = RECORD + FIELD.join(
             ["%H", "%ct"] + [f"%(trailers:key={k},valueonly,separator=%x2c)" for k in trailer_keys]
         ) + FIELD
-        args = ["log", f"--format={fmt}", "--name-only", "-z", "--no-renames",
+        changes = ["--raw", "--no-abbrev"] if blobs else ["--name-only"]
+        args = ["log", f"--format={fmt}", *changes, "-z", "--no-renames",
                 f"--grep=^{trailer_keys[0]}: ", *revs, "--"]
         text = self.out(args)
         entries: list[LogEntry] = []
@@ -344,9 +351,11 @@ class Git:
             parts = rec.split(FIELD)
             commit, when = parts[0], int(parts[1])
             values = parts[2:2 + len(trailer_keys)]
-            files = tuple(f.strip("\n") for f in parts[-1].split("\0") if f.strip("\n"))
+            names = [f.strip("\n") for f in parts[-1].split("\0")]
+            found: dict[str, str | None] = (_raw_changes(names) if blobs
+                                             else {f: None for f in names if f})
             trailers = {k: v.strip() for k, v in zip(trailer_keys, values, strict=True)}
-            entries.append(LogEntry(commit, when, trailers, files))
+            entries.append(LogEntry(commit, when, trailers, tuple(found), found if blobs else {}))
         return entries
 
     def new_blobs(self, revs: Sequence[str], pathspecs: Sequence[str]) -> list[tuple[str, str,
@@ -393,20 +402,38 @@ class Git:
                 rows.append(RefEntry(name, obj, peeled or obj, int(when or 0)))
         return rows
 
+    def tag_refs(self, patterns: Sequence[str], ignore_case: bool = False,
+                 ) -> list[tuple[str, str]]:
+        """``(short name, object id)`` of every tag under ``patterns``, in ``tag_records``'
+        order. No object is read (git only lists refs): what a cache keyed by object id asks."""
+        case = ["--ignore-case"] if ignore_case else []
+        text = self.out(["for-each-ref", *case, "--format=%(refname:strip=2)%00%(objectname)",
+                         *patterns])
+        rows = []
+        for line in text.split("\n"):  # a ref name holds neither a newline nor a NUL
+            name, sep, oid = line.partition("\0")
+            if sep:
+                rows.append((name, oid))
+        return rows
+
     def tag_records(self, patterns: Sequence[str], ignore_case: bool = False) -> list[TagRecord]:
         """Every tag under ``patterns`` with its body, in ONE ``for-each-ref`` (no process per tag).
 
         ``%(contents:body)`` rather than ``%(contents:trailers)``: the latter is empty on
-        signed tags in git 2.39.
+        signed tags in git 2.39. A message may hold any byte, so the separators carry a
+        random token per call: a tag whose message holds fixed separators could otherwise
+        add a record of its choosing (another tag's name and object, with its own target).
         """
-        fmt = FIELD.join(["%(refname:strip=2)", "%(objectname)", "%(objecttype)",
+        token = secrets.token_hex(16)
+        field, record = f"{FIELD}{token}{FIELD}", f"{RECORD}{token}{RECORD}"
+        fmt = field.join(["%(refname:strip=2)", "%(objectname)", "%(objecttype)",
                           "%(*objectname)", "%(creatordate:unix)",
-                          "%(taggername) %(taggeremail)", "%(contents:body)"]) + RECORD
+                          "%(taggername) %(taggeremail)", "%(contents:body)"]) + record
         case = ["--ignore-case"] if ignore_case else []
         text = self.out(["for-each-ref", *case, f"--format={fmt}", *patterns])
         rows = []
-        for rec in text.split(RECORD + "\n"):
-            parts = rec.split(FIELD)
+        for rec in text.split(record + "\n"):
+            parts = rec.split(field)
             if len(parts) != 7:
                 continue
             name, obj, kind, peeled, when, tagger, body = parts
@@ -593,3 +620,20 @@ def _first_line(stderr: bytes) -> str:
 def last_commit_touching(git: Git, rev: str, path: str) -> str | None:
     """The commit that last changed ``path`` in the history of ``rev``."""
     return git.out(["log", "-1", "--format=%H", rev, "--", path]).strip() or None
+
+
+def _raw_changes(tokens: list[str]) -> dict[str, str | None]:
+    """``git log --raw -z`` of one commit (``:modes old new status``, NUL, path, NUL …) as
+    path -> new blob, None where the file was deleted."""
+    found: dict[str, str | None] = {}
+    i = 0
+    while i + 1 < len(tokens):
+        meta = tokens[i].split()
+        if not tokens[i].startswith(":") or len(meta) != 5:
+            i += 1
+            continue
+        path, new = tokens[i + 1], meta[3]
+        if path:
+            found[path] = None if meta[4] == "D" or not new.strip("0") else new
+        i += 2
+    return found

@@ -75,6 +75,18 @@ def test_anything_unusual_is_parsed_whole() -> None:
     assert index._summary(odd, "t")["metrics"] == {"acc": 0.9}
 
 
+def test_a_key_after_a_yaml_line_break_in_a_cut_section_is_read_as_yaml_reads_it() -> None:
+    # YAML breaks lines at CR, NEL, LS and PS too: after one, ``id:`` starts a top-level key
+    # (a second id, which wins), so a section holding one is never cut unread
+    text = sidecar.dump(_doc())
+    assert "\nseeds: {}\n" in text
+    for br in ("\r", "\u0085", "\u2028", "\u2029"):
+        raw = text.replace("\nseeds: {}\n", f"\nseeds:\n  x: 1{br}id: 0000000000000bad\n",
+                           1).encode()
+        assert index._trim(raw) is None
+        assert sidecar.load(raw)["id"] == index._summary(raw, "t")["id"] == "0000000000000bad"
+
+
 def test_list_matches_the_sidecars_after_a_cold_rebuild(repo: Repo) -> None:
     saved = []
     for i in range(2):
