@@ -13,24 +13,24 @@ the file is always safe.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ckptgit import loader, sidecar, sidecar_keys
+from ckptgit import indexfile, loader, sidecar, sidecar_keys
 from ckptgit.atomic import write_atomic
 from ckptgit.errors import IntegrityError, UsageError
 from ckptgit.git import Git, LogEntry
 from ckptgit.model import Checkpoint
-from ckptgit.saves import FIELDS, Saves, well_typed
+from ckptgit.saves import FIELDS, Saves
 
 log = logging.getLogger(__name__)
 
 # 3: one list per field (``saves.FIELDS``) instead of one object per save
-VERSION = 3
+# 4: each column parsed only when used, a row built from one cell each (``indexfile``)
+VERSION = indexfile.VERSION
 TRAILERS = ("Ckpt-Id", "Ckpt-Name")
 
 
@@ -71,37 +71,54 @@ def load_all(git: Git) -> tuple[Saves, list[Forgery]]:
     if cached is not None and cached[0] == head:
         return cached[1], list(cached[2])
     if cached is not None and git.is_ancestor(cached[0], head):
-        entries, forged = _extend(git, _scan(git, [f"{cached[0]}..{head}"]), cached[1])
+        fresh, forged = _extend(git, _scan(git, [f"{cached[0]}..{head}"]), cached[1])
         forged += cached[2]
-    else:
-        found, forged = _scan(git, [head])
-        kept, more = _genuine(git, found)
-        entries, forged = Saves.of(kept), forged + more
+        return _in_front(git, head, fresh, cached[1], forged), forged
+    found, forged = _scan(git, [head])
+    kept, more = _genuine(git, found)
+    entries, forged = Saves.of(kept), forged + more
     _write(git, head, entries, forged)
     return entries, forged
 
 
 def _extend(git: Git, scanned: tuple[list[Checkpoint], list[Forgery]],
             cached: Saves) -> tuple[Saves, list[Forgery]]:
-    """The saves of ``OLD..HEAD`` on top of OLD's. None of those commits is an ancestor of
-    OLD, so a cached save always keeps its id against them (as ``_genuine`` over both would
-    decide), and the cached rows are never built."""
+    """The saves of ``OLD..HEAD`` to put on top of OLD's. None of those commits is an
+    ancestor of OLD, so a cached save always keeps its id against them (as ``_genuine`` over
+    both would decide), and the cached rows are never built."""
     new, forged = scanned
     first = dict(zip(cached.column("id"), cached.column("commit"), strict=True))
     clash = [c for c in new if c.id in first]
     forged += [_forgery(c, first[c.id]) for c in clash]
     kept, more = _genuine(git, [c for c in new if c.id not in first])
-    fresh = Saves.of(kept)
-    return Saves({f: fresh.column(f) + cached.column(f) for f in FIELDS}), forged + more
+    return Saves.of(kept), forged + more
+
+
+def _in_front(git: Git, head: str, fresh: Saves, cached: Saves,
+              forged: list[Forgery]) -> Saves:
+    """``fresh`` in front of ``cached``, written as the index of ``head``. When the cached
+    saves are still the index file's, its bytes go behind the new rows unparsed
+    (``indexfile.prepend``); otherwise every column is written again."""
+    src = cached.source
+    if isinstance(src, _FileSource):
+        rows = {f: fresh.column(f) for f in FIELDS}
+        raw = indexfile.prepend(src.found, head, rows, [asdict(f) for f in forged], FIELDS)
+        if raw is not None:
+            write_atomic(_file(git), raw)
+            again = _read(git)  # the file just written, unless another writer came between
+            if again is not None and again[0] == head and len(again[1]) == len(fresh) + len(
+                    cached):
+                return again[1]
+    entries = Saves({f: fresh.column(f) + cached.column(f) for f in FIELDS})
+    _write(git, head, entries, forged)
+    return entries
 
 
 def record(git: Git, old_head: str | None, new_head: str, ckpt: Checkpoint) -> None:
     """After a save: extend the index in place when it was current, so no rescan is needed."""
     cached = _read(git)
     if cached is not None and cached[0] == old_head and ckpt.id not in cached[1].column("id"):
-        one = Saves.of([ckpt])
-        _write(git, new_head, Saves({f: one.column(f) + cached[1].column(f) for f in FIELDS}),
-               cached[2])
+        _in_front(git, new_head, Saves.of([ckpt]), cached[1], cached[2])
 
 
 def _genuine(git: Git, entries: list[Checkpoint]) -> tuple[list[Checkpoint], list[Forgery]]:
@@ -125,76 +142,64 @@ def _forgery(c: Checkpoint, genuine_commit: str) -> Forgery:
 
 
 def _read(git: Git) -> tuple[str, Saves, list[Forgery]] | None:
-    """The index file, parsed once per process and state of the file (``resolve`` of two refs
+    """The index file, read once per process and state of the file (``resolve`` of two refs
     and the listing they are resolved in read it three times). Anything but an index this
-    version wrote, every column of the right types and length, is None: rebuilt, not used."""
+    version wrote, with a header that passes every check, is None: rebuilt, not used. Columns
+    are parsed and checked as they are used (``saves.Saves``, ``indexfile``)."""
     path = _file(git)
     try:
         st = path.stat()
         key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
         if key not in _READ:
-            parsed = _parse(_loads(path.read_bytes()))
-            if parsed is None:
+            file = path.open("rb")  # kept open: columns are read from it as they are used
+            found = indexfile.layout(file, FIELDS)
+            if found is None:
+                file.close()
                 return None
+            forged = [Forgery(**f) for f in found.forged]
             _READ.clear()  # one repository's index at a time is enough
-            _READ[key] = parsed
+            _READ[key] = (found.head, Saves({}, _FileSource(git, found)), forged)
         return _READ[key]
     except (OSError, ValueError, KeyError, TypeError, RecursionError, MemoryError):
         return None
 
 
 _READ: dict[tuple[str, int, int, int, int], tuple[str, Saves, list[Forgery]]] = {}
-_OID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+_loads = indexfile.loads
 
 
-def _parse(data: Any) -> tuple[str, Saves, list[Forgery]] | None:
-    if type(data) is not dict or data.get("version") != VERSION:
-        return None
-    head, columns, forged = data["head"], data["columns"], data["forged"]
-    if type(head) is not str or not _OID.fullmatch(head):  # it reaches git's command line
-        return None
-    if type(columns) is not dict or type(forged) is not list:
-        return None
-    if well_typed(columns) != data.get("count"):
-        return None
-    if not all(type(f) is dict and {type(v) for v in f.values()} <= {str} for f in forged):
-        return None
-    return head, Saves({f: columns[f] for f in FIELDS}), [Forgery(**f) for f in forged]
+class _FileSource:
+    """The columns of an index file, for ``Saves``; its repair rebuilds the saves of the
+    file's HEAD from history (so row numbers read before it still name the same saves) and
+    writes them back."""
 
+    def __init__(self, git: Git, found: indexfile.Layout) -> None:
+        self.git, self.found, self.count = git, found, found.count
 
-def _loads(raw: bytes) -> Any:
-    """orjson parses the index several times faster than the standard library; it refuses
-    the NaN and Infinity tokens ``json.dumps`` writes for such metrics, so those files take
-    the standard library's parser, which reads them back as they were written."""
-    import orjson
+    def column(self, field: str) -> Any:
+        return self.found.column(field)
 
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return json.loads(raw)
+    def cell(self, field: str, row: int) -> tuple[bool, Any]:
+        return self.found.cell(field, row)
+
+    def repair(self) -> dict[str, list[Any]]:
+        log.warning("the checkpoint index is damaged; rebuilt from history")
+        head = self.found.head
+        found, forged = _scan(self.git, [head])
+        kept, more = _genuine(self.git, found)
+        entries = Saves.of(kept)
+        _write(self.git, head, entries, forged + more)
+        return {f: entries.column(f) for f in FIELDS}
 
 
 def _write(git: Git, head: str, entries: Saves, forged: list[Forgery]) -> None:
     columns = {f: entries.column(f) for f in FIELDS}
-    # the temporary is unique per thread: background saves and a list may write at once
-    write_atomic(_file(git), _dumps({
-        "version": VERSION, "head": head, "count": len(entries), "columns": columns,
-        "forged": [asdict(f) for f in forged]}, [columns["metrics"], columns["params"]]))
-
-
-def _dumps(doc: dict[str, Any], floats: list[Any]) -> bytes:
-    """orjson writes the index 7x faster than json.dumps (0.06 s against 0.4 at 100,000
-    saves), but writes NaN and infinities as null. Only metrics and params can hold floats
-    (the columns' types are checked), so when orjson's form of them holds no null, nothing
-    was lost; otherwise (and for anything orjson refuses) the standard library writes it."""
-    import orjson
-
     try:
-        if b"null" not in orjson.dumps(floats):
-            return orjson.dumps(doc)
-    except (orjson.JSONEncodeError, TypeError, ValueError):
-        pass
-    return json.dumps(doc).encode()
+        data = indexfile.encode(head, columns, [asdict(f) for f in forged], FIELDS)
+    except OverflowError:
+        return  # a column past 4 GiB: no cache, every reader rebuilds
+    # the temporary is unique per thread: background saves and a list may write at once
+    write_atomic(_file(git), data)
 
 
 def scan_commits(git: Git, commits: list[str]) -> tuple[list[Checkpoint], list[Forgery]]:

@@ -9,7 +9,7 @@ prints some of them and a reference resolves one. ``Saves`` is a read-only seque
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, overload
+from typing import Any, Protocol, overload
 
 from ckptgit.model import Checkpoint
 
@@ -27,34 +27,49 @@ TYPES: dict[str, frozenset[type]] = {
 }
 
 
-def well_typed(columns: dict[str, Any]) -> int | None:
-    """The number of rows when every field is a list of that length holding only its types
-    (labels: lists of strings), else None. Set-of-types scans run at C speed."""
-    count: int | None = None
-    for f in FIELDS:
-        col = columns.get(f)
-        if type(col) is not list or (count is not None and len(col) != count):
-            return None
-        count = len(col)
-        if not set(map(type, col)) <= TYPES[f]:
-            return None
-    labels = columns["labels"]
-    if not {type(x) for row in labels for x in row} <= {str}:
-        return None
-    return count
+def typed_column(field: str, col: Any, count: int) -> bool:
+    """``col`` is a list of ``count`` values of the field's types."""
+    if type(col) is not list or len(col) != count or not set(map(type, col)) <= TYPES[field]:
+        return False
+    return field != "labels" or {type(x) for row in col for x in row} <= {str}
+
+
+def typed_cell(field: str, value: Any) -> bool:
+    if type(value) not in TYPES[field]:
+        return False
+    return field != "labels" or all(type(x) is str for x in value)
+
+
+class Source(Protocol):
+    """Where columns not yet read come from (the index file): each answer is checked here."""
+
+    count: int
+
+    def column(self, field: str) -> Any: ...
+
+    def cell(self, field: str, row: int) -> tuple[bool, Any]: ...
+
+    def repair(self) -> dict[str, list[Any]]:
+        """Every column, rebuilt from history: what is used once anything read is wrong."""
+        ...
 
 
 class Saves(Sequence[Checkpoint]):
     """Saves newest first in history order, as ``FIELDS`` columns of equal length.
 
+    Columns come whole (``of``, a rebuild) or from a ``Source`` (the index file) as they are
+    first used; a row is then built from one cell of each column, so resolving a name reads
+    the name and time columns and one cell of the rest. The first column or cell the source
+    cannot vouch for replaces every column with the source's repair (a rebuild from history).
     The columns are shared, not copied: treat them as read-only.
     """
 
-    __slots__ = ("_cols", "_rows")
+    __slots__ = ("_cols", "_rows", "_src")
 
-    def __init__(self, columns: dict[str, list[Any]]) -> None:
+    def __init__(self, columns: dict[str, list[Any]], source: Source | None = None) -> None:
         self._cols = columns
         self._rows: dict[int, Checkpoint] = {}
+        self._src = source
 
     @classmethod
     def of(cls, entries: Iterable[Checkpoint]) -> Saves:
@@ -62,10 +77,27 @@ class Saves(Sequence[Checkpoint]):
         return cls({f: [getattr(c, f) for c in rows] for f in FIELDS})
 
     def column(self, field: str) -> list[Any]:
-        return self._cols[field]
+        col = self._cols.get(field)
+        if col is None and self._src is not None:
+            got = self._src.column(field)
+            if typed_column(field, got, self._src.count):
+                col = self._cols[field] = got
+            else:
+                self._repair()
+        return col if col is not None else self._cols[field]
+
+    @property
+    def source(self) -> Source | None:
+        """Where unread columns still come from (None once every column is here)."""
+        return self._src
+
+    def _repair(self) -> None:
+        if self._src is not None:
+            self._cols, self._src = self._src.repair(), None
+            self._rows.clear()
 
     def __len__(self) -> int:
-        return len(self._cols["id"])
+        return self._src.count if self._src is not None else len(self._cols["id"])
 
     @overload
     def __getitem__(self, i: int) -> Checkpoint: ...
@@ -87,7 +119,8 @@ class Saves(Sequence[Checkpoint]):
 
     def __iter__(self) -> Iterator[Checkpoint]:
         cache = self._rows
-        for i, values in enumerate(zip(*(self._cols[f] for f in FIELDS), strict=True)):
+        columns = [self.column(f) for f in FIELDS]
+        for i, values in enumerate(zip(*columns, strict=True)):
             row = cache.get(i)
             if row is None:
                 row = cache[i] = _make(values)
@@ -97,16 +130,30 @@ class Saves(Sequence[Checkpoint]):
         return [self[i] for i in indices]
 
     def _build(self, i: int) -> Checkpoint:
-        return _make(tuple(self._cols[f][i] for f in FIELDS))
+        src = self._src
+        if src is None:  # every column is here
+            return _make(tuple(self._cols[f][i] for f in FIELDS))
+        values = []
+        for f in FIELDS:
+            col = self._cols.get(f)
+            if col is not None:
+                values.append(col[i])
+                continue
+            ok, value = src.cell(f, i)
+            if not ok or not typed_cell(f, value):
+                self._repair()
+                return self[i]  # a repair may change the count: IndexError, not a wrong row
+            values.append(value)
+        return _make(tuple(values))
 
     # -- lookups from the columns, without building rows ----------------------------------
     def newest_first(self, name: str | None = None) -> list[int]:
         """Row numbers by creation time, newest first; history order breaks ties."""
-        created = self._cols["created_at"]
+        created = self.column("created_at")
         if name is None:
             picked: Iterable[int] = range(len(self))
         else:
-            picked = [i for i, n in enumerate(self._cols["name"]) if n == name]
+            picked = [i for i, n in enumerate(self.column("name")) if n == name]
         return sorted(picked, key=created.__getitem__, reverse=True)
 
     def named(self, name: str) -> list[Checkpoint]:
@@ -114,16 +161,16 @@ class Saves(Sequence[Checkpoint]):
         return self.rows(self.newest_first(name))
 
     def names(self) -> list[str]:
-        return list(dict.fromkeys(self._cols["name"]))
+        return list(dict.fromkeys(self.column("name")))
 
     def with_id_prefix(self, prefix: str) -> list[Checkpoint]:
-        return self.rows(i for i, x in enumerate(self._cols["id"]) if x.startswith(prefix))
+        return self.rows(i for i, x in enumerate(self.column("id")) if x.startswith(prefix))
 
     def at_commit(self, commit: str) -> list[Checkpoint]:
-        return self.rows(i for i, x in enumerate(self._cols["commit"]) if x == commit)
+        return self.rows(i for i, x in enumerate(self.column("commit")) if x == commit)
 
     def with_id(self, ckpt_id: str) -> Checkpoint | None:
-        found = next((i for i, x in enumerate(self._cols["id"]) if x == ckpt_id), None)
+        found = next((i for i, x in enumerate(self.column("id")) if x == ckpt_id), None)
         return None if found is None else self[found]
 
 

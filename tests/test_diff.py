@@ -242,3 +242,23 @@ def test_distributions_and_slices_given_at_save_are_compared(repo: Repo, tmp_pat
     assert dist["name"] == "scores" and dist["flagged"] is True
     (de,) = out["sections"]["slices"]
     assert (de["slice"], de["metric"], de["direction"]) == ("lang=de", "acc", "worse")
+
+
+def test_sections_alike_in_value_but_not_in_type_still_differ() -> None:
+    """The shortcut for equal sections (no deepdiff import) never hides a change of type, a
+    NaN, or an order-only difference deepdiff would judge."""
+    from ckptgit.compare import sections
+
+    assert sections.changes({"lr": 1, "x": [1, 2]}, {"lr": 1, "x": [1, 2]}) == []
+    assert [c.path for c in sections.changes({"lr": 1}, {"lr": 1.0})] == ["lr"]
+    assert [c.path for c in sections.changes({"ok": 1}, {"ok": True})] == ["ok"]
+    assert sections.changes({"a": 1, "b": 2}, {"b": 2, "a": 1}) == []
+    nan = [c.path for c in sections.changes({"m": float("nan")}, {"m": float("nan")})]
+    assert nan == sections_nan_paths()
+
+
+def sections_nan_paths() -> list[str]:
+    """What deepdiff itself says of two NaNs (the shortcut must not decide it)."""
+    from deepdiff import DeepDiff
+
+    return ["m"] if DeepDiff({"m": float("nan")}, {"m": float("nan")}) else []

@@ -35,27 +35,89 @@ def _saves(repo: Repo, n: int, name: str = "clf", seed: int = 0, *extra: str) ->
     return out
 
 
+def _load(path: Path) -> dict[str, Any]:
+    """The index file as one document: its header's fields and every column."""
+    from ckptgit import indexfile
+    from ckptgit.saves import FIELDS
+
+    with path.open("rb") as fh:
+        found = indexfile.layout(fh, FIELDS)
+        assert found is not None
+        return {"version": indexfile.VERSION, "head": found.head, "count": found.count,
+                "forged": found.forged, "columns": {f: found.column(f) for f in FIELDS}}
+
+
+def _store(path: Path, data: dict[str, Any]) -> None:
+    """``data`` written back in the file's layout, its header saying what ``data`` says."""
+    from ckptgit import indexfile
+
+    raw = indexfile.encode(data["head"], data["columns"], data["forged"], tuple(data["columns"]))
+    line, _, body = raw.partition(b"\n")
+    header = json.loads(line)
+    header.update({k: data[k] for k in ("version", "head", "count")})
+    path.write_bytes(json.dumps(header).encode() + b"\n" + body)
+
+
 def _edit(mutate: Callable[[dict[str, Any]], Any]) -> Callable[[Path], None]:
     def apply(path: Path) -> None:
-        data = json.loads(path.read_text())
+        data = _load(path)
         mutate(data)
-        path.write_text(json.dumps(data))
+        _store(path, data)
     return apply
 
 
+def _header(mutate: Callable[[dict[str, Any]], Any]) -> Callable[[Path], None]:
+    """The header line changed and the body kept as it was."""
+    def apply(path: Path) -> None:
+        line, _, body = path.read_bytes().partition(b"\n")
+        header = json.loads(line)
+        mutate(header)
+        path.write_bytes(json.dumps(header).encode() + b"\n" + body)
+    return apply
+
+
+def _starts(field: str, row: int, value: bytes) -> Callable[[Path], None]:
+    """The start of one element in a column's start table replaced (8 hex digits each)."""
+    def apply(path: Path) -> None:
+        raw = path.read_bytes()
+        line, _, body = raw.partition(b"\n")
+        table = json.loads(line)["sections"][field][2] + row * 8
+        body = body[:table] + value + body[table + 8:]
+        path.write_bytes(line + b"\n" + body)
+    return apply
+
+
+def _cell_garbage(path: Path) -> None:
+    """The first id's characters replaced in place: the starts still frame it, it is not JSON."""
+    raw = path.read_bytes()
+    line, _, body = raw.partition(b"\n")
+    at = json.loads(line)["sections"]["id"][0]
+    body = body[:at + 1] + b"}{" + body[at + 3:]
+    path.write_bytes(line + b"\n" + body)
+
+
 def _deep(path: Path) -> None:
-    data = json.loads(path.read_text())
-    data["columns"]["metrics"][0] = {"x": 0}
-    text = json.dumps(data).replace('{"x": 0}', "[" * 100_000 + "]" * 100_000)
-    path.write_text(text)
+    from ckptgit import indexfile
+
+    data = _load(path)
+    deep = data["columns"]["metrics"][0] = object()
+    plain = indexfile._dump_one  # noqa: SLF001
+
+    def dump(value: Any) -> bytes:
+        return b"[" * 100_000 + b"]" * 100_000 if value is deep else plain(value)
+    indexfile._dump_one = dump  # noqa: SLF001 - the only way to write what json cannot
+    try:
+        _store(path, data)
+    finally:
+        indexfile._dump_one = plain  # noqa: SLF001
 
 
 HOSTILE: dict[str, Callable[[Path], None]] = {
     "truncated": lambda p: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2]),
     "garbage": lambda p: p.write_bytes(b"\x00\xff" * 500),
     "empty": lambda p: p.write_bytes(b""),
-    "not an object": lambda p: p.write_text("[1, 2, 3]"),
-    "old version": _edit(lambda d: d.update(version=2)),
+    "not an object": lambda p: p.write_text("[1, 2, 3]\n"),
+    "old version": _edit(lambda d: d.update(version=3)),
     "id not a string": _edit(lambda d: d["columns"]["id"].__setitem__(0, 7)),
     "short column": _edit(lambda d: d["columns"]["name"].pop()),
     "count lies": _edit(lambda d: d.update(count=d["count"] + 1)),
@@ -69,6 +131,19 @@ HOSTILE: dict[str, Callable[[Path], None]] = {
     "forgery with extra keys": _edit(lambda d: d["forged"].append(
         {"commit": "a", "id": "b", "name": "c", "reason": "d", "evil": "e"})),
     "nested past any parser": _deep,
+    # the version-4 layout: a header that lies about where things are, a start table that
+    # points outside its column or backwards, an element that is not JSON
+    "size lies": _header(lambda h: h.update(size=h["size"] + 1)),
+    "section past the end": _header(lambda h: h["sections"]["params"].__setitem__(
+        1, h["size"])),
+    "start table past the end": _header(lambda h: h["sections"]["md5"].__setitem__(
+        2, h["size"] - 8)),
+    "section a string": _header(lambda h: h["sections"].__setitem__("step", "0")),
+    "negative offset": _header(lambda h: h["sections"]["name"].__setitem__(0, -1)),
+    "start past its column": _starts("sha256", 1, b"00ffffff"),
+    "starts backwards": _starts("name", 1, b"00000000"),
+    "start not hex": _starts("path", 1, b"zzzzzzzz"),
+    "element not JSON": _cell_garbage,
 }
 
 
@@ -81,7 +156,7 @@ def test_a_hostile_or_broken_index_is_rebuilt(repo: Repo, case: str) -> None:
     assert _ids(repo) == expected
     res = repo.ckpt_ok("show", "clf~1")
     assert saved[0]["id"] in res.out
-    back = json.loads(_index(repo).read_text())  # rewritten whole, as a rebuild writes it
+    back = _load(_index(repo))  # rewritten whole, as a rebuild writes it
     assert back["columns"]["id"] == expected and back["count"] == 2
 
 
@@ -91,9 +166,9 @@ def test_nan_metrics_are_kept_and_the_index_is_not_rebuilt(repo: Repo) -> None:
     _saves(repo, 1, "clf", 0, "--metric", "acc=0.5")
     _ids(repo)
     path = _index(repo)
-    data = json.loads(path.read_text())
+    data = _load(path)
     data["columns"]["metrics"][0]["loss"] = float("nan")
-    path.write_text(json.dumps(data))
+    _store(path, data)
     before = path.stat().st_mtime_ns
     [row] = repo.ckpt_ok("list", "--json").json()
     assert row["metrics"]["acc"] == 0.5 and row["metrics"]["loss"] in ("NaN", "nan")
@@ -109,7 +184,7 @@ def test_a_save_after_a_list_extends_the_index_in_place(repo: Repo) -> None:
     first = _saves(repo, 1)
     _ids(repo)
     second = _saves(repo, 1, seed=9)
-    data = json.loads(_index(repo).read_text())  # written by the save, not by a list
+    data = _load(_index(repo))  # written by the save, not by a list
     assert data["head"] == repo.git("rev-parse", "HEAD").strip()
     assert data["columns"]["id"] == [second[0]["id"], first[0]["id"]]
     assert _ids(repo) == [second[0]["id"], first[0]["id"]]
@@ -192,7 +267,7 @@ def test_concurrent_readers_and_a_save_leave_one_valid_index(repo: Repo) -> None
         assert ids[-3:] == [s["id"] for s in reversed(saved)]
     expected = [more[0]["id"], *[s["id"] for s in reversed(saved)]]
     assert _ids(repo) == expected
-    assert json.loads(_index(repo).read_text())["columns"]["id"] == expected
+    assert _load(_index(repo))["columns"]["id"] == expected
 
 
 def test_listed_documents_are_the_checkpoints_dicts(repo: Repo) -> None:
@@ -207,10 +282,83 @@ def test_listed_documents_are_the_checkpoints_dicts(repo: Repo) -> None:
 
 
 def test_the_fast_writer_never_turns_a_nan_into_null() -> None:
-    from ckptgit import index
+    from ckptgit import indexfile
 
     for metrics in ([{"loss": float("nan")}], [{"loss": float("inf")}], [{"acc": 0.5}],
-                    [{"x": None}], [{1: 2}]):
-        doc = {"columns": {"metrics": metrics}, "n": 2 ** 70}
-        back = json.loads(index._dumps(doc, [metrics, []]))  # noqa: SLF001
-        assert json.dumps(back) == json.dumps(json.loads(json.dumps(doc)))
+                    [{"x": None}], [{"n": 2 ** 70}], [{"a": "\u2028\\\""}]):
+        raw = indexfile.encode("0" * 40, {"metrics": metrics}, [], ("metrics",))
+        line, _, body = raw.partition(b"\n")
+        at, size, _ = json.loads(line)["sections"]["metrics"]
+        back = json.loads(body[at:at + size])
+        assert json.dumps(back) == json.dumps(metrics)
+
+
+def test_a_row_is_read_from_one_cell_of_each_column(tmp_path: Path) -> None:
+    """Strings that need escaping, non-ASCII, NaN, big integers: each cell read alone is
+    what its whole column says."""
+    import math
+
+    from ckptgit import indexfile
+
+    columns = {"s": ["plain", 'q"uote', "back\\slash", "\u00e9\u2028", "", "tab\there"],
+               "m": [{"x": float("nan")}, None, {}, {"a": [1, 2]}, None, 1.5],
+               "n": [2 ** 70, None, 0, -1, 2 ** 63, 1e300],
+               "flat": [{"a": 1}, {}, {"b": 0.5, "c": "x"}, {}, {"d": True}, {"e": -1}],
+               "braces": [{}, {"a": 1}, {"s": "},{"}, {"x": {"y": 2}}, {}, {"k": [1]}]}
+    path = tmp_path / "index"
+    path.write_bytes(indexfile.encode("0" * 40, columns, [], tuple(columns)))
+    with path.open("rb") as fh:
+        found = indexfile.layout(fh, tuple(columns))
+        assert found is not None and found.count == 6
+        for field, col in columns.items():
+            whole = found.column(field)
+            for i, value in enumerate(col):
+                ok, cell = found.cell(field, i)
+                assert ok and repr(cell) == repr(whole[i])
+                assert repr(cell) == repr(value) or cell == float(value)  # orjson: past 64 bits
+        assert math.isnan(found.cell("m", 0)[1]["x"])
+        assert found.cell("s", 6) == (False, None) and found.cell("s", -1) == (False, None)
+
+
+def test_a_sound_index_is_read_and_never_rebuilt(repo: Repo) -> None:
+    """Cells holding null (no step, no parent) are cells, not damage: showing the first save
+    reads the file and leaves it as it was."""
+    saved = _saves(repo, 2)
+    _ids(repo)
+    path = _index(repo)
+    before = path.stat().st_mtime_ns
+    res = repo.ckpt_ok("show", "clf~1", "--json")
+    assert res.json()["id"] == saved[0]["id"] and res.json()["parent"] is None
+    assert "damaged" not in res.err and path.stat().st_mtime_ns == before
+
+
+def test_a_row_added_in_front_gives_the_file_a_whole_write_gives(tmp_path: Path) -> None:
+    """``prepend`` (a save extending the index) copies the old columns as bytes; the result
+    is byte for byte the file written whole, and reads back cell by cell."""
+    from ckptgit import indexfile
+
+    columns = {"s": ["new", "plain", 'q"uote', "\u00e9"], "n": [None, 1, 2 ** 40, None],
+               "m": [{"a": 1.5}, {}, {"b": [1]}, {"c": "},{"}], "l": [["x"], [], [], ["y"]]}
+    fields = tuple(columns)
+    forged = [{"commit": "c", "id": "i", "name": "n", "reason": "r"}]
+    whole = indexfile.encode("1" * 40, columns, forged, fields)
+    path = tmp_path / "index"
+    path.write_bytes(indexfile.encode("0" * 40, {f: c[1:] for f, c in columns.items()}, [],
+                                      fields))
+    with path.open("rb") as fh:
+        found = indexfile.layout(fh, fields)
+        assert found is not None
+        added = indexfile.prepend(found, "1" * 40, {f: c[:1] for f, c in columns.items()},
+                                  forged, fields)
+    assert added == whole
+    path.write_bytes(added)
+    with path.open("rb") as fh:  # a HEAD moved on without a save: only the header changes
+        found = indexfile.layout(fh, fields)
+        assert found is not None
+        moved = indexfile.prepend(found, "2" * 40, {f: [] for f in fields}, forged, fields)
+    assert moved == indexfile.encode("2" * 40, columns, forged, fields)
+    with path.open("rb") as fh:
+        again = indexfile.layout(fh, fields)
+        assert again is not None and again.count == 4
+        assert [again.cell("s", i) for i in range(4)] == [(True, v) for v in columns["s"]]
+        assert again.column("m") == columns["m"]

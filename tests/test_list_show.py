@@ -85,3 +85,26 @@ def test_parent_chain(repo: Repo) -> None:
     repo.model(seed=99)
     explicit = repo.save(MODEL, "clf", "--parent", "clf~2")
     assert explicit["parent"] == clf[0]["id"]
+
+
+def test_list_columns_match_their_row_by_row_forms() -> None:
+    """The stages, metric-name and float columns of ``list`` (made column-wise for 100,000
+    rows) say what the row-by-row forms say, hostile-looking names and values included."""
+    from ckptgit.commands import list as listing
+    from ckptgit.commands._common import fmt_value
+
+    names = ["clf", "clf", "b", "clf", "b@x"]
+    commits = ["c1", "c2", "c1", "c1", "c3"]
+    held = {"clf@c1": ["staging", "prod"], "b@x@c3": ["dev"], "gone@c9": ["prod"]}
+    expected = [",".join(sorted(held[f"{n}@{c}"])) if f"{n}@{c}" in held else ""
+                for n, c in zip(names, commits, strict=True)]
+    assert listing._stages(held, names, commits) == expected  # noqa: SLF001
+    many = {f"n{i}@c{i}": ["s"] for i in range(100)}
+    rows = [f"n{i}" for i in range(100)]
+    assert listing._stages(many, rows, [f"c{i}" for i in range(100)]) == ["s"] * 100  # noqa: SLF001
+    for values in ([0.5, 1e-7, float("nan"), 12345.678], [1, 0.5, "x", None, True]):
+        assert listing._formatted(values) == list(map(fmt_value, values))  # noqa: SLF001
+    flat = [{"loss": 1.0}, {"acc": 0.5, "loss": 2.0}, {"f1": 0.1}, {"x": 1}]
+    nested = [{"hist": {"a": 1}, "loss": 1.0}, {"hist": 2.0}]
+    assert listing._first_keys(flat, 3) == ["loss", "acc", "f1"]  # noqa: SLF001
+    assert listing._first_keys(nested, 3) == ["loss", "hist"]  # noqa: SLF001

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+import operator
 from typing import Any
 
 import click
@@ -50,21 +52,63 @@ def command(name: str | None, limit: int | None, as_json: bool) -> None:
     metrics = view.column("metrics")
     keys = list(repo.config.key_metrics) or _first_keys(metrics, 3)
     names, commits, ids = view.column("name"), view.column("commit"), view.column("id")
+    steps = view.column("step")
     cols = [
         [i[:8] for i in ids], names,
-        ["" if s is None else str(s) for s in view.column("step")],
+        list(map(str, steps)) if None not in steps else ["" if s is None else str(s)
+                                                         for s in steps],
         [c[:19].replace("T", " ") for c in view.column("created_at")],
-        *[[fmt_value(m.get(k, "")) for m in metrics] for k in keys],
-        [",".join(sorted(held[f"{n}@{c}"])) if f"{n}@{c}" in held else ""
-         for n, c in zip(names, commits, strict=True)],
+        *[_formatted(list(map(operator.methodcaller("get", k, ""), metrics))) for k in keys],
+        _stages(held, names, commits),
         *([["pruned" if i in gone else "" for i in ids]] if gone else []),
     ]
     table_columns(["id", "name", "step", "created (UTC)", *keys, "stages",
                    *(["bytes"] if gone else [])], cols)
 
 
+def _stages(held: dict[str, list[str]], names: list[str], commits: list[str]) -> list[str]:
+    """The stages column: each holder (a few per name) found by its commit, instead of a
+    ``NAME@COMMIT`` key made for every row."""
+    out = [""] * len(commits)
+    wanted: dict[str, list[tuple[str, str]]] = {}
+    for key, stages in held.items():
+        name, _, commit = key.rpartition("@")
+        wanted.setdefault(commit, []).append((name, ",".join(sorted(stages))))
+    for i, commit in enumerate(commits) if len(wanted) > 64 else _rows_of(commits, wanted):
+        for name, shown in wanted.get(commit, ()):
+            if names[i] == name:
+                out[i] = shown
+    return out
+
+
+def _rows_of(commits: list[str], wanted: dict[str, Any]) -> list[tuple[int, str]]:
+    """(row, commit) of every row whose commit is wanted, by C-speed scans of the column."""
+    found = []
+    for commit in wanted:
+        i = -1
+        while True:
+            try:
+                i = commits.index(commit, i + 1)
+            except ValueError:
+                break
+            found.append((i, commit))
+    return found
+
+
+def _formatted(values: list[Any]) -> list[str]:
+    """``fmt_value`` of each value; a column of floats only is formatted in one C map."""
+    if set(map(type, values)) == {float}:
+        return list(map("{:.4g}".format, values))  # fmt_value's form, one C map
+    return list(map(fmt_value, values))
+
+
 def _first_keys(metrics: list[dict[str, Any]], n: int) -> list[str]:
-    """The first ``n`` metric names with a scalar value, in listing order."""
+    """The first ``n`` metric names with a scalar value, in listing order. With no mapping
+    among the values, that is the first ``n`` keys in order, found without a Python loop
+    over every row (a listing with fewer than ``n`` metric names walks them all)."""
+    values = itertools.chain.from_iterable(map(dict.values, metrics))
+    if not any(issubclass(t, dict) for t in set(map(type, values))):
+        return list(dict.fromkeys(itertools.chain.from_iterable(metrics)))[:n]
     seen: dict[str, None] = {}
     for m in metrics:
         for k, v in m.items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from ckptgit.model import Checkpoint
@@ -25,7 +26,14 @@ class Listing:
         return len(self.order)
 
     def column(self, field: str) -> list[Any]:
-        return list(map(self.saves.column(field).__getitem__, self.order))
+        col = self.saves.column(field)
+        if self._in_order:  # the usual listing: every save, already newest first
+            return list(col)
+        return list(map(col.__getitem__, self.order))
+
+    @cached_property
+    def _in_order(self) -> bool:
+        return len(self.order) == len(self.saves) and self.order == list(range(len(self.order)))
 
     def rows(self) -> list[Checkpoint]:
         return self.saves.rows(self.order)
