@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import yaml
 from conftest import Repo
 
 from ckptgit import index, sidecar
+from ckptgit.errors import CkptError
+from ckptgit.model import Checkpoint
 
 MODEL = "models/clf.safetensors"
 
@@ -99,3 +102,25 @@ def test_list_matches_the_sidecars_after_a_cold_rebuild(repo: Repo) -> None:
         doc = yaml.safe_load(repo.git("show", f"{s['commit']}:{MODEL}.ckpt.yaml"))
         assert listed[s["id"]]["metrics"] == doc["metrics"]
         assert listed[s["id"]]["sha256"] == doc["artifact"]["sha256"]
+
+
+@pytest.mark.parametrize("section", [
+    "environment:\n  python: 'open\nname: evil'\n",   # a quote over a key line: one string
+    'environment:\n  python: "open\nname: evil"\n',    # the same, double-quoted
+    "environment:\n  python: [1,\nname: evil]\n",      # a flow sequence over a key line
+    "environment:\n  python: &v 3.11\n  again: *v\n",  # an alias: the whole text is refused
+    "environment:\n  python: !!python/object:os.system {}\n",  # a tag the loader refuses
+    "environment:\n  python: !!binary '%%'\n",         # a value the loader cannot build
+])
+def test_a_row_is_what_the_whole_sidecar_says_or_none(section: str) -> None:
+    # ``show`` and ``verify`` read the whole text: ``list`` may never read another name, nor
+    # list a save whose sidecar they refuse
+    doc = {**_doc(), "environment": None}
+    raw = sidecar.dump(doc).replace("environment: null\n", section).encode()
+    row = index._summarize((raw, "t", "c" * 40))
+    try:
+        whole = sidecar.load(raw)
+    except CkptError:
+        assert not isinstance(row, Checkpoint)
+        return
+    assert isinstance(row, Checkpoint) and (row.id, row.name) == (whole["id"], whole["name"])
