@@ -218,7 +218,8 @@ def _scan(git: Git, revs: list[str]) -> tuple[list[Checkpoint], list[Forgery]]:
             continue
         if ckpt is None:
             continue  # unreadable sidecars are verify's business, not list's
-        why = _not_a_save(entry.trailers.get("Ckpt-Id", ""), ckpt, blobs.get(spec[2]))
+        why = _not_a_save(entry.trailers.get("Ckpt-Id", ""), ckpt, blobs.get(spec[2]),
+                          spec[0].partition(":")[2])
         if why is None:
             found.append(ckpt)
         else:
@@ -278,8 +279,13 @@ def _checked(ckpt: Checkpoint) -> Checkpoint | None:
     return ckpt if ok and all(type(x) is str for x in ckpt.labels) else None
 
 
-def _not_a_save(trailer_id: str, ckpt: Checkpoint, pointer: bytes | None) -> str | None:
-    """Why a commit whose sidecar says ``ckpt`` is not the save it claims, or None."""
+def _not_a_save(trailer_id: str, ckpt: Checkpoint, pointer: bytes | None,
+                side: str) -> str | None:
+    """Why a commit whose sidecar ``side`` says ``ckpt`` is not the save it claims, or None.
+    ``show`` and ``verify`` read the sidecar of the artifact the row names: a sidecar naming
+    another artifact would list one record and show another."""
+    if ckpt.sidecar_path != side:
+        return f"its sidecar {side!r} names another artifact, {ckpt.path!r}"
     if trailer_id.split(",")[0].strip() != ckpt.id:
         return f"its Ckpt-Id trailer {trailer_id!r} is not its sidecar's id {ckpt.id}"
     if pointer is None:
