@@ -8,6 +8,7 @@ identity, hooks path) exactly as their own git would, and reads are batched (one
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -403,20 +404,38 @@ class Git:
                 rows.append(RefEntry(name, obj, peeled or obj, int(when or 0)))
         return rows
 
+    def tag_refs(self, patterns: Sequence[str], ignore_case: bool = False,
+                 ) -> list[tuple[str, str]]:
+        """``(short name, object id)`` of every tag under ``patterns``, in ``tag_records``'
+        order. No object is read (git only lists refs): what a cache keyed by object id asks."""
+        case = ["--ignore-case"] if ignore_case else []
+        text = self.out(["for-each-ref", *case, "--format=%(refname:strip=2)%00%(objectname)",
+                         *patterns])
+        rows = []
+        for line in text.split("\n"):  # a ref name holds neither a newline nor a NUL
+            name, sep, oid = line.partition("\0")
+            if sep:
+                rows.append((name, oid))
+        return rows
+
     def tag_records(self, patterns: Sequence[str], ignore_case: bool = False) -> list[TagRecord]:
         """Every tag under ``patterns`` with its body, in ONE ``for-each-ref`` (no process per tag).
 
         ``%(contents:body)`` rather than ``%(contents:trailers)``: the latter is empty on
-        signed tags in git 2.39.
+        signed tags in git 2.39. A message may hold any byte, so the separators carry a
+        random token per call: a tag whose message holds fixed separators could otherwise
+        add a record of its choosing (another tag's name and object, with its own target).
         """
-        fmt = FIELD.join(["%(refname:strip=2)", "%(objectname)", "%(objecttype)",
+        token = secrets.token_hex(16)
+        field, record = f"{FIELD}{token}{FIELD}", f"{RECORD}{token}{RECORD}"
+        fmt = field.join(["%(refname:strip=2)", "%(objectname)", "%(objecttype)",
                           "%(*objectname)", "%(creatordate:unix)",
-                          "%(taggername) %(taggeremail)", "%(contents:body)"]) + RECORD
+                          "%(taggername) %(taggeremail)", "%(contents:body)"]) + record
         case = ["--ignore-case"] if ignore_case else []
         text = self.out(["for-each-ref", *case, f"--format={fmt}", *patterns])
         rows = []
-        for rec in text.split(RECORD + "\n"):
-            parts = rec.split(FIELD)
+        for rec in text.split(record + "\n"):
+            parts = rec.split(field)
             if len(parts) != 7:
                 continue
             name, obj, kind, peeled, when, tagger, body = parts

@@ -23,18 +23,19 @@ class LimitError(UsageError):
 
 
 def load_yaml(text: bytes | str, what: str, max_bytes: int | None = None,
-              sections: bool = False) -> Any:
+              sections: bool = False, shared: bool = False) -> Any:
     """One YAML document within the limits; anything else is one clear ``UsageError`` line.
 
     ``sections``: big top-level entries seen before in this process are not parsed again
-    (``yamlsafe.load_sections``: same result, same errors; for reading many sidecars)."""
+    (``yamlsafe.load_sections``: same result, same errors; for reading many sidecars);
+    ``shared``: those entries are not copied, for a caller that only reads them."""
     from ckptgit import yamlsafe  # importing PyYAML is a third of what `history` loads
 
     bound = limits.active()
     _check_size(text, what, max_bytes or bound.sidecar_bytes)
     try:
         if sections and isinstance(text, bytes):
-            return yamlsafe.load_sections(text, bound.nesting_depth)
+            return yamlsafe.load_sections(text, bound.nesting_depth, shared)
         return yamlsafe.load(text, bound.nesting_depth)
     except yamlsafe.Refused as exc:
         raise LimitError(f"{what} {exc}") from exc

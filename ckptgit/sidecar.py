@@ -6,6 +6,7 @@ import functools
 import json
 import logging
 import os
+import pickle
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -93,11 +94,15 @@ def value_of(doc: dict[str, Any], what: str = "sidecar") -> Sidecar:
         raise IntegrityError(f"{what} is malformed ({exc}): not a sidecar ckptgit wrote") from exc
 
 
-def load(text: bytes | str, what: str = "sidecar", sections: bool = False) -> dict[str, Any]:
+def load(text: bytes | str, what: str = "sidecar", sections: bool = False,
+         shared: bool = False) -> dict[str, Any]:
     """The raw document (migrated): for migration and schema validation; readers use ``read``.
-    ``sections``: see ``loader.load_yaml`` (when reading many sidecars)."""
+    ``sections``, ``shared``: see ``loader.load_yaml`` (when reading many sidecars); a shared
+    document that needs migrating is parsed again with its own copies (a migration edits)."""
     try:
-        data = parse_yaml(text, what, sections=sections)
+        data = loader.load_yaml(text, what, sections=sections, shared=shared)
+        if shared and isinstance(data, dict) and data.get("schema_version") != CURRENT_VERSION:
+            data = loader.load_yaml(text, what, sections=sections)
     except UsageError as exc:
         raise IntegrityError(str(exc)) from exc
     if not isinstance(data, dict):
@@ -123,47 +128,100 @@ def check_many(texts: Sequence[bytes], workers: int | None = None,
     """``load`` + ``schema_errors`` for many sidecars, on every core when there are many.
 
     ``keep`` (a module-level function, so workers can be handed it) reduces each checked
-    document where it was parsed: a worker then sends back only what the caller reads."""
-    return _on_every_core(functools.partial(_check_kept, keep) if keep else check, texts,
-                          workers)
+    document where it was parsed: a worker then sends back only what the caller reads. It
+    must only read the document (see ``_check_kept``)."""
+    if keep is None:
+        return _on_every_core(check, texts, workers)
+    return _on_every_core(functools.partial(_check_kept, keep, False), texts, workers,
+                          here=functools.partial(_check_kept, keep, True))
 
 
-def _check_kept(keep: Callable[[dict[str, Any]], dict[str, Any]], text: bytes) -> Checked:
-    found = check(text)
-    return found if found.doc is None else Checked(keep(found.doc), found.error, found.problems)
+def _check_kept(keep: Callable[[dict[str, Any]], dict[str, Any]], own: bool,
+                text: bytes) -> Checked:
+    """``check``, reduced by ``keep``, with the remembered sections shared, not copied: the
+    document is only read here, and what ``keep`` returns leaves a worker pickled (a copy by
+    construction); in this process (``own``) it is copied before it is handed on."""
+    try:
+        doc = load(text, sections=True, shared=True)
+    except CkptError as exc:
+        return Checked(None, str(exc), [])
+    problems = schema_errors(doc)
+    kept = keep(doc)
+    if own:
+        kept = pickle.loads(pickle.dumps(kept, pickle.HIGHEST_PROTOCOL))  # noqa: S301 - ours
+    return Checked(kept, None, problems)
 
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 
 
-def _on_every_core(fn: Callable[[_T], _R], items: Sequence[_T],
-                   workers: int | None) -> list[_R]:
-    """``[fn(x) for x in items]``, in worker processes when there are many.
+def _on_every_core(fn: Callable[[_T], _R], items: Sequence[_T], workers: int | None,
+                   here: Callable[[_T], _R] | None = None) -> list[_R]:
+    """``[fn(x) for x in items]``, in worker processes when there are many (``_in_workers``);
+    in this process (``here`` instead of ``fn`` when given) when there are few or a pool cannot
+    run."""
+    workers = workers or os.cpu_count() or 1
+    if len(items) >= PARALLEL_FROM and workers > 1:
+        done = _in_workers(fn, items, workers, max(16, len(items) // (workers * 8)))
+        if done is not None:
+            return done
+    return [(here or fn)(x) for x in items]
+
+
+def _in_workers(fn: Callable[[_T], _R], items: Sequence[_T], workers: int,
+                chunk: int) -> list[_R] | None:
+    """``[fn(x) for x in items]`` in worker processes, or None if a pool cannot run.
 
     Parsing is pure Python (PyYAML builds every node in Python, even with the C parser), so
     threads would take turns on the GIL; worker processes (forkserver: no locks inherited from
-    the caller's threads) parse side by side, started with this repository's limits. Falls
-    back to this process if a pool cannot run.
+    the caller's threads) parse side by side, started with this repository's limits.
     """
-    workers = workers or os.cpu_count() or 1
-    if len(items) >= PARALLEL_FROM and workers > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-        from concurrent.futures.process import BrokenProcessPool
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
-        chunk = max(16, len(items) // (workers * 8))
-        try:
-            with ProcessPoolExecutor(min(workers, 32),
-                                     mp_context=multiprocessing.get_context("forkserver"),
-                                     initializer=limits.activate,
-                                     initargs=(limits.active(),)) as pool:
-                return list(pool.map(fn, items, chunksize=chunk))
-        except (BrokenProcessPool, OSError) as exc:
-            logging.getLogger(__name__).warning(
-                "parsing %d sidecars on one core: the worker processes failed (%s)",
-                len(items), exc)
-    return [fn(x) for x in items]
+    try:
+        with ProcessPoolExecutor(min(workers, 32),
+                                 mp_context=multiprocessing.get_context("forkserver"),
+                                 initializer=limits.activate,
+                                 initargs=(limits.active(),)) as pool:
+            return list(pool.map(fn, items, chunksize=chunk))
+    except (BrokenProcessPool, OSError) as exc:
+        logging.getLogger(__name__).warning(
+            "parsing %d sidecars on one core: the worker processes failed (%s)",
+            len(items), exc)
+    return None
+
+
+def check_stored(git: Git, oids: Sequence[str],
+                 keep: Callable[[dict[str, Any]], dict[str, Any]],
+                 workers: int | None = None) -> list[Checked]:
+    """``check_many(<the blobs oids>, keep=keep)``, each worker reading its own share of the
+    blobs from git (one ``cat-file --batch`` per share): the texts (10 KB a sidecar, 100 MB
+    at 10,000 saves) never pass through this process, and the first worker starts parsing
+    while git still reads the others' shares."""
+    workers = workers or os.cpu_count() or 1
+    if len(oids) >= PARALLEL_FROM and workers > 1:
+        size = max(16, len(oids) // (workers * 8))
+        shares = [list(oids[i:i + size]) for i in range(0, len(oids), size)]
+        where = (str(git.root), str(git.git_dir), str(git.common_dir))
+        done = _in_workers(functools.partial(_check_share, where, keep), shares, workers, 1)
+        if done is not None:
+            return [found for share in done for found in share]
+    blobs = git.cat_files(oids)
+    return [_check_kept(keep, True, blobs[oid] or b"") for oid in oids]
+
+
+def _check_share(where: tuple[str, str, str], keep: Callable[[dict[str, Any]], dict[str, Any]],
+                 oids: list[str]) -> list[Checked]:
+    """In a worker: read ``oids`` from the repository at ``where`` and check each."""
+    from pathlib import Path
+
+    from ckptgit.git import Git
+
+    blobs = Git(*(Path(p) for p in where)).cat_files(oids)
+    return [_check_kept(keep, False, blobs[oid] or b"") for oid in oids]
 
 
 def check(text: bytes) -> Checked:

@@ -173,3 +173,34 @@ def test_many_sidecars_parse_in_worker_processes_as_in_one() -> None:
     for workers in (1, 2):
         with pytest.raises(IntegrityError, match="bad.ckpt.yaml is not a mapping"):
             sc.load_many(hostile, workers=workers)
+
+
+def test_workers_reading_their_own_blobs_check_what_one_process_checks(
+        repo: Repo, doc: dict[str, Any], caplog: pytest.LogCaptureFixture) -> None:
+    from ckptgit.git import Git
+    from ckptgit.integrity import parsecache
+
+    texts = []
+    for i in range(sidecar.PARALLEL_FROM + 20):
+        d = copy.deepcopy(doc)
+        d["step"] = i
+        if i % 50 == 7:
+            d["artifact"]["md5"] = "xyz"  # a schema problem
+        texts.append(sidecar.dump(d).encode())
+    texts[3] = b"a: [\n"  # not YAML
+    texts[4] = b"schema_version: 99\n"  # from a newer ckptgit
+    texts[5] = b"a: &x [1]\nb: *x\n"  # an alias
+    texts[6] = texts[8].replace(b"\nstep: 8\n", b"\nstep: 8\nstep: 9\n")  # a key twice
+    git = Git.discover(repo.path)
+    oids = git.write_blobs(texts)
+    alone = sidecar.check_many(texts, workers=1, keep=parsecache.reduced)
+    assert alone == [c if c.doc is None else sidecar.Checked(parsecache.reduced(c.doc), c.error,
+                                                             c.problems)
+                     for c in map(sidecar.check, texts)]  # what a copying parse makes of them
+    assert sidecar.check_stored(git, oids, parsecache.reduced, workers=1) == alone
+    assert sidecar.check_stored(git, oids, parsecache.reduced, workers=2) == alone
+    assert "on one core" not in caplog.text  # the pool really ran
+    assert [c.doc["step"] for c in alone if c.doc][:3] == [0, 1, 2]
+    assert alone[6].doc is not None and alone[6].doc["step"] == 9  # the last one, as load reads
+    assert "alias" in str(alone[5].error) and "upgrade ckptgit" in str(alone[4].error)
+    assert sum(bool(c.problems) for c in alone) == 5

@@ -26,18 +26,30 @@ def outcome(fn: Any, text: bytes) -> tuple[str, Any]:
         return type(exc).__name__, str(exc)
 
 
+def shared(text: bytes) -> Any:
+    return yamlsafe.load_sections(text, shared=True)
+
+
 def same(text: bytes) -> None:
-    whole, parts = outcome(yamlsafe.load, text), outcome(yamlsafe.load_sections, text)
-    assert parts == whole, text
-    if whole[0] == "ok" and isinstance(whole[1], dict):
-        assert list(parts[1]) == list(whole[1])  # key order too
+    whole = outcome(yamlsafe.load, text)
+    for fn in (yamlsafe.load_sections, shared):  # shared: small entries remembered as well
+        parts = outcome(fn, text)
+        assert parts == whole, text
+        if whole[0] == "ok" and isinstance(whole[1], dict):
+            assert list(parts[1]) == list(whole[1])  # key order too
+
+
+def test_characters_that_share_a_break_s_lead_byte_are_no_break() -> None:
+    text = "notes: \u2014 \u00a0 \u2027\n".encode() + BIG
+    assert yamlsafe._sections(text) is not None
+    same(text)
 
 
 def test_the_big_section_is_big() -> None:
     assert len(BIG) >= yamlsafe.SECTION_MEMO_FROM
     parts = yamlsafe._sections(b"id: x\n" + BIG + b"step: 1\nparent: null\n")
     assert parts is not None
-    assert [(n, big) for _, n, big in parts] == [(1, False), (1, True), (2, False)]
+    assert [big for _, big in parts] == [False, True, False, False]
 
 
 HOSTILE = [
@@ -53,6 +65,9 @@ HOSTILE = [
     b"a: 1\n...\n",
     b"a: 1\r---\rb: 2\n",  # a break \n does not show
     "a: 1\u2028b: 2\n".encode(),
+    "a: 1\u2029b: 2\n".encode(),
+    "a: 1\u0085b: 2\n".encode(),
+    "notes: \u2014\u00a0\u2029x\n".encode(),  # the lead bytes in other characters first
     b"a: 1\n\tb: 2\n",
     b"a: &x 1\nb: *x\n",  # aliases: refused
     b"a: 1\n# comment\nb: 2\n",
@@ -87,6 +102,42 @@ def test_hostile_texts_load_as_a_whole_parse_loads_them(middle: bytes, where: st
 def test_pieces_that_do_not_add_up_are_parsed_whole(text: bytes) -> None:
     same(text)
     same(text)
+
+
+@pytest.mark.parametrize(("first", "then"), [
+    # an entry remembered from one document, then closing a quote or a flow collection that
+    # an entry before it opened: parsed alone it reads as before, in place it does not
+    (b'step: 2"\n', b'notes: "open\nstep: 2"\n'),
+    (b"step: 2'\n", b"notes: 'open\nstep: 2'\n"),
+    (b'step: 2"\n', b'notes: "open\nstep: 2"\nx: y"\n'),  # and another after it
+    (b"step: 2}\n", b"metrics: {a: 1,\nstep: 2}\n"),
+    (b"step: x]\n", b"labels: [a,\nstep: x]\n"),
+    (b"step: 1\n", b"step: 1\nstep: 1\n"),  # remembered, then given twice
+    (b"step: 1\n", b"notes: |\n  a\nstep: 1\n"),
+    (b"a: 1\n", b"a: 1\nb: *x\n"),  # a remembered entry beside an alias
+    (b"a: 1\n", b"b: &x 2\na: 1\n"),
+])
+def test_a_remembered_small_entry_in_another_document_reads_as_load_reads_it(
+        first: bytes, then: bytes) -> None:
+    for where in ("before", "after"):
+        around = (lambda t: BIG + t) if where == "before" else (lambda t: t + BIG)
+        same(around(first))  # remembered
+        same(around(then))
+        same(then)
+
+
+def test_a_shared_reader_checks_and_keeps_without_changing_the_next_parse() -> None:
+    from ckptgit.integrity import parsecache
+
+    doc = {"schema_version": 1, "id": "x", "code": {"commit": "c" * 40, "branch": "main"},
+           "environment": {"packages": {f"p{i}": f"1.{i}" for i in range(100)}}}
+    text = sidecar.dump(doc).encode()
+    for _ in range(3):
+        kept = sidecar._check_kept(parsecache.reduced, True, text).doc
+        assert kept == parsecache.reduced(sidecar.load(text))
+        kept["code"]["commit"] = "poisoned"
+        kept["injected"] = True
+    assert sidecar.load(text, sections=True, shared=True) == sidecar.load(text)
 
 
 def test_a_caller_changing_a_result_does_not_change_the_next() -> None:

@@ -21,14 +21,18 @@ def command(name: str | None, allow_unverified: bool, as_json: bool) -> None:
       git ckpt stages
       git ckpt stages clf --json
     """
-    from ckptgit.integrity.tagcheck import ratification_states
+    from ckptgit.governance.tagevents import may_be_emergency
     from ckptgit.ops.stages import stages
     from ckptgit.repo import Repo
 
     repo = Repo.open(".")
     found = stages(repo, name, allow_unverified)
     locked, retired = found.locked, found.deprecated
-    states = ratification_states(repo, found.holders)
+    states: dict[str, str] = {}
+    if may_be_emergency(found.holders):  # the ratification rules (and the index) load only then
+        from ckptgit.integrity.tagcheck import ratification_states
+
+        states = ratification_states(repo, found.holders)
     rows = [ev.to_dict() | {"locked": ev.stage in locked, "deprecated": ev.name in retired,
                             "ratification": states.get(ev.tag)}
             for ev in found.holders]

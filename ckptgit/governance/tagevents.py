@@ -1,7 +1,9 @@
 """Promotion history from the tags: every event, who holds each stage, and when.
 
-Everything comes from ONE ``for-each-ref`` that also reads each tag's body, so the cost is a
-single process whatever the number of tags; trailers are parsed in Python. Every tag is
+Everything comes from ONE ``for-each-ref`` of ref names and object ids, with each tag's
+fields (target, date, body) kept per tag object (``tagrecords``; tags not seen before are
+read by one more ``for-each-ref``), so the cost is two processes at most whatever the number
+of tags; trailers are parsed in Python. Every tag is
 judged by the verifier: an event that fails is kept (shown as unverified) but never counted,
 so a stage's holder is its latest VALID assignment (``allow_unverified`` counts them anyway,
 for forensics only).
@@ -9,6 +11,7 @@ for forensics only).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,7 +20,7 @@ from typing import Any
 
 from ckptgit import stages, tags
 from ckptgit.git import Git, TagRecord
-from ckptgit.governance import tagname, verifier
+from ckptgit.governance import tagname, tagrecords, verifier
 from ckptgit.governance import trailers as tr
 from ckptgit.model import StageAssignment
 
@@ -101,8 +104,23 @@ class LockEvent:
         return not self.problems
 
 
+def may_be_emergency(events: Iterable[Event]) -> bool:
+    """Whether any event may be an emergency revert: a body without the word cannot hold the
+    trailer, so ``stages`` and ``history`` load the ratification rules only when one does."""
+    key = tr.EMERGENCY.lower()
+    return any(key in ev.body.lower() and ev.trailers.get(tr.EMERGENCY) for ev in events)
+
+
 def iso(when: int) -> str:
-    return datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if 0 <= when <= _LAST_MOMENT:  # C's strftime, half datetime's cost (10,000 events each);
+        return time.strftime(_ISO, time.gmtime(when))  # years 1970-9999 print the same
+    try:
+        return datetime.fromtimestamp(when, UTC).strftime(_ISO)
+    except (ValueError, OverflowError, OSError):  # a hand-made tagger date past year 9999:
+        return f"@{when}"  # git lists it as it is; shown as unix seconds, never a crash
+
+
+_ISO = "%Y-%m-%dT%H:%M:%SZ"
 
 
 Verdicts = Mapping[str, "verifier.Verdict"]
@@ -156,7 +174,8 @@ def governed_records(git: Git, name: str | None = None) -> list[TagRecord]:
     """Tags our hooks govern (of ``name``, in any letter case), lock tags included."""
     patterns = ([f"refs/tags/{name}#*", f"refs/tags/{name}@*", f"refs/tags/{name}!*"]
                 if name else ["refs/tags/"])
-    records = git.tag_records([*patterns, f"refs/tags/{tags.LOCK_PREFIX}"], ignore_case=True)
+    records = tagrecords.records(git, [*patterns, f"refs/tags/{tags.LOCK_PREFIX}"],
+                                 ignore_case=True)
     if name is not None:
         want = name.casefold()
         return [r for r in records if tagname.governed(r.name, {want})
@@ -171,7 +190,7 @@ def governed_records(git: Git, name: str | None = None) -> list[TagRecord]:
     if odd:  # a separator in a name GTO's grammar does not match: odd forms of known names?
         from ckptgit import index
 
-        names = {c.name.casefold() for c in index.load(git)}
+        names = {n.casefold() for n in index.saves(git).column("name")}  # no rows built
         kept += [r for r in odd if tagname.governed(r.name, names)]
     return kept
 
@@ -200,7 +219,7 @@ def stage_holders(git: Git, name: str | None = None,
 
 
 def read_locks(git: Git) -> list[LockEvent]:
-    records = git.tag_records([f"refs/tags/{tags.LOCK_PREFIX}"], ignore_case=True)
+    records = tagrecords.records(git, [f"refs/tags/{tags.LOCK_PREFIX}"], ignore_case=True)
     return locks_from(records, verifier.judge(git, [(r.name, r.object) for r in records]))
 
 

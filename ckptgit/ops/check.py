@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ckptgit import sidecar
 from ckptgit.compare import checks, evaldata
 from ckptgit.compare.settings import from_raw
 from ckptgit.governance import tagevents
@@ -60,5 +59,7 @@ def latest_per_name(entries: list[Checkpoint]) -> list[Checkpoint]:
 
 
 def _docs(repo: Repo, ckpts: list[Checkpoint]) -> dict[str, Sidecar]:
+    from ckptgit.ops.diff import load_sidecars  # parsed once per Repo (review: diff, check)
+
     unique = list({c.id: c for c in ckpts}.values())
-    return {c.id: doc for c, doc in zip(unique, sidecar.load_saved(repo.git, unique), strict=True)}
+    return {c.id: doc for c, doc in zip(unique, load_sidecars(repo, unique), strict=True)}

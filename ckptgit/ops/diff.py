@@ -36,7 +36,7 @@ def compare(repo: Repo, ref_a: str, ref_b: str | None = None, *, weights: bool =
             only: Iterable[str] | None = None) -> Diff:
     wanted = requested(only, weights)
     a, b = pair(repo, ref_a, ref_b)
-    doc_a, doc_b = sidecar.load_saved(repo.git, [a, b])
+    doc_a, doc_b = load_sidecars(repo, [a, b])
     settings = from_raw(repo.config.raw)
     built: dict[str, Any] = {}
     for name in wanted:
@@ -85,17 +85,16 @@ def pair(repo: Repo, ref_a: str, ref_b: str | None) -> tuple[Checkpoint, Checkpo
 
 
 def load_sidecars(repo: Repo, ckpts: list[Checkpoint]) -> list[Sidecar]:
-    """The sidecars of ``ckpts``, each parsed once per Repo: a sidecar at a commit never
-    changes, and one of 1,000 tensors takes ~0.1 s to parse (review reads each several times:
-    diff, check, gates)."""
+    """The sidecars of ``ckpts``, each parsed once per Repo (``sidecar.load_saved``: on every
+    core when there are many): a sidecar at a commit never changes, and one of 1,000 tensors
+    takes ~0.05 s to parse (review reads each several times: diff, check, gates)."""
     parsed: dict[str, Sidecar] = repo.__dict__.setdefault("_sidecars", {})
-    specs = [f"{c.commit}:{c.sidecar_path}" for c in ckpts]
-    blobs = repo.git.cat_files([s for s in dict.fromkeys(specs) if s not in parsed])
-    for spec, raw in blobs.items():
-        if raw is None:
-            raise IntegrityError(f"{spec} is missing: the checkpoint's commit lost its sidecar")
-        parsed[spec] = sidecar.read(raw, spec)
-    return [parsed[spec] for spec in specs]
+    missing = list({f"{c.commit}:{c.sidecar_path}": c for c in ckpts
+                    if f"{c.commit}:{c.sidecar_path}" not in parsed}.items())
+    if missing:
+        found = sidecar.load_saved(repo.git, [c for _, c in missing])
+        parsed.update(zip((spec for spec, _ in missing), found, strict=True))
+    return [parsed[f"{c.commit}:{c.sidecar_path}"] for c in ckpts]
 
 
 def side(ckpt: Checkpoint, doc: Sidecar) -> Side:

@@ -74,9 +74,11 @@ def verify(
         remote = _Lazy(lambda: stack.enter_context(storage.remote_store(repo.root)))
         plans: list[_Plan] = []
         cache = storage.cache_root(repo.root)  # once: finding it stats DVC's 4 config files
+        worktree: dict[str, str | None] = {}  # pointer path -> what the work tree's names
         for status in statuses:
             if status.ckpt.id in records and not status.pruned:
-                plans += _plan(repo, status, records[status.ckpt.id], offline, remote, cache)
+                plans += _plan(repo, status, records[status.ckpt.id], offline, remote, cache,
+                               worktree)
         if on_total:
             on_total(sum(j.size for p in plans for j in p.files.values()))
         seals = frozenset(c.sha256 for c in entries)
@@ -193,15 +195,26 @@ def _records(repo: Repo, statuses: list[Status]) -> dict[str, _Record]:
     """
     side_specs = [f"{s.ckpt.commit}:{s.ckpt.sidecar_path}" for s in statuses]
     with ThreadPoolExecutor(1, thread_name_prefix="ckpt-pointers") as pool:
-        # the pointers are read by one git while another looks up the sidecars' blob ids
+        # the pointers are read by one git while another looks up the sidecars' blob ids,
+        # and then while the workers read and check the new sidecars (``check_stored``: the
+        # texts go from git to the workers, not through this process), each blob once
         pointers = pool.submit(repo.git.cat_files,
                                [f"{s.ckpt.commit}:{s.ckpt.dvcfile}" for s in statuses])
         oids = repo.git.object_ids(side_specs)
         cached = parsecache.ParseCache(repo.git.ckpt_dir)
         known = {spec: hit for spec in side_specs if (hit := cached.get(oids.get(spec)))}
-        blobs = repo.git.cat_files([spec for spec in side_specs
-                                    if spec not in known and oids.get(spec)])
-        blobs.update(pointers.result())
+        fresh = list(dict.fromkeys(oid for spec in side_specs
+                                   if spec not in known and (oid := oids.get(spec))))
+        checked = dict(zip(fresh, sidecar.check_stored(repo.git, fresh, parsecache.reduced),
+                           strict=True))
+        blobs = pointers.result()
+    for oid, result in checked.items():
+        cached.put(oid, result)
+    cached.save()
+    for spec in side_specs:
+        oid = oids.get(spec)
+        if spec not in known and oid in checked:
+            known[spec] = checked[oid]
     found: list[tuple[Status, str, bytes]] = []
     for s, spec in zip(statuses, side_specs, strict=True):
         c = s.ckpt
@@ -211,12 +224,6 @@ def _records(repo: Repo, statuses: list[Status]) -> dict[str, _Record]:
             s.add("record", f"save commit {c.commit[:12]} lacks {missing}")
             continue
         found.append((s, spec, raw_ptr))
-    fresh = [spec for _, spec, _ in found if spec not in known]
-    checked = sidecar.check_many([blobs[spec] or b"" for spec in fresh], keep=parsecache.reduced)
-    for spec, result in zip(fresh, checked, strict=True):
-        known[spec] = result
-        cached.put(str(oids[spec]), result)
-    cached.save()
     out = {}
     for s, spec, raw_ptr in found:
         record = _check_record(s, str(oids[spec]), raw_ptr, known[spec])
@@ -308,10 +315,11 @@ def _check_worktree_records(repo: Repo, by_path: dict[str, list[Status]], edited
         if sidecar.path_for(path) in edited or not side.is_file():
             continue
         raw = side.read_bytes()
+        oid = parsecache.blob_id(raw)  # once, not once per save of the path
         new: dict[str, Any] | None = None
         for s in group:
             rec = records.get(s.ckpt.id)
-            if rec is None or parsecache.blob_id(raw) == rec.oid:
+            if rec is None or oid == rec.oid:
                 continue
             if new is None:
                 # by meaning: a work tree migrated by 'git ckpt migrate' is not an edit
@@ -327,10 +335,10 @@ def _check_worktree_records(repo: Repo, by_path: dict[str, list[Status]], edited
 
 # -- bytes -----------------------------------------------------------------------------------
 def _plan(repo: Repo, s: Status, rec: _Record, offline: bool, remote: _Lazy,
-          cache: Path) -> list[_Plan]:
+          cache: Path, worktree: dict[str, str | None]) -> list[_Plan]:
     root, pointer = repo.root, rec.pointer
     plans = []
-    work = _workspace_plan(root, s, pointer)
+    work = _workspace_plan(root, s, pointer, worktree)
     if work is not None:
         plans.append(work)
     cache_listing = _cache_listing(root, pointer, cache)
@@ -358,12 +366,17 @@ def _opener_remote(store: storage.RemoteStore, md5: str) -> digest.Opener:
     return lambda: store.open(md5)
 
 
-def _workspace_plan(root: Path, s: Status, pointer: storage.Pointer) -> _Plan | None:
-    """The work tree holds this checkpoint when its own pointer file names the same bytes."""
+def _workspace_plan(root: Path, s: Status, pointer: storage.Pointer,
+                    worktree: dict[str, str | None]) -> _Plan | None:
+    """The work tree holds this checkpoint when its own pointer file names the same bytes
+    (``worktree``: each pointer file looked at once per run, not once per save of its path:
+    10,000 stats and path joins were a tenth of a warm run)."""
     c = s.ckpt
-    art = root / c.path
-    if _worktree_md5(root / c.dvcfile) != pointer.md5:
+    if c.dvcfile not in worktree:
+        worktree[c.dvcfile] = _worktree_md5(root / c.dvcfile)
+    if worktree[c.dvcfile] != pointer.md5:
         return None
+    art = root / c.path
     if not art.exists():
         return None
     if not pointer.is_dir:
