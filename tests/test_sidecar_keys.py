@@ -252,3 +252,13 @@ def test_a_character_anywhere_reads_as_the_whole_text_reads(
     except (yamlsafe.YAMLError, ValueError, OverflowError, TypeError) as exc:
         sections = type(exc).__name__
     assert sections == _whole(raw)
+
+
+def test_a_sidecar_of_an_older_schema_is_left_to_the_migration(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = sidecar.dump(_doc()).encode()
+    assert sidecar_keys.row_keys(raw) is not None
+    monkeypatch.setattr(sidecar, "CURRENT_VERSION", 2)
+    monkeypatch.setitem(sidecar.MIGRATIONS, 1, lambda doc: {**doc, "name": "migrated"})
+    assert _yaml_row(raw) is not None and _yaml_row(raw)["name"] == "migrated"  # type: ignore[index]
+    assert sidecar_keys.row_keys(raw) is None
