@@ -36,6 +36,8 @@ def test_a_sidecar_naming_another_artifact_is_never_listed(repo: Repo) -> None:
     _commit(repo, ["models/a.ckpt.yaml", "models/a.dvc", SIDE], OTHER_ID, "good")
     listed = _cold_list(repo)
     assert saved["id"] in listed and OTHER_ID not in listed  # a forged save, never listed
+    found = repo.ckpt("verify", "--all", "--offline", "--allow-missing")
+    assert found.code != 0 and "names another artifact" in found.out + found.err
 
 
 def test_a_path_with_a_line_break_is_read_as_named(repo: Repo) -> None:
