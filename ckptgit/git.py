@@ -364,9 +364,11 @@ class Git:
             parts = rec.split(field)
             commit, when = parts[0], int(parts[1])
             values = parts[2:2 + len(trailer_keys)]
-            names = [f.strip("\n") for f in parts[-1].split("\0")]
-            found: dict[str, str | None] = (_raw_changes(names) if blobs
-                                             else {f: None for f in names if f})
+            tokens = parts[-1].split("\0")
+            # ``--raw`` paths are taken exactly as git gives them (a name may start or end
+            # with a line break): only the line break before each ``:modes`` is stripped
+            found: dict[str, str | None] = (_raw_changes(tokens) if blobs else {
+                f.strip("\n"): None for f in tokens if f.strip("\n")})
             trailers = {k: v.strip() for k, v in zip(trailer_keys, values, strict=True)}
             entries.append(LogEntry(commit, when, trailers, tuple(found), found if blobs else {}))
         return entries
@@ -641,8 +643,9 @@ def _raw_changes(tokens: list[str]) -> dict[str, str | None]:
     found: dict[str, str | None] = {}
     i = 0
     while i + 1 < len(tokens):
-        meta = tokens[i].split()
-        if not tokens[i].startswith(":") or len(meta) != 5:
+        head = tokens[i].lstrip("\n")
+        meta = head.split()
+        if not head.startswith(":") or len(meta) != 5:
             i += 1
             continue
         path, new = tokens[i + 1], meta[3]

@@ -21,7 +21,7 @@ from typing import Any
 
 from ckptgit import indexfile, loader, sidecar, sidecar_keys
 from ckptgit.atomic import write_atomic
-from ckptgit.errors import IntegrityError, UsageError
+from ckptgit.errors import IntegrityError
 from ckptgit.git import Git, LogEntry
 from ckptgit.model import Checkpoint
 from ckptgit.saves import FIELDS, Saves
@@ -223,7 +223,8 @@ def _scan(git: Git, revs: list[str]) -> tuple[list[Checkpoint], list[Forgery]]:
             continue
         if ckpt is None:
             continue  # unreadable sidecars are verify's business, not list's
-        why = _not_a_save(entry.trailers.get("Ckpt-Id", ""), ckpt, blobs.get(spec[2]))
+        why = _not_a_save(entry.trailers.get("Ckpt-Id", ""), ckpt, blobs.get(spec[2]),
+                          spec[0].partition(":")[2])
         if why is None:
             found.append(ckpt)
         else:
@@ -283,8 +284,13 @@ def _checked(ckpt: Checkpoint) -> Checkpoint | None:
     return ckpt if ok and all(type(x) is str for x in ckpt.labels) else None
 
 
-def _not_a_save(trailer_id: str, ckpt: Checkpoint, pointer: bytes | None) -> str | None:
-    """Why a commit whose sidecar says ``ckpt`` is not the save it claims, or None."""
+def _not_a_save(trailer_id: str, ckpt: Checkpoint, pointer: bytes | None,
+                side: str) -> str | None:
+    """Why a commit whose sidecar ``side`` says ``ckpt`` is not the save it claims, or None.
+    ``show`` and ``verify`` read the sidecar of the artifact the row names: a sidecar naming
+    another artifact would list one record and show another."""
+    if ckpt.sidecar_path != side:
+        return f"its sidecar {side!r} names another artifact, {ckpt.path!r}"
     if trailer_id.split(",")[0].strip() != ckpt.id:
         return f"its Ckpt-Id trailer {trailer_id!r} is not its sidecar's id {ckpt.id}"
     if pointer is None:
@@ -300,50 +306,11 @@ def _not_a_save(trailer_id: str, ckpt: Checkpoint, pointer: bytes | None) -> str
     return None
 
 
-# Top-level sections the index never reads and that hold nearly all of a sidecar's nodes
-# (every installed package, every tensor). Building Python objects for them made a cold list
-# of 10,000 checkpoints take 36 s; skipping them, about 2 s.
-_UNREAD = (b"environment", b"tensors", b"code", b"distributions", b"slices")
-# In a sidecar of the current schema (nothing to migrate), everything but what a row holds is
-# unread too: half of the parse that remains (0.30 -> 0.17 ms a sidecar).
-_READ_KEYS = (b"schema_version", b"id", b"name", b"created_at", b"artifact", b"step",
-              b"parent", b"labels", b"metrics", b"params")
-_TOP_KEY = re.compile(rb"^([A-Za-z_]\w*):(?:[ \t]|$)", re.MULTILINE)
-# a line after the first that is neither indented, blank, nor an item of a block sequence
-# (``- x`` at the key's own indentation: it can only continue the value above it)
-_FLUSH_LINE = re.compile(rb"\n(?!-[ \n])[^ \t\n]")
-_BREAKS = (b"\r", b"\xc2\x85", b"\xe2\x80\xa8", b"\xe2\x80\xa9")  # YAML's, besides \n
-
-
 def _summary(raw: bytes, what: str) -> dict[str, Any]:
-    """The sidecar without its unread sections, or the whole of it when in any doubt."""
-    trimmed = _trim(raw)
-    if trimmed is not None:
-        try:
-            doc = sidecar.load(trimmed, what)
-            if all(k in doc for k in ("id", "name", "created_at", "artifact")):
-                return doc
-        except (IntegrityError, UsageError):
-            pass
-    return sidecar.load(raw, what)
-
-
-def _trim(raw: bytes) -> bytes | None:
-    """Cut unread top-level sections out of a sidecar as ckptgit writes it (block style).
-
-    Only when every line of a cut section is indented or blank, so a cut can never split a
-    value; anything unusual (directives, flow style, comments at the top) returns None.
-    """
-    if not raw.startswith(b"schema_version:") or any(b in raw for b in _BREAKS):
-        return None  # YAML also breaks lines at these: a "cut" section could end in a key
-    current = raw.startswith(b"schema_version: %d\n" % sidecar.CURRENT_VERSION)
-    marks = [(m.start(), m.group(1)) for m in _TOP_KEY.finditer(raw)]
-    kept, cut = [], False
-    for (start, key), (end, _) in zip(marks, [*marks[1:], (len(raw), b"")], strict=True):
-        section = raw[start:end]
-        unread = key in _UNREAD or (current and key not in _READ_KEYS)
-        if unread and not _FLUSH_LINE.search(section):
-            cut = True
-            continue
-        kept.append(section)
-    return b"".join(kept) if cut else None
+    """The whole sidecar, as ``show`` and ``verify`` read it. Cutting unread sections out of
+    the text first was faster, but a cut text can read otherwise (a quote opened in a cut
+    section that closes on a later key line makes that line part of a string, not a key) or
+    hide what the whole is refused for (an alias, a tag). ``sections``: the big sections an
+    environment or a tensor summary repeat are parsed once per process, with the same result
+    and errors as one parse of the whole (``yamlsafe.load_sections``)."""
+    return sidecar.load(raw, what, sections=True)

@@ -28,12 +28,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ckptgit import limits, yamlsafe
+from ckptgit import limits, sidecar, yamlsafe
 
-# what ``Checkpoint.from_sidecar`` reads, and the version a text must declare in its first line
+# what ``Checkpoint.from_sidecar`` reads
 ROW_KEYS = frozenset(("schema_version", "id", "name", "created_at", "artifact", "step",
                       "parent", "labels", "metrics", "params"))
-_HEAD = b"schema_version: 1\n"
 _REQUIRED = frozenset(("id", "name", "created_at", "artifact"))
 
 _CH = r"[A-Za-z0-9_./+=@()-]"
@@ -67,7 +66,10 @@ def row_keys(raw: bytes) -> dict[str, Any] | None:
     """The sidecar's top-level entries that a row reads (``ROW_KEYS``), exactly as the
     bounded YAML loader gives them; None whenever the text is not in the exact form."""
     bound = limits.active()
-    if len(raw) > bound.sidecar_bytes or not raw.startswith(_HEAD) or bound.nesting_depth < 2:
+    # only the current schema: an older one is migrated on the YAML path (read at each call,
+    # so a new version can never be answered unmigrated)
+    head = b"schema_version: %d\n" % sidecar.CURRENT_VERSION
+    if len(raw) > bound.sidecar_bytes or not raw.startswith(head) or bound.nesting_depth < 2:
         return None
     doc: dict[str, Any] = {}
     seen: set[str] = set()

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import yaml
 from conftest import Repo
 
 from ckptgit import index, sidecar
+from ckptgit.errors import CkptError
+from ckptgit.model import Checkpoint
 
 MODEL = "models/clf.safetensors"
 
@@ -29,62 +32,30 @@ def _doc() -> dict[str, Any]:
     }
 
 
-def test_summary_equals_full_parse_on_fields_the_index_keeps() -> None:
-    raw = sidecar.dump(_doc()).encode()
-    trimmed = index._trim(raw)
-    assert trimmed is not None and b"pkg1" not in trimmed and b"\ntensors:" not in trimmed
-    full, summary = sidecar.load(raw), index._summary(raw, "t")
-    for key in ("id", "name", "created_at", "artifact", "metrics", "params", "step", "labels"):
-        assert summary[key] == full[key]
-
-
-def test_a_current_sidecar_keeps_only_what_a_row_holds() -> None:
+def _odd_forms() -> list[bytes]:
     doc = {**_doc(), "parent": "fedcba9876543210", "command": ["git", "ckpt", "save"]}
-    raw = sidecar.dump(doc).encode()
-    assert b"\n- git\n" in raw  # a block sequence at the key's own indentation
-    trimmed = index._trim(raw)
-    assert trimmed is not None
-    assert b"notes:" not in trimmed and b"command:" not in trimmed and b"seeds:" not in trimmed
-    full, summary = sidecar.load(raw), index._summary(raw, "t")
-    assert set(summary) == {"schema_version", "id", "name", "created_at", "artifact", "params",
-                            "metrics", "step", "labels", "parent"}
-    assert all(summary[k] == full[k] for k in summary)
-    # an older schema is migrated from the whole document: only the bulky sections are cut
-    older = raw.replace(b"schema_version: 1\n", b"schema_version: 0\n", 1)
-    kept = index._trim(older)
-    assert kept is not None and b"notes:" in kept and b"pkg1" not in kept
-
-
-def test_a_flush_line_that_is_not_a_sequence_item_is_never_cut() -> None:
-    text = sidecar.dump(_doc())
-    assert "\nseeds: {}\n" in text
-    for odd in ("-metrics: 1", "---", "-\tx", "# c", "'q': 1"):
-        trimmed = index._trim(text.replace("\nseeds: {}\n", f"\nseeds: {{}}\n{odd}\n").encode())
-        assert trimmed is not None and f"\nseeds: {{}}\n{odd}\n".encode() in trimmed
-
-
-def test_anything_unusual_is_parsed_whole() -> None:
-    doc = _doc()
-    flow = yaml.safe_dump(doc, default_flow_style=True).encode()
-    assert index._trim(flow) is None
-    assert index._trim(b"# comment\n" + sidecar.dump(doc).encode()) is None
-    # a cut section with a line at column 0 is kept: a cut must never split a value
-    odd = sidecar.dump(doc).replace("environment:\n", "environment:\n# note\n").encode()
-    kept = index._trim(odd)
-    assert kept is not None and b"pkg1" in kept
-    assert index._summary(odd, "t")["metrics"] == {"acc": 0.9}
-
-
-def test_a_key_after_a_yaml_line_break_in_a_cut_section_is_read_as_yaml_reads_it() -> None:
+    text = sidecar.dump(doc)
+    assert "\nseeds: {}\n" in text and "\n- git\n" in text
+    forms = [text, yaml.safe_dump(doc, default_flow_style=True), "# comment\n" + text,
+             text.replace("schema_version: 1\n", "schema_version: 0\n", 1),
+             text.replace("environment:\n", "environment:\n# note\n")]
+    forms += [text.replace("\nseeds: {}\n", f"\nseeds: {{}}\n{odd}\n")
+              for odd in ("-metrics: 1", "---", "-\tx", "# c", "'q': 1")]
     # YAML breaks lines at CR, NEL, LS and PS too: after one, ``id:`` starts a top-level key
-    # (a second id, which wins), so a section holding one is never cut unread
-    text = sidecar.dump(_doc())
-    assert "\nseeds: {}\n" in text
-    for br in ("\r", "\u0085", "\u2028", "\u2029"):
-        raw = text.replace("\nseeds: {}\n", f"\nseeds:\n  x: 1{br}id: 0000000000000bad\n",
-                           1).encode()
-        assert index._trim(raw) is None
-        assert sidecar.load(raw)["id"] == index._summary(raw, "t")["id"] == "0000000000000bad"
+    forms += [text.replace("\nseeds: {}\n", f"\nseeds:\n  x: 1{br}id: 0000000000000bad\n", 1)
+              for br in ("\r", "\u0085", "\u2028", "\u2029")]
+    return [f.encode() for f in forms]
+
+
+@pytest.mark.parametrize("raw", _odd_forms())
+def test_the_summary_is_the_whole_parse(raw: bytes) -> None:
+    try:
+        full = sidecar.load(raw)
+    except CkptError:
+        with pytest.raises(CkptError):
+            index._summary(raw, "t")
+        return
+    assert repr(index._summary(raw, "t")) == repr(full)
 
 
 def test_list_matches_the_sidecars_after_a_cold_rebuild(repo: Repo) -> None:
@@ -99,3 +70,25 @@ def test_list_matches_the_sidecars_after_a_cold_rebuild(repo: Repo) -> None:
         doc = yaml.safe_load(repo.git("show", f"{s['commit']}:{MODEL}.ckpt.yaml"))
         assert listed[s["id"]]["metrics"] == doc["metrics"]
         assert listed[s["id"]]["sha256"] == doc["artifact"]["sha256"]
+
+
+@pytest.mark.parametrize("section", [
+    "environment:\n  python: 'open\nname: evil'\n",   # a quote over a key line: one string
+    'environment:\n  python: "open\nname: evil"\n',    # the same, double-quoted
+    "environment:\n  python: [1,\nname: evil]\n",      # a flow sequence over a key line
+    "environment:\n  python: &v 3.11\n  again: *v\n",  # an alias: the whole text is refused
+    "environment:\n  python: !!python/object:os.system {}\n",  # a tag the loader refuses
+    "environment:\n  python: !!binary '%%'\n",         # a value the loader cannot build
+])
+def test_a_row_is_what_the_whole_sidecar_says_or_none(section: str) -> None:
+    # ``show`` and ``verify`` read the whole text: ``list`` may never read another name, nor
+    # list a save whose sidecar they refuse
+    doc = {**_doc(), "environment": None}
+    raw = sidecar.dump(doc).replace("environment: null\n", section).encode()
+    row = index._summarize((raw, "t", "c" * 40))
+    try:
+        whole = sidecar.load(raw)
+    except CkptError:
+        assert not isinstance(row, Checkpoint)
+        return
+    assert isinstance(row, Checkpoint) and (row.id, row.name) == (whole["id"], whole["name"])

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ckptgit import index, limits, sidecar, sidecar_keys
+from ckptgit import index, limits, sidecar, sidecar_keys, yamlsafe
 from ckptgit.errors import CkptError
 
 PROPERTY = settings(max_examples=300, deadline=None, derandomize=True,
@@ -217,3 +217,48 @@ def test_nesting_deeper_than_python_recursion_is_left_to_yaml() -> None:
         assert len(raw) < limits.active().sidecar_bytes and sidecar_keys.row_keys(raw) is None
     finally:
         limits.activate(before)
+
+
+BYTES = ["'", '"', "#", "&", "*", "!", "|", ">", "-", "?", ":", " ", "\t", "\n", "\r", "{", "}",
+         "[", "]", ",", "%", "@", "`", "~", "0", ".", "e", "+", "_", "=", "<<", "\\", "\u2028",
+         "\x85", "\ufeff", "\x00", "\ud800", "name: evil\n", "\nid: evil", "  ", "\n  x: 1"]
+
+
+def _whole(raw: bytes) -> str:
+    """The whole text through the bounded loader: what ``show`` and ``verify`` read."""
+    try:
+        return repr(yamlsafe.load(raw, limits.active().nesting_depth))
+    except (yamlsafe.YAMLError, ValueError, OverflowError, TypeError) as exc:
+        return type(exc).__name__
+
+
+@PROPERTY
+@given(st.lists(st.tuples(st.integers(0, 10**6), st.sampled_from(BYTES)), min_size=1,
+                max_size=4), st.booleans())
+def test_a_character_anywhere_reads_as_the_whole_text_reads(
+        edits: list[tuple[int, str]], big: bool) -> None:
+    # a quote, a flow bracket, a line break or an indent anywhere: the fast reader defers or
+    # agrees, and the sections parse (``_summarize``'s, for texts not in the written form)
+    # is one parse of the whole
+    env = {f"pkg{i}": f"1.{i}.0" for i in range(60 if big else 2)}
+    text = sidecar.dump(_doc(environment={"packages": env}))
+    for at, char in edits:
+        at %= len(text) + 1
+        text = text[:at] + char + text[at:]
+    raw = text.encode("utf-8", "surrogatepass")
+    _agrees(raw)
+    try:
+        sections = repr(yamlsafe.load_sections(raw, limits.active().nesting_depth))
+    except (yamlsafe.YAMLError, ValueError, OverflowError, TypeError) as exc:
+        sections = type(exc).__name__
+    assert sections == _whole(raw)
+
+
+def test_a_sidecar_of_an_older_schema_is_left_to_the_migration(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = sidecar.dump(_doc()).encode()
+    assert sidecar_keys.row_keys(raw) is not None
+    monkeypatch.setattr(sidecar, "CURRENT_VERSION", 2)
+    monkeypatch.setitem(sidecar.MIGRATIONS, 1, lambda doc: {**doc, "name": "migrated"})
+    assert _yaml_row(raw) is not None and _yaml_row(raw)["name"] == "migrated"  # type: ignore[index]
+    assert sidecar_keys.row_keys(raw) is None
