@@ -365,10 +365,11 @@ class Git:
             commit, when = parts[0], int(parts[1])
             values = parts[2:2 + len(trailer_keys)]
             tokens = parts[-1].split("\0")
-            # ``--raw`` paths are taken exactly as git gives them (a name may start or end
-            # with a line break): only the line break before each ``:modes`` is stripped
-            found: dict[str, str | None] = (_raw_changes(tokens) if blobs else {
-                f.strip("\n"): None for f in tokens if f.strip("\n")})
+            # paths are taken exactly as git gives them (a name may start or end with a line
+            # break): only git's own line break after the header (``--name-only``) or before
+            # each ``:modes`` (``--raw``) is stripped
+            found: dict[str, str | None] = (_raw_changes(tokens) if blobs else dict.fromkeys(
+                n for n in parts[-1].removeprefix("\0").removeprefix("\n").split("\0") if n))
             trailers = {k: v.strip() for k, v in zip(trailer_keys, values, strict=True)}
             entries.append(LogEntry(commit, when, trailers, tuple(found), found if blobs else {}))
         return entries

@@ -109,3 +109,14 @@ def test_names_and_paths_with_unicode_breaks_are_read_whole(tmp_path: Path) -> N
     assert [v is not None for v in ids.values()] == [True] * len(names) + [False]
     assert repo.peel_commits([f"t{b}clf#prod#1" for b in REF_BREAKS] + ["HEAD"]) == {
         **{f"t{b}clf#prod#1": first for b in REF_BREAKS}, "HEAD": commit}
+
+
+def test_changed_paths_are_read_exactly(tmp_path: Path) -> None:
+    """A path may start or end with a line break: it is another file than the one without."""
+    path, repo, first = _project(tmp_path)
+    odd = ["\nlead.yaml", "trail.yaml\n", "\n\nboth\n"]
+    commit = _commit(path, "odd\n\nCkpt-Id: odd", {n: "x: 1\n" for n in odd})
+    for blobs in (False, True):
+        entry = repo.log_saves(["HEAD"], ("Ckpt-Id",), blobs=blobs)[0]
+        assert entry.commit == commit
+        assert sorted(entry.files) == sorted(odd), blobs
