@@ -1,6 +1,7 @@
 """The index file's layout (version 4): what is stored where, and reading only what is used.
 
-One line of JSON (the header: version, HEAD, row count, forgeries, and where each column is),
+One line of JSON (the header: version, HEAD, row count, forgeries, where each column is, and
+which columns hold an integer past 64 bits, read by the standard library rather than orjson),
 then for every field of ``saves.FIELDS`` its column as one JSON array, and where every element
 of that array starts, as its distance from the array's end in fixed-width hex (8 digits each,
 ``count + 1`` of them; from the end, so a save adds its row in front without rewriting them).
@@ -48,8 +49,9 @@ def loads(raw: bytes | memoryview) -> Any:
         return json.loads(bytes(raw))
 
 
-def _parts(column: list[Any]) -> tuple[bytes, list[int]]:
-    """The column as a JSON array and the byte length of each element in it. orjson writes
+def _parts(column: list[Any]) -> tuple[bytes, list[int], bool]:
+    """The column as a JSON array, the byte length of each element in it, and whether it
+    holds an integer past 64 bits (``Layout.exact``). orjson writes
     the whole column in one call; each element's length is worked out from its value where
     that is exact (strings that need no escaping, integers, None, empty lists), since one
     orjson call per element costs about 1 µs (0.1 s a column at 100,000 saves)."""
@@ -69,22 +71,24 @@ def _parts(column: list[Any]) -> tuple[bytes, list[int]]:
         lengths = itertools.repeat(2, len(column))  # []
     if lengths is not None:
         try:
-            return orjson.dumps(column), list(lengths)
+            return orjson.dumps(column), list(lengths), False
         except (orjson.JSONEncodeError, TypeError, ValueError):
             pass  # an integer past 64 bits
     if kinds == {dict}:
         split = _split_dicts(column)
         if split is not None:
-            return split
+            return (*split, False)
+    big = False
     try:
         parts = list(map(orjson.dumps, column))
     except (orjson.JSONEncodeError, TypeError, ValueError):
         parts = [_dump_one(v) for v in column]
+        big = True  # orjson refuses only integers past 64 bits among the values we store
     joined = b",".join(parts)
     if b"null" in joined:  # a NaN orjson wrote as null? those elements again, by json
         parts = [_dump_one(v) if b"null" in p else p for v, p in zip(column, parts, strict=True)]
         joined = b",".join(parts)
-    return b"[" + joined + b"]", list(map(len, parts))
+    return b"[" + joined + b"]", list(map(len, parts)), big
 
 
 _NONE = type(None)
@@ -152,14 +156,16 @@ def encode(head: str, columns: dict[str, list[Any]], forged: list[dict[str, str]
 def _encode(head: str, columns: dict[str, list[Any]], forged: list[dict[str, str]],
             fields: tuple[str, ...]) -> bytes:
     count = len(columns[fields[0]]) if fields else 0
-    pieces = []
+    pieces, exact = [], []
     for f in fields:
-        text, lengths = _parts(columns[f])
+        text, lengths, big = _parts(columns[f])
+        if big:
+            exact.append(f)
         # element i starts after the [ and every earlier element and its comma
         starts = itertools.accumulate(map(operator.add, lengths, itertools.repeat(1)),
                                       initial=1)
         pieces.append((text, _table(len(text), starts)))
-    return _assemble(head, count, forged, fields, pieces)
+    return _assemble(head, count, forged, fields, pieces, exact)
 
 
 def _table(size: int, starts: Iterable[int]) -> bytes:
@@ -172,7 +178,7 @@ def _table(size: int, starts: Iterable[int]) -> bytes:
 
 
 def _assemble(head: str, count: int, forged: list[dict[str, str]], fields: tuple[str, ...],
-              pieces: list[tuple[bytes, bytes]]) -> bytes:
+              pieces: list[tuple[bytes, bytes]], exact: Iterable[str]) -> bytes:
     import orjson
 
     sections: dict[str, list[int]] = {}
@@ -182,6 +188,8 @@ def _assemble(head: str, count: int, forged: list[dict[str, str]], fields: tuple
         at += len(text) + len(table)
     header = {"version": VERSION, "head": head, "count": count, "forged": forged,
               "size": at, "sections": sections}
+    if exact := sorted(set(exact)):
+        header["exact"] = exact
     return orjson.dumps(header) + b"\n" + b"".join(b"".join(p) for p in pieces)
 
 
@@ -192,7 +200,7 @@ def prepend(found: Layout, head: str, rows: dict[str, list[Any]],
     and its start table, counted from the end, is kept as it is. None when the file holds
     no row or its bytes cannot be read (the caller writes the whole file)."""
     with _no_gc():
-        pieces = []
+        pieces, exact = [], set(found.exact)
         for f in fields:
             at, size, table = found.sections[f]
             old = found._read(at, size)
@@ -202,14 +210,16 @@ def prepend(found: Layout, head: str, rows: dict[str, list[Any]],
             if not rows[f]:  # nothing new: the same column under a new header
                 pieces.append((old, old_table))
                 continue
-            text, lengths = _parts(rows[f])
+            text, lengths, big = _parts(rows[f])
+            if big:
+                exact.add(f)
             merged = text[:-1] + b"," + old[1:]
             starts = itertools.accumulate(map(operator.add, lengths, itertools.repeat(1)),
                                           initial=1)
             new = list(itertools.islice(starts, len(lengths)))
             pieces.append((merged, _table(len(merged), new) + old_table))
         count = found.count + len(rows[fields[0]])
-        return _assemble(head, count, forged, fields, pieces)
+        return _assemble(head, count, forged, fields, pieces, exact)
 
 
 @dataclass(frozen=True)
@@ -224,6 +234,9 @@ class Layout:
     file: BinaryIO
     body: int  # where the body starts in the file
     sections: dict[str, tuple[int, int, int]]
+    # columns holding an integer past 64 bits: read by the standard library, since orjson
+    # reads such an integer back as a float (``list`` would round what ``show`` prints)
+    exact: frozenset[str] = frozenset()
 
     def _read(self, at: int, size: int) -> bytes | None:
         try:
@@ -236,7 +249,7 @@ class Layout:
         """The parsed JSON of the field's column (the caller checks it), or None."""
         at, size, _ = self.sections[field]
         with _no_gc():
-            return _parsed(self._read(at, size))
+            return _parsed(self._read(at, size), exact=field in self.exact)
 
     def cell(self, field: str, row: int) -> tuple[bool, Any]:
         """(True, the parsed element) of ``row`` in the field's column, else (False, None)."""
@@ -250,18 +263,18 @@ class Layout:
             return False, None
         if not 1 <= start < end <= size:
             return False, None
-        value = _parsed(self._read(at + start, end - 1 - start), _BAD)
+        value = _parsed(self._read(at + start, end - 1 - start), _BAD, field in self.exact)
         return (False, None) if value is _BAD else (True, value)
 
 
 _BAD = object()  # a cell that failed to read (a cell may hold null)
 
 
-def _parsed(raw: bytes | None, bad: Any = None) -> Any:
+def _parsed(raw: bytes | None, bad: Any = None, exact: bool = False) -> Any:
     if raw is None:
         return bad
     try:
-        return loads(raw)
+        return json.loads(raw) if exact else loads(raw)
     except (ValueError, RecursionError, MemoryError):
         return bad
 
@@ -284,9 +297,11 @@ def layout(file: BinaryIO, fields: tuple[str, ...]) -> Layout | None:
     if type(forged) is not list or not all(_forgery_ok(f) for f in forged):
         return None
     sections = _sections(head.get("sections"), fields, count, size)
-    if sections is None:
+    exact = head.get("exact", [])
+    if (sections is None or type(exact) is not list
+            or not all(type(f) is str and f in fields for f in exact)):
         return None
-    return Layout(oid, count, forged, file, body, sections)
+    return Layout(oid, count, forged, file, body, sections, frozenset(exact))
 
 
 def _header(file: BinaryIO) -> tuple[Any, int] | None:

@@ -144,6 +144,9 @@ HOSTILE: dict[str, Callable[[Path], None]] = {
     "starts backwards": _starts("name", 1, b"00000000"),
     "start not hex": _starts("path", 1, b"zzzzzzzz"),
     "element not JSON": _cell_garbage,
+    "exact not a list": _header(lambda h: h.update(exact="metrics")),
+    "exact names no column": _header(lambda h: h.update(exact=["evil"])),
+    "exact holds a mapping": _header(lambda h: h.update(exact=[{}])),
 }
 
 
@@ -362,3 +365,18 @@ def test_a_row_added_in_front_gives_the_file_a_whole_write_gives(tmp_path: Path)
         assert again is not None and again.count == 4
         assert [again.cell("s", i) for i in range(4)] == [(True, v) for v in columns["s"]]
         assert again.column("m") == columns["m"]
+
+
+def test_an_integer_past_64_bits_reads_back_exactly(repo: Repo) -> None:
+    """orjson reads such an integer back as a float: ``list`` and ``rank`` would round what
+    ``show`` prints. The column is marked in the header and read by the standard library,
+    through a full write and through a row added in front."""
+    big = 2**70 + 1
+    _saves(repo, 1, "clf", 0, "--metric", f"tokens={big}")
+    [row] = repo.ckpt_ok("list", "--json").json()
+    assert row["metrics"]["tokens"] == big
+    assert json.loads(_index(repo).read_bytes().partition(b"\n")[0])["exact"] == ["metrics"]
+    _saves(repo, 1, "clf", 1, "--metric", "tokens=5")
+    rows = repo.ckpt_ok("list", "--json").json()
+    assert [r["metrics"]["tokens"] for r in rows] == [5, big]
+    assert repo.ckpt_ok("show", "clf~1", "--json").json()["metrics"]["tokens"] == big
