@@ -62,6 +62,9 @@ class _Unsure(Exception):
     """The text leaves the strict grammar: YAML decides."""
 
 
+_DEEPEST = 64  # our writer nests a few levels; a deeper text goes to YAML
+
+
 def row_keys(raw: bytes) -> dict[str, Any] | None:
     """The sidecar's top-level entries that a row reads (``ROW_KEYS``), exactly as the
     bounded YAML loader gives them; None whenever the text is not in the exact form."""
@@ -71,12 +74,16 @@ def row_keys(raw: bytes) -> dict[str, Any] | None:
     head = b"schema_version: %d\n" % sidecar.CURRENT_VERSION
     if len(raw) > bound.sidecar_bytes or not raw.startswith(head) or bound.nesting_depth < 2:
         return None
+    # libyaml refuses nesting past its own cap (about 1,000 levels) whatever the limit
+    # allows, and Python's recursion limit may be raised by another library: deeper than
+    # ``_DEEPEST`` is YAML's to answer, so both readers refuse the same texts
+    depth = min(bound.nesting_depth, _DEEPEST)
     doc: dict[str, Any] = {}
     seen: set[str] = set()
     pos = 0
     try:
         while pos < len(raw):
-            pos = _next_entry(raw, pos, seen, doc, bound.nesting_depth)
+            pos = _next_entry(raw, pos, seen, doc, depth)
     except (_Unsure, ValueError, KeyError, IndexError, RecursionError):
         return None  # anything unforeseen included: YAML decides (a limit may allow deep text)
     return doc if _REQUIRED <= doc.keys() else None

@@ -207,6 +207,7 @@ def test_json_output_is_strict_even_for_a_nan_in_history(work: Any) -> None:
     """A record written by hand with NaN and infinity: --json stays valid JSON."""
     doc = _clf_doc(work)
     doc["metrics"] = {"acc": float("nan"), "loss": float("inf")}
+    doc["artifact"]["path"] = "models/evil.bin"  # a save's sidecar names its own artifact
     _save_by_hand(yaml.safe_dump(doc).replace("id: " + doc["id"], "id: 00000000deadbeef")
                   .replace("name: clf", "name: evil"))(work)
     for args in (("show", "evil", "--json"), ("list", "--json"), ("rank", "--by", "acc",
