@@ -1,5 +1,5 @@
 """The one-pass hash and copy (``hashing.stream``): the copy is the bytes hashed, whatever the
-size's alignment and whichever way the copy is made (a direct write or the kernel's copy)."""
+size's alignment to the chunk, the 4 KiB block and the ring of buffers."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from ckptgit import hashing
 from ckptgit.errors import IntegrityError
 
 C = hashing.CHUNK
-# around every boundary the direct write cares about: the chunk, the 4 KiB block, the ring
+# around every boundary of the read loop: the chunk, the 4 KiB block, the ring of buffers
 SIZES = [C, C + 1, 2 * C - 1, 3 * C + 4097, 5 * C + 4096, 9 * C + 123]
 
 
@@ -30,32 +30,6 @@ def test_copy_is_exactly_the_bytes_hashed(tmp_path: Path, size: int) -> None:
     assert (tmp_path / "dst").read_bytes() == data  # no padded tail left behind
     assert got.size == size
     assert got.md5 == hashlib.md5(data, usedforsecurity=False).hexdigest()
-    assert got.sha256 == hashlib.sha256(data).hexdigest()
-
-
-def test_direct_write_is_used_on_a_local_disk(tmp_path: Path) -> None:
-    fd = os.open(tmp_path, os.O_RDONLY)
-    try:
-        if not hashing._local_disk(fd):
-            pytest.skip("the temporary directory is not on ext4 or XFS")
-    finally:
-        os.close(fd)
-    dst = os.open(tmp_path / "dst", os.O_WRONLY | os.O_CREAT, 0o644)
-    out = hashing._Out(dst)
-    try:
-        assert out.direct >= 0
-    finally:
-        out.close()
-        os.close(dst)
-
-
-@pytest.mark.parametrize("size", [3 * C + 4097])
-def test_without_direct_writes_the_kernel_copy_gives_the_same_bytes(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int) -> None:
-    monkeypatch.delattr(os, "O_DIRECT", raising=False)  # as on a system without it
-    data = _random(tmp_path / "src", size)
-    got = hashing.stream(tmp_path / "src", tmp_path / "dst")
-    assert (tmp_path / "dst").read_bytes() == data
     assert got.sha256 == hashlib.sha256(data).hexdigest()
 
 
