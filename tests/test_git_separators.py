@@ -6,6 +6,7 @@ way). Every listing must give exactly one record per commit git walked."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -39,14 +40,8 @@ def _commit(path: Path, message: str, files: dict[str, str], author: str = "A") 
         git(path, "add", "--", rel)
     subprocess.run(["git", "commit", "-q", "-F", "-"], cwd=path, check=True,
                    input=message.encode(),
-                   env={**_env(), "GIT_AUTHOR_NAME": author})
+                   env={**os.environ, "GIT_AUTHOR_NAME": author})
     return git(path, "rev-parse", "HEAD").strip()
-
-
-def _env() -> dict[str, str]:
-    import os
-
-    return dict(os.environ)
 
 
 def test_a_trailer_cannot_add_a_save_record(tmp_path: Path) -> None:

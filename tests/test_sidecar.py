@@ -142,8 +142,9 @@ def test_the_fast_validator_never_passes_what_jsonschema_fails(doc: dict[str, An
     assert tried > 500 and refused > 300  # the corpus really exercises the schema
 
 
-def test_many_sidecars_are_checked_alike_on_one_core_and_on_many(
-        doc: dict[str, Any], caplog: pytest.LogCaptureFixture) -> None:
+def _corpus(doc: dict[str, Any]) -> list[bytes]:
+    """Enough sidecars for the worker pool: a schema problem every 50, one not YAML (3), one
+    from a newer ckptgit (4)."""
     texts = []
     for i in range(sidecar.PARALLEL_FROM + 20):
         d = copy.deepcopy(doc)
@@ -153,6 +154,12 @@ def test_many_sidecars_are_checked_alike_on_one_core_and_on_many(
         texts.append(sidecar.dump(d).encode())
     texts[3] = b"a: [\n"  # not YAML
     texts[4] = b"schema_version: 99\n"  # from a newer ckptgit
+    return texts
+
+
+def test_many_sidecars_are_checked_alike_on_one_core_and_on_many(
+        doc: dict[str, Any], caplog: pytest.LogCaptureFixture) -> None:
+    texts = _corpus(doc)
     serial = sidecar.check_many(texts, workers=1)
     parallel = sidecar.check_many(texts, workers=2)
     assert parallel == serial
@@ -180,15 +187,7 @@ def test_workers_reading_their_own_blobs_check_what_one_process_checks(
     from ckptgit.git import Git
     from ckptgit.integrity import parsecache
 
-    texts = []
-    for i in range(sidecar.PARALLEL_FROM + 20):
-        d = copy.deepcopy(doc)
-        d["step"] = i
-        if i % 50 == 7:
-            d["artifact"]["md5"] = "xyz"  # a schema problem
-        texts.append(sidecar.dump(d).encode())
-    texts[3] = b"a: [\n"  # not YAML
-    texts[4] = b"schema_version: 99\n"  # from a newer ckptgit
+    texts = _corpus(doc)
     texts[5] = b"a: &x [1]\nb: *x\n"  # an alias
     texts[6] = texts[8].replace(b"\nstep: 8\n", b"\nstep: 8\nstep: 9\n")  # a key twice
     git = Git.discover(repo.path)
